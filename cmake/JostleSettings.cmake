@@ -1,0 +1,26 @@
+# Compiler settings live on one INTERFACE target; never on CMAKE_CXX_FLAGS.
+add_library(jostle_cxx_settings INTERFACE)
+target_compile_features(jostle_cxx_settings INTERFACE cxx_std_20)
+target_compile_options(jostle_cxx_settings INTERFACE -Wall -Wextra -Wpedantic
+  $<$<BOOL:${JOSTLE_WERROR}>:-Werror>)
+target_include_directories(jostle_cxx_settings INTERFACE ${PROJECT_SOURCE_DIR}/include)
+
+# jostle_add_library(NAME SOURCES... LINK ...): a module library with its own folder
+# as private include dir and the settings applied.
+function(jostle_add_library name)
+  cmake_parse_arguments(arg "" "" "SOURCES;LINK;PUBLIC_INCLUDE" ${ARGN})
+  add_library(${name} STATIC ${arg_SOURCES})
+  target_link_libraries(${name} PUBLIC jostle_cxx_settings ${arg_LINK})
+  # Module headers are included as "agent/procfs/proc_stat.h" from the source root.
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+endfunction()
+
+# jostle_add_test(NAME SOURCES... LINK ...): one GoogleTest executable, discovered by CTest.
+function(jostle_add_test name)
+  cmake_parse_arguments(arg "" "" "SOURCES;LINK;LABELS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE jostle_cxx_settings jostle_test_support ${arg_LINK}
+    GTest::gmock GTest::gtest_main)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${arg_LABELS}")
+endfunction()

@@ -1,0 +1,57 @@
+// The test-result model: what a CI job's result file says, after parsing, whatever its
+// format (JUnit XML of any producer, pytest report-log, jostle's JSON results format).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jostle {
+
+enum class Outcome { kPassed, kFailed, kError, kSkipped };
+const char* OutcomeName(Outcome o);  // "passed", "failed", "error", "skipped"
+
+// One execution of a test. Retries and reruns are further attempts of the same test.
+struct TestAttempt {
+  Outcome outcome = Outcome::kPassed;
+  std::optional<int64_t> start_ns;  // wall clock, ns since the Unix epoch (UTC)
+  double duration_s = 0;            // seconds
+  // True when start_ns was reconstructed (suite timestamp + cumulative durations) rather
+  // than given per test by the producer.
+  bool timing_approximate = false;
+  std::string message;  // failure/error/skip message, first line or attribute
+  std::string details;  // failure body / longrepr, truncated to a few KiB
+  bool operator==(const TestAttempt&) const = default;
+};
+
+struct TestCase {
+  // Stable identity across runs: "<classname or file>::<name>" (pytest nodeid when given).
+  std::string id;
+  std::string suite;      // <testsuite name>
+  std::string classname;  // JUnit classname
+  std::string name;       // JUnit name / test function
+  std::string file;
+  std::optional<int> line;
+  std::vector<TestAttempt> attempts;  // in execution order; never empty
+
+  const TestAttempt& last() const { return attempts.back(); }
+  // Failed = last attempt failed or errored. Flaky = an earlier attempt failed or errored
+  // and the last passed.
+  bool failed() const;
+  bool flaky() const;
+  bool operator==(const TestCase&) const = default;
+};
+
+struct ResultSet {
+  std::string format;    // "junit", "pytest-reportlog", "jostle-json"
+  std::string producer;  // best guess: "pytest", "googletest", "surefire", "go-junit-report",
+                         // "jest-junit", "" when unknown
+  std::vector<TestCase> tests;
+  std::vector<std::string> warnings;  // non-fatal oddities, e.g. "3 testcases without time"
+
+  int failed_count() const;
+};
+
+}  // namespace jostle
