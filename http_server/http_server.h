@@ -1,0 +1,114 @@
+// A small HTTP/1.1 server for the collector API and the agent's /metrics endpoint.
+//
+// The interface is plain structs; Boost.Beast/Asio stay inside http_server.cpp. The server
+// enforces a request body limit (413 before the body is read), a header timeout and a read
+// timeout (a slow client cannot hold a connection), an idle timeout between keep-alive
+// requests, and a connection cap (503 beyond it). Handler exceptions become a 500 JSON error.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "jostle/status.h"
+
+namespace jostle {
+
+// Orders header names ignoring ASCII case.
+struct CaseInsensitiveLess {
+  bool operator()(std::string_view a, std::string_view b) const;
+  using is_transparent = void;
+};
+
+struct HttpServerRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: "/api/v1/runs/r1/results?job=unit"
+  std::string path;    // target up to '?', not percent-decoded: "/api/v1/runs/r1/results"
+  std::map<std::string, std::string> query;  // percent- and '+'-decoded; last one wins
+  // Repeated headers are joined with ", ".
+  std::map<std::string, std::string, CaseInsensitiveLess> headers;
+  std::string body;    // the whole body (at most HttpServerOptions::max_body_bytes)
+  std::string remote;  // "127.0.0.1:53422"
+
+  // The value of header `name` (any case), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
+  // The query parameter, or `fallback`.
+  std::string Query(const std::string& name, std::string fallback = "") const;
+};
+
+struct HttpServerResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+};
+
+// {"error": error, "detail": detail} with the given status.
+HttpServerResponse JsonError(int status, std::string_view error, std::string_view detail);
+
+// Called on one of the server's threads, concurrently for concurrent connections; may
+// block (it holds that thread only). Exceptions are caught and answered with 500.
+using Handler = std::function<HttpServerResponse(const HttpServerRequest&)>;
+
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1:0";   // HOST:PORT; port 0 picks a free port
+  size_t max_body_bytes = 20u << 20;    // larger bodies get 413 without being read
+  size_t max_header_bytes = 16u << 10;  // larger header blocks get 431
+  // Time from the first byte of a request to the end of its headers.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
+  // Time to read the body after the headers.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
+  // Time a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // Time to write a response.
+  std::chrono::milliseconds write_timeout = std::chrono::seconds(60);
+  // How long Stop() waits for in-flight requests before closing them.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  int threads = 4;                // threads running handlers and I/O
+  size_t max_connections = 1024;  // connections beyond are answered 503 and closed
+  std::string server_name = "jostle";
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the threads. InvalidArgument for a bad listen address,
+  // IOError when the address cannot be bound.
+  static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, Handler handler);
+
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const;
+  // "127.0.0.1:8080", with the port actually bound.
+  std::string address() const;
+
+  // Graceful: stops accepting, closes idle keep-alive connections, lets requests in flight
+  // finish (up to drain_timeout), then stops the threads. Idempotent; any thread but the
+  // server's own.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument naming the text when malformed.
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(std::string_view text);
+// Percent-decodes (and turns '+' into ' ' when form is true). InvalidArgument on bad escapes.
+Result<std::string> PercentDecode(std::string_view text, bool form);
+// Splits a target into path and decoded query parameters.
+Status SplitTarget(std::string_view target, std::string* path,
+                   std::map<std::string, std::string>* query);
+
+}  // namespace jostle

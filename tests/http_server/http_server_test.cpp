@@ -1,0 +1,346 @@
+// HttpServer over real loopback TCP: raw sockets for byte-level control, the curl CLI for a
+// real client.
+#include "http_server/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "http_server/loopback_client.h"
+
+namespace jostle {
+namespace {
+
+using testing::LoopbackConnection;
+using testing::RawRequest;
+
+// A gate a handler waits on; Wait gives up after 20 s so a broken test fails, not hangs.
+class Gate {
+ public:
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+HttpServerResponse Echo(const HttpServerRequest& r) {
+  nlohmann::json j = {{"method", r.method}, {"path", r.path},
+                      {"query", r.query},   {"body_size", r.body.size()},
+                      {"remote", r.remote}, {"x_test", r.Header("x-test").value_or("")}};
+  HttpServerResponse out;
+  out.body = j.dump();
+  out.headers.emplace_back("X-Echo", "1");
+  return out;
+}
+
+std::unique_ptr<HttpServer> StartOrDie(HttpServerOptions options, Handler handler) {
+  auto s = HttpServer::Start(std::move(options), std::move(handler));
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s.value()) : nullptr;
+}
+
+std::string RunCommand(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+TEST(HttpServerTest, AnswersGetAndPostWithCurl) {
+  auto server = StartOrDie({}, Echo);
+  ASSERT_TRUE(server);
+  ASSERT_NE(server->port(), 0);
+  std::string url = "http://" + server->address() + "/a/b?x=1&y=two%20words";
+  std::string out = RunCommand("curl -sS -H 'X-Test: hello' --data-binary 'abcdef' '" + url +
+                               "' -w '\\n%{http_code}'");
+  size_t nl = out.rfind('\n');
+  ASSERT_NE(nl, std::string::npos) << out;
+  EXPECT_EQ(out.substr(nl + 1), "200");
+  auto j = nlohmann::json::parse(out.substr(0, nl));
+  EXPECT_EQ(j["method"], "POST");
+  EXPECT_EQ(j["path"], "/a/b");
+  EXPECT_EQ(j["query"]["y"], "two words");
+  EXPECT_EQ(j["body_size"], 6);
+  EXPECT_EQ(j["x_test"], "hello");
+  EXPECT_EQ(j["remote"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  auto server = StartOrDie({}, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  ASSERT_TRUE(c.connected());
+  std::string remote;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send("GET /k" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << "request " << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->headers["x-echo"], "1");
+    auto j = nlohmann::json::parse(r->body);
+    EXPECT_EQ(j["path"], "/k" + std::to_string(i));
+    if (i == 0) remote = j["remote"];
+    EXPECT_EQ(j["remote"], remote) << "a new connection was used";
+  }
+  // Connection: close is honoured.
+  ASSERT_TRUE(c.Send("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(c.ReadsEof());
+}
+
+TEST(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1024;
+  std::atomic<int> calls{0};
+  auto server = StartOrDie(o, [&](const HttpServerRequest& r) {
+    ++calls;
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  // Announce 100 MB but send only the headers: the answer must come without the body.
+  ASSERT_TRUE(c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["error"], "too large");
+  EXPECT_NE(j["detail"].get<std::string>().find("1024"), std::string::npos);
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServerTest, OversizedChunkedBodyGets413) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1024;
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  std::string chunk(800, 'a');
+  std::string req = "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 2; ++i) req += "320\r\n" + chunk + "\r\n";
+  req += "0\r\n\r\n";
+  ASSERT_TRUE(c.Send(req));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST(HttpServerTest, BodyAtTheLimitIsAccepted) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1024;
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  auto r =
+      RawRequest(server->port(), "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n" +
+                                     std::string(1024, 'b'));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["body_size"], 1024);
+}
+
+TEST(HttpServerTest, CurlLargeUploadGets413) {
+  // curl sends "Expect: 100-continue" for large bodies; the 413 comes before the body.
+  HttpServerOptions o;
+  o.max_body_bytes = 1 << 20;
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  std::string out = RunCommand(
+      "head -c 8388608 /dev/zero | curl -sS -o /dev/null -w '%{http_code}' --data-binary @- "
+      "http://" +
+      server->address() + "/up");
+  EXPECT_EQ(out, "413");
+}
+
+TEST(HttpServerTest, SlowHeadersTimeOut) {
+  HttpServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(300);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  // A slowloris client: part of the headers, then nothing.
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n"));
+  // The server closes the connection (tcp_stream closes the socket on timeout).
+  EXPECT_TRUE(c.ReadsEof());
+}
+
+TEST(HttpServerTest, SlowBodyTimesOut) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(300);
+  std::atomic<int> calls{0};
+  auto server = StartOrDie(o, [&](const HttpServerRequest& r) {
+    ++calls;
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  ASSERT_TRUE(c.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"));
+  EXPECT_TRUE(c.ReadsEof());
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServerTest, IdleConnectionWithoutRequestIsClosed) {
+  HttpServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(200);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  EXPECT_TRUE(c.ReadsEof());
+}
+
+TEST(HttpServerTest, HandlerExceptionBecomes500Json) {
+  auto server = StartOrDie({}, [](const HttpServerRequest&) -> HttpServerResponse {
+    throw std::runtime_error("boom at step 3");
+  });
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["error"], "internal");
+  EXPECT_NE(j["detail"].get<std::string>().find("boom at step 3"), std::string::npos);
+  // The connection stays usable.
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto again = c.Read();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 500);
+}
+
+TEST(HttpServerTest, MalformedRequestGets400) {
+  auto server = StartOrDie({}, Echo);
+  ASSERT_TRUE(server);
+  auto r = RawRequest(server->port(), "GARBAGE\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST(HttpServerTest, ServesConcurrentClients) {
+  constexpr int kClients = 4;
+  HttpServerOptions o;
+  o.threads = kClients;
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0;
+  // Every handler waits until all clients are inside at once: only a server that runs them
+  // concurrently answers 200.
+  auto server = StartOrDie(o, [&](const HttpServerRequest& r) {
+    std::unique_lock lock(mu);
+    ++inside;
+    cv.notify_all();
+    bool all = cv.wait_for(lock, std::chrono::seconds(20), [&] { return inside >= kClients; });
+    HttpServerResponse out = Echo(r);
+    out.status = all ? 200 : 504;
+    return out;
+  });
+  ASSERT_TRUE(server);
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < kClients; ++i) {
+    results.push_back(std::async(std::launch::async, [&] {
+      auto r = RawRequest(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      return r ? r->status : 0;
+    }));
+  }
+  for (auto& f : results) EXPECT_EQ(f.get(), 200);
+}
+
+TEST(HttpServerTest, StopFinishesInFlightRequestAndRefusesNewOnes) {
+  Gate entered, release;
+  auto server = StartOrDie({}, [&](const HttpServerRequest& r) {
+    entered.Open();
+    release.Wait();
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  auto client = std::async(std::launch::async, [port] {
+    return RawRequest(port, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  });
+  ASSERT_TRUE(entered.Wait());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server->Stop();
+    stopped = true;
+  });
+  // Stop waits for the handler; new connections are no longer accepted meanwhile.
+  for (int i = 0; i < 200; ++i) {
+    LoopbackConnection probe(port, 2);
+    if (!probe.connected()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(stopped.load());
+  release.Open();
+  auto r = client.get();
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers["connection"], "close");
+  LoopbackConnection after(port, 2);
+  EXPECT_FALSE(after.connected());
+}
+
+TEST(HttpServerTest, StopClosesIdleKeepAliveConnections) {
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::seconds(600);
+  o.drain_timeout = std::chrono::seconds(600);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  // Would wait 600 s if the idle connection were treated as in flight.
+  server->Stop();
+  EXPECT_TRUE(c.ReadsEof());
+}
+
+TEST(HttpServerTest, ConnectionsBeyondTheCapGet503) {
+  HttpServerOptions o;
+  o.max_connections = 1;
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  LoopbackConnection first(server->port());
+  ASSERT_TRUE(first.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(first.Read());  // the first connection is registered and idle now
+  auto r = RawRequest(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+}
+
+TEST(HttpServerTest, BadListenAddressIsRefused) {
+  HttpServerOptions o;
+  o.listen = "not-an-ip:80";
+  auto s = HttpServer::Start(o, Echo);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument);
+  auto busy = StartOrDie({}, Echo);
+  ASSERT_TRUE(busy);
+  o.listen = busy->address();
+  auto again = HttpServer::Start(o, Echo);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kIOError);
+}
+
+}  // namespace
+}  // namespace jostle
