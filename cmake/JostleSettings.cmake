@@ -13,13 +13,17 @@ function(jostle_add_library name)
   target_link_libraries(${name} PUBLIC jostle_cxx_settings ${arg_LINK})
   # Module headers are included as "agent/procfs/proc_stat.h" from the source root.
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  # Every module speaks Status/Result, implemented with the contract in jostle_wire.
+  if(NOT name STREQUAL "jostle_wire")
+    target_link_libraries(${name} PUBLIC jostle_wire)
+  endif()
 endfunction()
 
 # jostle_add_test(NAME SOURCES... LINK ...): one GoogleTest executable, discovered by CTest.
 function(jostle_add_test name)
   cmake_parse_arguments(arg "" "" "SOURCES;LINK;LABELS" ${ARGN})
   add_executable(${name} ${arg_SOURCES})
-  target_link_libraries(${name} PRIVATE jostle_cxx_settings jostle_test_support ${arg_LINK}
+  target_link_libraries(${name} PRIVATE jostle_cxx_settings jostle_test_support ${arg_LINK} jostle_wire
     GTest::gmock GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${arg_LABELS}")
