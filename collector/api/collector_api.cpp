@@ -1,0 +1,437 @@
+#include "collector/api/collector_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "collector/results/parse_results.h"
+#include "jostle/wire.h"
+
+namespace jostle::collector {
+namespace {
+
+using Json = nlohmann::json;
+
+HttpServerResponse JsonOk(const Json& j) {
+  HttpServerResponse r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    out.emplace_back(path.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+bool Match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+           PathParams* params) {
+  if (pattern.size() != path.size()) return false;
+  PathParams found;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const auto& p = pattern[i];
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      if (path[i].empty()) return false;
+      found[p.substr(1, p.size() - 2)] = path[i];
+    } else if (p != path[i]) {
+      return false;
+    }
+  }
+  *params = std::move(found);
+  return true;
+}
+
+// The media type of a Content-Type value, lower-cased, parameters dropped.
+std::string MediaType(std::string_view content_type) {
+  std::string out(content_type.substr(0, content_type.find(';')));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  while (!out.empty() && out.front() == ' ') out.erase(out.begin());
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool AllOf(std::string_view s, size_t max_len, bool (*ok)(char)) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    if (!ok(c)) return false;
+  }
+  return true;
+}
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int64_t RowsOf(const SampleBatch& batch) {
+  int64_t rows = 0;
+  for (const auto& s : batch.samples) rows += 1 + static_cast<int64_t>(s.cgroups.size());
+  return rows;
+}
+
+}  // namespace
+
+int HttpStatusOf(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kAlreadyExists:
+      return 409;
+    case Status::Code::kResourceExhausted:
+      return 413;
+    case Status::Code::kUnsupported:
+      return 415;
+    case Status::Code::kUnavailable:
+      return 503;
+    case Status::Code::kIOError:
+    case Status::Code::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+HttpServerResponse ErrorResponse(const Status& status) {
+  int code = HttpStatusOf(status);
+  const char* error = "internal";
+  switch (code) {
+    case 400:
+      error = "malformed";
+      break;
+    case 401:
+      error = "unauthenticated";
+      break;
+    case 403:
+      error = "forbidden";
+      break;
+    case 404:
+      error = "not found";
+      break;
+    case 409:
+      error = "conflict";
+      break;
+    case 413:
+      error = "too large";
+      break;
+    case 415:
+      error = "unsupported format";
+      break;
+    case 503:
+      error = "unavailable";
+      break;
+    default:
+      break;
+  }
+  return JsonError(code, error, status.message());
+}
+
+Status ValidateRunId(std::string_view run) {
+  auto ok = [](char c) {
+    return IsAlnum(c) || c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
+  };
+  if (!AllOf(run, 128, ok)) {
+    return Status::InvalidArgument("run id '" + std::string(run.substr(0, 160)) +
+                                   "': expected 1..128 characters of A-Z a-z 0-9 . _ : @ + -");
+  }
+  return Status::Ok();
+}
+
+Status ParsePodRef(std::string_view text, std::string* ns, std::string* name) {
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  };
+  size_t slash = text.find('/');
+  std::string_view n = text.substr(0, slash);
+  std::string_view p =
+      slash == std::string_view::npos ? std::string_view() : text.substr(slash + 1);
+  if (slash == std::string_view::npos || !AllOf(n, 253, ok) || !AllOf(p, 253, ok)) {
+    return Status::InvalidArgument("pod '" + std::string(text.substr(0, 300)) +
+                                   "': expected NAMESPACE/NAME (lower-case a-z 0-9 . -)");
+  }
+  *ns = std::string(n);
+  *name = std::string(p);
+  return Status::Ok();
+}
+
+Status ValidateNodeName(std::string_view node) {
+  auto ok = [](char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '-'; };
+  if (!AllOf(node, 253, ok)) {
+    return Status::InvalidArgument("node '" + std::string(node.substr(0, 300)) +
+                                   "': expected 1..253 characters of A-Z a-z 0-9 . _ -");
+  }
+  return Status::Ok();
+}
+
+CollectorApi::CollectorApi(Store& store, ApiOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Store& store, ApiOptions options) {
+  std::unique_ptr<CollectorApi> api(new CollectorApi(store, std::move(options)));
+  if (api->auth_enabled()) JOSTLE_RETURN_IF_ERROR(api->ReloadTokens());
+  api->AddBuiltinRoutes();
+  return api;
+}
+
+Status CollectorApi::ReloadTokens() {
+  if (!auth_enabled()) return Status::Ok();
+  auto set = TokenSet::Load(options_.token_file);
+  if (!set.ok()) return set.status().WithContext("token file");
+  std::lock_guard lock(tokens_mu_);
+  tokens_ = std::make_shared<const TokenSet>(std::move(set.value()));
+  return Status::Ok();
+}
+
+void CollectorApi::AddRoute(std::string method, std::string pattern, Access access,
+                            RouteHandler handler) {
+  Route r;
+  r.method = std::move(method);
+  r.segments = SplitPath(pattern);
+  r.pattern = std::move(pattern);
+  r.access = access;
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void CollectorApi::AddBuiltinRoutes() {
+  AddRoute("GET", "/healthz", Access::kPublic, [](const HttpServerRequest&, const PathParams&) {
+    return JsonOk({{"status", "ok"}});
+  });
+  AddRoute("GET", "/readyz", Access::kAnyToken,
+           [this](const HttpServerRequest&, const PathParams&) { return Ready(); });
+  AddRoute("GET", "/metrics", Access::kAnyToken,
+           [this](const HttpServerRequest&, const PathParams&) {
+             HttpServerResponse r;
+             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+             r.body = metrics_.Render();
+             return r;
+           });
+  AddRoute("POST", "/api/v1/samples", Access::kAgent,
+           [this](const HttpServerRequest& r, const PathParams&) { return PostSamples(r); });
+  AddRoute("POST", "/api/v1/runs/{run}/results", Access::kCi,
+           [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); });
+}
+
+std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerRequest& request,
+                                                          Access access) {
+  if (access == Access::kPublic) return std::nullopt;
+  std::shared_ptr<const TokenSet> tokens;
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens = tokens_;
+  }
+  if (!tokens) return std::nullopt;
+  auto header = request.Header("authorization");
+  std::string_view token = header ? BearerToken(*header) : std::string_view();
+  if (token.empty()) {
+    metrics_.CountAuthFailure("missing");
+    auto r = JsonError(401, "unauthenticated", "missing 'Authorization: Bearer TOKEN' header");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"jostle\"");
+    return r;
+  }
+  unsigned scopes = tokens->ScopesOf(token);
+  if (scopes == 0) {
+    metrics_.CountAuthFailure("unknown");
+    auto r = JsonError(401, "unauthenticated", "unknown token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"jostle\", error=\"invalid_token\"");
+    return r;
+  }
+  unsigned needed = 0;
+  if (access == Access::kAgent) needed = kScopeAgent;
+  if (access == Access::kCi) needed = kScopeCi;
+  if (access == Access::kRead) needed = kScopeRead;
+  if ((scopes & needed) != needed) {
+    metrics_.CountAuthFailure("scope");
+    return JsonError(403, "forbidden",
+                     "token has scopes '" + ScopeNames(scopes) + "'; " + request.method + " " +
+                         request.path + " needs '" + ScopeNames(needed) + "'");
+  }
+  return std::nullopt;
+}
+
+HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
+  auto path = SplitPath(request.path);
+  const Route* matched = nullptr;
+  PathParams params;
+  std::string allowed;
+  for (const auto& route : routes_) {
+    PathParams p;
+    if (!Match(route.segments, path, &p)) continue;
+    if (route.method == request.method || (route.method == "GET" && request.method == "HEAD")) {
+      matched = &route;
+      params = std::move(p);
+      break;
+    }
+    if (allowed.find(route.method) == std::string::npos) {
+      allowed += allowed.empty() ? route.method : ", " + route.method;
+    }
+  }
+  HttpServerResponse out;
+  std::string label = "unmatched";
+  if (matched == nullptr && !allowed.empty()) {
+    out = JsonError(405, "method not allowed",
+                    request.method + " " + request.path + " is not served; allowed: " + allowed);
+    out.headers.emplace_back("Allow", allowed);
+  } else if (matched == nullptr) {
+    out = JsonError(404, "not found", "no route for " + request.method + " " + request.path);
+  } else {
+    label = matched->pattern;
+    if (auto denied = Authorize(request, matched->access)) {
+      out = std::move(*denied);
+    } else {
+      try {
+        out = matched->handler(request, params);
+      } catch (const std::exception& e) {
+        spdlog::error("api: {} {} failed: {}", request.method, request.path, e.what());
+        out = JsonError(500, "internal", e.what());
+      }
+    }
+  }
+  if (request.method == "HEAD") out.body.clear();
+  metrics_.CountRequest(label, request.method, out.status);
+  if (out.status >= 500) {
+    spdlog::error("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
+                  out.status, out.body);
+  } else if (out.status >= 400) {
+    spdlog::info("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
+                 out.status, out.body);
+  }
+  return out;
+}
+
+HttpServerResponse CollectorApi::Ready() {
+  auto runs = store_.ListRuns(1);
+  if (!runs.ok()) {
+    return JsonError(503, "unavailable", "store: " + runs.status().ToString());
+  }
+  return JsonOk({{"status", "ready"}});
+}
+
+HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  auto reject = [this](Status s) {
+    metrics_.CountRejectedBatch();
+    return ErrorResponse(s);
+  };
+  std::string media = MediaType(request.Header("content-type").value_or(""));
+  if (!media.empty() && media != "application/json") {
+    return reject(
+        Status::Unsupported("Content-Type '" + media + "': a sample batch is application/json"));
+  }
+  std::string encoding = MediaType(request.Header("content-encoding").value_or(""));
+  std::string inflated;
+  std::string_view json = request.body;
+  if (encoding == "gzip" || encoding == "x-gzip") {
+    auto g = Gunzip(request.body, options_.max_body_bytes);
+    if (!g.ok()) {
+      if (g.status().code() == Status::Code::kResourceExhausted) {
+        return reject(Status::ResourceExhausted(
+            "gzip body inflates beyond " + std::to_string(options_.max_body_bytes) + " bytes"));
+      }
+      return reject(Status::InvalidArgument("gzip body: " + g.status().message()));
+    }
+    inflated = std::move(g.value());
+    json = inflated;
+  } else if (!encoding.empty() && encoding != "identity") {
+    return reject(
+        Status::Unsupported("Content-Encoding '" + encoding + "': expected gzip or identity"));
+  }
+  if (json.empty()) return reject(Status::InvalidArgument("empty body: expected a sample batch"));
+  auto batch = DecodeBatch(json);
+  if (!batch.ok()) return reject(batch.status());
+  auto stored = store_.PutBatch(*batch);
+  if (!stored.ok()) {
+    spdlog::error("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
+                  stored.status().ToString());
+    Status s = stored.status();
+    if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
+      return ErrorResponse(s);
+    }
+    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  int64_t rows = RowsOf(*batch);
+  metrics_.CountBatch(*stored, rows, seconds);
+  return JsonOk({{"stored", *stored}, {"seq", batch->seq}, {"rows", *stored ? rows : 0}});
+}
+
+HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
+                                             const PathParams& params) {
+  auto reject = [this](Status s) {
+    metrics_.CountRejectedResults();
+    return ErrorResponse(s);
+  };
+  ResultOrigin origin;
+  origin.run = params.at("run");
+  if (Status s = ValidateRunId(origin.run); !s.ok()) return reject(s);
+  origin.job = request.Query("job");
+  if (origin.job.size() > 256) {
+    return reject(Status::InvalidArgument("job: longer than 256 characters"));
+  }
+  for (char c : origin.job) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return reject(Status::InvalidArgument("job: contains control characters"));
+    }
+  }
+  std::string pod = request.Query("pod");
+  if (!pod.empty()) {
+    if (Status s = ParsePodRef(pod, &origin.pod_namespace, &origin.pod_name); !s.ok()) {
+      return reject(s);
+    }
+  }
+  origin.node = request.Query("node");
+  if (!origin.node.empty()) {
+    if (Status s = ValidateNodeName(origin.node); !s.ok()) return reject(s);
+  }
+  ParseOptions parse;
+  parse.max_bytes = options_.max_body_bytes;
+  std::string tz = request.Query("tz");
+  if (!tz.empty()) {
+    auto offset = ParseTzOffset(tz);
+    if (!offset.ok()) return reject(offset.status().WithContext("tz"));
+    parse.default_tz_offset_s = *offset;
+  }
+  origin.source = request.Query("source", "upload");
+  parse.source_name = origin.source;
+  if (request.body.empty()) return reject(Status::InvalidArgument("empty body"));
+  auto set = ParseResults(request.body, request.Header("content-type").value_or(""), parse);
+  if (!set.ok()) return reject(set.status());
+  auto summary = store_.PutResults(origin, *set);
+  if (!summary.ok()) {
+    spdlog::error("api: storing results of run {} failed: {}", origin.run,
+                  summary.status().ToString());
+    Status s = summary.status();
+    if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
+      return reject(s);
+    }
+    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+  }
+  metrics_.CountResults(summary->tests, summary->failed);
+  Json j = {{"tests", summary->tests},
+            {"failed", summary->failed},
+            {"format", set->format},
+            {"producer", set->producer},
+            {"warnings", set->warnings}};
+  return JsonOk(j);
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,119 @@
+// The collector's HTTP API (contracts in DESIGN.md "HTTP API"): one handler for HttpServer,
+// built from a Store, with a route table that other parts extend (reports, analytics).
+//
+// Routes served here:
+//   POST /api/v1/samples                  agent  a SampleBatch, JSON, gzip allowed
+//   POST /api/v1/runs/{run}/results       ci     JUnit XML / report-log / jostle JSON
+//   GET  /healthz                         none   the process is up
+//   GET  /readyz                          token  the store answers a query
+//   GET  /metrics                         token  ApiMetrics (Prometheus text)
+// Authentication: with a token set, every route but /healthz needs "Authorization: Bearer
+// TOKEN": 401 without one or with an unknown one, 403 when it lacks the route's scope.
+// Without a token set every request is allowed (the collector logs a warning at start-up).
+// Errors are {"error": "...", "detail": "..."}; a rejected request stores nothing.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collector/api/api_metrics.h"
+#include "collector/api/token_file.h"
+#include "collector/store/store.h"
+#include "http_server/http_server.h"
+#include "jostle/status.h"
+
+namespace jostle::collector {
+
+struct ApiOptions {
+  // Path of the token file (see token_file.h); empty: no authentication.
+  std::string token_file;
+  // Largest sample batch or result document, in bytes, after gzip decompression.
+  size_t max_body_bytes = 20u << 20;
+  // Webhook URLs (--webhook), kept for the alert dispatcher.
+  std::vector<std::string> webhooks;
+};
+
+// Who may call a route.
+enum class Access {
+  kPublic,    // no token needed (only /healthz)
+  kAnyToken,  // any valid token, whatever its scopes (/readyz, /metrics)
+  kAgent,     // a token with scope agent
+  kCi,        // a token with scope ci
+  kRead,      // a token with scope read
+};
+
+// Path parameters of a matched route: {"run": "1234"} for /api/v1/runs/{run}/results.
+using PathParams = std::map<std::string, std::string>;
+using RouteHandler = std::function<HttpServerResponse(const HttpServerRequest&, const PathParams&)>;
+
+class CollectorApi {
+ public:
+  // Loads the token file (when given). `store` must outlive the api.
+  static Result<std::unique_ptr<CollectorApi>> Create(Store& store, ApiOptions options);
+
+  // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders
+  // matching one non-empty segment. Routes are matched in the order added; a path that
+  // matches a route with another method answers 405. Call before serving.
+  void AddRoute(std::string method, std::string pattern, Access access, RouteHandler handler);
+
+  // The HttpServer handler. Thread-safe.
+  HttpServerResponse Handle(const HttpServerRequest& request);
+  Handler AsHandler() {
+    return [this](const HttpServerRequest& r) { return Handle(r); };
+  }
+
+  // Re-reads the token file (e.g. on SIGHUP); on error the old tokens stay in force.
+  Status ReloadTokens();
+  bool auth_enabled() const { return !options_.token_file.empty(); }
+
+  ApiMetrics& metrics() { return metrics_; }
+  Store& store() { return store_; }
+  const ApiOptions& options() const { return options_; }
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Access access;
+    RouteHandler handler;
+  };
+
+  CollectorApi(Store& store, ApiOptions options);
+  void AddBuiltinRoutes();
+  // nullopt when the request may proceed; otherwise the 401/403 answer.
+  std::optional<HttpServerResponse> Authorize(const HttpServerRequest& request, Access access);
+  HttpServerResponse PostSamples(const HttpServerRequest& request);
+  HttpServerResponse PostResults(const HttpServerRequest& request, const PathParams& params);
+  HttpServerResponse Ready();
+
+  Store& store_;
+  const ApiOptions options_;
+  ApiMetrics metrics_;
+  std::vector<Route> routes_;  // written before serving only
+
+  mutable std::mutex tokens_mu_;            // guards tokens_
+  std::shared_ptr<const TokenSet> tokens_;  // null when auth is off
+};
+
+// The HTTP status for an error Status: InvalidArgument 400, Unauthenticated 401,
+// PermissionDenied 403, NotFound 404, ResourceExhausted 413, Unsupported 415,
+// AlreadyExists 409, Unavailable 503, others 500.
+int HttpStatusOf(const Status& status);
+// A JSON error answer for `status`, with the short error name for its code.
+HttpServerResponse ErrorResponse(const Status& status);
+
+// Validators for request parameters (InvalidArgument naming the parameter when bad).
+// Run ids: 1..128 characters of [A-Za-z0-9._:@+-].
+Status ValidateRunId(std::string_view run);
+// pod=NS/NAME: two DNS-1123 style names ([a-z0-9.-], 1..253 characters each).
+Status ParsePodRef(std::string_view text, std::string* ns, std::string* name);
+// node=: 1..253 characters of [A-Za-z0-9._-].
+Status ValidateNodeName(std::string_view node);
+
+}  // namespace jostle::collector

@@ -1,0 +1,120 @@
+#include "collector/api/token_file.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace jostle::collector {
+namespace {
+
+std::array<uint8_t, 32> Sha256(std::string_view s) {
+  std::array<uint8_t, 32> out{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string ScopeNames(unsigned scopes) {
+  std::string out;
+  auto add = [&out](const char* name) {
+    if (!out.empty()) out += ",";
+    out += name;
+  };
+  if (scopes & kScopeAgent) add("agent");
+  if (scopes & kScopeCi) add("ci");
+  if (scopes & kScopeRead) add("read");
+  return out;
+}
+
+Result<TokenSet> TokenSet::Parse(std::string_view text, std::string_view source) {
+  TokenSet set;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    size_t hash = line.find('#');
+    if (hash != std::string_view::npos) line = line.substr(0, hash);
+    line = Trim(line);
+    if (line.empty()) continue;
+    std::string where = std::string(source) + ":" + std::to_string(line_no) + ": ";
+    size_t space = line.find_first_of(" \t");
+    if (space == std::string_view::npos) {
+      return Status::InvalidArgument(where + "expected 'SCOPES TOKEN'");
+    }
+    std::string_view scopes_text = line.substr(0, space);
+    std::string_view token = Trim(line.substr(space + 1));
+    if (token.find_first_of(" \t") != std::string_view::npos) {
+      return Status::InvalidArgument(where + "token must not contain spaces");
+    }
+    if (token.size() < 8) {
+      return Status::InvalidArgument(where + "token is shorter than 8 characters");
+    }
+    unsigned scopes = 0;
+    while (!scopes_text.empty()) {
+      size_t comma = scopes_text.find(',');
+      std::string_view name = scopes_text.substr(0, comma);
+      scopes_text =
+          comma == std::string_view::npos ? std::string_view() : scopes_text.substr(comma + 1);
+      if (name == "agent") {
+        scopes |= kScopeAgent;
+      } else if (name == "ci") {
+        scopes |= kScopeCi;
+      } else if (name == "read") {
+        scopes |= kScopeRead;
+      } else {
+        return Status::InvalidArgument(where + "unknown scope '" + std::string(name) +
+                                       "' (expected agent, ci or read)");
+      }
+    }
+    set.entries_.push_back({Sha256(token), scopes});
+  }
+  if (set.entries_.empty()) {
+    return Status::InvalidArgument(std::string(source) + ": no tokens");
+  }
+  return set;
+}
+
+Result<TokenSet> TokenSet::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::FromErrno(errno, path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::IOError(path + ": read failed");
+  return Parse(text.str(), path);
+}
+
+unsigned TokenSet::ScopesOf(std::string_view token) const {
+  if (token.empty()) return 0;
+  auto digest = Sha256(token);
+  unsigned scopes = 0;
+  for (const auto& e : entries_) {
+    // No early exit: every entry is compared.
+    unsigned match = CRYPTO_memcmp(digest.data(), e.digest.data(), digest.size()) == 0 ? 1 : 0;
+    scopes |= e.scopes & (0u - match);
+  }
+  return scopes;
+}
+
+std::string_view BearerToken(std::string_view authorization) {
+  authorization = Trim(authorization);
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  return Trim(authorization.substr(kScheme.size()));
+}
+
+}  // namespace jostle::collector

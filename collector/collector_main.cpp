@@ -1,0 +1,280 @@
+// jostle-collector serve: stores agent samples and CI results, answers the HTTP API.
+//
+// Start-up is an ordered list of steps, each returning a Status: load config, validate
+// flags, open store, start pruner, start server. Teardown runs whatever was started, in
+// reverse order, on every exit path. SIGTERM/SIGINT stop the server gracefully (requests in
+// flight finish), then the store is checkpointed and the process exits 0. SIGHUP re-reads
+// the token file.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/api/collector_api.h"
+#include "collector/attribution/config.h"
+#include "collector/store/store.h"
+#include "flags/flag_values.h"
+#include "http_server/http_server.h"
+#include "jostle/version.h"
+#include "logging/logging.h"
+
+namespace jostle::collector {
+namespace {
+
+struct ServeFlags {
+  std::string db;
+  std::string listen = "0.0.0.0:8080";
+  std::string token_file;
+  std::vector<std::string> webhooks;
+  std::string config;
+  std::string retention;  // empty: the config's retention.samples_days (default 14d)
+  std::string max_body = "20MiB";
+  std::string prune_interval = "1h";
+  int threads = 4;
+  std::string log_level = "info";
+  bool log_json = false;
+};
+
+// What the steps build; destroyed in reverse order by Teardown.
+struct Collector {
+  ServeFlags flags;
+  AttributionConfig config;
+  std::chrono::nanoseconds retention{};
+  std::chrono::nanoseconds prune_interval{};
+  uint64_t max_body = 0;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<CollectorApi> api;
+  std::unique_ptr<HttpServer> server;
+
+  // Pruner thread; stop_ and the condition variable wake it for shutdown.
+  std::thread pruner;
+  std::mutex pruner_mu;
+  std::condition_variable pruner_cv;
+  bool pruner_stop = false;  // guarded by pruner_mu
+};
+
+Status LoadConfig(Collector& c) {
+  if (c.flags.config.empty()) return Status::Ok();
+  auto config = LoadAttributionConfig(c.flags.config);
+  if (!config.ok()) return config.status().WithContext("--config");
+  c.config = std::move(config.value());
+  spdlog::info("config: loaded {}", c.flags.config);
+  return Status::Ok();
+}
+
+Status ValidateFlags(Collector& c) {
+  if (c.flags.db.empty()) return Status::InvalidArgument("--db is required");
+  if (c.flags.retention.empty()) {
+    c.retention = std::chrono::nanoseconds(
+        static_cast<int64_t>(c.config.retention.samples_days * 86400.0 * 1e9));
+  } else {
+    auto r = flags::ParseDuration(c.flags.retention);
+    if (!r.ok()) return r.status().WithContext("--retention");
+    c.retention = *r;
+  }
+  auto interval = flags::ParseDuration(c.flags.prune_interval);
+  if (!interval.ok()) return interval.status().WithContext("--prune-interval");
+  c.prune_interval = *interval;
+  auto max_body = flags::ParseByteSize(c.flags.max_body);
+  if (!max_body.ok()) return max_body.status().WithContext("--max-body");
+  if (*max_body < 1024) return Status::InvalidArgument("--max-body: below 1 KiB");
+  c.max_body = *max_body;
+  if (c.flags.threads < 1 || c.flags.threads > 256) {
+    return Status::InvalidArgument("--threads: expected 1..256");
+  }
+  auto listen = ParseListenAddress(c.flags.listen);
+  if (!listen.ok()) return listen.status().WithContext("--listen");
+  for (const auto& w : c.flags.webhooks) {
+    if (w.rfind("http://", 0) != 0 && w.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("--webhook '" + w + "': expected an http(s) URL");
+    }
+  }
+  return Status::Ok();
+}
+
+Status OpenStore(Collector& c) {
+  auto store = OpenSqliteStore(c.flags.db);
+  if (!store.ok()) return store.status().WithContext("--db " + c.flags.db);
+  c.store = std::move(store.value());
+  spdlog::info("store: {} open", c.flags.db);
+  return Status::Ok();
+}
+
+void PruneOnce(Collector& c) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.retention).count();
+  auto deleted = c.store->Prune(before);
+  if (!deleted.ok()) {
+    spdlog::warn("pruner: {}", deleted.status().ToString());
+  } else if (*deleted > 0) {
+    spdlog::info("pruner: deleted {} rows older than the retention period", *deleted);
+  }
+}
+
+Status StartPruner(Collector& c) {
+  c.pruner = std::thread([&c] {
+    std::unique_lock lock(c.pruner_mu);
+    while (!c.pruner_stop) {
+      lock.unlock();
+      PruneOnce(c);
+      lock.lock();
+      c.pruner_cv.wait_for(lock, c.prune_interval, [&c] { return c.pruner_stop; });
+    }
+  });
+  return Status::Ok();
+}
+
+Status StartServer(Collector& c) {
+  ApiOptions api_options;
+  api_options.token_file = c.flags.token_file;
+  api_options.max_body_bytes = c.max_body;
+  api_options.webhooks = c.flags.webhooks;
+  auto api = CollectorApi::Create(*c.store, api_options);
+  if (!api.ok()) return api.status().WithContext("--token-file");
+  c.api = std::move(api.value());
+  if (!c.api->auth_enabled()) {
+    spdlog::warn(
+        "no --token-file: every request is accepted without a token; give one outside a "
+        "trusted network");
+  }
+  HttpServerOptions server_options;
+  server_options.listen = c.flags.listen;
+  // Gzip bodies are inflated up to max_body; the wire size cannot be larger than that.
+  server_options.max_body_bytes = c.max_body;
+  server_options.threads = c.flags.threads;
+  auto server = HttpServer::Start(server_options, c.api->AsHandler());
+  if (!server.ok()) return server.status().WithContext("--listen");
+  c.server = std::move(server.value());
+  spdlog::info("jostle-collector {} listening on {}", kVersion, c.server->address());
+  return Status::Ok();
+}
+
+void Teardown(Collector& c) {
+  if (c.server) {
+    spdlog::info("stopping: finishing requests in flight");
+    c.server->Stop();
+    c.server.reset();
+  }
+  c.api.reset();
+  if (c.pruner.joinable()) {
+    {
+      std::lock_guard lock(c.pruner_mu);
+      c.pruner_stop = true;
+    }
+    c.pruner_cv.notify_all();
+    c.pruner.join();
+  }
+  if (c.store) {
+    if (Status s = c.store->Checkpoint(); !s.ok()) {
+      spdlog::warn("checkpoint: {}", s.ToString());
+    } else {
+      spdlog::info("store: checkpointed");
+    }
+    c.store.reset();
+  }
+}
+
+int Serve(const ServeFlags& flags, sigset_t signals) {
+  Collector c;
+  c.flags = flags;
+  logging::LogOptions log;
+  log.level = flags.log_level;
+  log.json = flags.log_json;
+  log.name = "jostle-collector";
+  if (Status s = logging::SetupLogging(log); !s.ok()) {
+    spdlog::error("--log-level: {}", s.ToString());
+    return 2;
+  }
+  const std::vector<std::pair<const char*, std::function<Status(Collector&)>>> steps = {
+      {"load config", LoadConfig},   {"validate flags", ValidateFlags}, {"open store", OpenStore},
+      {"start pruner", StartPruner}, {"start server", StartServer},
+  };
+  for (const auto& [name, step] : steps) {
+    if (Status s = step(c); !s.ok()) {
+      spdlog::error("{}: {}", name, s.ToString());
+      Teardown(c);
+      return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
+  }
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      Status s = c.api->ReloadTokens();
+      if (s.ok()) {
+        spdlog::info("SIGHUP: token file re-read");
+      } else {
+        spdlog::error("SIGHUP: {} (old tokens stay)", s.ToString());
+      }
+      continue;
+    }
+    spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  Teardown(c);
+  return 0;
+}
+
+}  // namespace
+}  // namespace jostle::collector
+
+int main(int argc, char** argv) {
+  using jostle::collector::ServeFlags;
+  // Block the shutdown signals before any thread starts; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{
+      "jostle-collector: stores node samples from jostle-agent and CI test results, "
+      "and serves contention reports over HTTP."};
+  app.set_version_flag("--version", std::string(jostle::kVersion));
+  app.require_subcommand(1);
+  ServeFlags f;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Serve the HTTP API (POST /api/v1/samples, POST /api/v1/runs/RUN/results, reports, "
+      "/metrics, /healthz, /readyz) until SIGTERM/SIGINT; SIGHUP re-reads --token-file.");
+  serve->add_option("--db", f.db, "SQLite database file (created and migrated if absent)")
+      ->required();
+  serve->add_option("--listen", f.listen, "HOST:PORT to listen on; port 0 picks a free one")
+      ->capture_default_str();
+  serve->add_option("--token-file", f.token_file,
+                    "File of 'SCOPES TOKEN' lines (scopes: agent, ci, read; '#' comments). "
+                    "Without it every request is accepted (a warning is logged)");
+  serve->add_option("--webhook", f.webhooks,
+                    "Alert webhook URL; repeat for several (Slack, Alertmanager, ...)");
+  serve->add_option("--config", f.config,
+                    "JSON config: attribution thresholds, retention, alert rules "
+                    "(absent keys keep documented defaults)");
+  serve->add_option("--retention", f.retention,
+                    "Keep samples and results this long, e.g. 14d, 36h (default: the "
+                    "config's retention.samples_days, 14d)");
+  serve
+      ->add_option("--max-body", f.max_body,
+                   "Largest request body, also after gzip decompression, e.g. 20MiB")
+      ->capture_default_str();
+  serve
+      ->add_option("--prune-interval", f.prune_interval,
+                   "How often samples past the retention period are deleted")
+      ->capture_default_str();
+  serve->add_option("--threads", f.threads, "HTTP worker threads")->capture_default_str();
+  serve->add_option("--log-level", f.log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
+  serve->add_flag("--log-json", f.log_json, "Log one JSON object per line");
+  CLI11_PARSE(app, argc, argv);
+  return jostle::collector::Serve(f, signals);
+}
