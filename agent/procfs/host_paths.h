@@ -7,9 +7,9 @@
 namespace jostle::agent {
 
 struct HostPaths {
-  std::string proc = "/proc";            // the host's procfs (in a pod: a hostPath mount)
-  std::string sys = "/sys";              // the host's sysfs
-  std::string cgroup = "/sys/fs/cgroup"; // the cgroup mount point (v2 root or v1 parent)
+  std::string proc = "/proc";             // the host's procfs (in a pod: a hostPath mount)
+  std::string sys = "/sys";               // the host's sysfs
+  std::string cgroup = "/sys/fs/cgroup";  // the cgroup mount point (v2 root or v1 parent)
 
   // A fixture tree laid out like a host: <root>/proc, <root>/sys, <root>/sys/fs/cgroup.
   static HostPaths UnderRoot(const std::string& root) {

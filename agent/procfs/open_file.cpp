@@ -24,11 +24,13 @@ Result<std::string_view> OpenFile::Read() {
     ssize_t n = ::pread(fd_, buf_.data() + used, buf_.size() - used, static_cast<off_t>(used));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno(errno, path_);
+      last_errno_ = errno;
+      return Status::FromErrno(last_errno_, path_);
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
+  last_errno_ = 0;
   return std::string_view(buf_.data(), used);
 }
 
@@ -41,7 +43,10 @@ Result<std::string> OpenFile::ReadOnce(const std::string& path) {
 }
 
 OpenFile::OpenFile(OpenFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), buf_(std::move(other.buf_)) {
+    : path_(std::move(other.path_)),
+      fd_(other.fd_),
+      buf_(std::move(other.buf_)),
+      last_errno_(other.last_errno_) {
   other.fd_ = -1;
 }
 
@@ -51,6 +56,7 @@ OpenFile& OpenFile::operator=(OpenFile&& other) noexcept {
     path_ = std::move(other.path_);
     fd_ = other.fd_;
     buf_ = std::move(other.buf_);
+    last_errno_ = other.last_errno_;
     other.fd_ = -1;
   }
   return *this;

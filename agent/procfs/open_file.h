@@ -22,6 +22,9 @@ class OpenFile {
 
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
+  // errno of the last failed Read (e.g. EOPNOTSUPP from a PSI file when PSI is disabled at
+  // boot, EINVAL from the speed file of a down interface); 0 after a successful Read.
+  int last_errno() const { return last_errno_; }
 
   OpenFile(OpenFile&& other) noexcept;
   OpenFile& operator=(OpenFile&& other) noexcept;
@@ -34,6 +37,7 @@ class OpenFile {
   std::string path_;
   int fd_ = -1;
   std::string buf_;
+  int last_errno_ = 0;
 };
 
 }  // namespace jostle::agent
