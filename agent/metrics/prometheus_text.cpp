@@ -1,0 +1,436 @@
+#include "agent/metrics/prometheus_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace jostle::agent {
+
+namespace {
+
+enum class Type { kCounter, kGauge };
+
+struct Family {
+  std::string_view name;
+  Type type;
+  std::string_view help;
+};
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Replaces every invalid UTF-8 sequence by U+FFFD so the exposition stays valid UTF-8.
+std::string ValidUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    auto c = static_cast<unsigned char>(in[i]);
+    size_t len = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= in.size();
+    uint32_t cp = ok ? (c & (0xFF >> (len + 1))) : 0;
+    for (size_t k = 1; ok && k < len; ++k) {
+      auto cc = static_cast<unsigned char>(in[i + k]);
+      if ((cc & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (ok) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// Label value escaping of the text format: backslash, double quote, line feed.
+void AppendLabelValue(std::string& out, std::string_view value) {
+  for (char c : ValidUtf8(value)) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+// HELP escaping: backslash and line feed.
+void AppendHelp(std::string& out, std::string_view help) {
+  for (char c : help) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+void AppendDouble(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc() ? end : buf);
+  }
+}
+
+// A label name: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
+std::string SanitizedLabelName(std::string_view raw) {
+  std::string name(raw);
+  for (char& c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!ok) c = '_';
+  }
+  return name;
+}
+
+// Collects series per family in first-use order, then writes each family once with its
+// HELP and TYPE lines.
+class Exposition {
+ public:
+  void Add(const Family& family, const Labels& labels, double value) {
+    std::string& body = Body(family);
+    AppendName(body, family.name, labels);
+    AppendDouble(body, value);
+    body += '\n';
+  }
+  void Add(const Family& family, const Labels& labels, uint64_t value) {
+    std::string& body = Body(family);
+    AppendName(body, family.name, labels);
+    body += std::to_string(value);
+    body += '\n';
+  }
+  template <typename T>
+  void Add(const Family& family, const Labels& labels, const std::optional<T>& value) {
+    if (value) Add(family, labels, *value);
+  }
+  // Microseconds as seconds.
+  void AddMicros(const Family& family, const Labels& labels, std::optional<uint64_t> us) {
+    if (us) Add(family, labels, static_cast<double>(*us) / 1e6);
+  }
+
+  std::string Render() const {
+    std::string out;
+    for (const auto& [family, body] : families_) {
+      out += "# HELP ";
+      out += family->name;
+      out += ' ';
+      AppendHelp(out, family->help);
+      out += "\n# TYPE ";
+      out += family->name;
+      out += family->type == Type::kCounter ? " counter\n" : " gauge\n";
+      out += body;
+    }
+    return out;
+  }
+
+ private:
+  // Families are the constants below, so their address identifies them.
+  std::string& Body(const Family& family) {
+    for (auto& [f, body] : families_) {
+      if (f == &family) return body;
+    }
+    families_.emplace_back(&family, std::string());
+    return families_.back().second;
+  }
+  static void AppendName(std::string& out, std::string_view name, const Labels& labels) {
+    out += name;
+    if (!labels.empty()) {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        if (!first) out += ',';
+        first = false;
+        out += k;
+        out += "=\"";
+        AppendLabelValue(out, v);
+        out += '"';
+      }
+      out += '}';
+    }
+    out += ' ';
+  }
+
+  std::vector<std::pair<const Family*, std::string>> families_;
+};
+
+// --- Node families ---
+constexpr Family kNodeCpuBusy{"jostle_node_cpu_busy_seconds_total", Type::kCounter,
+                              "CPU time spent busy (user+nice+system+irq+softirq+steal) summed "
+                              "over all CPUs, from /proc/stat."};
+constexpr Family kNodeCpuTotal{"jostle_node_cpu_seconds_total", Type::kCounter,
+                               "CPU time busy, idle or in iowait summed over all CPUs, from "
+                               "/proc/stat."};
+constexpr Family kNodeCpus{"jostle_node_cpus", Type::kGauge,
+                           "Online CPUs (cpuN lines of /proc/stat)."};
+constexpr Family kNodeMemTotal{"jostle_node_memory_total_bytes", Type::kGauge,
+                               "MemTotal from /proc/meminfo."};
+constexpr Family kNodeMemAvailable{"jostle_node_memory_available_bytes", Type::kGauge,
+                                   "MemAvailable from /proc/meminfo."};
+constexpr Family kNodePsi[3][2] = {
+    {{"jostle_node_pressure_cpu_some_seconds_total", Type::kCounter,
+      "Time some tasks stalled waiting for CPU, from /proc/pressure/cpu."},
+     {"jostle_node_pressure_cpu_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks stalled waiting for CPU, from /proc/pressure/cpu."}},
+    {{"jostle_node_pressure_memory_some_seconds_total", Type::kCounter,
+      "Time some tasks stalled waiting for memory, from /proc/pressure/memory."},
+     {"jostle_node_pressure_memory_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks stalled waiting for memory, from /proc/pressure/memory."}},
+    {{"jostle_node_pressure_io_some_seconds_total", Type::kCounter,
+      "Time some tasks stalled waiting for I/O, from /proc/pressure/io."},
+     {"jostle_node_pressure_io_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks stalled waiting for I/O, from /proc/pressure/io."}},
+};
+constexpr Family kNodeNetSpeed{"jostle_node_network_speed_bytes", Type::kGauge,
+                               "Link speed in bytes per second, from /sys/class/net/IF/speed; "
+                               "absent when unknown."};
+constexpr Family kNodeTcpOut{"jostle_node_tcp_out_segments_total", Type::kCounter,
+                             "TCP segments sent (Tcp OutSegs of /proc/net/snmp)."};
+constexpr Family kNodeTcpRetrans{"jostle_node_tcp_retransmitted_segments_total", Type::kCounter,
+                                 "TCP segments retransmitted (Tcp RetransSegs of "
+                                 "/proc/net/snmp)."};
+constexpr Family kNodeLoad1{"jostle_node_load1", Type::kGauge, "1-minute load average."};
+constexpr Family kNodeLoad5{"jostle_node_load5", Type::kGauge, "5-minute load average."};
+constexpr Family kNodeLoad15{"jostle_node_load15", Type::kGauge, "15-minute load average."};
+
+// Network counter families, [receive/transmit][bytes/packets/drops/errors], for the node
+// (per interface) and for pods (sum over the pod's namespace).
+struct NetFamilies {
+  Family f[2][4];
+};
+constexpr NetFamilies kNodeNet{{
+    {{"jostle_node_network_receive_bytes_total", Type::kCounter,
+      "Bytes received per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_receive_packets_total", Type::kCounter,
+      "Packets received per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_receive_drops_total", Type::kCounter,
+      "Received packets dropped per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_receive_errors_total", Type::kCounter,
+      "Receive errors per interface, from /proc/1/net/dev."}},
+    {{"jostle_node_network_transmit_bytes_total", Type::kCounter,
+      "Bytes sent per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_transmit_packets_total", Type::kCounter,
+      "Packets sent per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_transmit_drops_total", Type::kCounter,
+      "Outgoing packets dropped per interface, from /proc/1/net/dev."},
+     {"jostle_node_network_transmit_errors_total", Type::kCounter,
+      "Transmit errors per interface, from /proc/1/net/dev."}},
+}};
+constexpr NetFamilies kPodNet{{
+    {{"jostle_pod_network_receive_bytes_total", Type::kCounter,
+      "Bytes received in the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_receive_packets_total", Type::kCounter,
+      "Packets received in the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_receive_drops_total", Type::kCounter,
+      "Received packets dropped in the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_receive_errors_total", Type::kCounter,
+      "Receive errors in the pod's network namespace (lo excluded)."}},
+    {{"jostle_pod_network_transmit_bytes_total", Type::kCounter,
+      "Bytes sent from the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_transmit_packets_total", Type::kCounter,
+      "Packets sent from the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_transmit_drops_total", Type::kCounter,
+      "Outgoing packets dropped in the pod's network namespace (lo excluded)."},
+     {"jostle_pod_network_transmit_errors_total", Type::kCounter,
+      "Transmit errors in the pod's network namespace (lo excluded)."}},
+}};
+
+// --- Cgroup families ---
+constexpr Family kCpuUsage{"jostle_container_cpu_usage_seconds_total", Type::kCounter,
+                           "CPU time used by the cgroup (cpu.stat usage_usec or cpuacct.usage)."};
+constexpr Family kCpuPeriods{"jostle_container_cpu_cfs_periods_total", Type::kCounter,
+                             "CFS enforcement periods elapsed (nr_periods)."};
+constexpr Family kCpuThrottledPeriods{"jostle_container_cpu_cfs_throttled_periods_total",
+                                      Type::kCounter,
+                                      "CFS periods in which the cgroup was throttled "
+                                      "(nr_throttled)."};
+constexpr Family kCpuThrottledTime{"jostle_container_cpu_cfs_throttled_seconds_total",
+                                   Type::kCounter,
+                                   "Time the cgroup was throttled (throttled_usec or "
+                                   "throttled_time)."};
+constexpr Family kCpuLimit{"jostle_container_cpu_limit_cores", Type::kGauge,
+                           "CPU limit in cores (quota / period); absent when unlimited."};
+constexpr Family kMemUsage{"jostle_container_memory_usage_bytes", Type::kGauge,
+                           "Memory charged to the cgroup (memory.current or "
+                           "memory.usage_in_bytes)."};
+constexpr Family kMemWorkingSet{"jostle_container_memory_working_set_bytes", Type::kGauge,
+                                "Memory usage minus inactive file cache."};
+constexpr Family kMemLimit{"jostle_container_memory_limit_bytes", Type::kGauge,
+                           "Memory limit (memory.max or limit_in_bytes); absent when "
+                           "unlimited."};
+constexpr Family kOomKills{"jostle_container_oom_kills_total", Type::kCounter,
+                           "Processes killed by the OOM killer in the cgroup."};
+constexpr Family kCgroupPsi[3][2] = {
+    {{"jostle_container_pressure_cpu_some_seconds_total", Type::kCounter,
+      "Time some tasks of the cgroup stalled waiting for CPU (cpu.pressure)."},
+     {"jostle_container_pressure_cpu_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks of the cgroup stalled waiting for CPU (cpu.pressure)."}},
+    {{"jostle_container_pressure_memory_some_seconds_total", Type::kCounter,
+      "Time some tasks of the cgroup stalled waiting for memory (memory.pressure)."},
+     {"jostle_container_pressure_memory_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks of the cgroup stalled waiting for memory (memory.pressure)."}},
+    {{"jostle_container_pressure_io_some_seconds_total", Type::kCounter,
+      "Time some tasks of the cgroup stalled waiting for I/O (io.pressure)."},
+     {"jostle_container_pressure_io_full_seconds_total", Type::kCounter,
+      "Time all non-idle tasks of the cgroup stalled waiting for I/O (io.pressure)."}},
+};
+constexpr Family kPodInfo{"jostle_pod_info", Type::kGauge,
+                          "Always 1: the pod's QoS class and selected labels."};
+
+// --- Agent families ---
+constexpr Family kSamples{"jostle_agent_samples_total", Type::kCounter,
+                          "Sampling ticks completed since the agent started."};
+constexpr Family kSampleDuration{"jostle_agent_sample_duration_seconds", Type::kGauge,
+                                 "Duration of the last sampling tick."};
+constexpr Family kReadErrors{"jostle_agent_read_errors_total", Type::kCounter,
+                             "Failed reads or parses of host files, by kind."};
+constexpr Family kSpoolBytes{"jostle_agent_spool_bytes", Type::kGauge,
+                             "Bytes of batches waiting in the disk spool."};
+constexpr Family kShipped{"jostle_agent_batches_shipped_total", Type::kCounter,
+                          "Sample batches acknowledged by the collector."};
+constexpr Family kDropped{"jostle_agent_batches_dropped_total", Type::kCounter,
+                          "Sample batches discarded without being shipped."};
+constexpr Family kLastSample{"jostle_agent_last_sample_timestamp_seconds", Type::kGauge,
+                             "Wall-clock time of the sample shown here, seconds since the "
+                             "Unix epoch."};
+
+void AddNet(Exposition& x, const NetFamilies& families, const Labels& labels,
+            const NetCounters& c) {
+  const uint64_t values[2][4] = {{c.rx_bytes, c.rx_packets, c.rx_drops, c.rx_errors},
+                                 {c.tx_bytes, c.tx_packets, c.tx_drops, c.tx_errors}};
+  for (int dir = 0; dir < 2; ++dir) {
+    for (int k = 0; k < 4; ++k) x.Add(families.f[dir][k], labels, values[dir][k]);
+  }
+}
+
+void AddPsi(Exposition& x, const Family (&families)[3][2], const Labels& labels,
+            const std::optional<PsiTotals>* psi) {
+  for (int r = 0; r < 3; ++r) {
+    if (!psi[r]) continue;
+    x.AddMicros(families[r][0], labels, psi[r]->some_us);
+    x.AddMicros(families[r][1], labels, psi[r]->full_us);
+  }
+}
+
+void AddNode(Exposition& x, const NodeSample& n, const std::string& node) {
+  const Labels labels = {{"node", node}};
+  x.AddMicros(kNodeCpuBusy, labels, n.cpu_busy_us);
+  x.AddMicros(kNodeCpuTotal, labels, n.cpu_total_us);
+  if (n.cpus) x.Add(kNodeCpus, labels, static_cast<uint64_t>(*n.cpus));
+  x.Add(kNodeMemTotal, labels, n.mem_total_bytes);
+  x.Add(kNodeMemAvailable, labels, n.mem_available_bytes);
+  const std::optional<PsiTotals> psi[3] = {n.psi_cpu, n.psi_memory, n.psi_io};
+  AddPsi(x, kNodePsi, labels, psi);
+  for (const NetCounters& c : n.net) {
+    AddNet(x, kNodeNet, {{"node", node}, {"interface", c.interface}}, c);
+  }
+  for (const NetCounters& c : n.net) {
+    if (c.speed_mbps && *c.speed_mbps > 0) {
+      x.Add(kNodeNetSpeed, {{"node", node}, {"interface", c.interface}},
+            static_cast<uint64_t>(*c.speed_mbps) * 125000);  // Mbit/s -> bytes/s
+    }
+  }
+  x.Add(kNodeTcpOut, labels, n.tcp_out_segs);
+  x.Add(kNodeTcpRetrans, labels, n.tcp_retrans_segs);
+  x.Add(kNodeLoad1, labels, n.load1);
+  x.Add(kNodeLoad5, labels, n.load5);
+  x.Add(kNodeLoad15, labels, n.load15);
+}
+
+Labels CgroupLabels(const CgroupSample& c, const std::string& node) {
+  return {{"node", node},      {"scope", ScopeName(c.scope)},
+          {"id", c.id},        {"namespace", c.namespace_name},
+          {"pod", c.pod_name}, {"container", c.container_name}};
+}
+
+void AddCgroup(Exposition& x, const CgroupSample& c, const std::string& node) {
+  const Labels labels = CgroupLabels(c, node);
+  x.AddMicros(kCpuUsage, labels, c.cpu_usage_us);
+  x.Add(kCpuPeriods, labels, c.cpu_periods);
+  x.Add(kCpuThrottledPeriods, labels, c.cpu_throttled_periods);
+  x.AddMicros(kCpuThrottledTime, labels, c.cpu_throttled_us);
+  x.Add(kCpuLimit, labels, c.cpu_limit_cores);
+  x.Add(kMemUsage, labels, c.mem_usage_bytes);
+  x.Add(kMemWorkingSet, labels, c.mem_working_set_bytes);
+  x.Add(kMemLimit, labels, c.mem_limit_bytes);
+  x.Add(kOomKills, labels, c.oom_kills);
+  const std::optional<PsiTotals> psi[3] = {c.psi_cpu, c.psi_memory, c.psi_io};
+  AddPsi(x, kCgroupPsi, labels, psi);
+  if (c.net) AddNet(x, kPodNet, labels, *c.net);
+  if (c.scope == Scope::kPod) {
+    Labels info = labels;
+    info.emplace_back("qos", c.qos);
+    std::set<std::string> used;
+    for (const auto& [k, v] : info) used.insert(k);
+    for (const auto& [k, v] : c.labels) {
+      std::string name = "label_" + SanitizedLabelName(k);
+      if (!used.insert(name).second) continue;  // two pod labels that sanitise alike
+      info.emplace_back(std::move(name), v);
+    }
+    x.Add(kPodInfo, info, uint64_t{1});
+  }
+}
+
+void AddSelf(Exposition& x, const AgentSelfStats& self, const std::string& node, int64_t wall_ns) {
+  const Labels labels = {{"node", node}};
+  x.Add(kSamples, labels, self.samples_total);
+  x.Add(kSampleDuration, labels, self.sample_duration_seconds);
+  for (const auto& [kind, count] : self.read_errors_total) {
+    x.Add(kReadErrors, {{"node", node}, {"kind", kind}}, count);
+  }
+  x.Add(kSpoolBytes, labels, self.spool_bytes);
+  x.Add(kShipped, labels, self.batches_shipped_total);
+  x.Add(kDropped, labels, self.batches_dropped_total);
+  if (wall_ns > 0) x.Add(kLastSample, labels, static_cast<double>(wall_ns) / 1e9);
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const jostle::Sample& latest, const std::string& node,
+                             const AgentSelfStats& self) {
+  Exposition x;
+  AddNode(x, latest.node, node);
+  for (const CgroupSample& c : latest.cgroups) AddCgroup(x, c, node);
+  AddSelf(x, self, node, latest.wall_ns);
+  return x.Render();
+}
+
+}  // namespace jostle::agent
