@@ -214,7 +214,10 @@ DeliveryResult HttpWebhookSender::Deliver(const WebhookTarget& target,
 
     milliseconds wait = BackoffDelay(policy_, attempt, RandomFraction());
     if (outcome.retry_after_s.has_value()) {
-      wait = std::min(milliseconds(*outcome.retry_after_s * 1000), policy_.max_retry_after);
+      // Clamped before scaling so a huge header value cannot overflow.
+      const int64_t capped_s =
+          std::min<int64_t>(*outcome.retry_after_s, policy_.max_retry_after.count() / 1000 + 1);
+      wait = std::min(milliseconds(capped_s * 1000), policy_.max_retry_after);
     }
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (wait >= left) {

@@ -170,7 +170,7 @@ TEST(DeliveryTest, HonoursRetryAfterOn429) {
 }
 
 TEST(DeliveryTest, RetryAfterIsCapped) {
-  LoopbackReceiver receiver({Answer(503, {{"Retry-After", "3600"}})});
+  LoopbackReceiver receiver({Answer(503, {{"Retry-After", "9000000000000000000"}})});
   DeliveryPolicy policy = FastPolicy();
   policy.max_retry_after = milliseconds(50);
   HttpWebhookSender sender(policy);
@@ -294,6 +294,7 @@ TEST(RetryPolicyTest, RetryAfterParsing) {
   EXPECT_EQ(ParseRetryAfterSeconds("-5"), std::nullopt);
   EXPECT_EQ(ParseRetryAfterSeconds(""), std::nullopt);
   EXPECT_EQ(ParseRetryAfterSeconds("1.5"), std::nullopt);
+  EXPECT_EQ(ParseRetryAfterSeconds("99999999999999999999"), std::nullopt);  // out of range
 }
 
 TEST(RetryPolicyTest, RetryableStatuses) {
