@@ -15,9 +15,9 @@ struct AgentSelfStats {
   std::optional<double> sample_duration_seconds;
   // cumulative, failed reads or parses of host files by kind ("node", "cgroup", "pod_net",
   // "kube", ...); a pod that vanished mid-read is not an error and is not counted here.
-  std::map<std::string, uint64_t> read_errors_total;
-  uint64_t spool_bytes = 0;            // bytes of batches waiting in the disk spool now
-  uint64_t batches_shipped_total = 0;  // cumulative, batches acknowledged by the collector
+  std::map<std::string, uint64_t> read_errors;  // exported as jostle_agent_read_errors_total
+  uint64_t spool_bytes = 0;                     // bytes of batches waiting in the disk spool now
+  uint64_t batches_shipped_total = 0;           // cumulative, batches acknowledged by the collector
   uint64_t batches_dropped_total = 0;  // cumulative, batches discarded (spool full or too old)
 };
 

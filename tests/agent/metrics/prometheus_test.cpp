@@ -1,6 +1,6 @@
 // RenderPrometheus: exact lines for a few series, and the whole output checked by the real
 // `promtool check metrics` (Debian package prometheus).
-#include "agent/metrics/prometheus_text.h"
+#include "agent/metrics/prometheus.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -136,7 +136,7 @@ AgentSelfStats RichSelf() {
   AgentSelfStats self;
   self.samples_total = 3600;
   self.sample_duration_seconds = 0.00125;
-  self.read_errors_total = {{"node", 2}, {"cgroup", 17}};
+  self.read_errors = {{"node", 2}, {"cgroup", 17}};
   self.spool_bytes = 4096;
   self.batches_shipped_total = 59;
   self.batches_dropped_total = 1;

@@ -1,4 +1,4 @@
-#include "agent/metrics/prometheus_text.h"
+#include "agent/metrics/prometheus.h"
 
 #include <charconv>
 #include <cmath>
@@ -413,7 +413,7 @@ void AddSelf(Exposition& x, const AgentSelfStats& self, const std::string& node,
   const Labels labels = {{"node", node}};
   x.Add(kSamples, labels, self.samples_total);
   x.Add(kSampleDuration, labels, self.sample_duration_seconds);
-  for (const auto& [kind, count] : self.read_errors_total) {
+  for (const auto& [kind, count] : self.read_errors) {
     x.Add(kReadErrors, {{"node", node}, {"kind", kind}}, count);
   }
   x.Add(kSpoolBytes, labels, self.spool_bytes);
