@@ -1,0 +1,395 @@
+// JUnit XML of the common producers. Producer quirks handled here:
+//   pytest            suite `timestamp` local time (older) or with offset (newer); with
+//                     pytest-rerunfailures, earlier attempts appear as <testcase> entries of
+//                     the same name without a result element: they were failed attempts.
+//   GoogleTest        per-testcase `timestamp` (local time, no offset); result="skipped" or
+//                     status="notrun" is skipped, result="suppressed" is a disabled test.
+//   Surefire          <flakyFailure>/<flakyError> (earlier failed attempts of a test that then
+//                     passed) and <rerunFailure>/<rerunError> (reruns after the first failure);
+//                     `time` with thousands separators.
+//   go-junit-report   a build error is a synthetic test "[build failed]" with <error>.
+//   jest-junit        timestamps are UTC without "Z".
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <pugixml.hpp>
+#include <string>
+
+#include "collector/results/parsers.h"
+#include "collector/results/text_scan.h"
+
+namespace jostle::collector {
+namespace {
+
+std::optional<size_t> FindDoctypeOrEntity(std::string_view xml) {
+  for (size_t i = xml.find("<!"); i != std::string_view::npos; i = xml.find("<!", i + 2)) {
+    std::string_view rest = xml.substr(i + 2, 7);
+    std::string upper;
+    for (char c : rest)
+      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (upper.starts_with("DOCTYPE") || upper.starts_with("ENTITY")) return i;
+  }
+  return std::nullopt;
+}
+
+bool Is(const pugi::xml_node& n, const char* name) { return std::strcmp(n.name(), name) == 0; }
+
+// Best guess of the producer from names and attributes that only it writes.
+std::string DetectProducer(const pugi::xml_node& root) {
+  std::string producer;
+  std::function<bool(const pugi::xml_node&, int)> visit = [&](const pugi::xml_node& n,
+                                                              int depth) -> bool {
+    std::string_view name = n.name();
+    if (name == "flakyFailure" || name == "flakyError" || name == "rerunFailure" ||
+        name == "rerunError") {
+      // pytest-rerunfailures may write <flakyFailure> too; the suite name decides below.
+      if (producer.empty()) producer = "surefire";
+    }
+    if (name == "testsuite") {
+      std::string_view suite = n.attribute("name").value();
+      if (suite == "pytest") {
+        producer = "pytest";
+        return true;
+      }
+      if (std::string_view(n.attribute("xsi:noNamespaceSchemaLocation").value()).find("surefire") !=
+          std::string_view::npos) {
+        producer = "surefire";
+        return true;
+      }
+    }
+    if (name == "testcase") {
+      std::string_view tname = n.attribute("name").value();
+      if (tname == "[build failed]" || tname == "[setup failed]") {
+        producer = "go-junit-report";
+        return true;
+      }
+      if (n.attribute("result") && n.attribute("status")) {
+        producer = "googletest";
+        return true;
+      }
+    }
+    if (name == "property") {
+      std::string_view pname = n.attribute("name").value();
+      if (pname == "go.version") {
+        producer = "go-junit-report";
+        return true;
+      }
+      if (pname.starts_with("java.") || pname.starts_with("surefire.")) {
+        if (producer.empty()) producer = "surefire";
+      }
+    }
+    if (name == "skipped" || name == "failure" || name == "error") {
+      if (std::string_view(n.attribute("type").value()).starts_with("pytest.")) {
+        producer = "pytest";
+        return true;
+      }
+    }
+    for (const pugi::xml_node& c : n.children()) {
+      if (c.type() == pugi::node_element && visit(c, depth + 1)) return true;
+    }
+    return false;
+  };
+  if (Is(root, "testsuites")) {
+    std::string_view rname = root.attribute("name").value();
+    if (rname == "AllTests") return "googletest";
+    if (rname == "jest tests") return "jest-junit";
+  }
+  visit(root, 0);
+  return producer;
+}
+
+class JUnitWalker {
+ public:
+  JUnitWalker(std::string_view xml, const ParseOptions& options, std::string producer)
+      : lines_(xml), options_(options), producer_(std::move(producer)) {
+    tz_offset_s_ = producer_ == "jest-junit" ? 0 : options.default_tz_offset_s;
+  }
+
+  Status Walk(const pugi::xml_node& node, int depth, const std::string& suite,
+              std::optional<int64_t>* cursor) {
+    if (depth > options_.max_depth) {
+      return Fail(node, "element nesting deeper than " + std::to_string(options_.max_depth));
+    }
+    std::optional<int64_t> own_cursor;
+    std::string suite_name = suite;
+    const bool is_suite = Is(node, "testsuite") || Is(node, "testsuites");
+    if (is_suite) {
+      if (Is(node, "testsuite")) {
+        Result<std::string> name = Attr(node, "name");
+        if (!name.ok()) return name.status();
+        suite_name = *name;
+      }
+      if (pugi::xml_attribute ts = node.attribute("timestamp"); ts && *ts.value()) {
+        Result<int64_t> start = ParseTimestamp(ts.value(), tz_offset_s_);
+        if (!start.ok())
+          return Fail(node, "<" + std::string(node.name()) + "> " + start.status().message());
+        own_cursor = *start;
+        cursor = &own_cursor;
+      }
+    }
+    for (const pugi::xml_node& child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      if (Is(child, "testsuite") || Is(child, "testsuites")) {
+        JOSTLE_RETURN_IF_ERROR(Walk(child, depth + 1, suite_name, cursor));
+      } else if (Is(child, "testcase")) {
+        if (depth + 1 > options_.max_depth) {
+          return Fail(child, "element nesting deeper than " + std::to_string(options_.max_depth));
+        }
+        JOSTLE_RETURN_IF_ERROR(TestCaseElement(child, suite_name, cursor));
+      }
+      // <properties>, <system-out>, <system-err> and unknown elements carry nothing we keep.
+    }
+    return Status::Ok();
+  }
+
+  ResultSet Finish() {
+    ResultSet set;
+    set.format = "junit";
+    set.producer = producer_;
+    set.tests = std::move(tests_);
+    if (without_time_ > 0) {
+      set.warnings.push_back(std::to_string(without_time_) + " testcases without time");
+    }
+    if (without_start_ > 0) {
+      set.warnings.push_back(std::to_string(without_start_) +
+                             " testcases without any timestamp: start times unknown");
+    }
+    if (unwritten_reruns_ > 0) {
+      set.warnings.push_back(std::to_string(unwritten_reruns_) +
+                             " pytest reruns written without their outcome, taken as failed");
+    }
+    return set;
+  }
+
+ private:
+  Status Fail(const pugi::xml_node& node, const std::string& what) const {
+    return Status::InvalidArgument(
+        Where(options_, lines_.LineOf(static_cast<size_t>(node.offset_debug()))) + what);
+  }
+
+  Result<std::string> Attr(const pugi::xml_node& node, const char* name) const {
+    std::string_view v = node.attribute(name).value();
+    if (v.size() > kMaxNameBytes) {
+      return Fail(node, "<" + std::string(node.name()) + "> " + name + " is longer than " +
+                            std::to_string(kMaxNameBytes) + " bytes");
+    }
+    return std::string(v);
+  }
+
+  static std::string Message(const pugi::xml_node& n) {
+    std::string_view msg = n.attribute("message").value();
+    if (!msg.empty()) return FirstLine(msg);
+    return FirstLine(n.text().get());
+  }
+
+  // GoogleTest messages start with a "file:line" line; the text after it, on one line.
+  static std::string GoogleTestMessage(const pugi::xml_node& n) {
+    std::string_view msg = n.attribute("message").value();
+    size_t nl = msg.find('\n');
+    if (nl != std::string_view::npos) {
+      std::string_view first = msg.substr(0, nl);
+      size_t colon = first.rfind(':');
+      if (colon != std::string_view::npos && colon + 1 < first.size() &&
+          first.find_first_not_of("0123456789", colon + 1) == std::string_view::npos) {
+        msg.remove_prefix(nl + 1);
+      }
+    }
+    std::string out;
+    bool space = false;
+    for (char c : msg.substr(0, kMaxMessageBytes * 4)) {
+      if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+        space = !out.empty();
+        continue;
+      }
+      if (space) out.push_back(' ');
+      space = false;
+      out.push_back(c);
+    }
+    return Truncate(out, kMaxMessageBytes);
+  }
+
+  static std::string Details(const pugi::xml_node& n) {
+    // Surefire puts the trace of flaky/rerun entries in a <stackTrace> child.
+    if (pugi::xml_node st = n.child("stackTrace"))
+      return Truncate(st.text().get(), kMaxDetailsBytes);
+    return Truncate(n.text().get(), kMaxDetailsBytes);
+  }
+
+  Status TestCaseElement(const pugi::xml_node& tc, const std::string& suite,
+                         std::optional<int64_t>* cursor) {
+    TestCase test;
+    Result<std::string> name = Attr(tc, "name");
+    if (!name.ok()) return name.status();
+    if (name->empty()) return Fail(tc, "<testcase> has no name");
+    Result<std::string> classname = Attr(tc, "classname");
+    if (!classname.ok()) return classname.status();
+    Result<std::string> file = Attr(tc, "file");
+    if (!file.ok()) return file.status();
+    test.name = *name;
+    test.classname = *classname;
+    test.file = *file;
+    test.suite = suite;
+    if (!test.classname.empty()) {
+      test.id = test.classname + "::" + test.name;
+    } else if (!test.file.empty()) {
+      test.id = test.file + "::" + test.name;
+    } else {
+      test.id = test.name;
+    }
+    if (pugi::xml_attribute line = tc.attribute("line")) {
+      char* end = nullptr;
+      long v = std::strtol(line.value(), &end, 10);
+      if (end && *end == '\0' && end != line.value() && v >= 0 && v < (1L << 30)) {
+        test.line = static_cast<int>(v);
+      }
+    }
+
+    double time_s = 0;
+    if (pugi::xml_attribute t = tc.attribute("time"); t && *t.value()) {
+      Result<double> d = ParseDurationSeconds(t.value());
+      if (!d.ok())
+        return Fail(tc,
+                    "<testcase name=\"" + Truncate(test.name, 80) + "\"> " + d.status().message());
+      time_s = *d;
+    } else {
+      ++without_time_;
+    }
+    std::optional<int64_t> start;
+    bool approximate = false;
+    std::string_view result_attr = tc.attribute("result").value();
+    std::string_view status_attr = tc.attribute("status").value();
+    // GoogleTest stamps tests it did not run with the epoch in local time.
+    const bool not_run = status_attr == "notrun" || result_attr == "suppressed";
+    if (pugi::xml_attribute ts = tc.attribute("timestamp"); ts && *ts.value() && !not_run) {
+      Result<int64_t> s = ParseTimestamp(ts.value(), tz_offset_s_);
+      if (!s.ok())
+        return Fail(tc,
+                    "<testcase name=\"" + Truncate(test.name, 80) + "\"> " + s.status().message());
+      start = *s;
+    } else if (cursor && *cursor && !not_run) {
+      start = **cursor;
+      approximate = true;
+    } else if (!not_run) {
+      ++without_start_;
+    }
+    if (cursor && *cursor) **cursor += static_cast<int64_t>(time_s * 1e9);
+
+    // The final (or, with reruns, first) result of the testcase element.
+    TestAttempt primary;
+    std::vector<TestAttempt> before, after;
+    if (result_attr == "suppressed") {
+      primary.outcome = Outcome::kSkipped;
+      primary.message = "disabled";
+    } else if (result_attr == "skipped" || status_attr == "notrun") {
+      primary.outcome = Outcome::kSkipped;
+    }
+    bool have_primary = false;
+    for (const pugi::xml_node& c : tc.children()) {
+      if (c.type() != pugi::node_element) continue;
+      std::string_view cn = c.name();
+      TestAttempt a;
+      a.message = producer_ == "googletest" ? GoogleTestMessage(c) : Message(c);
+      a.details = Details(c);
+      if (cn == "failure" || cn == "error" || cn == "skipped") {
+        if (have_primary) continue;  // GoogleTest writes one <failure> per failed assertion.
+        have_primary = true;
+        a.outcome = cn == "failure" ? Outcome::kFailed
+                    : cn == "error" ? Outcome::kError
+                                    : Outcome::kSkipped;
+        primary = std::move(a);
+      } else if (cn == "flakyFailure" || cn == "flakyError") {
+        a.outcome = cn == "flakyFailure" ? Outcome::kFailed : Outcome::kError;
+        before.push_back(std::move(a));
+      } else if (cn == "rerunFailure" || cn == "rerunError") {
+        a.outcome = cn == "rerunFailure" ? Outcome::kFailed : Outcome::kError;
+        after.push_back(std::move(a));
+      }
+    }
+    std::vector<TestAttempt> attempts = std::move(before);
+    attempts.push_back(std::move(primary));
+    for (TestAttempt& a : after) attempts.push_back(std::move(a));
+    // The testcase's time covers all its attempts; without per-attempt times it is split
+    // evenly and the starts of later attempts are estimates.
+    const double each_s = time_s / static_cast<double>(attempts.size());
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      attempts[i].duration_s = each_s;
+      if (start) {
+        attempts[i].start_ns = *start + static_cast<int64_t>(each_s * 1e9 * static_cast<double>(i));
+        attempts[i].timing_approximate = approximate || i > 0;
+      }
+    }
+
+    auto [it, inserted] = index_.try_emplace(test.id, tests_.size());
+    if (inserted) {
+      test.attempts = std::move(attempts);
+      tests_.push_back(std::move(test));
+      return Status::Ok();
+    }
+    TestCase& existing = tests_[it->second];
+    if (existing.attempts.size() + attempts.size() > kMaxAttempts) {
+      return Fail(tc, "more than " + std::to_string(kMaxAttempts) + " attempts of test \"" +
+                          Truncate(test.id, 200) + "\"");
+    }
+    if (producer_ == "pytest" && existing.attempts.back().outcome == Outcome::kPassed &&
+        existing.attempts.back().message.empty()) {
+      // pytest's junitxml ignores reports with outcome "rerun": the earlier entry is a
+      // failed attempt whose failure was not written.
+      existing.attempts.back().outcome = Outcome::kFailed;
+      existing.attempts.back().message = "rerun (failure not written by pytest's junitxml)";
+      ++unwritten_reruns_;
+    }
+    for (TestAttempt& a : attempts) existing.attempts.push_back(std::move(a));
+    return Status::Ok();
+  }
+
+  static constexpr size_t kMaxAttempts = 1000;
+  LineIndex lines_;
+  const ParseOptions& options_;
+  std::string producer_;
+  int tz_offset_s_ = 0;
+  std::vector<TestCase> tests_;
+  std::map<std::string, size_t> index_;
+  int without_time_ = 0;
+  int without_start_ = 0;
+  int unwritten_reruns_ = 0;
+};
+
+}  // namespace
+
+Result<ResultSet> ParseJUnitXml(std::string_view xml, const ParseOptions& options) {
+  if (std::optional<size_t> at = FindDoctypeOrEntity(xml)) {
+    LineIndex lines(xml.substr(0, *at));
+    return Status::InvalidArgument(Where(options, lines.LineOf(*at)) +
+                                   "DOCTYPE is not allowed (nor entity declarations)");
+  }
+  if (std::optional<size_t> at = FindXmlTooDeep(xml, options.max_depth)) {
+    LineIndex lines(xml.substr(0, *at));
+    return Status::InvalidArgument(Where(options, lines.LineOf(*at)) +
+                                   "element nesting deeper than " +
+                                   std::to_string(options.max_depth));
+  }
+  pugi::xml_document doc;
+  pugi::xml_parse_result parsed =
+      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+  if (!parsed) {
+    size_t at = parsed.offset < 0 ? 0 : static_cast<size_t>(parsed.offset);
+    if (at > xml.size()) at = xml.size();
+    LineIndex lines(xml.substr(0, at));
+    return Status::InvalidArgument(Where(options, lines.LineOf(at)) +
+                                   "malformed XML: " + parsed.description());
+  }
+  pugi::xml_node root = doc.document_element();
+  if (!root) return Status::InvalidArgument(Where(options, 1) + "XML document has no element");
+  if (!Is(root, "testsuites") && !Is(root, "testsuite")) {
+    return Status::InvalidArgument(
+        Where(options, LineIndex(xml).LineOf(static_cast<size_t>(root.offset_debug()))) +
+        "root element <" + Truncate(root.name(), 100) + "> is not <testsuites> or <testsuite>");
+  }
+  JUnitWalker walker(xml, options, DetectProducer(root));
+  JOSTLE_RETURN_IF_ERROR(walker.Walk(root, 1, "", nullptr));
+  return walker.Finish();
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,201 @@
+// Runs real producers at test time and parses what they write: Debian's pytest on the
+// bundled suite tests/fixtures/results/pytest_suite (xunit1 and xunit2, with and without
+// pytest-rerunfailures, plus a report-log written by the suite's report-log plugin), and a
+// real GoogleTest binary (results_gtest_sample).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "results_test_support.h"
+
+namespace jostle::collector {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int LocalOffsetSeconds() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return static_cast<int>(local.tm_gmtoff);
+}
+
+int RunShell(const std::string& command) {
+  int rc = std::system(command.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// A python3 whose pytest imports, or "" when none does.
+std::string FindPytestPython() {
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    if (RunShell(std::string(python) + " -m pytest --version >/dev/null 2>&1") == 0) return python;
+  }
+  return "";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "jostle-results-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class PytestProducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    python_ = FindPytestPython();
+    if (python_.empty()) GTEST_SKIP() << "python3-pytest is not installed";
+    ASSERT_FALSE(dir_.path().empty());
+    suite_ = std::string(jostle::testing::kFixtureDir) + "/results/pytest_suite";
+  }
+
+  // Runs the bundled suite; returns pytest's exit code (1 = some tests failed).
+  int RunPytest(const std::string& extra_args) {
+    std::string cmd = "cd '" + dir_.path() + "' && JOSTLE_FLAKY_DIR='" + dir_.path() +
+                      "' PYTHONDONTWRITEBYTECODE=1 PYTHONPATH='" + suite_ + "' " + python_ +
+                      " -m pytest -q -p no:cacheprovider --rootdir='" + suite_ + "' '" + suite_ +
+                      "' " + extra_args + " >'" + dir_.path() + "/pytest.out' 2>&1";
+    return RunShell(cmd);
+  }
+
+  std::string Output(const std::string& name) { return ReadFile(dir_.path() + "/" + name); }
+
+  std::string python_;
+  std::string suite_;
+  TempDir dir_;
+};
+
+std::vector<Outcome> Outcomes(const TestCase& t) {
+  std::vector<Outcome> out;
+  for (const TestAttempt& a : t.attempts) out.push_back(a.outcome);
+  return out;
+}
+
+TEST_F(PytestProducerTest, Xunit2WithoutReruns) {
+  const int64_t before = NowNs();
+  ASSERT_EQ(1, RunPytest("--junitxml=junit.xml -o junit_family=xunit2")) << Output("pytest.out");
+  const int64_t after = NowNs();
+  Result<ResultSet> set = Parse(Output("junit.xml"), "application/xml", LocalOffsetSeconds());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("pytest", set->producer);
+  ASSERT_EQ(8u, set->tests.size());
+  using O = Outcome;
+  EXPECT_EQ(std::vector<O>{O::kPassed}, Outcomes(*FindTest(*set, "test_sample::test_passes")));
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample::test_fails")));
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*set, "test_sample::test_skipped")));
+  EXPECT_EQ(std::vector<O>{O::kError}, Outcomes(*FindTest(*set, "test_sample::test_setup_error")));
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample::test_flaky")));
+  ASSERT_NE(nullptr, FindTest(*set, "test_sample::test_param[2]"));
+  ASSERT_NE(nullptr, FindTest(*set, "test_sample.TestGroup::test_method"));
+  EXPECT_EQ(3, set->failed_count());
+  EXPECT_EQ("assert (1 + 1) == 3", FindTest(*set, "test_sample::test_fails")->last().message);
+  // pytest 7 writes only a suite timestamp: starts are reconstructed, within the run.
+  for (const TestCase& t : set->tests) {
+    ASSERT_TRUE(t.last().start_ns.has_value()) << t.id;
+    EXPECT_TRUE(t.last().timing_approximate) << t.id;
+    // The suite timestamp has microseconds; allow 1 s for the time zone's rounding.
+    EXPECT_GE(*t.last().start_ns, before - 1000000000) << t.id;
+    EXPECT_LE(*t.last().start_ns, after) << t.id;
+  }
+  // xunit2 writes no file/line.
+  EXPECT_EQ("", set->tests[0].file);
+}
+
+TEST_F(PytestProducerTest, Xunit1WithRerunfailuresAndReportLog) {
+  ASSERT_EQ(1, RunPytest("--junitxml=junit.xml -o junit_family=xunit1 -p rerunfailures "
+                         "--reruns 2 -p jostle_reportlog --jostle-report-log=log.jsonl"))
+      << Output("pytest.out");
+  Result<ResultSet> junit = Parse(Output("junit.xml"), "application/xml", LocalOffsetSeconds());
+  ASSERT_TRUE(junit.ok()) << junit.status().ToString();
+  Result<ResultSet> log = Parse(Output("log.jsonl"), "application/x-ndjson");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+
+  using O = Outcome;
+  // The report-log keeps every attempt.
+  ASSERT_EQ(8u, log->tests.size());
+  const TestCase* flaky = FindTest(*log, "test_sample.py::test_flaky");
+  ASSERT_NE(nullptr, flaky);
+  EXPECT_EQ((std::vector<O>{O::kFailed, O::kPassed}), Outcomes(*flaky));
+  EXPECT_TRUE(flaky->flaky());
+  EXPECT_EQ("AssertionError: first attempt fails", flaky->attempts[0].message);
+  EXPECT_EQ((std::vector<O>{O::kFailed, O::kFailed, O::kFailed}),
+            Outcomes(*FindTest(*log, "test_sample.py::test_fails")));
+  EXPECT_EQ((std::vector<O>{O::kError, O::kError, O::kError}),
+            Outcomes(*FindTest(*log, "test_sample.py::test_setup_error")));
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*log, "test_sample.py::test_skipped")));
+  EXPECT_EQ(std::vector<O>{O::kPassed},
+            Outcomes(*FindTest(*log, "test_sample.py::TestGroup::test_method")));
+  EXPECT_EQ(2, log->failed_count());
+
+  // The JUnit file of the same run agrees on every final outcome.
+  ASSERT_EQ(8u, junit->tests.size());
+  EXPECT_EQ(2, junit->failed_count());
+  for (const TestCase& t : log->tests) {
+    std::string module = t.file.substr(0, t.file.rfind(".py"));
+    std::string cls = t.classname.substr(t.classname.find("::") == std::string::npos
+                                             ? t.classname.size()
+                                             : t.classname.find("::") + 2);
+    std::string junit_id = module + (cls.empty() || cls == t.file ? "" : "." + cls) + "::" + t.name;
+    const TestCase* j = FindTest(*junit, junit_id);
+    ASSERT_NE(nullptr, j) << junit_id;
+    EXPECT_EQ(t.last().outcome, j->last().outcome) << junit_id;
+    EXPECT_EQ(t.file, j->file) << junit_id;
+    EXPECT_EQ(t.line, j->line) << junit_id;
+  }
+}
+
+TEST(GoogleTestProducerTest, RealBinaryXmlOutput) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string xml = dir.path() + "/gtest.xml";
+  const int64_t before = NowNs();
+  // The sample has a failing test on purpose: exit code 1.
+  ASSERT_EQ(1, RunShell(std::string("'") + JOSTLE_GTEST_SAMPLE + "' --gtest_output=xml:'" + xml +
+                        "' >/dev/null 2>&1"));
+  const int64_t after = NowNs();
+  Result<ResultSet> set = Parse(ReadFile(xml), "application/xml", LocalOffsetSeconds());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("googletest", set->producer);
+  ASSERT_EQ(5u, set->tests.size());
+  using O = Outcome;
+  const TestCase* fails = FindTest(*set, "SampleSuite::Fails");
+  ASSERT_NE(nullptr, fails);
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*fails));
+  EXPECT_NE(std::string::npos, fails->last().message.find("arithmetic is broken"));
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*set, "SampleSuite::Skipped")));
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*set, "SampleSuite::DISABLED_NotRun")));
+  EXPECT_EQ(std::vector<O>{O::kPassed}, Outcomes(*FindTest(*set, "OtherSuite::AlsoPasses")));
+  EXPECT_EQ(1, set->failed_count());
+  for (const char* id : {"SampleSuite::Passes", "SampleSuite::Fails", "OtherSuite::AlsoPasses"}) {
+    const TestAttempt& a = FindTest(*set, id)->last();
+    ASSERT_TRUE(a.start_ns.has_value()) << id;
+    EXPECT_FALSE(a.timing_approximate) << id;
+    // GoogleTest writes milliseconds.
+    EXPECT_GE(*a.start_ns, before - 1000000) << id;
+    EXPECT_LE(*a.start_ns, after) << id;
+  }
+  EXPECT_FALSE(FindTest(*set, "SampleSuite::DISABLED_NotRun")->last().start_ns.has_value());
+}
+
+}  // namespace
+}  // namespace jostle::collector
