@@ -14,7 +14,7 @@ struct PodMeta {
   std::string name;
   std::string node;
   std::string qos;  // "guaranteed" | "burstable" | "besteffort" (status.qosClass, lowercased)
-  std::map<std::string, std::string> labels;  // only those selected by --pod-labels
+  std::map<std::string, std::string> labels;           // only those selected by --pod-labels
   std::map<std::string, std::string> container_names;  // container id (no runtime prefix) -> name
   bool host_network = false;
 };
