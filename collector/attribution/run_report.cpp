@@ -1,0 +1,389 @@
+#include "collector/attribution/run_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+namespace jostle::collector {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr size_t kMaxTimelineGroups = 6;
+
+bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
+
+int64_t EndOf(const TestExecution& e) {
+  return *e.start_ns + static_cast<int64_t>(std::llround(std::max(0.0, e.duration_s) * 1e9));
+}
+
+std::string Seconds(int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
+// Why no samples cover a window of `node`.
+std::string NoDataReason(const std::string& node, const std::vector<Sample>* samples,
+                         const Signals& s) {
+  if (samples == nullptr || samples->empty()) {
+    return "no agent on node " + node + ": no samples from it around this run";
+  }
+  int64_t first = samples->front().wall_ns, last = samples->back().wall_ns;
+  if (last < s.window_end_ns) {
+    return "window not covered yet: the latest sample from node " + node + " is " +
+           Seconds(s.window_end_ns - last) + " before the window ends";
+  }
+  if (first > s.window_start_ns) {
+    return "no agent on node " + node + " at that time: its first sample is " +
+           Seconds(first - s.window_start_ns) + " after the window starts";
+  }
+  int64_t before = first, after = last;
+  for (const Sample& x : *samples) {
+    if (x.wall_ns <= s.window_start_ns) before = x.wall_ns;
+    if (x.wall_ns >= s.window_end_ns) {
+      after = x.wall_ns;
+      break;
+    }
+  }
+  return "clock gap: no usable samples from node " + node + " for " + Seconds(after - before) +
+         " around the window";
+}
+
+struct Group {
+  std::vector<const TestExecution*> attempts;  // by attempt
+};
+
+NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int64_t from_ns,
+                           int64_t to_ns) {
+  NodeTimeline t;
+  t.node = node;
+  const std::vector<Sample>& samples = *rates.samples;
+  std::unordered_map<size_t, size_t> point_of_sample;
+  for (const NodeRate& r : rates.node) {
+    if (r.to_ns <= from_ns || r.from_ns >= to_ns) continue;
+    point_of_sample[r.sample_index] = t.t_ns.size();
+    t.t_ns.push_back(r.to_ns);
+    t.cpu_busy.push_back(r.cpu_busy.value_or(kNaN));
+    t.mem_used.push_back(r.mem_used_ratio.value_or(kNaN));
+    t.psi_cpu.push_back(r.psi_cpu_some.value_or(kNaN));
+    t.psi_memory.push_back(r.psi_memory_some.value_or(kNaN));
+    t.psi_io.push_back(r.psi_io_some.value_or(kNaN));
+    const NodeSample& n = samples[r.sample_index].node;
+    if (n.cpus) t.cpus = *n.cpus;
+    if (n.mem_total_bytes) t.mem_total_bytes = static_cast<double>(*n.mem_total_bytes);
+  }
+  // Per point, cores used by each series, exclusive of its sampled child cgroups.
+  std::map<std::string, std::string> group_of_path;  // cgroup path -> group name
+  for (const CgroupRate& r : rates.cgroups) {
+    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
+    std::string group = cg.scope == Scope::kPod
+                            ? (cg.namespace_name.empty() ? "pods" : cg.namespace_name)
+                            : cg.path;
+    group_of_path.emplace(cg.path, group);
+  }
+  std::map<std::string, std::string> parent_of;  // path -> nearest sampled ancestor path
+  for (const auto& [path, group] : group_of_path) {
+    std::string p = path;
+    while (true) {
+      size_t slash = p.find_last_of('/');
+      if (slash == std::string::npos || slash == 0) break;
+      p.resize(slash);
+      if (group_of_path.count(p)) {
+        parent_of[path] = p;
+        break;
+      }
+    }
+  }
+  std::map<std::string, std::vector<double>> by_group;
+  std::vector<std::map<std::string, double>> per_point(t.t_ns.size());
+  for (const CgroupRate& r : rates.cgroups) {
+    auto it = point_of_sample.find(r.sample_index);
+    if (it == point_of_sample.end() || !r.cpu_us || r.to_ns <= r.from_ns) continue;
+    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
+    per_point[it->second][cg.path] += *r.cpu_us * 1e3 / static_cast<double>(r.to_ns - r.from_ns);
+  }
+  for (size_t i = 0; i < per_point.size(); ++i) {
+    std::map<std::string, double> exclusive = per_point[i];
+    for (const auto& [path, cores] : per_point[i]) {
+      auto parent = parent_of.find(path);
+      if (parent == parent_of.end()) continue;
+      auto e = exclusive.find(parent->second);
+      if (e != exclusive.end()) e->second = std::max(0.0, e->second - cores);
+    }
+    for (const auto& [path, cores] : exclusive) {
+      auto& series = by_group[group_of_path[path]];
+      if (series.empty()) series.assign(t.t_ns.size(), 0.0);
+      series[i] += cores;
+    }
+  }
+  std::vector<std::pair<double, std::string>> totals;
+  for (const auto& [group, series] : by_group) {
+    double sum = 0;
+    for (double v : series) sum += v;
+    totals.emplace_back(sum, group);
+  }
+  std::sort(totals.begin(), totals.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<double> other(t.t_ns.size(), 0.0);
+  bool have_other = false;
+  for (size_t k = 0; k < totals.size(); ++k) {
+    const auto& series = by_group[totals[k].second];
+    if (k < kMaxTimelineGroups) {
+      t.cpu_cores_by_group.emplace_back(totals[k].second, series);
+    } else {
+      have_other = true;
+      for (size_t i = 0; i < series.size(); ++i) other[i] += series[i];
+    }
+  }
+  if (have_other) t.cpu_cores_by_group.emplace_back("other", std::move(other));
+  return t;
+}
+
+}  // namespace
+
+std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& options) {
+  if (!e.start_ns) return std::nullopt;
+  WindowQuery q;
+  q.start_ns = *e.start_ns;
+  q.end_ns = EndOf(e);
+  q.pod_namespace = e.pod_namespace;
+  q.pod_name = e.pod_name;
+  q.self_cgroup = options.self_cgroup;
+  return q;
+}
+
+std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
+                                   const AttributionConfig& config) {
+  Signals s = WindowSignalsFromRates(rates, q, config.window);
+  if (s.node_points == 0) return std::nullopt;
+  return AssessWindow(s, config).contended;
+}
+
+RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
+                       const std::map<std::string, std::vector<Sample>>& samples_by_node,
+                       const std::map<std::string, std::vector<HistoryEntry>>& history,
+                       const AttributionConfig& config, const ReportOptions& options) {
+  RunReport report;
+  report.run = std::string(run);
+  for (Verdict v : {Verdict::kContention, Verdict::kContentionPossible, Verdict::kFailsRegardless,
+                    Verdict::kNoContention, Verdict::kNoData}) {
+    report.verdict_counts[VerdictName(v)] = 0;
+  }
+  std::map<std::string, NodeRates> rates;
+  for (const auto& [node, samples] : samples_by_node) {
+    rates.emplace(node, ComputeRates(samples, config.window));
+  }
+
+  // Attempts of one test in one job, in attempt order; groups in order of first appearance.
+  std::vector<std::pair<std::string, std::string>> order;
+  std::map<std::pair<std::string, std::string>, Group> groups;
+  std::set<std::string> nodes;
+  for (const TestExecution& e : executions) {
+    auto key = std::make_pair(e.job, e.test_id);
+    auto [it, inserted] = groups.try_emplace(key);
+    if (inserted) order.push_back(key);
+    it->second.attempts.push_back(&e);
+    if (!e.node.empty()) nodes.insert(e.node);
+    if (e.start_ns) {
+      int64_t end = EndOf(e);
+      report.start_ns = report.start_ns ? std::min(*report.start_ns, *e.start_ns) : *e.start_ns;
+      report.end_ns = report.end_ns ? std::max(*report.end_ns, end) : end;
+    }
+  }
+  report.nodes.assign(nodes.begin(), nodes.end());
+  report.executions = static_cast<int>(executions.size());
+  report.tests = static_cast<int>(groups.size());
+
+  auto classify = [&](const TestExecution& e) -> std::optional<bool> {
+    auto q = QueryOf(e, options);
+    auto r = rates.find(e.node);
+    if (!q || r == rates.end()) return std::nullopt;
+    return ClassifyWindow(r->second, *q, config);
+  };
+
+  auto judge = [&](const Group& g, const TestExecution& e, bool rerun_passed) {
+    FailureReport f;
+    f.test_id = e.test_id;
+    f.name = e.name;
+    f.suite = e.suite;
+    f.classname = e.classname;
+    f.file = e.file;
+    f.job = e.job;
+    f.node = e.node;
+    if (!e.pod_name.empty()) f.pod = e.pod_namespace + "/" + e.pod_name;
+    f.attempt = e.attempt;
+    f.attempts = static_cast<int>(g.attempts.size());
+    f.outcome = e.outcome;
+    f.message = e.message;
+    f.start_ns = e.start_ns;
+    if (e.start_ns) f.end_ns = EndOf(e);
+    f.timing_approximate = e.timing_approximate;
+    f.flaky = rerun_passed;
+
+    HistoryCounts counts;
+    auto add = [&](Outcome outcome, std::optional<bool> contended) {
+      if (outcome == Outcome::kSkipped) return;
+      if (!contended) {
+        ++counts.no_data;
+      } else if (IsFailure(outcome)) {
+        ++(*contended ? counts.failed_contended : counts.failed_clear);
+      } else {
+        ++(*contended ? counts.passed_contended : counts.passed_clear);
+      }
+    };
+    if (auto h = history.find(e.test_id); h != history.end()) {
+      for (const HistoryEntry& entry : h->second) add(entry.outcome, entry.contended);
+    }
+    for (const TestExecution* other : g.attempts) {
+      if (other != &e) add(other->outcome, classify(*other));
+    }
+
+    auto q = QueryOf(e, options);
+    bool has_data = false;
+    if (e.node.empty()) {
+      f.reason = e.pod_name.empty() ? "node unknown: the results name neither a node nor a pod"
+                                    : "pod unknown: no agent has reported pod " + f.pod;
+    } else if (!q) {
+      f.reason = "no start time: the result file gives no timestamp for this test";
+    } else {
+      auto r = rates.find(e.node);
+      auto s = samples_by_node.find(e.node);
+      const std::vector<Sample>* samples = s == samples_by_node.end() ? nullptr : &s->second;
+      if (r != rates.end()) f.signals = WindowSignalsFromRates(r->second, *q, config.window);
+      if (r == rates.end() || f.signals.node_points == 0) {
+        if (r == rates.end()) {
+          f.signals.window_start_ns = q->start_ns;
+          f.signals.window_end_ns = q->end_ns;
+        }
+        f.reason = NoDataReason(e.node, samples, f.signals);
+      } else {
+        has_data = true;
+        f.assessment = AssessWindow(f.signals, config);
+      }
+    }
+    f.verdict = DecideVerdict(has_data, f.assessment.contended, counts, rerun_passed,
+                              config.history, &f.evidence);
+    return f;
+  };
+
+  for (const auto& key : order) {
+    Group& g = groups[key];
+    std::stable_sort(
+        g.attempts.begin(), g.attempts.end(),
+        [](const TestExecution* a, const TestExecution* b) { return a->attempt < b->attempt; });
+    const TestExecution& last = *g.attempts.back();
+    if (IsFailure(last.outcome)) {
+      ++report.failed;
+      report.failures.push_back(judge(g, last, false));
+      ++report.verdict_counts[VerdictName(report.failures.back().verdict)];
+      continue;
+    }
+    const TestExecution* failed_attempt = nullptr;
+    for (const TestExecution* a : g.attempts) {
+      if (IsFailure(a->outcome)) failed_attempt = a;
+    }
+    if (failed_attempt && last.outcome == Outcome::kPassed) {
+      ++report.flaky;
+      report.flaky_tests.push_back(judge(g, *failed_attempt, true));
+    }
+  }
+
+  if (report.start_ns) {
+    for (const std::string& node : report.nodes) {
+      auto r = rates.find(node);
+      if (r == rates.end()) continue;
+      int64_t pad = static_cast<int64_t>(config.window.padding_intervals *
+                                         static_cast<double>(r->second.interval_ns));
+      NodeTimeline t = BuildTimeline(node, r->second, *report.start_ns - pad, *report.end_ns + pad);
+      for (const auto* list : {&report.failures, &report.flaky_tests}) {
+        for (const FailureReport& f : *list) {
+          if (f.node != node || !f.start_ns) continue;
+          t.marks.push_back(TimelineMark{f.test_id, *f.start_ns, *f.end_ns, f.verdict});
+        }
+      }
+      report.timelines.push_back(std::move(t));
+    }
+  }
+  return report;
+}
+
+Result<RunReport> BuildRunReport(Store& store, std::string_view run,
+                                 const AttributionConfig& config, const ReportOptions& options) {
+  auto executions = store.RunExecutions(run);
+  if (!executions.ok()) return executions.status().WithContext("run " + std::string(run));
+  if (executions->empty()) {
+    return Status::NotFound("run " + std::string(run) + " has no test results");
+  }
+  // Samples are fetched with this margin around the windows, enough for the padding and for
+  // the sample before the first window.
+  int64_t margin = static_cast<int64_t>(
+      std::max(60.0, 2 * (config.window.padding_intervals + 1) * config.window.default_interval_s) *
+      1e9);
+
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> pod_nodes;
+  auto resolve = [&](TestExecution& e) -> Status {
+    if (!e.node.empty() || e.pod_name.empty() || !e.start_ns) return Status::Ok();
+    auto key = std::make_pair(e.pod_namespace, e.pod_name);
+    auto it = pod_nodes.find(key);
+    if (it == pod_nodes.end()) {
+      auto node = store.NodeOfPod(e.pod_namespace, e.pod_name, *e.start_ns);
+      if (!node.ok()) return node.status();
+      it = pod_nodes.emplace(key, *node).first;
+    }
+    if (it->second) e.node = *it->second;
+    return Status::Ok();
+  };
+
+  std::map<std::string, std::pair<int64_t, int64_t>> node_ranges;
+  std::set<std::string> judged_tests;
+  for (TestExecution& e : *executions) {
+    JOSTLE_RETURN_IF_ERROR(resolve(e));
+    if (IsFailure(e.outcome)) judged_tests.insert(e.test_id);
+    if (e.node.empty() || !e.start_ns) continue;
+    auto [it, inserted] = node_ranges.try_emplace(e.node, *e.start_ns, EndOf(e));
+    it->second.first = std::min(it->second.first, *e.start_ns);
+    it->second.second = std::max(it->second.second, EndOf(e));
+  }
+  std::map<std::string, std::vector<Sample>> samples_by_node;
+  for (const auto& [node, range] : node_ranges) {
+    auto samples = store.Samples(node, range.first - margin, range.second + margin);
+    if (!samples.ok()) return samples.status().WithContext("samples of node " + node);
+    samples_by_node.emplace(node, std::move(*samples));
+  }
+
+  int64_t oldest = std::numeric_limits<int64_t>::min();
+  for (const auto& [node, range] : node_ranges) {
+    int64_t age = static_cast<int64_t>(config.history.max_age_days * 86400e9);
+    oldest = std::max(oldest, range.first - age);
+  }
+  std::map<std::string, std::vector<HistoryEntry>> history;
+  for (const std::string& test_id : judged_tests) {
+    auto earlier = store.TestHistory(test_id, run, config.history.limit);
+    if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
+    std::vector<HistoryEntry>& entries = history[test_id];
+    for (TestExecution& e : *earlier) {
+      if (e.outcome == Outcome::kSkipped) continue;
+      if (e.start_ns && *e.start_ns < oldest) continue;
+      JOSTLE_RETURN_IF_ERROR(resolve(e));
+      HistoryEntry entry{e.outcome, std::nullopt};
+      auto q = QueryOf(e, options);
+      if (q && !e.node.empty()) {
+        auto samples = store.Samples(e.node, q->start_ns - margin, q->end_ns + margin);
+        if (!samples.ok()) return samples.status().WithContext("samples of node " + e.node);
+        entry.contended = ClassifyWindow(ComputeRates(*samples, config.window), *q, config);
+      }
+      entries.push_back(entry);
+    }
+  }
+  return AttributeRun(run, *executions, samples_by_node, history, config, options);
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,122 @@
+// The verdicts of one CI run: every failed test (and every flaky one, judged on its failed
+// attempt) with its window, signals, verdict, culprits and evidence, plus per-node timelines
+// for charts. AttributeRun is pure; BuildRunReport is the thin loader over a Store.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/attribution/config.h"
+#include "collector/attribution/signals.h"
+#include "collector/attribution/verdict.h"
+#include "collector/store/store.h"
+#include "jostle/results.h"
+#include "jostle/sample.h"
+#include "jostle/status.h"
+
+namespace jostle::collector {
+
+// One judged test execution.
+struct FailureReport {
+  std::string test_id;
+  std::string name;
+  std::string suite;
+  std::string classname;
+  std::string file;
+  std::string job;
+  std::string node;                    // empty when unknown
+  std::string pod;                     // "namespace/name", empty when not given
+  int attempt = 0;                     // 0-based attempt judged
+  int attempts = 1;                    // attempts of this test in the run
+  Outcome outcome = Outcome::kFailed;  // of the judged attempt
+  std::string message;
+  std::optional<int64_t> start_ns;  // wall clock, ns
+  std::optional<int64_t> end_ns;
+  bool timing_approximate = false;
+  bool flaky = false;  // failed, then passed on a rerun in this run
+  Verdict verdict = Verdict::kNoData;
+  std::string reason;  // why no-data; empty otherwise
+  Signals signals;
+  WindowAssessment assessment;
+  Evidence evidence;
+};
+
+// A test marked on a timeline.
+struct TimelineMark {
+  std::string test_id;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  Verdict verdict = Verdict::kNoData;
+};
+
+// One node over the run, one point per rate interval (t_ns = end of the interval).
+struct NodeTimeline {
+  std::string node;
+  double cpus = 0;  // online CPUs (0 when unknown)
+  double mem_total_bytes = 0;
+  std::vector<int64_t> t_ns;
+  std::vector<double> cpu_busy;  // fraction of node CPU time; NaN when unknown
+  std::vector<double> mem_used;  // 1 − MemAvailable/MemTotal; NaN when unknown
+  std::vector<double> psi_cpu;   // node PSI some, fractions; NaN when unknown
+  std::vector<double> psi_memory;
+  std::vector<double> psi_io;
+  // CPU cores used per group (pod namespace, or cgroup path outside Kubernetes), the
+  // largest groups first, the rest folded into "other"; each series has t_ns.size() values.
+  std::vector<std::pair<std::string, std::vector<double>>> cpu_cores_by_group;
+  std::vector<TimelineMark> marks;
+};
+
+struct RunReport {
+  std::string run;
+  int tests = 0;                              // distinct tests in the run
+  int executions = 0;                         // attempts in the run
+  int failed = 0;                             // tests whose last attempt failed or errored
+  int flaky = 0;                              // tests that failed and then passed
+  std::map<std::string, int> verdict_counts;  // every verdict name → failures with it
+  std::optional<int64_t> start_ns;            // earliest test start in the run
+  std::optional<int64_t> end_ns;              // latest test end
+  std::vector<std::string> nodes;             // nodes the run's tests ran on
+  std::vector<FailureReport> failures;        // failed tests, in execution order
+  std::vector<FailureReport> flaky_tests;     // flaky tests, judged on their last failed attempt
+  std::vector<NodeTimeline> timelines;
+  std::vector<std::string> warnings;
+};
+
+// An earlier execution of a test and how its window was classified.
+struct HistoryEntry {
+  Outcome outcome = Outcome::kPassed;
+  std::optional<bool> contended;  // nullopt: no samples covered its window
+};
+
+struct ReportOptions {
+  // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
+  std::string self_cgroup;
+};
+
+// The window of an execution's attempt; nullopt without a start time.
+std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& options);
+
+// Whether a window was contended; nullopt when no samples cover it.
+std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
+                                   const AttributionConfig& config);
+
+// The pure core. `executions`: every attempt of the run, nodes resolved where possible
+// (empty node: unknown). `samples_by_node`: each node's samples covering the run, in time
+// order. `history`: per test id, earlier executions from other runs.
+RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
+                       const std::map<std::string, std::vector<Sample>>& samples_by_node,
+                       const std::map<std::string, std::vector<HistoryEntry>>& history,
+                       const AttributionConfig& config, const ReportOptions& options = {});
+
+// Loads the run's executions, resolves nodes of pods, fetches each node's samples with one
+// range query, classifies the history of each judged test, and calls AttributeRun.
+// NotFound when the run has no executions.
+Result<RunReport> BuildRunReport(Store& store, std::string_view run,
+                                 const AttributionConfig& config,
+                                 const ReportOptions& options = {});
+
+}  // namespace jostle::collector

@@ -1,0 +1,417 @@
+#include "collector/attribution/signals.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+namespace jostle::collector {
+namespace {
+
+constexpr double kMinRetransSegments = 100;  // fewer sent segments give no retrans ratio
+
+std::optional<double> Delta(const std::optional<uint64_t>& prev,
+                            const std::optional<uint64_t>& cur) {
+  if (!prev || !cur || *cur < *prev) return std::nullopt;
+  return static_cast<double>(*cur - *prev);
+}
+
+std::optional<double> Delta(uint64_t prev, uint64_t cur) {
+  if (cur < prev) return std::nullopt;
+  return static_cast<double>(cur - prev);
+}
+
+std::optional<double> PsiFraction(const std::optional<PsiTotals>& prev,
+                                  const std::optional<PsiTotals>& cur, bool full, double dt_us) {
+  if (!prev || !cur || dt_us <= 0) return std::nullopt;
+  auto d = full ? Delta(prev->full_us, cur->full_us) : Delta(prev->some_us, cur->some_us);
+  if (!d) return std::nullopt;
+  return std::clamp(*d / dt_us, 0.0, 1.0);
+}
+
+std::optional<double> PsiStallUs(const std::optional<PsiTotals>& prev,
+                                 const std::optional<PsiTotals>& cur) {
+  if (!prev || !cur) return std::nullopt;
+  return Delta(prev->some_us, cur->some_us);
+}
+
+int64_t MedianSpacing(const std::vector<Sample>& samples, int64_t fallback) {
+  std::vector<int64_t> d;
+  for (size_t i = 1; i < samples.size(); ++i) {
+    int64_t v = samples[i].wall_ns - samples[i - 1].wall_ns;
+    if (v > 0) d.push_back(v);
+  }
+  if (d.empty()) return fallback;
+  // The lower median, so one long gap among two spacings does not become the interval.
+  size_t mid = (d.size() - 1) / 2;
+  std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(mid), d.end());
+  return d[mid];
+}
+
+// Whether two samples of one series may be turned into a rate; dt_us is the elapsed time.
+bool PairUsable(const Sample& prev, const Sample& cur, int64_t max_gap_ns, double* dt_us) {
+  int64_t wall = cur.wall_ns - prev.wall_ns;
+  if (wall <= 0 || wall > max_gap_ns) return false;
+  if (prev.mono_ns > 0 && cur.mono_ns > 0) {
+    int64_t mono = cur.mono_ns - prev.mono_ns;
+    if (mono <= 0) return false;
+    *dt_us = static_cast<double>(mono) / 1e3;
+  } else {
+    *dt_us = static_cast<double>(wall) / 1e3;
+  }
+  return true;
+}
+
+NodeRate NodeRateOf(const NodeSample& p, const NodeSample& c, double dt_us) {
+  NodeRate r;
+  auto busy = Delta(p.cpu_busy_us, c.cpu_busy_us);
+  auto total = Delta(p.cpu_total_us, c.cpu_total_us);
+  if (busy && total && *total > 0 && *busy <= *total) {
+    r.cpu_busy = *busy / *total;
+    r.cpu_busy_us = *busy;
+  }
+  r.psi_cpu_some = PsiFraction(p.psi_cpu, c.psi_cpu, false, dt_us);
+  r.psi_memory_some = PsiFraction(p.psi_memory, c.psi_memory, false, dt_us);
+  r.psi_memory_full = PsiFraction(p.psi_memory, c.psi_memory, true, dt_us);
+  r.psi_io_some = PsiFraction(p.psi_io, c.psi_io, false, dt_us);
+  if (c.mem_total_bytes && c.mem_available_bytes && *c.mem_total_bytes > 0) {
+    r.mem_used_ratio = std::clamp(
+        1.0 - static_cast<double>(*c.mem_available_bytes) / static_cast<double>(*c.mem_total_bytes),
+        0.0, 1.0);
+  }
+  for (const NetCounters& ci : c.net) {
+    auto it = std::find_if(p.net.begin(), p.net.end(),
+                           [&](const NetCounters& pi) { return pi.interface == ci.interface; });
+    if (it == p.net.end()) continue;
+    auto rx = Delta(it->rx_bytes, ci.rx_bytes);
+    auto tx = Delta(it->tx_bytes, ci.tx_bytes);
+    if (rx && tx) {
+      r.net_bytes = r.net_bytes.value_or(0) + *rx + *tx;
+      if (ci.speed_mbps && *ci.speed_mbps > 0 && dt_us > 0) {
+        double util =
+            (*rx + *tx) * 8.0 / (dt_us / 1e6) / (static_cast<double>(*ci.speed_mbps) * 1e6);
+        r.net_utilisation = std::max(r.net_utilisation.value_or(0), util);
+      }
+    }
+    auto rd = Delta(it->rx_drops, ci.rx_drops);
+    auto td = Delta(it->tx_drops, ci.tx_drops);
+    if (rd && td) r.net_drops = r.net_drops.value_or(0) + *rd + *td;
+  }
+  r.tcp_out_segs = Delta(p.tcp_out_segs, c.tcp_out_segs);
+  r.tcp_retrans_segs = Delta(p.tcp_retrans_segs, c.tcp_retrans_segs);
+  return r;
+}
+
+CgroupRate CgroupRateOf(const CgroupSample& p, const CgroupSample& c, double dt_us) {
+  CgroupRate r;
+  r.cpu_us = Delta(p.cpu_usage_us, c.cpu_usage_us);
+  r.periods = Delta(p.cpu_periods, c.cpu_periods);
+  r.throttled_periods = Delta(p.cpu_throttled_periods, c.cpu_throttled_periods);
+  if (r.periods && r.throttled_periods && *r.throttled_periods > *r.periods) {
+    r.throttled_periods.reset();
+  }
+  r.psi_cpu_some = PsiFraction(p.psi_cpu, c.psi_cpu, false, dt_us);
+  r.psi_memory_some = PsiFraction(p.psi_memory, c.psi_memory, false, dt_us);
+  r.psi_memory_full = PsiFraction(p.psi_memory, c.psi_memory, true, dt_us);
+  r.psi_io_some = PsiFraction(p.psi_io, c.psi_io, false, dt_us);
+  r.io_stall_us = PsiStallUs(p.psi_io, c.psi_io);
+  if (c.mem_working_set_bytes) {
+    r.working_set_bytes = static_cast<double>(*c.mem_working_set_bytes);
+    if (c.mem_limit_bytes && *c.mem_limit_bytes > 0) {
+      r.working_set_ratio = *r.working_set_bytes / static_cast<double>(*c.mem_limit_bytes);
+    }
+  }
+  r.oom_kills = Delta(p.oom_kills, c.oom_kills);
+  if (p.net && c.net) {
+    auto rx = Delta(p.net->rx_bytes, c.net->rx_bytes);
+    auto tx = Delta(p.net->tx_bytes, c.net->tx_bytes);
+    if (rx && tx) r.net_bytes = *rx + *tx;
+    auto rd = Delta(p.net->rx_drops, c.net->rx_drops);
+    auto td = Delta(p.net->tx_drops, c.net->tx_drops);
+    if (rd && td) r.net_drops = *rd + *td;
+  }
+  return r;
+}
+
+// Running peak/mean of one signal.
+struct Acc {
+  double peak = 0;
+  double sum = 0;
+  int n = 0;
+  void Add(const std::optional<double>& v) {
+    if (!v) return;
+    peak = n == 0 ? *v : std::max(peak, *v);
+    sum += *v;
+    ++n;
+  }
+  void Put(std::map<std::string, SignalStat>& out, const char* name) const {
+    if (n > 0) out[name] = SignalStat{peak, sum / n, n};
+  }
+};
+
+// A count over the window: peak holds the total, mean the per-interval mean.
+struct CountAcc {
+  double total = 0;
+  int n = 0;
+  void Add(const std::optional<double>& v) {
+    if (!v) return;
+    total += *v;
+    ++n;
+  }
+  void Put(std::map<std::string, SignalStat>& out, const char* name) const {
+    if (n > 0) out[name] = SignalStat{total, total / n, n};
+  }
+};
+
+bool IsPathWithin(const std::string& path, const std::string& ancestor) {
+  if (ancestor.empty() || path.size() <= ancestor.size()) return false;
+  if (path.compare(0, ancestor.size(), ancestor) != 0) return false;
+  return ancestor.back() == '/' || path[ancestor.size()] == '/';
+}
+
+bool IsRelated(const std::string& a, const std::string& b) {
+  return a == b || IsPathWithin(a, b) || IsPathWithin(b, a);
+}
+
+std::string SeriesName(const CgroupSample& cg) {
+  if (cg.scope == Scope::kPod || cg.scope == Scope::kContainer) {
+    if (!cg.pod_name.empty()) return cg.namespace_name + "/" + cg.pod_name;
+    return "pod " + (cg.pod_uid.empty() ? cg.id : cg.pod_uid);
+  }
+  return cg.path.empty() ? cg.id : cg.path;
+}
+
+}  // namespace
+
+NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& config) {
+  NodeRates out;
+  out.samples = &samples;
+  auto fallback = static_cast<int64_t>(config.default_interval_s * 1e9);
+  out.interval_ns = MedianSpacing(samples, fallback);
+  auto max_gap_ns =
+      static_cast<int64_t>(config.max_gap_intervals * static_cast<double>(out.interval_ns));
+  // Latest position of each cgroup series: (sample index, cgroup index).
+  std::unordered_map<std::string, std::pair<size_t, size_t>> last;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& cur = samples[i];
+    if (i > 0) {
+      const Sample& prev = samples[i - 1];
+      double dt_us = 0;
+      if (prev.mono_ns > 0 && cur.mono_ns > 0 && cur.mono_ns <= prev.mono_ns) {
+        last.clear();  // reboot: every series starts a new segment
+      } else if (PairUsable(prev, cur, max_gap_ns, &dt_us)) {
+        NodeRate r = NodeRateOf(prev.node, cur.node, dt_us);
+        r.from_ns = prev.wall_ns;
+        r.to_ns = cur.wall_ns;
+        r.sample_index = i;
+        out.node.push_back(r);
+      }
+    }
+    for (size_t j = 0; j < cur.cgroups.size(); ++j) {
+      const CgroupSample& cg = cur.cgroups[j];
+      auto [it, inserted] = last.try_emplace(cg.id, i, j);
+      if (inserted) continue;
+      auto [pi, pj] = it->second;
+      it->second = {i, j};
+      if (pi == i) continue;  // duplicate id within one sample
+      const Sample& prev = samples[pi];
+      double dt_us = 0;
+      if (!PairUsable(prev, cur, max_gap_ns, &dt_us)) continue;
+      CgroupRate r = CgroupRateOf(prev.cgroups[pj], cg, dt_us);
+      r.from_ns = prev.wall_ns;
+      r.to_ns = cur.wall_ns;
+      r.sample_index = i;
+      r.cgroup_index = j;
+      out.cgroups.push_back(r);
+    }
+  }
+  return out;
+}
+
+Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
+                               const WindowConfig& config) {
+  Signals s;
+  s.interval_ns = rates.interval_ns;
+  int64_t pad =
+      q.padding_ns >= 0
+          ? q.padding_ns
+          : static_cast<int64_t>(config.padding_intervals * static_cast<double>(rates.interval_ns));
+  s.window_start_ns = q.start_ns - pad;
+  s.window_end_ns = q.end_ns + pad;
+  auto overlaps = [&](int64_t from, int64_t to) {
+    return to > s.window_start_ns && from < s.window_end_ns;
+  };
+
+  Acc busy, cpu_psi, mem_psi, mem_full, mem_used, io_psi, net_util;
+  CountAcc drops;
+  double out_segs = 0, retrans = 0;
+  bool have_segs = false;
+  size_t last_sample = 0;
+  bool any_sample = false;
+  for (const NodeRate& r : rates.node) {
+    if (!overlaps(r.from_ns, r.to_ns)) continue;
+    ++s.node_points;
+    busy.Add(r.cpu_busy);
+    cpu_psi.Add(r.psi_cpu_some);
+    mem_psi.Add(r.psi_memory_some);
+    mem_full.Add(r.psi_memory_full);
+    mem_used.Add(r.mem_used_ratio);
+    io_psi.Add(r.psi_io_some);
+    net_util.Add(r.net_utilisation);
+    drops.Add(r.net_drops);
+    s.node_cpu_busy_us += r.cpu_busy_us.value_or(0);
+    s.node_net_bytes += r.net_bytes.value_or(0);
+    if (r.tcp_out_segs && r.tcp_retrans_segs) {
+      have_segs = true;
+      out_segs += *r.tcp_out_segs;
+      retrans += *r.tcp_retrans_segs;
+    }
+    last_sample = r.sample_index;
+    any_sample = true;
+  }
+  busy.Put(s.values, kNodeCpuBusy);
+  cpu_psi.Put(s.values, kNodeCpuPsiSome);
+  mem_psi.Put(s.values, kNodeMemoryPsiSome);
+  mem_full.Put(s.values, kNodeMemoryPsiFull);
+  mem_used.Put(s.values, kNodeMemoryUsed);
+  io_psi.Put(s.values, kNodeIoPsiSome);
+  net_util.Put(s.values, kNodeNetUtilisation);
+  drops.Put(s.values, kNodeNetDrops);
+  if (have_segs && out_segs >= kMinRetransSegments) {
+    double ratio = retrans / out_segs;
+    s.values[kNodeTcpRetrans] = SignalStat{ratio, ratio, s.node_points};
+  }
+  if (any_sample && rates.samples) {
+    const NodeSample& n = (*rates.samples)[last_sample].node;
+    if (n.mem_total_bytes) s.node_mem_total_bytes = static_cast<double>(*n.mem_total_bytes);
+  }
+
+  // Which series are the test's own: the pod (or self cgroup) and everything related.
+  const std::vector<Sample>& samples = *rates.samples;
+  auto is_own_pod = [&](const CgroupSample& cg) {
+    if (cg.scope != Scope::kPod && cg.scope != Scope::kContainer) return false;
+    if (!q.pod_uid.empty() && cg.pod_uid == q.pod_uid) return true;
+    return !q.pod_name.empty() && cg.pod_name == q.pod_name && cg.namespace_name == q.pod_namespace;
+  };
+  auto is_self_cgroup = [&](const CgroupSample& cg) {
+    return !q.self_cgroup.empty() && (cg.id == q.self_cgroup || cg.path == q.self_cgroup);
+  };
+  std::vector<std::string> own_paths;
+  if (!q.self_cgroup.empty() && q.self_cgroup.front() == '/') own_paths.push_back(q.self_cgroup);
+
+  struct Totals {
+    const CgroupSample* cg = nullptr;
+    double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
+    bool own = false;
+  };
+  std::map<std::string, Totals> series;
+  Acc pod_cpu_psi, pod_throttle, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
+  CountAcc pod_oom, pod_drops;
+  double periods_total = 0, throttled_total = 0;
+  const CgroupSample* own_latest = nullptr;
+  for (const CgroupRate& r : rates.cgroups) {
+    if (!overlaps(r.from_ns, r.to_ns)) continue;
+    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    bool own_pod = is_own_pod(cg);
+    bool self = is_self_cgroup(cg);
+    if ((own_pod || self) && !cg.path.empty()) own_paths.push_back(cg.path);
+    if (cg.scope == Scope::kContainer) continue;
+    Totals& t = series[cg.id];
+    t.cg = &cg;
+    t.own = t.own || own_pod || self;
+    t.cpu_us += r.cpu_us.value_or(0);
+    t.ws_peak = std::max(t.ws_peak, r.working_set_bytes.value_or(0));
+    t.io_stall_us += r.io_stall_us.value_or(0);
+    t.net_bytes += r.net_bytes.value_or(0);
+    if (!(own_pod || self)) continue;
+    s.pod_found = true;
+    own_latest = &cg;
+    pod_cpu_psi.Add(r.psi_cpu_some);
+    if (r.periods && r.throttled_periods && *r.periods > 0) {
+      pod_throttle.Add(*r.throttled_periods / *r.periods);
+      periods_total += *r.periods;
+      throttled_total += *r.throttled_periods;
+    }
+    if (r.cpu_us && r.to_ns > r.from_ns) {
+      pod_cores.Add(*r.cpu_us * 1e3 / static_cast<double>(r.to_ns - r.from_ns));
+    }
+    pod_mem_psi.Add(r.psi_memory_some);
+    pod_mem_full.Add(r.psi_memory_full);
+    pod_ws.Add(r.working_set_ratio);
+    pod_io_psi.Add(r.psi_io_some);
+    pod_oom.Add(r.oom_kills);
+    pod_drops.Add(r.net_drops);
+  }
+  pod_cpu_psi.Put(s.values, kPodCpuPsiSome);
+  pod_throttle.Put(s.values, kPodThrottle);
+  if (pod_throttle.n > 0 && periods_total > 0) {
+    s.values[kPodThrottle].mean = throttled_total / periods_total;
+  }
+  pod_cores.Put(s.values, kPodCpuCores);
+  pod_mem_psi.Put(s.values, kPodMemoryPsiSome);
+  pod_mem_full.Put(s.values, kPodMemoryPsiFull);
+  pod_ws.Put(s.values, kPodWorkingSet);
+  pod_io_psi.Put(s.values, kPodIoPsiSome);
+  pod_oom.Put(s.values, kPodOomKills);
+  pod_drops.Put(s.values, kPodNetDrops);
+  if (own_latest) {
+    s.pod_cpu_limit_cores = own_latest->cpu_limit_cores;
+    if (own_latest->mem_limit_bytes) {
+      s.pod_mem_limit_bytes = static_cast<double>(*own_latest->mem_limit_bytes);
+    }
+  }
+  if (!q.pod_name.empty()) {
+    s.pod_label = q.pod_namespace + "/" + q.pod_name;
+  } else if (!q.self_cgroup.empty()) {
+    s.pod_label = q.self_cgroup;
+  } else if (!q.pod_uid.empty()) {
+    s.pod_label = "pod " + q.pod_uid;
+  }
+
+  // Usage exclusive of sampled child cgroups: subtract each series from its nearest sampled
+  // ancestor, so a parent slice does not outrank the burner inside it.
+  std::map<std::string, std::string> id_of_path;
+  for (const auto& [id, t] : series) {
+    if (!t.cg->path.empty()) id_of_path[t.cg->path] = id;
+  }
+  std::map<std::string, Totals> exclusive = series;
+  for (const auto& [id, t] : series) {
+    std::string p = t.cg->path;
+    while (!p.empty()) {
+      size_t slash = p.find_last_of('/');
+      if (slash == std::string::npos || slash == 0) break;
+      p.resize(slash);
+      auto parent = id_of_path.find(p);
+      if (parent == id_of_path.end()) continue;
+      Totals& e = exclusive[parent->second];
+      e.cpu_us = std::max(0.0, e.cpu_us - t.cpu_us);
+      e.ws_peak = std::max(0.0, e.ws_peak - t.ws_peak);
+      e.io_stall_us = std::max(0.0, e.io_stall_us - t.io_stall_us);
+      e.net_bytes = std::max(0.0, e.net_bytes - t.net_bytes);
+      break;
+    }
+  }
+  for (const auto& [id, t] : exclusive) {
+    if (t.own) continue;
+    bool related = false;
+    for (const std::string& own : own_paths) related = related || IsRelated(t.cg->path, own);
+    if (related) continue;
+    NeighbourUsage u;
+    u.scope = t.cg->scope;
+    u.id = id;
+    u.name = SeriesName(*t.cg);
+    if (t.cg->scope == Scope::kPod) u.namespace_name = t.cg->namespace_name;
+    u.cpu_us = t.cpu_us;
+    u.working_set_bytes = t.ws_peak;
+    u.io_stall_us = t.io_stall_us;
+    u.net_bytes = t.net_bytes;
+    s.neighbours.push_back(std::move(u));
+  }
+  return s;
+}
+
+Signals ComputeWindowSignals(const std::vector<Sample>& samples, const WindowQuery& q) {
+  WindowConfig config;
+  return WindowSignalsFromRates(ComputeRates(samples, config), q, config);
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,150 @@
+// Rates from cumulative counters, and the signals of one test window. Pure functions over
+// samples: no store, no clock, no I/O.
+//
+// A rate is taken between two consecutive samples of the same series (the node; a cgroup by
+// its CgroupSample::id). A pair is not turned into a rate when CLOCK_MONOTONIC went backwards
+// (reboot), when the wall clock did not advance, or when the samples are further apart than
+// WindowConfig::max_gap_intervals; a counter that decreased (reset) gives no value for that
+// pair. Rates are therefore never negative.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collector/attribution/config.h"
+#include "jostle/sample.h"
+
+namespace jostle::collector {
+
+// The node between two consecutive samples [from_ns, to_ns] (wall clock, ns).
+struct NodeRate {
+  int64_t from_ns = 0;
+  int64_t to_ns = 0;
+  size_t sample_index = 0;                 // index of the later sample
+  std::optional<double> cpu_busy;          // Δbusy / Δtotal (/proc/stat), fraction
+  std::optional<double> cpu_busy_us;       // Δbusy, CPU-µs (all CPUs together)
+  std::optional<double> psi_cpu_some;      // Δstall µs / Δwall µs (/proc/pressure/cpu)
+  std::optional<double> psi_memory_some;   // /proc/pressure/memory "some"
+  std::optional<double> psi_memory_full;   // /proc/pressure/memory "full"
+  std::optional<double> psi_io_some;       // /proc/pressure/io "some"
+  std::optional<double> mem_used_ratio;    // 1 − MemAvailable/MemTotal at the later sample
+  std::optional<double> net_utilisation;   // max over interfaces with a known speed of
+                                           // Δ(rx+tx bytes)·8 / Δt / (speed Mbps·1e6)
+  std::optional<double> net_bytes;         // Δ(rx+tx bytes) summed over interfaces
+  std::optional<double> net_drops;         // Δ(rx+tx drops) summed over interfaces
+  std::optional<double> tcp_out_segs;      // Δ Tcp OutSegs (/proc/net/snmp)
+  std::optional<double> tcp_retrans_segs;  // Δ Tcp RetransSegs
+};
+
+// One cgroup between two consecutive samples of its series.
+struct CgroupRate {
+  int64_t from_ns = 0;
+  int64_t to_ns = 0;
+  size_t sample_index = 0;  // the later sample: samples[sample_index].cgroups[cgroup_index]
+  size_t cgroup_index = 0;
+  std::optional<double> cpu_us;             // Δ cpu usage, CPU-µs
+  std::optional<double> periods;            // Δ nr_periods
+  std::optional<double> throttled_periods;  // Δ nr_throttled
+  std::optional<double> psi_cpu_some;       // fractions of wall time, cgroup v2 *.pressure
+  std::optional<double> psi_memory_some;
+  std::optional<double> psi_memory_full;
+  std::optional<double> psi_io_some;
+  std::optional<double> io_stall_us;        // Δ io.pressure "some" µs (io culprit ranking)
+  std::optional<double> working_set_bytes;  // gauge at the later sample
+  std::optional<double> working_set_ratio;  // working set / memory limit (when limited)
+  std::optional<double> oom_kills;          // Δ OOM kills
+  std::optional<double> net_bytes;          // Δ(rx+tx bytes) of the pod's network namespace
+  std::optional<double> net_drops;          // Δ(rx+tx drops)
+};
+
+// Every rate of one node's samples. References `samples` by index: keep them alive.
+struct NodeRates {
+  const std::vector<Sample>* samples = nullptr;
+  int64_t interval_ns = 0;  // median spacing of the samples (default_interval_s if < 2)
+  std::vector<NodeRate> node;
+  std::vector<CgroupRate> cgroups;
+};
+
+// `samples` must be one node's samples in wall-clock order (as Store::Samples returns them).
+NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& config);
+
+// What to look at: one test execution on one node.
+struct WindowQuery {
+  int64_t start_ns = 0;  // test start, wall clock ns
+  int64_t end_ns = 0;    // test end
+  // Padding on each side; < 0: WindowConfig::padding_intervals sampling intervals.
+  int64_t padding_ns = -1;
+  // The test's own pod (namespace/name or uid) and, for `jostle run`, the cgroup of the test
+  // command (CgroupSample::id or path). These, their containers, their ancestors and their
+  // descendants are never culprits.
+  std::string pod_namespace;
+  std::string pod_name;
+  std::string pod_uid;
+  std::string self_cgroup;
+};
+
+struct SignalStat {
+  double peak = 0;
+  double mean = 0;
+  int points = 0;
+  bool operator==(const SignalStat&) const = default;
+};
+
+// Signal names (keys of Signals::values). Fractions unless stated.
+inline constexpr const char* kNodeCpuBusy = "node.cpu.busy";
+inline constexpr const char* kNodeCpuPsiSome = "node.cpu.psi_some";
+inline constexpr const char* kNodeMemoryPsiSome = "node.memory.psi_some";
+inline constexpr const char* kNodeMemoryPsiFull = "node.memory.psi_full";
+inline constexpr const char* kNodeMemoryUsed = "node.memory.used_ratio";  // informational
+inline constexpr const char* kNodeIoPsiSome = "node.io.psi_some";
+inline constexpr const char* kNodeNetUtilisation = "node.network.utilisation";
+inline constexpr const char* kNodeNetDrops = "node.network.drops";  // count in the window
+inline constexpr const char* kNodeTcpRetrans = "node.network.retrans_ratio";
+inline constexpr const char* kPodCpuPsiSome = "pod.cpu.psi_some";
+inline constexpr const char* kPodThrottle = "pod.cpu.throttle_ratio";
+inline constexpr const char* kPodCpuCores = "pod.cpu.cores";  // informational, cores used
+inline constexpr const char* kPodMemoryPsiSome = "pod.memory.psi_some";
+inline constexpr const char* kPodMemoryPsiFull = "pod.memory.psi_full";
+inline constexpr const char* kPodWorkingSet = "pod.memory.working_set_ratio";
+inline constexpr const char* kPodOomKills = "pod.memory.oom_kills";  // count in the window
+inline constexpr const char* kPodIoPsiSome = "pod.io.psi_some";
+inline constexpr const char* kPodNetDrops = "pod.network.drops";  // count in the window
+
+// One other series on the node and what it used in the window (for culprit ranking).
+struct NeighbourUsage {
+  Scope scope = Scope::kCgroup;
+  std::string id;                // CgroupSample::id
+  std::string name;              // "namespace/pod" for pods, the cgroup path otherwise
+  std::string namespace_name;    // pods only
+  double cpu_us = 0;             // CPU-µs used in the window, excluding sampled child cgroups
+  double working_set_bytes = 0;  // peak working set in the window, excluding sampled children
+  double io_stall_us = 0;        // io PSI "some" stall µs in the window
+  double net_bytes = 0;          // rx+tx bytes in the window (own network namespace)
+};
+
+struct Signals {
+  int64_t window_start_ns = 0;  // the padded window
+  int64_t window_end_ns = 0;
+  int64_t interval_ns = 0;
+  int node_points = 0;     // node rate intervals overlapping the window
+  bool pod_found = false;  // a series of the test's pod/cgroup was in the samples
+  std::map<std::string, SignalStat> values;
+  std::optional<double> pod_cpu_limit_cores;
+  std::optional<double> pod_mem_limit_bytes;
+  std::string pod_label;  // "namespace/name" or the self cgroup, for own-limit culprits
+  // Totals over the window, for shares.
+  double node_cpu_busy_us = 0;
+  double node_net_bytes = 0;
+  double node_mem_total_bytes = 0;
+  std::vector<NeighbourUsage> neighbours;
+};
+
+Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
+                               const WindowConfig& config);
+// ComputeRates + WindowSignalsFromRates with the default WindowConfig.
+Signals ComputeWindowSignals(const std::vector<Sample>& samples, const WindowQuery& q);
+
+}  // namespace jostle::collector

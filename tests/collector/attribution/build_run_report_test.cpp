@@ -1,0 +1,170 @@
+// BuildRunReport over the real SQLite store (":memory:"): samples in through PutBatch,
+// results in through PutResults, verdicts out.
+#include <gtest/gtest.h>
+
+#include "collector/attribution/run_report.h"
+#include "collector/attribution/test_scenario.h"
+#include "collector/store/store.h"
+
+namespace jostle::collector {
+namespace {
+
+using testing::Cgroup;
+using testing::kSecond;
+using testing::kT0;
+using testing::NodeScenario;
+using testing::Tick;
+
+TestCase Case(const std::string& name, std::vector<std::pair<Outcome, int64_t>> attempts) {
+  TestCase c;
+  c.id = "suite::" + name;
+  c.suite = "suite";
+  c.classname = "suite";
+  c.name = name;
+  for (const auto& [outcome, start_s] : attempts) {
+    TestAttempt a;
+    a.outcome = outcome;
+    a.start_ns = kT0 + start_s * kSecond;
+    a.duration_s = 1.5;
+    if (outcome != Outcome::kPassed) a.message = "assert elapsed < budget";
+    c.attempts.push_back(a);
+  }
+  return c;
+}
+
+class BuildRunReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenSqliteStore(":memory:");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    // ci-1: quiet 0–20 s, stress.service burning all CPUs 20–40 s, quiet 40–60 s.
+    Tick quiet;
+    quiet.busy = 0.15;
+    testing::CgroupTick pod = testing::OwnPod(0.5);
+    quiet.cgroups = {Cgroup("/user.slice/ci.scope", 0.5),
+                     Cgroup("/system.slice/cron.service", 0.05), pod};
+    Tick noisy = quiet;
+    noisy.busy = 0.99;
+    noisy.psi_cpu = 0.5;
+    noisy.cgroups.push_back(Cgroup("/system.slice/stress.service", 3.4));
+    NodeScenario s;
+    s.Repeat(21, quiet).Repeat(20, noisy).Repeat(20, quiet);
+    // Ship in batches of 10 ticks, as the agent does.
+    for (size_t i = 0, seq = 0; i < s.samples().size(); i += 10, ++seq) {
+      SampleBatch b;
+      b.node = "ci-1";
+      b.boot_id = "boot-1";
+      b.agent_start_ns = kT0 - kSecond;
+      b.seq = seq;
+      b.agent_version = "test";
+      b.interval_ns = kSecond;
+      for (size_t j = i; j < std::min(i + 10, s.samples().size()); ++j) {
+        b.samples.push_back(s.samples()[j]);
+      }
+      auto put = store_->PutBatch(b);
+      ASSERT_TRUE(put.ok()) << put.status().ToString();
+    }
+  }
+
+  void Put(const std::string& run, std::vector<TestCase> tests, const std::string& node,
+           const std::string& pod = "") {
+    ResultOrigin origin;
+    origin.run = run;
+    origin.job = "unit";
+    origin.node = node;
+    if (!pod.empty()) {
+      origin.pod_namespace = pod.substr(0, pod.find('/'));
+      origin.pod_name = pod.substr(pod.find('/') + 1);
+    }
+    origin.source = "junit.xml";
+    ResultSet set;
+    set.format = "junit";
+    set.tests = std::move(tests);
+    auto put = store_->PutResults(origin, set);
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+  }
+
+  static const FailureReport* Find(const std::vector<FailureReport>& list, const std::string& id) {
+    for (const FailureReport& f : list) {
+      if (f.test_id == id) return &f;
+    }
+    return nullptr;
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(BuildRunReportTest, BurnerIsTheCulpritAndTheGenuineBugFailsRegardless) {
+  // Run 1 on the quiet machine; run 2 while the burner runs.
+  Put("quiet", {Case("timing", {{Outcome::kPassed, 5}}), Case("bug", {{Outcome::kFailed, 8}})},
+      "ci-1");
+  Put("noisy",
+      {Case("timing", {{Outcome::kFailed, 25}}), Case("bug", {{Outcome::kFailed, 28}}),
+       Case("retried", {{Outcome::kFailed, 30}, {Outcome::kPassed, 45}}),
+       Case("fine", {{Outcome::kPassed, 31}})},
+      "ci-1");
+  ReportOptions options;
+  options.self_cgroup = "/user.slice/ci.scope";
+  auto report = BuildRunReport(*store_, "noisy", AttributionConfig{}, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->tests, 4);
+  EXPECT_EQ(report->failed, 2);
+  EXPECT_EQ(report->flaky, 1);
+
+  const FailureReport* timing = Find(report->failures, "suite::timing");
+  ASSERT_NE(timing, nullptr);
+  EXPECT_EQ(timing->verdict, Verdict::kContention) << timing->reason;
+  EXPECT_EQ(timing->assessment.resource, Resource::kCpu);
+  ASSERT_FALSE(timing->assessment.culprits.empty());
+  EXPECT_EQ(timing->assessment.culprits[0].kind, CulpritKind::kCgroup);
+  EXPECT_EQ(timing->assessment.culprits[0].name, "/system.slice/stress.service");
+  EXPECT_EQ(timing->evidence.history.passed_clear, 1);
+
+  const FailureReport* bug = Find(report->failures, "suite::bug");
+  ASSERT_NE(bug, nullptr);
+  EXPECT_EQ(bug->verdict, Verdict::kFailsRegardless);
+  EXPECT_EQ(bug->evidence.history.failed_clear, 1);
+
+  ASSERT_EQ(report->flaky_tests.size(), 1u);
+  EXPECT_EQ(report->flaky_tests[0].test_id, "suite::retried");
+  EXPECT_EQ(report->flaky_tests[0].verdict, Verdict::kContention);
+
+  ASSERT_EQ(report->timelines.size(), 1u);
+  EXPECT_FALSE(report->timelines[0].t_ns.empty());
+}
+
+TEST_F(BuildRunReportTest, NoHistoryIsContentionPossibleAndUnknownNodeIsNoData) {
+  Put("first", {Case("timing", {{Outcome::kFailed, 25}})}, "ci-1");
+  Put("first", {Case("remote", {{Outcome::kFailed, 25}})}, "ci-9");
+  auto report = BuildRunReport(*store_, "first", AttributionConfig{});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const FailureReport* timing = Find(report->failures, "suite::timing");
+  ASSERT_NE(timing, nullptr);
+  EXPECT_EQ(timing->verdict, Verdict::kContentionPossible);
+  const FailureReport* remote = Find(report->failures, "suite::remote");
+  ASSERT_NE(remote, nullptr);
+  EXPECT_EQ(remote->verdict, Verdict::kNoData);
+  EXPECT_EQ(remote->reason.rfind("no agent on node ci-9", 0), 0u) << remote->reason;
+}
+
+TEST_F(BuildRunReportTest, PodIsResolvedToItsNode) {
+  Put("k8s", {Case("timing", {{Outcome::kFailed, 25}})}, "", "ci/runner-1");
+  auto report = BuildRunReport(*store_, "k8s", AttributionConfig{});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->failures.size(), 1u);
+  const FailureReport& f = report->failures[0];
+  EXPECT_EQ(f.node, "ci-1") << f.reason;
+  EXPECT_EQ(f.pod, "ci/runner-1");
+  EXPECT_TRUE(f.signals.pod_found);
+  EXPECT_EQ(f.verdict, Verdict::kContentionPossible);
+}
+
+TEST_F(BuildRunReportTest, UnknownRunIsNotFound) {
+  auto report = BuildRunReport(*store_, "nope", AttributionConfig{});
+  ASSERT_FALSE(report.ok());
+  EXPECT_TRUE(report.status().IsNotFound()) << report.status().ToString();
+}
+
+}  // namespace
+}  // namespace jostle::collector
