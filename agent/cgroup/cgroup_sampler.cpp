@@ -1,0 +1,857 @@
+#include "agent/cgroup/cgroup_sampler.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <utility>
+
+#include "agent/cgroup/cgroup_parsers.h"
+#include "agent/cgroup/kube_path.h"
+#include "agent/procfs/net_dev.h"
+#include "agent/procfs/open_file.h"
+#include "agent/procfs/pressure.h"
+
+namespace jostle::agent {
+namespace {
+
+// One cgroup hierarchy (a v2 tree, or one v1 controller mount).
+struct Hierarchy {
+  std::string mount;  // absolute directory
+  bool v2 = false;
+  bool psi_only = false;        // hybrid hosts: the unified/ tree carries no controllers
+  bool cpu = false;             // v1 cpu controller
+  bool cpuacct = false;         // v1 cpuacct controller
+  bool memory = false;          // v1 memory controller
+  std::string self_path = "/";  // this process's cgroup in the hierarchy
+};
+
+enum class FileKind : uint8_t {
+  // v2
+  kCpuStat,
+  kCpuMax,
+  kMemCurrent,
+  kMemMax,
+  kMemStat,
+  kMemEvents,
+  kCpuPressure,
+  kMemPressure,
+  kIoPressure,
+  // v1
+  kCpuStatV1,
+  kCfsQuota,
+  kCfsPeriod,
+  kCpuacctUsage,
+  kCpuacctUser,
+  kCpuacctSys,
+  kMemUsageV1,
+  kMemLimitV1,
+  kMemStatV1,
+  kOomControl,
+  // /proc/<pid>/net/dev of a pod's process
+  kNetDev,
+};
+
+const char* FileName(FileKind kind) {
+  switch (kind) {
+    case FileKind::kCpuStat:
+      return "cpu.stat";
+    case FileKind::kCpuMax:
+      return "cpu.max";
+    case FileKind::kMemCurrent:
+      return "memory.current";
+    case FileKind::kMemMax:
+      return "memory.max";
+    case FileKind::kMemStat:
+      return "memory.stat";
+    case FileKind::kMemEvents:
+      return "memory.events";
+    case FileKind::kCpuPressure:
+      return "cpu.pressure";
+    case FileKind::kMemPressure:
+      return "memory.pressure";
+    case FileKind::kIoPressure:
+      return "io.pressure";
+    case FileKind::kCpuStatV1:
+      return "cpu.stat";
+    case FileKind::kCfsQuota:
+      return "cpu.cfs_quota_us";
+    case FileKind::kCfsPeriod:
+      return "cpu.cfs_period_us";
+    case FileKind::kCpuacctUsage:
+      return "cpuacct.usage";
+    case FileKind::kCpuacctUser:
+      return "cpuacct.usage_user";
+    case FileKind::kCpuacctSys:
+      return "cpuacct.usage_sys";
+    case FileKind::kMemUsageV1:
+      return "memory.usage_in_bytes";
+    case FileKind::kMemLimitV1:
+      return "memory.limit_in_bytes";
+    case FileKind::kMemStatV1:
+      return "memory.stat";
+    case FileKind::kOomControl:
+      return "memory.oom_control";
+    case FileKind::kNetDev:
+      return "net/dev";
+  }
+  return "?";
+}
+
+bool IsPsi(FileKind kind) {
+  return kind == FileKind::kCpuPressure || kind == FileKind::kMemPressure ||
+         kind == FileKind::kIoPressure;
+}
+
+// One file of one cgroup.
+struct Slot {
+  enum class State : uint8_t { kUnopened, kOpen, kTransient, kMissing };
+  FileKind kind;
+  uint8_t hierarchy;  // index into State::hierarchies_; unused for kNetDev
+  State state = State::kUnopened;
+  OpenFile file;
+};
+
+enum class Outcome { kOk, kAbsent, kVanished };
+
+using Key = std::pair<Scope, std::string>;
+
+// Where one series lives, as found by a scan.
+struct Found {
+  std::string path;  // relative to the root of the first hierarchy holding it
+  std::string pod_uid, container_id, qos;
+  std::vector<std::string> dirs;  // per hierarchy; empty where absent
+  // Pods: directories whose cgroup.procs may name a process of the pod.
+  std::vector<std::string> proc_dirs;
+};
+
+struct Entity {
+  Scope scope = Scope::kCgroup;
+  std::string id;
+  Found where;
+  std::vector<Slot> slots;
+  // Carried between ticks.
+  int memstat_countdown = 0;  // memory.stat is read when this is 0
+  std::optional<uint64_t> working_set;
+  bool limits_due = true;
+  std::optional<double> cpu_limit_cores;
+  std::optional<uint64_t> mem_limit_bytes;
+  // Pods' network.
+  bool net_resolved = false;
+  bool host_network = false;
+  std::optional<Slot> net_dev;
+  std::string net_path;  // <proc>/<pid>/net/dev
+};
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::string JoinPath(const std::string& dir, std::string_view name) {
+  std::string out = dir;
+  if (out.empty() || out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+// Subdirectory names of `dir`, sorted; empty when it cannot be listed.
+std::vector<std::string> ListSubdirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) is_dir = IsDir(JoinPath(dir, name));
+    if (is_dir) out.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<std::string> ReadLink(const std::string& path) {
+  char buf[256];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  if (n <= 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+struct CgroupSampler::State {
+  HostPaths paths;
+  CgroupOptions options;
+  std::vector<Hierarchy> hierarchies;
+  std::map<std::string, std::string> facts;
+  CgroupSamplerStats stats;
+  std::map<Key, Entity> entities;
+  std::set<std::string> warned;
+  bool psi_disabled = false;
+  bool open_budget_exhausted = false;
+  std::string transient_buf;
+  std::optional<std::string> host_netns;  // readlink <proc>/1/ns/net, at each scan
+
+  void WarnOnce(const std::string& kind, const std::string& message) {
+    if (warned.insert(kind).second) spdlog::warn("cgroup sampler: {}", message);
+  }
+
+  // --- Layout -----------------------------------------------------------------------------
+
+  Status DetectLayout() {
+    const std::string& root = paths.cgroup;
+    if (!IsDir(root)) return Status::NotFound(root + ": cgroup root is not a directory");
+    std::map<std::string, std::string> self;
+    if (!options.self_cgroup_file.empty()) {
+      auto text = OpenFile::ReadOnce(options.self_cgroup_file);
+      if (text.ok()) {
+        auto parsed = ParseProcCgroup(*text, options.self_cgroup_file);
+        if (parsed.ok())
+          self = std::move(*parsed);
+        else
+          WarnOnce("self_cgroup", parsed.status().ToString());
+      } else {
+        WarnOnce("self_cgroup", text.status().ToString() +
+                                    "; relative cgroup names resolve against hierarchy roots");
+      }
+    }
+    auto self_of = [&](const std::string& controller) -> std::string {
+      auto it = self.find(controller);
+      return it == self.end() || it->second.empty() ? "/" : it->second;
+    };
+
+    if (Exists(JoinPath(root, "cgroup.controllers"))) {
+      Hierarchy h;
+      h.mount = root;
+      h.v2 = true;
+      h.self_path = self_of("");
+      hierarchies.push_back(h);
+      facts["cgroup"] = "v2";
+    } else {
+      std::vector<std::pair<dev_t, ino_t>> seen;
+      for (const std::string& name : ListSubdirs(root)) {
+        if (name == "unified") continue;
+        std::string dir = JoinPath(root, name);
+        struct stat st;
+        if (::stat(dir.c_str(), &st) != 0 || !Exists(JoinPath(dir, "cgroup.procs"))) continue;
+        Hierarchy h;
+        h.mount = dir;
+        std::string_view rest = name;
+        std::string self_controller;
+        while (!rest.empty()) {
+          size_t comma = rest.find(',');
+          std::string_view c = rest.substr(0, comma);
+          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+          if (c == "cpu")
+            h.cpu = true;
+          else if (c == "cpuacct")
+            h.cpuacct = true;
+          else if (c == "memory")
+            h.memory = true;
+          else
+            continue;
+          self_controller = std::string(c);
+        }
+        if (!h.cpu && !h.cpuacct && !h.memory) continue;
+        h.self_path = self_of(self_controller);
+        auto id = std::make_pair(st.st_dev, st.st_ino);
+        auto it = std::find(seen.begin(), seen.end(), id);
+        if (it != seen.end()) {
+          // "cpu" and "cpuacct" as symlinks to "cpu,cpuacct": one hierarchy.
+          Hierarchy& same = hierarchies[static_cast<size_t>(it - seen.begin())];
+          same.cpu |= h.cpu;
+          same.cpuacct |= h.cpuacct;
+          same.memory |= h.memory;
+          continue;
+        }
+        seen.push_back(id);
+        hierarchies.push_back(h);
+      }
+      if (hierarchies.empty()) {
+        return Status::Unsupported(root +
+                                   ": neither cgroup.controllers (v2) nor cpu, cpuacct or "
+                                   "memory controller directories (v1) found");
+      }
+      std::string unified = JoinPath(root, "unified");
+      if (Exists(JoinPath(unified, "cgroup.controllers"))) {
+        Hierarchy h;
+        h.mount = unified;
+        h.v2 = true;
+        h.psi_only = true;
+        h.self_path = self_of("");
+        hierarchies.push_back(h);
+        facts["cgroup"] = "hybrid";
+      } else {
+        facts["cgroup"] = "v1";
+      }
+    }
+    // PSI: present and readable at the root of the v2 tree?
+    facts["cgroup_psi"] = "absent";
+    for (const Hierarchy& h : hierarchies) {
+      if (!h.v2) continue;
+      std::string file = JoinPath(h.mount, "cpu.pressure");
+      auto f = OpenFile::Open(file);
+      if (!f.ok()) break;
+      auto text = f->Read();
+      if (text.ok()) {
+        facts["cgroup_psi"] = "available";
+      } else if (f->last_errno() == EOPNOTSUPP) {
+        facts["cgroup_psi"] = "disabled";
+        psi_disabled = true;
+        WarnOnce("psi_disabled", file +
+                                     ": PSI is compiled in but disabled at boot (psi=0); "
+                                     "cgroup PSI fields stay absent");
+      }
+    }
+    facts["cgroup_driver"] = "none";
+    return Status::Ok();
+  }
+
+  // --- Scan -------------------------------------------------------------------------------
+
+  struct ScanState {
+    std::map<Key, Found> found;
+    CgroupDriver driver = CgroupDriver::kNone;
+  };
+
+  Found& Record(ScanState& scan, Scope scope, std::string id, size_t h, const std::string& dir,
+                const std::string& rel) {
+    Found& f = scan.found[{scope, std::move(id)}];
+    if (f.dirs.empty()) f.dirs.resize(hierarchies.size());
+    if (f.path.empty()) f.path = rel;
+    if (f.dirs[h].empty()) f.dirs[h] = dir;
+    return f;
+  }
+
+  void Walk(ScanState& scan, size_t h, const std::string& dir, const std::string& rel, int depth,
+            bool in_kube, std::string_view parent_name) {
+    for (const std::string& name : ListSubdirs(dir)) {
+      std::string child = JoinPath(dir, name);
+      std::string child_rel = rel + "/" + name;
+      if (in_kube || IsKubepodsName(parent_name)) {
+        if (auto pod = ParsePodDirName(name)) {
+          Found& p = Record(scan, Scope::kPod, pod->uid, h, child, child_rel);
+          p.pod_uid = pod->uid;
+          if (p.qos.empty()) p.qos = QosFromParentName(parent_name);
+          p.proc_dirs.push_back(child);
+          scan.driver = pod->driver;
+          for (const std::string& cname : ListSubdirs(child)) {
+            auto cid = ParseContainerDirName(cname);
+            if (!cid) continue;
+            std::string cdir = JoinPath(child, cname);
+            Found& c = Record(scan, Scope::kContainer, pod->uid + "/" + *cid, h, cdir,
+                              child_rel + "/" + cname);
+            c.pod_uid = pod->uid;
+            c.container_id = *cid;
+            c.qos = p.qos;
+            p.proc_dirs.push_back(cdir);
+          }
+          continue;
+        }
+      }
+      bool kube = in_kube || IsKubepodsName(name);
+      if (IsKubepodsName(name) && scan.driver == CgroupDriver::kNone) {
+        scan.driver = name.ends_with(".slice") ? CgroupDriver::kSystemd : CgroupDriver::kCgroupfs;
+      }
+      if (!kube && depth + 1 <= options.plain_cgroup_depth) {
+        Record(scan, Scope::kCgroup, child_rel, h, child, child_rel);
+      }
+      if (depth + 1 < options.kube_search_depth) {
+        Walk(scan, h, child, child_rel, depth + 1, kube, name);
+      }
+    }
+  }
+
+  void Scan() {
+    ++stats.scans;
+    ScanState scan;
+    for (size_t h = 0; h < hierarchies.size(); ++h) {
+      Walk(scan, h, hierarchies[h].mount, "", 0, false, "");
+    }
+    // Cgroups named by the user.
+    std::set<std::string> named_dirs;
+    for (const std::string& name : options.extra_cgroups) {
+      if (name.empty()) continue;
+      bool any = false;
+      for (size_t h = 0; h < hierarchies.size(); ++h) {
+        std::string rel;
+        if (name.front() == '/') {
+          rel = name;
+        } else {
+          rel =
+              hierarchies[h].self_path == "/" ? "/" + name : hierarchies[h].self_path + "/" + name;
+        }
+        while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+        std::string dir = hierarchies[h].mount + rel;
+        if (!IsDir(dir)) continue;
+        Record(scan, Scope::kCgroup, name, h, dir, rel);
+        named_dirs.insert(dir);
+        any = true;
+      }
+      if (!any) {
+        WarnOnce("named:" + name, "cgroup '" + name +
+                                      "' named in the options exists in no "
+                                      "hierarchy under " +
+                                      paths.cgroup + "; looking again at each scan");
+      }
+    }
+    if (!named_dirs.empty()) {
+      std::set<std::string> named(options.extra_cgroups.begin(), options.extra_cgroups.end());
+      for (auto it = scan.found.begin(); it != scan.found.end();) {
+        bool shadowed = false;
+        if (it->first.first == Scope::kCgroup && !named.count(it->first.second)) {
+          for (const std::string& d : it->second.dirs) shadowed |= named_dirs.count(d) > 0;
+        }
+        it = shadowed ? scan.found.erase(it) : std::next(it);
+      }
+    }
+    // Merge into the known entities, keeping open files of unchanged cgroups.
+    for (auto it = entities.begin(); it != entities.end();) {
+      auto f = scan.found.find(it->first);
+      if (f == scan.found.end() || f->second.dirs != it->second.where.dirs) {
+        CloseAll(it->second);
+        it = entities.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [key, found] : scan.found) {
+      auto it = entities.find(key);
+      if (it != entities.end()) {
+        Entity& e = it->second;
+        e.where.proc_dirs = std::move(found.proc_dirs);
+        for (Slot& s : e.slots) {
+          if (s.state == Slot::State::kMissing) s.state = Slot::State::kUnopened;
+        }
+        e.limits_due = true;
+        e.net_resolved = false;
+        continue;
+      }
+      Entity e;
+      e.scope = key.first;
+      e.id = key.second;
+      e.where = std::move(found);
+      BuildSlots(e);
+      entities.emplace(key, std::move(e));
+    }
+    stats.cgroups = entities.size();
+    if (scan.driver != CgroupDriver::kNone) facts["cgroup_driver"] = CgroupDriverName(scan.driver);
+    host_netns = ReadLink(JoinPath(paths.proc, "1/ns/net"));
+    if (!host_netns) {
+      WarnOnce("host_netns", JoinPath(paths.proc, "1/ns/net") +
+                                 " is unreadable: hostNetwork pods cannot be told apart and "
+                                 "carry the node's network counters");
+    }
+  }
+
+  void BuildSlots(Entity& e) {
+    auto add = [&](FileKind k, size_t h) {
+      e.slots.push_back(Slot{k, static_cast<uint8_t>(h), Slot::State::kUnopened, OpenFile()});
+    };
+    for (size_t h = 0; h < hierarchies.size(); ++h) {
+      if (e.where.dirs[h].empty()) continue;
+      const Hierarchy& hi = hierarchies[h];
+      if (hi.v2 && !hi.psi_only) {
+        for (FileKind k : {FileKind::kCpuStat, FileKind::kCpuMax, FileKind::kMemCurrent,
+                           FileKind::kMemMax, FileKind::kMemStat, FileKind::kMemEvents}) {
+          add(k, h);
+        }
+      }
+      if (hi.v2) {
+        for (FileKind k : {FileKind::kCpuPressure, FileKind::kMemPressure, FileKind::kIoPressure}) {
+          add(k, h);
+        }
+      }
+      if (hi.cpu) {
+        for (FileKind k : {FileKind::kCpuStatV1, FileKind::kCfsQuota, FileKind::kCfsPeriod}) {
+          add(k, h);
+        }
+      }
+      if (hi.cpuacct) {
+        for (FileKind k :
+             {FileKind::kCpuacctUsage, FileKind::kCpuacctUser, FileKind::kCpuacctSys}) {
+          add(k, h);
+        }
+      }
+      if (hi.memory) {
+        for (FileKind k : {FileKind::kMemUsageV1, FileKind::kMemLimitV1, FileKind::kMemStatV1,
+                           FileKind::kOomControl}) {
+          add(k, h);
+        }
+      }
+    }
+  }
+
+  void Close(Slot& s) {
+    if (s.state == Slot::State::kOpen) {
+      s.file = OpenFile();
+      --stats.open_files;
+    }
+    s.state = Slot::State::kUnopened;
+  }
+
+  void CloseAll(Entity& e) {
+    for (Slot& s : e.slots) Close(s);
+    if (e.net_dev) Close(*e.net_dev);
+  }
+
+  // --- Reading ----------------------------------------------------------------------------
+
+  Result<std::string_view> ReadTransient(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, path);
+    if (transient_buf.size() < 4096) transient_buf.resize(4096);
+    size_t used = 0;
+    for (;;) {
+      if (used == transient_buf.size()) transient_buf.resize(transient_buf.size() * 2);
+      ssize_t n = ::read(fd, transient_buf.data() + used, transient_buf.size() - used);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
+        return Status::FromErrno(err, path);
+      }
+      if (n == 0) break;
+      used += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return std::string_view(transient_buf.data(), used);
+  }
+
+  // Reads one file; NotFound when it (or its cgroup) does not exist.
+  Result<std::string_view> ReadSlot(Slot& s, const std::string& path) {
+    if (s.state == Slot::State::kMissing) return Status::NotFound(path);
+    if (s.state == Slot::State::kOpen) {
+      auto r = s.file.Read();
+      if (r.ok()) return r;
+      int err = s.file.last_errno();
+      Close(s);
+      if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
+      return r.status();
+    }
+    if (s.state == Slot::State::kUnopened && !open_budget_exhausted &&
+        stats.open_files < options.max_open_files) {
+      auto f = OpenFile::Open(path);
+      if (f.ok()) {
+        s.file = std::move(*f);
+        s.state = Slot::State::kOpen;
+        ++stats.open_files;
+        auto r = s.file.Read();
+        if (r.ok()) return r;
+        int err = s.file.last_errno();
+        Close(s);
+        if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
+        return r.status();
+      }
+      if (f.status().code() == Status::Code::kResourceExhausted) {
+        open_budget_exhausted = true;
+        WarnOnce("emfile", f.status().ToString() +
+                               "; further cgroup files are read by "
+                               "open/read/close on each tick");
+      } else {
+        if (f.status().IsNotFound()) s.state = Slot::State::kMissing;
+        return f.status();
+      }
+    }
+    s.state = Slot::State::kTransient;
+    auto r = ReadTransient(path);
+    if (!r.ok() && r.status().IsNotFound()) s.state = Slot::State::kMissing;
+    return r;
+  }
+
+  // Reads the slot of `kind` of `e`, if it has one. kAbsent: no such slot, or the file is
+  // missing, unreadable or failed to parse (warned once per kind); kVanished: the cgroup's
+  // directory is gone. `parse` gets the text and returns a Status.
+  template <typename Parse>
+  Outcome ReadKind(Entity& e, FileKind kind, Parse&& parse) {
+    for (Slot& s : e.slots) {
+      if (s.kind != kind) continue;
+      if (IsPsi(kind) && psi_disabled) return Outcome::kAbsent;
+      const std::string& dir = e.where.dirs[s.hierarchy];
+      std::string path = JoinPath(dir, FileName(kind));
+      auto text = ReadSlot(s, path);
+      if (!text.ok()) {
+        if (text.status().IsNotFound()) {
+          if (!Exists(dir)) return Outcome::kVanished;
+          // Old kernels lack cpuacct.usage_user/_sys; new ones may lack nothing. The
+          // fallback pair is only read when cpuacct.usage is missing: no warning for it.
+          if (kind == FileKind::kCpuacctUsage) return Outcome::kAbsent;
+        }
+        if (text.status().code() == Status::Code::kUnsupported && IsPsi(kind)) {
+          psi_disabled = true;
+          facts["cgroup_psi"] = "disabled";
+          WarnOnce("psi_disabled", path +
+                                       ": PSI is disabled at boot (psi=0); cgroup PSI "
+                                       "fields stay absent");
+          return Outcome::kAbsent;
+        }
+        WarnOnce(std::string("read:") + FileName(kind),
+                 text.status().ToString() + " (warned once for every " + FileName(kind) +
+                     "; those fields stay absent)");
+        return Outcome::kAbsent;
+      }
+      Status st = parse(*text, path);
+      if (!st.ok()) {
+        WarnOnce(std::string("parse:") + FileName(kind),
+                 st.ToString() + " (warned once for every " + FileName(kind) +
+                     "; those fields stay absent)");
+        return Outcome::kAbsent;
+      }
+      return Outcome::kOk;
+    }
+    return Outcome::kAbsent;
+  }
+
+  // Fills `out` from the files of `e`; false when the cgroup vanished.
+  bool ReadEntity(Entity& e, CgroupSample& out) {
+    bool vanished = false;
+    auto read = [&](FileKind kind, auto&& parse) {
+      if (vanished) return false;
+      Outcome o = ReadKind(e, kind, parse);
+      vanished = o == Outcome::kVanished;
+      return o == Outcome::kOk;
+    };
+    // CPU.
+    read(FileKind::kCpuStat, [&](std::string_view t, const std::string& src) {
+      auto v = ParseCpuStatV2(t, src);
+      if (!v.ok()) return v.status();
+      out.cpu_usage_us = v->usage_usec;
+      out.cpu_periods = v->nr_periods;
+      out.cpu_throttled_periods = v->nr_throttled;
+      out.cpu_throttled_us = v->throttled_usec;
+      return Status::Ok();
+    });
+    read(FileKind::kCpuStatV1, [&](std::string_view t, const std::string& src) {
+      auto v = ParseCpuStatV1(t, src);
+      if (!v.ok()) return v.status();
+      out.cpu_periods = v->nr_periods;
+      out.cpu_throttled_periods = v->nr_throttled;
+      out.cpu_throttled_us = v->throttled_time_ns / 1000;
+      return Status::Ok();
+    });
+    auto single = [](std::optional<uint64_t>& dest) {
+      return [&dest](std::string_view t, const std::string& src) {
+        auto v = ParseSingleValue(t, src);
+        if (!v.ok()) return v.status();
+        dest = *v;
+        return Status::Ok();
+      };
+    };
+    std::optional<uint64_t> usage_ns;
+    read(FileKind::kCpuacctUsage, single(usage_ns));
+    if (!usage_ns && !vanished && HasMissingOrNone(e, FileKind::kCpuacctUsage)) {
+      std::optional<uint64_t> user_ns, sys_ns;
+      if (read(FileKind::kCpuacctUser, single(user_ns)) &&
+          read(FileKind::kCpuacctSys, single(sys_ns))) {
+        usage_ns = *user_ns + *sys_ns;
+      }
+    }
+    if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
+    // Memory.
+    std::optional<uint64_t> usage;
+    read(FileKind::kMemCurrent, single(usage));
+    read(FileKind::kMemUsageV1, single(usage));
+    out.mem_usage_bytes = usage;
+    read(FileKind::kMemEvents, [&](std::string_view t, const std::string& src) {
+      auto v = FindKeyedValue(t, "oom_kill", src);
+      if (!v.ok()) return v.status();
+      out.oom_kills = *v;
+      return Status::Ok();
+    });
+    read(FileKind::kOomControl, [&](std::string_view t, const std::string& src) {
+      auto v = FindKeyedValue(t, "oom_kill", src);
+      if (!v.ok()) return v.status();
+      out.oom_kills = *v;
+      return Status::Ok();
+    });
+    if (e.memstat_countdown <= 0) {
+      e.memstat_countdown = std::max(1, options.memory_stat_every_ticks);
+      e.working_set.reset();
+      auto memstat = [&](std::string_view key) {
+        return [&, key](std::string_view t, const std::string& src) {
+          auto v = FindKeyedValue(t, key, src);
+          if (!v.ok()) return v.status();
+          if (!*v) return Status::InvalidArgument(src + ": no '" + std::string(key) + "' line");
+          if (usage) e.working_set = *usage > **v ? *usage - **v : 0;
+          return Status::Ok();
+        };
+      };
+      read(FileKind::kMemStat, memstat("inactive_file"));
+      read(FileKind::kMemStatV1, memstat("total_inactive_file"));
+    }
+    --e.memstat_countdown;
+    out.mem_working_set_bytes = e.working_set;
+    // Limits, carried between scans.
+    if (e.limits_due && !vanished) {
+      e.limits_due = false;
+      e.cpu_limit_cores.reset();
+      e.mem_limit_bytes.reset();
+      read(FileKind::kCpuMax, [&](std::string_view t, const std::string& src) {
+        auto v = ParseCpuMax(t, src);
+        if (!v.ok()) return v.status();
+        e.cpu_limit_cores = *v;
+        return Status::Ok();
+      });
+      std::string quota;
+      if (read(FileKind::kCfsQuota, [&](std::string_view t, const std::string&) {
+            quota = std::string(t);
+            return Status::Ok();
+          })) {
+        read(FileKind::kCfsPeriod, [&](std::string_view t, const std::string& src) {
+          auto v = ParseCfsQuota(quota, t, src);
+          if (!v.ok()) return v.status();
+          e.cpu_limit_cores = *v;
+          return Status::Ok();
+        });
+      }
+      read(FileKind::kMemMax, [&](std::string_view t, const std::string& src) {
+        auto v = ParseMemoryMax(t, src);
+        if (!v.ok()) return v.status();
+        e.mem_limit_bytes = *v;
+        return Status::Ok();
+      });
+      read(FileKind::kMemLimitV1, [&](std::string_view t, const std::string& src) {
+        auto v = ParseV1MemoryLimit(t, src);
+        if (!v.ok()) return v.status();
+        e.mem_limit_bytes = *v;
+        return Status::Ok();
+      });
+    }
+    out.cpu_limit_cores = e.cpu_limit_cores;
+    out.mem_limit_bytes = e.mem_limit_bytes;
+    // PSI.
+    auto psi = [](std::optional<PsiTotals>& dest) {
+      return [&dest](std::string_view t, const std::string& src) {
+        auto v = ParsePressure(t, src);
+        if (!v.ok()) return v.status();
+        dest = *v;
+        return Status::Ok();
+      };
+    };
+    read(FileKind::kCpuPressure, psi(out.psi_cpu));
+    read(FileKind::kMemPressure, psi(out.psi_memory));
+    read(FileKind::kIoPressure, psi(out.psi_io));
+    if (vanished) return false;
+    if (e.scope == Scope::kPod) ReadNet(e, out);
+    return true;
+  }
+
+  // True when `e` has no slot of `kind` or its file is missing.
+  static bool HasMissingOrNone(const Entity& e, FileKind kind) {
+    for (const Slot& s : e.slots) {
+      if (s.kind == kind) return s.state == Slot::State::kMissing;
+    }
+    return true;
+  }
+
+  void ResolveNet(Entity& e) {
+    e.net_resolved = true;
+    e.host_network = false;
+    if (e.net_dev) Close(*e.net_dev);
+    e.net_dev.reset();
+    for (const std::string& dir : e.where.proc_dirs) {
+      auto procs = ReadTransient(JoinPath(dir, "cgroup.procs"));
+      if (!procs.ok()) continue;
+      auto pid = FirstPid(*procs);
+      if (!pid) continue;
+      std::string pid_dir = JoinPath(paths.proc, std::to_string(*pid));
+      auto netns = ReadLink(JoinPath(pid_dir, "ns/net"));
+      if (!netns) continue;  // exited, or not visible from this proc root
+      if (host_netns && *netns == *host_netns) {
+        e.host_network = true;
+        return;
+      }
+      e.net_dev = Slot{FileKind::kNetDev, 0, Slot::State::kUnopened, OpenFile()};
+      e.net_path = JoinPath(pid_dir, "net/dev");
+      return;
+    }
+  }
+
+  void ReadNet(Entity& e, CgroupSample& out) {
+    if (!e.net_resolved) ResolveNet(e);
+    out.host_network = e.host_network;
+    if (!e.net_dev) return;
+    for (int attempt = 0; attempt < 2 && e.net_dev; ++attempt) {
+      auto text = ReadSlot(*e.net_dev, e.net_path);
+      if (text.ok()) {
+        auto ifs = ParseNetDev(*text, e.net_path);
+        if (ifs.ok()) {
+          out.net = SumExceptLoopback(*ifs);
+          return;
+        }
+        WarnOnce("parse:net/dev", ifs.status().ToString() +
+                                      " (warned once; pod network "
+                                      "counters stay absent)");
+        return;
+      }
+      // The process left: pick another one of the pod once.
+      ResolveNet(e);
+      out.host_network = e.host_network;
+    }
+  }
+};
+
+CgroupSampler::CgroupSampler(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CgroupSampler::CgroupSampler(CgroupSampler&&) noexcept = default;
+CgroupSampler& CgroupSampler::operator=(CgroupSampler&&) noexcept = default;
+CgroupSampler::~CgroupSampler() = default;
+
+Result<CgroupSampler> CgroupSampler::Open(const HostPaths& paths, CgroupOptions options) {
+  auto state = std::make_unique<State>();
+  state->paths = paths;
+  state->options = std::move(options);
+  if (state->options.rescan_every_ticks < 1) state->options.rescan_every_ticks = 1;
+  JOSTLE_RETURN_IF_ERROR(state->DetectLayout());
+  state->Scan();
+  return CgroupSampler(std::move(state));
+}
+
+std::vector<CgroupSample> CgroupSampler::Read() {
+  State& s = *state_;
+  // Open listed the trees; the first Read reads what it found.
+  if (s.stats.ticks > 0 &&
+      s.stats.ticks % static_cast<uint64_t>(s.options.rescan_every_ticks) == 0) {
+    s.Scan();
+  }
+  ++s.stats.ticks;
+  std::vector<CgroupSample> out;
+  out.reserve(s.entities.size());
+  for (auto it = s.entities.begin(); it != s.entities.end();) {
+    Entity& e = it->second;
+    CgroupSample sample;
+    sample.scope = e.scope;
+    sample.id = e.id;
+    sample.path = e.where.path;
+    sample.pod_uid = e.where.pod_uid;
+    sample.container_id = e.where.container_id;
+    sample.qos = e.where.qos;
+    if (!s.ReadEntity(e, sample)) {
+      ++s.stats.vanished;
+      spdlog::debug("cgroup sampler: {} went away between listing and reading", e.id);
+      s.CloseAll(e);
+      it = s.entities.erase(it);
+      continue;
+    }
+    out.push_back(std::move(sample));
+    ++it;
+  }
+  s.stats.cgroups = s.entities.size();
+  return out;
+}
+
+const std::map<std::string, std::string>& CgroupSampler::host_facts() const {
+  return state_->facts;
+}
+
+const CgroupSamplerStats& CgroupSampler::stats() const { return state_->stats; }
+
+}  // namespace jostle::agent

@@ -1,0 +1,134 @@
+// Per-pod, per-container and per-cgroup sampling from the cgroup filesystem, on pure
+// cgroup v2, cgroup v1 and hybrid hosts (v1 controllers plus a v2 mount for PSI).
+//
+// Layout (detected once by Open from HostPaths::cgroup, the "cgroup root"):
+//   v2      the root holds cgroup.controllers: one hierarchy gives cpu, memory and PSI.
+//   v1      the root holds one directory per controller mount ("cpu", "cpuacct",
+//           "cpu,cpuacct", "memory", ...; symlinks to a combined mount are followed and
+//           deduplicated); cpu, cpuacct and memory are read.
+//   hybrid  v1 as above plus "unified/" holding a v2 hierarchy, read for PSI only.
+//
+// Kubernetes pods and containers: every hierarchy is walked from its root, to
+// CgroupOptions::kube_search_depth levels, looking for pod directories (see kube_path.h)
+// below a directory whose name contains "kubepods", wherever that sits. The directories
+// directly under a pod directory are its containers. The same pod or container found in
+// several hierarchies is one series: hierarchies are joined by pod UID and container id,
+// never by path. Pods give Scope::kPod samples (id = pod UID), containers Scope::kContainer
+// samples (id = "<pod uid>/<container id>"). Sandbox (pause) containers cannot be told
+// apart from cgroups alone and are kept; the caller drops container ids its PodDirectory
+// does not name, if it wants to.
+//
+// Other cgroups (Scope::kCgroup), outside every kubepods subtree and never the root:
+//   - discovered: every directory at most CgroupOptions::plain_cgroup_depth levels below a
+//     hierarchy root (systemd services under /system.slice, docker scopes, /docker/<id>);
+//     id = its path relative to the hierarchy root with a leading '/'; joined across
+//     hierarchies by that relative path.
+//   - named by the user (CgroupOptions::extra_cgroups), at any depth:
+//       "/a/b" (absolute) is <hierarchy root>/a/b in every hierarchy that has it;
+//       "a/b"  (relative) is <hierarchy root>/<own cgroup>/a/b in every hierarchy, where
+//              <own cgroup> is this process's cgroup in that hierarchy as listed in
+//              CgroupOptions::self_cgroup_file (/proc/self/cgroup). So "X" names
+//              cpu:/X and memory:/ci/job7/X when this process sits in cpu:/ and
+//              memory:/ci/job7 (tools that create cgroups next to themselves do this).
+//     id = the name exactly as given; path = its path relative to the root of the first
+//     hierarchy holding it. A discovered cgroup sharing a directory with a named one is
+//     dropped in favour of the named one.
+//
+// Metrics, per cgroup (units and sources as in jostle/sample.h):
+//   v2: cpu.stat, cpu.max, memory.current, memory.max, memory.stat (inactive_file),
+//       memory.events (oom_kill), cpu.pressure, memory.pressure, io.pressure.
+//   v1: cpuacct.usage (else cpuacct.usage_user + cpuacct.usage_sys), cpu.stat,
+//       cpu.cfs_quota_us / cpu.cfs_period_us, memory.usage_in_bytes,
+//       memory.limit_in_bytes, memory.stat (total_inactive_file), memory.oom_control
+//       (oom_kill); PSI from the same cgroup under unified/ on hybrid hosts.
+//   Working set = usage - inactive file, floored at 0. memory.stat forces a kernel stats
+//   flush, so it is read every CgroupOptions::memory_stat_every_ticks ticks (and at once
+//   for a new cgroup); in between, the working set computed at the last memory.stat read is
+//   carried. Limits (cpu.max, cfs quota/period, memory.max, limit_in_bytes) are read when a
+//   cgroup is first seen and at every rescan, and carried in between.
+//   Network (pods only): <proc>/<pid>/net/dev of one process of the pod (the first pid in
+//   cgroup.procs of the pod's or its containers' cgroups), summed over interfaces except
+//   lo. When <proc>/<pid>/ns/net and <proc>/1/ns/net name the same namespace the pod is
+//   hostNetwork: host_network = true and net stays nullopt.
+//
+// Files are kept open and re-read with pread at offset 0, up to
+// CgroupOptions::max_open_files; beyond that (or on EMFILE) a file is opened, read and
+// closed on each tick. A missing or malformed file leaves its fields nullopt and logs one
+// warning per file kind for the life of the sampler. A cgroup whose directory disappears
+// between listing and reading is dropped from that tick on and counted in
+// CgroupSamplerStats::vanished, without a warning.
+//
+// Not thread-safe: one thread calls Read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/procfs/host_paths.h"
+#include "jostle/sample.h"
+#include "jostle/status.h"
+
+namespace jostle::agent {
+
+struct CgroupOptions {
+  // Cgroups to sample as Scope::kCgroup in addition to those discovered (see above for how
+  // absolute and relative names resolve).
+  std::vector<std::string> extra_cgroups;
+  // Directory levels below each hierarchy root searched for kubepods and pod directories.
+  int kube_search_depth = 10;
+  // Plain cgroups are discovered this many levels below a hierarchy root (0 = none).
+  int plain_cgroup_depth = 2;
+  // The cgroup trees are listed again every this many Read calls (pods come and go).
+  int rescan_every_ticks = 10;
+  // memory.stat is read every this many Read calls; the working set is carried in between.
+  int memory_stat_every_ticks = 5;
+  // At most this many files are kept open between ticks; the rest are read by
+  // open/read/close. Mind RLIMIT_NOFILE.
+  size_t max_open_files = 512;
+  // This process's own cgroups, for relative names in extra_cgroups. Empty: treat this
+  // process as being in every hierarchy's root.
+  std::string self_cgroup_file = "/proc/self/cgroup";
+};
+
+// Counters about the sampler itself, for /metrics and tests.
+struct CgroupSamplerStats {
+  uint64_t ticks = 0;     // Read calls
+  uint64_t scans = 0;     // tree listings, Open's included
+  uint64_t vanished = 0;  // cgroups dropped because their directory went away mid-read
+  size_t cgroups = 0;     // series known after the last scan (pods + containers + plain)
+  size_t open_files = 0;  // files kept open now
+};
+
+class CgroupSampler {
+ public:
+  // Detects the layout under paths.cgroup and lists the trees once. Errors: NotFound when
+  // paths.cgroup does not exist, Unsupported when it holds no cgroup hierarchy.
+  static Result<CgroupSampler> Open(const HostPaths& paths, CgroupOptions options);
+
+  // One sample per pod, container and plain cgroup, ordered by (scope, id). Never fails as a
+  // whole: unreadable metrics are nullopt, vanished cgroups are left out. Only pod_uid,
+  // container_id, qos, path and host_network are filled among the identity fields.
+  std::vector<CgroupSample> Read();
+
+  // Facts detected at Open and updated at each scan: "cgroup" = "v2" | "v1" | "hybrid";
+  // "cgroup_driver" = "systemd" | "cgroupfs" | "none" (no kubepods directory found);
+  // "cgroup_psi" = "available" | "disabled" (compiled in, off at boot) | "absent".
+  const std::map<std::string, std::string>& host_facts() const;
+
+  const CgroupSamplerStats& stats() const;
+
+  CgroupSampler(CgroupSampler&&) noexcept;
+  CgroupSampler& operator=(CgroupSampler&&) noexcept;
+  ~CgroupSampler();
+
+ private:
+  struct State;
+  explicit CgroupSampler(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace jostle::agent

@@ -1,0 +1,428 @@
+// CgroupSampler over the fixture hosts in tests/fixtures/hosts/cgroup_* (laid out by
+// tests/fixtures/hosts/generate_cgroup_fixtures.py). Each fixture cgroup has an index n and
+// its counters follow from n (see that script); ExpectCounters checks them exactly.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "agent/cgroup/cgroup_sampler.h"
+#include "jostle_test/test_paths.h"
+
+namespace jostle::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPodG = "0b5c1d2e-1111-4a4a-8b8b-000000000001";
+constexpr const char* kPodB = "0b5c1d2e-2222-4a4a-8b8b-000000000002";
+constexpr const char* kPodE = "0b5c1d2e-3333-4a4a-8b8b-000000000003";
+std::string Repeat(const char* two, int times = 32) {
+  std::string s;
+  for (int i = 0; i < times; ++i) s += two;
+  return s;
+}
+const std::string kC1 = Repeat("a1"), kC2 = Repeat("b2"), kC3 = Repeat("c3"), kC4 = Repeat("d4"),
+                  kDocker = Repeat("e5");
+
+std::string FixtureRoot(const std::string& name) {
+  return std::string(jostle::testing::kFixtureDir) + "/hosts/" + name;
+}
+
+CgroupOptions OptionsFor(const std::string& root) {
+  CgroupOptions o;
+  o.self_cgroup_file = root + "/proc/self/cgroup";
+  return o;
+}
+
+using ByKey = std::map<std::pair<Scope, std::string>, CgroupSample>;
+ByKey Index(const std::vector<CgroupSample>& samples) {
+  ByKey out;
+  for (const auto& s : samples) {
+    EXPECT_TRUE(out.emplace(std::make_pair(s.scope, s.id), s).second) << "duplicate " << s.id;
+  }
+  return out;
+}
+
+const CgroupSample& Get(const ByKey& by, Scope scope, const std::string& id) {
+  auto it = by.find({scope, id});
+  if (it == by.end()) {
+    ADD_FAILURE() << "no sample " << ScopeName(scope) << " " << id;
+    static const CgroupSample kEmpty;
+    return kEmpty;
+  }
+  return it->second;
+}
+
+struct Has {
+  bool cpu = true;       // cpu usage
+  bool throttle = true;  // periods/throttled
+  bool memory = true;    // usage, oom
+  bool working_set = true;
+  bool oom = true;
+  bool psi = true;
+};
+
+void ExpectCounters(const CgroupSample& s, uint64_t n, Has has) {
+  SCOPED_TRACE(s.id);
+  if (has.cpu) {
+    EXPECT_EQ(s.cpu_usage_us, n * 1000000 + 123);
+  } else {
+    EXPECT_FALSE(s.cpu_usage_us.has_value());
+  }
+  if (has.throttle) {
+    EXPECT_EQ(s.cpu_periods, n * 100);
+    EXPECT_EQ(s.cpu_throttled_periods, n * 10);
+    EXPECT_EQ(s.cpu_throttled_us, n * 5000);
+  } else {
+    EXPECT_FALSE(s.cpu_periods.has_value());
+    EXPECT_FALSE(s.cpu_throttled_periods.has_value());
+  }
+  if (has.memory) {
+    EXPECT_EQ(s.mem_usage_bytes, n * 1048576 + 4096);
+  } else {
+    EXPECT_FALSE(s.mem_usage_bytes.has_value());
+  }
+  if (has.working_set) {
+    EXPECT_EQ(s.mem_working_set_bytes, n * 1048576 + 4096 - n * 65536);
+  } else {
+    EXPECT_FALSE(s.mem_working_set_bytes.has_value());
+  }
+  if (has.oom) {
+    EXPECT_EQ(s.oom_kills, n % 3);
+  } else {
+    EXPECT_FALSE(s.oom_kills.has_value());
+  }
+  if (has.psi) {
+    EXPECT_EQ(s.psi_cpu, (PsiTotals{n * 1000 + 1, n * 1000 + 2}));
+    EXPECT_EQ(s.psi_memory, (PsiTotals{n * 1000 + 3, n * 1000 + 4}));
+    EXPECT_EQ(s.psi_io, (PsiTotals{n * 1000 + 5, n * 1000 + 6}));
+  } else {
+    EXPECT_FALSE(s.psi_cpu.has_value());
+    EXPECT_FALSE(s.psi_memory.has_value());
+    EXPECT_FALSE(s.psi_io.has_value());
+  }
+}
+
+NetCounters PodGNet() {
+  NetCounters n;
+  n.interface = "*";
+  n.rx_bytes = 1000100;
+  n.rx_packets = 1001;
+  n.rx_errors = 1;
+  n.rx_drops = 2;
+  n.tx_bytes = 2000200;
+  n.tx_packets = 2002;
+  n.tx_errors = 3;
+  n.tx_drops = 4;
+  return n;
+}
+
+NetCounters PodENet() {  // eth0 + net1
+  NetCounters n;
+  n.interface = "*";
+  n.rx_bytes = 33000;
+  n.rx_packets = 330;
+  n.rx_errors = 1;
+  n.rx_drops = 5;
+  n.tx_bytes = 44000;
+  n.tx_packets = 440;
+  n.tx_errors = 2;
+  n.tx_drops = 6;
+  return n;
+}
+
+// Pod network and identity, common to every fixture host.
+void ExpectPods(const ByKey& by) {
+  const auto& g = Get(by, Scope::kPod, kPodG);
+  EXPECT_EQ(g.pod_uid, kPodG);
+  EXPECT_EQ(g.qos, "guaranteed");
+  EXPECT_EQ(g.cpu_limit_cores, 2.0);
+  EXPECT_EQ(g.mem_limit_bytes, 536870912u);
+  EXPECT_FALSE(g.host_network);
+  EXPECT_EQ(g.net, PodGNet());
+
+  const auto& b = Get(by, Scope::kPod, kPodB);
+  EXPECT_EQ(b.qos, "burstable");
+  EXPECT_EQ(b.cpu_limit_cores, 0.5);
+  EXPECT_FALSE(b.mem_limit_bytes.has_value());
+  EXPECT_TRUE(b.host_network);
+  EXPECT_FALSE(b.net.has_value());
+
+  const auto& e = Get(by, Scope::kPod, kPodE);
+  EXPECT_EQ(e.qos, "besteffort");
+  EXPECT_FALSE(e.cpu_limit_cores.has_value());
+  EXPECT_FALSE(e.host_network);
+  EXPECT_EQ(e.net, PodENet());
+
+  const auto& c1 = Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1);
+  EXPECT_EQ(c1.pod_uid, kPodG);
+  EXPECT_EQ(c1.container_id, kC1);
+  EXPECT_EQ(c1.qos, "guaranteed");
+  EXPECT_FALSE(c1.net.has_value());  // the pod carries it
+  const auto& c3 = Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3);
+  EXPECT_EQ(c3.container_id, kC3);
+  EXPECT_EQ(c3.qos, "burstable");
+  Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2);
+  Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4);
+  size_t pods = 0, containers = 0;
+  for (const auto& [key, s] : by) {
+    pods += key.first == Scope::kPod;
+    containers += key.first == Scope::kContainer;
+  }
+  EXPECT_EQ(pods, 3u);
+  EXPECT_EQ(containers, 4u);  // crio-conmon is not a container
+}
+
+TEST(CgroupSamplerFixture, V2Systemd) {
+  std::string root = FixtureRoot("cgroup_v2_systemd");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "v2");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "systemd");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), "available");
+  ByKey by = Index(sampler->Read());
+  ExpectPods(by);
+  ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {});
+  // memory.events has "oom_kill abc": only oom_kills is lost.
+  ExpectCounters(Get(by, Scope::kPod, kPodB), 3, {.oom = false});
+  // memory.stat cut short before inactive_file: only the working set is lost.
+  ExpectCounters(Get(by, Scope::kPod, kPodE), 6, {.working_set = false});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1), 2, {});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2), 4, {});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {});
+  // cpu.stat truncated mid-line after usage_usec: throttling is lost, usage is kept.
+  const auto& c4 = Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4);
+  EXPECT_EQ(c4.cpu_usage_us, 7000123u);
+  CgroupSample c4_rest = c4;
+  c4_rest.cpu_usage_us.reset();
+  ExpectCounters(c4_rest, 7, {.cpu = false, .throttle = false});
+  EXPECT_EQ(Get(by, Scope::kPod, kPodB).path,
+            "/kubepods.slice/kubepods-burstable.slice/"
+            "kubepods-burstable-pod0b5c1d2e_2222_4a4a_8b8b_000000000002.slice");
+  EXPECT_EQ(c4.path,
+            "/kubepods.slice/kubepods-besteffort.slice/"
+            "kubepods-besteffort-pod0b5c1d2e_3333_4a4a_8b8b_000000000003.slice/crio-" +
+                kC4 + ".scope");
+
+  // Plain cgroups to depth 2, nothing of kubepods, not the root.
+  std::vector<std::string> plain;
+  for (const auto& [key, s] : by) {
+    if (key.first == Scope::kCgroup) plain.push_back(key.second);
+  }
+  EXPECT_EQ(plain, (std::vector<std::string>{"/system.slice", "/system.slice/containerd.service",
+                                             "/system.slice/docker-" + kDocker + ".scope",
+                                             "/user.slice", "/user.slice/user-1000.slice"}));
+  const auto& docker = Get(by, Scope::kCgroup, "/system.slice/docker-" + kDocker + ".scope");
+  EXPECT_EQ(docker.path, docker.id);
+  EXPECT_EQ(docker.cpu_limit_cores, 1.5);
+  EXPECT_TRUE(docker.pod_uid.empty());
+  EXPECT_FALSE(docker.net.has_value());
+  ExpectCounters(docker, 11, {});
+  ExpectCounters(Get(by, Scope::kCgroup, "/system.slice/containerd.service"), 9, {});
+}
+
+TEST(CgroupSamplerFixture, V2Cgroupfs) {
+  std::string root = FixtureRoot("cgroup_v2_cgroupfs");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "v2");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "cgroupfs");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), "absent");  // no root cpu.pressure
+  ByKey by = Index(sampler->Read());
+  ExpectPods(by);
+  ExpectCounters(Get(by, Scope::kPod, kPodB), 3, {});
+  EXPECT_EQ(Get(by, Scope::kPod, kPodB).path,
+            "/kubepods/burstable/pod0b5c1d2e-2222-4a4a-8b8b-000000000002");
+  // memory.max "unlimited" is malformed: only the limit is lost.
+  const auto& c3 = Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3);
+  EXPECT_FALSE(c3.mem_limit_bytes.has_value());
+  EXPECT_FALSE(c3.cpu_limit_cores.has_value());  // "max 100000"
+  EXPECT_EQ(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2).cpu_limit_cores, 0.5);
+  ExpectCounters(c3, 5, {});
+  EXPECT_EQ(Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1).mem_limit_bytes, 536870912u);
+  ExpectCounters(Get(by, Scope::kCgroup, "/docker/" + kDocker), 21, {});
+  ExpectCounters(Get(by, Scope::kCgroup, "/docker"), 20, {});
+  EXPECT_EQ(by.count({Scope::kCgroup, "/kubepods"}), 0u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/kubepods/burstable"}), 0u);
+}
+
+TEST(CgroupSamplerFixture, V1CgroupfsSeparateMountsAndNestedMemory) {
+  std::string root = FixtureRoot("cgroup_v1_cgroupfs");
+  CgroupOptions options = OptionsFor(root);
+  options.extra_cgroups = {"X"};
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), options);
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "v1");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "cgroupfs");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), "absent");
+  ByKey by = Index(sampler->Read());
+  ExpectPods(by);
+  // cpu from cpu/ and cpuacct/, memory from memory/ci/job7/kubepods/...: joined by UID.
+  ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {.psi = false});
+  EXPECT_EQ(Get(by, Scope::kPod, kPodG).path, "/kubepods/pod0b5c1d2e-1111-4a4a-8b8b-000000000001");
+  // No cpuacct.usage: usage_user + usage_sys.
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2), 4, {.psi = false});
+  const auto& c4 = Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4);
+  EXPECT_FALSE(c4.mem_limit_bytes.has_value());  // empty limit file
+  ExpectCounters(c4, 7, {.psi = false});
+  // "X" is cpu:/X, cpuacct:/X and memory:/ci/job7/X (relative to this process's cgroups).
+  const auto& x = Get(by, Scope::kCgroup, "X");
+  EXPECT_EQ(x.path, "/X");
+  EXPECT_EQ(x.cpu_limit_cores, 1.0);
+  ExpectCounters(x, 50, {.psi = false});
+  EXPECT_EQ(by.count({Scope::kCgroup, "/X"}), 0u) << "shadowed by the named cgroup";
+  // Plain cgroups in the memory hierarchy only.
+  ExpectCounters(Get(by, Scope::kCgroup, "/ci/job7"), 31,
+                 {.cpu = false, .throttle = false, .psi = false});
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/kubepods"}), 0u);
+}
+
+TEST(CgroupSamplerFixture, V1SystemdCombinedCpuMountBehindSymlinks) {
+  std::string root = FixtureRoot("cgroup_v1_systemd");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "v1");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "systemd");
+  ByKey by = Index(sampler->Read());
+  ExpectPods(by);
+  ExpectCounters(Get(by, Scope::kPod, kPodE), 6, {.psi = false});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {.psi = false});
+  ExpectCounters(Get(by, Scope::kCgroup, "/system.slice/containerd.service"), 9, {.psi = false});
+  EXPECT_EQ(Get(by, Scope::kPod, kPodG).mem_limit_bytes, 536870912u);
+}
+
+TEST(CgroupSamplerFixture, HybridTakesPsiFromUnified) {
+  std::string root = FixtureRoot("cgroup_hybrid");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "hybrid");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "systemd");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), "available");
+  ByKey by = Index(sampler->Read());
+  ExpectPods(by);
+  ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4), 7, {});
+  // No unified/ counterpart: v1 counters only.
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {.psi = false});
+  // io.pressure without total=: io PSI lost, cpu and memory PSI kept.
+  const auto& svc = Get(by, Scope::kCgroup, "/system.slice/containerd.service");
+  EXPECT_EQ(svc.psi_cpu, (PsiTotals{9001, 9002}));
+  EXPECT_EQ(svc.psi_memory, (PsiTotals{9003, 9004}));
+  EXPECT_FALSE(svc.psi_io.has_value());
+  EXPECT_EQ(svc.cpu_usage_us, 9000123u);
+}
+
+TEST(CgroupSamplerFixture, MissingRootIsNotFound) {
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot("/nonexistent/jostle"), {});
+  ASSERT_FALSE(sampler.ok());
+  EXPECT_TRUE(sampler.status().IsNotFound());
+}
+
+TEST(CgroupSamplerFixture, EmptyRootIsUnsupported) {
+  std::string dir = fs::temp_directory_path() / ("jostle-cgroup-empty-" + std::to_string(getpid()));
+  fs::create_directories(dir + "/sys/fs/cgroup/unrelated");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir), {});
+  fs::remove_all(dir);
+  ASSERT_FALSE(sampler.ok());
+  EXPECT_EQ(sampler.status().code(), Status::Code::kUnsupported);
+}
+
+// A writable copy of a fixture host, removed afterwards.
+class FixtureCopy : public ::testing::Test {
+ protected:
+  void CopyOf(const std::string& name) {
+    dir_ = fs::temp_directory_path() / ("jostle-cgroup-" + name + "-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::copy(FixtureRoot(name), dir_,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::string dir_;
+};
+
+TEST_F(FixtureCopy, PodRemovedBetweenListingAndReadingIsDropped) {
+  CopyOf("cgroup_v2_systemd");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), OptionsFor(dir_));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  // Open listed the tree; the pod goes before the first Read opens its files.
+  fs::remove_all(dir_ + "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice");
+  ByKey by = Index(sampler->Read());
+  EXPECT_EQ(by.count({Scope::kPod, kPodB}), 0u);
+  EXPECT_EQ(by.count({Scope::kContainer, std::string(kPodB) + "/" + kC2}), 0u);
+  EXPECT_EQ(by.count({Scope::kContainer, std::string(kPodB) + "/" + kC3}), 0u);
+  EXPECT_EQ(sampler->stats().vanished, 3u);
+  ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {});
+  // Later reads neither bring it back nor count it again.
+  by = Index(sampler->Read());
+  EXPECT_EQ(by.count({Scope::kPod, kPodB}), 0u);
+  EXPECT_EQ(sampler->stats().vanished, 3u);
+}
+
+TEST_F(FixtureCopy, PodRemovedAfterFirstReadIsDroppedAtRescan) {
+  CopyOf("cgroup_v1_cgroupfs");
+  CgroupOptions options = OptionsFor(dir_);
+  options.rescan_every_ticks = 1;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  ByKey first = Index(sampler->Read());
+  ASSERT_EQ(first.count({Scope::kPod, kPodE}), 1u);
+  std::string pod = "/kubepods/besteffort/pod" + std::string(kPodE);
+  for (const char* h : {"/cpu", "/cpuacct", "/memory/ci/job7"}) {
+    fs::remove_all(dir_ + "/sys/fs/cgroup" + h + pod);
+  }
+  ByKey second = Index(sampler->Read());
+  EXPECT_EQ(second.count({Scope::kPod, kPodE}), 0u);
+  EXPECT_EQ(second.count({Scope::kContainer, std::string(kPodE) + "/" + kC4}), 0u);
+  EXPECT_EQ(second.count({Scope::kPod, kPodG}), 1u);
+  EXPECT_EQ(sampler->stats().scans, 2u);
+}
+
+TEST_F(FixtureCopy, WorkingSetCarriedBetweenMemoryStatReads) {
+  CopyOf("cgroup_v2_cgroupfs");
+  CgroupOptions options = OptionsFor(dir_);
+  options.memory_stat_every_ticks = 3;
+  options.rescan_every_ticks = 100;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  std::string pod_dir = dir_ + "/sys/fs/cgroup/kubepods/pod" + std::string(kPodG);
+  auto read_g = [&] { return Get(Index(sampler->Read()), Scope::kPod, kPodG); };
+  CgroupSample t1 = read_g();
+  EXPECT_EQ(t1.mem_working_set_bytes, 1048576u + 4096 - 65536);
+  // Rewritten in place, as the kernel does: the kept-open files see the new values.
+  std::ofstream(pod_dir + "/memory.current") << "2000000\n";
+  std::ofstream(pod_dir + "/memory.stat") << "anon 1\ninactive_file 500000\n";
+  CgroupSample t2 = read_g();
+  EXPECT_EQ(t2.mem_usage_bytes, 2000000u);
+  EXPECT_EQ(t2.mem_working_set_bytes, t1.mem_working_set_bytes);  // carried
+  CgroupSample t3 = read_g();
+  EXPECT_EQ(t3.mem_working_set_bytes, t1.mem_working_set_bytes);  // carried
+  CgroupSample t4 = read_g();
+  EXPECT_EQ(t4.mem_working_set_bytes, 1500000u);  // memory.stat read again
+  // inactive_file above usage: floored at 0.
+  std::ofstream(pod_dir + "/memory.stat") << "inactive_file 3000000\n";
+  read_g();
+  read_g();
+  EXPECT_EQ(read_g().mem_working_set_bytes, 0u);
+}
+
+TEST_F(FixtureCopy, FilesBeyondTheOpenBudgetAreStillRead) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  options.max_open_files = 5;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  ByKey by = Index(sampler->Read());
+  EXPECT_EQ(sampler->stats().open_files, 5u);
+  ExpectPods(by);
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {});
+}
+
+}  // namespace
+}  // namespace jostle::agent
