@@ -1,0 +1,135 @@
+// A thin RAII layer over the SQLite C API for the store: one connection with a cache of
+// prepared statements, and SQLite result codes turned into Status with the SQL that failed.
+// A Connection is not thread-safe; its owner serialises calls (see sqlite_store.cpp).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "jostle/status.h"
+
+namespace jostle::collector::sqlite {
+
+// Maps a SQLite result code to a Status: BUSY/LOCKED -> Unavailable, FULL ->
+// ResourceExhausted, CANTOPEN/IOERR -> IOError, READONLY/PERM/AUTH -> PermissionDenied,
+// CONSTRAINT/MISMATCH/RANGE -> InvalidArgument, anything else -> Internal. The message is
+// "sqlite: <context>: <sqlite message> (code N)".
+Status FromSqlite(int rc, sqlite3* db, std::string_view context);
+
+// A prepared statement borrowed from a Connection's cache. Reset and unbound when the
+// Statement goes out of scope, so the next user starts clean. Text and blob bindings are
+// SQLITE_STATIC: the bound data must outlive the last Step().
+class Statement {
+ public:
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_) {
+    other.stmt_ = nullptr;
+  }
+  ~Statement();
+
+  // Parameters are 1-based, as in SQLite.
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, bool v) { sqlite3_bind_int64(stmt_, i, v ? 1 : 0); }
+  // Unsigned counters are stored bit-for-bit as signed 64-bit integers (SQLite has no
+  // unsigned type); Column<uint64_t> gives the same value back.
+  void Bind(int i, uint64_t v) { sqlite3_bind_int64(stmt_, i, static_cast<int64_t>(v)); }
+  void Bind(int i, uint32_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void Bind(int i, const std::string& v) { Bind(i, std::string_view(v)); }
+  void Bind(int i, const char* v) { Bind(i, std::string_view(v)); }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  template <typename T>
+  void Bind(int i, const std::optional<T>& v) {
+    if (v) {
+      Bind(i, *v);
+    } else {
+      BindNull(i);
+    }
+  }
+
+  // Makes the statement ready to run again with new bindings (for loops over many rows).
+  void Reset() { sqlite3_reset(stmt_); }
+
+  // Runs the statement one step: true when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion, for statements that return no rows.
+  Status Run();
+
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  int64_t Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  uint64_t UInt64(int col) const { return static_cast<uint64_t>(Int64(col)); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const;
+  std::string_view TextView(int col) const;
+  std::optional<int64_t> OptInt64(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int64(col));
+  }
+  std::optional<uint64_t> OptUInt64(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<uint64_t>(UInt64(col));
+  }
+  std::optional<double> OptDouble(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<double>(Double(col));
+  }
+
+  const char* sql() const { return sqlite3_sql(stmt_); }
+
+ private:
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+};
+
+class Connection {
+ public:
+  // Opens `path` (created when missing) with extended result codes; ":memory:" works.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements without results (schema, PRAGMAs, BEGIN/COMMIT).
+  Status Exec(std::string_view sql);
+  // A cached prepared statement for `sql` (prepared on first use, kept until close).
+  Result<Statement> Prepare(std::string_view sql);
+  // Runs a PRAGMA or query that returns one integer.
+  Result<int64_t> QueryInt(std::string_view sql);
+
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+  int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // SQL text -> statement
+};
+
+// BEGIN on construction (IMMEDIATE for writers, DEFERRED for snapshot reads); ROLLBACK on
+// destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> Begin(Connection& conn, bool immediate);
+  Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+  Status Commit();
+
+ private:
+  explicit Transaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
+}  // namespace jostle::collector::sqlite

@@ -1,0 +1,1556 @@
+// SQLite implementation of Store.
+//
+// Durability: journal_mode=WAL with synchronous=FULL by default. The collector acknowledges a
+// sample batch (and the agent then drops it from its spool) only after PutBatch returns, so
+// the commit must survive power loss, not just a crash of the collector process. With WAL,
+// synchronous=NORMAL syncs only at checkpoints: a commit survives a process crash but the
+// last commits can vanish on power loss or a kernel panic, and the agent would never resend
+// them. FULL adds one fsync of the WAL per commit; PutBatch writes a whole batch (thousands
+// of rows) per commit, so that fsync is paid once per batch, not per row (see
+// bench/BENCHMARKS.md for both settings). SqliteStoreOptions::durable_commits=false selects
+// NORMAL for throw-away local databases (`jostle run`).
+//
+// Threads and connections:
+// - one writer connection, guarded by write_mu_, used by every method that writes (PutBatch,
+//   PutResults, Prune, Checkpoint, SetContended, RecordAlert). write_mu_ also guards the
+//   node and series id caches. Prune takes write_mu_ once per chunk of kPruneChunkRows rows
+//   so ingest is never held up by more than one chunk.
+// - for a file database, up to SqliteStoreOptions::max_readers read connections
+//   (query_only) in a pool; readers see the last committed state (WAL snapshot) and never
+//   wait for the writer. A read that needs several statements runs them in one read
+//   transaction, so it sees one snapshot.
+// - for ":memory:" (one database per connection) reads use the writer under write_mu_.
+// Any thread may call any method.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "collector/store/schema.h"
+#include "collector/store/sqlite_db.h"
+#include "collector/store/store.h"
+
+#define STORE_CONCAT_INNER_(a, b) a##b
+#define STORE_CONCAT_(a, b) STORE_CONCAT_INNER_(a, b)
+#define STORE_ASSIGN_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                        \
+  if (!tmp.ok()) return tmp.status();       \
+  decl = std::move(*tmp)
+// Declares `decl` from a Result-returning expression, or returns its Status.
+#define STORE_ASSIGN_OR_RETURN(decl, expr) \
+  STORE_ASSIGN_IMPL_(STORE_CONCAT_(store_result_, __LINE__), decl, expr)
+
+namespace jostle::collector {
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// Rows deleted per Prune step (each step is one short write transaction).
+constexpr int kPruneChunkRows = 5000;
+// Series identities kept in memory per store; the cache is dropped when it grows past this.
+constexpr size_t kMaxCachedSeries = 200000;
+
+constexpr int kPsiCpuBit = 1;
+constexpr int kPsiMemoryBit = 2;
+constexpr int kPsiIoBit = 4;
+constexpr int kNetBit = 8;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* OutcomeText(Outcome o) {
+  switch (o) {
+    case Outcome::kPassed:
+      return "passed";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kError:
+      return "error";
+    case Outcome::kSkipped:
+      return "skipped";
+  }
+  return "passed";
+}
+
+Outcome ParseOutcome(std::string_view s) {
+  if (s == "failed") return Outcome::kFailed;
+  if (s == "error") return Outcome::kError;
+  if (s == "skipped") return Outcome::kSkipped;
+  return Outcome::kPassed;
+}
+
+Scope ParseScope(std::string_view s) {
+  if (s == "pod") return Scope::kPod;
+  if (s == "container") return Scope::kContainer;
+  return Scope::kCgroup;
+}
+
+bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+template <typename T>
+void AppendNumber(std::string& out, T v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Compact JSON of a node's interfaces (see the node_samples comment in schema.cpp).
+std::string EncodeNet(const std::vector<NetCounters>& net) {
+  std::string out = "[";
+  for (size_t i = 0; i < net.size(); ++i) {
+    const NetCounters& n = net[i];
+    if (i > 0) out += ',';
+    out += '[';
+    AppendJsonString(out, n.interface);
+    for (uint64_t v : {n.rx_bytes, n.rx_packets, n.rx_errors, n.rx_drops, n.tx_bytes, n.tx_packets,
+                       n.tx_errors, n.tx_drops}) {
+      out += ',';
+      AppendNumber(out, v);
+    }
+    out += ',';
+    if (n.speed_mbps) {
+      AppendNumber(out, *n.speed_mbps);
+    } else {
+      out += "null";
+    }
+    out += ']';
+  }
+  out += ']';
+  return out;
+}
+
+Result<std::vector<NetCounters>> DecodeNet(std::string_view text) {
+  std::vector<NetCounters> out;
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    for (const auto& row : j) {
+      if (!row.is_array() || row.size() != 10) {
+        return Status::Internal("node_samples.net: malformed interface row " + row.dump());
+      }
+      NetCounters n;
+      n.interface = row[0].get<std::string>();
+      uint64_t* fields[] = {&n.rx_bytes, &n.rx_packets, &n.rx_errors, &n.rx_drops,
+                            &n.tx_bytes, &n.tx_packets, &n.tx_errors, &n.tx_drops};
+      for (size_t k = 0; k < 8; ++k) *fields[k] = row[k + 1].get<uint64_t>();
+      if (!row[9].is_null()) n.speed_mbps = row[9].get<int64_t>();
+      out.push_back(std::move(n));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Internal(std::string("node_samples.net: ") + e.what());
+  }
+  return out;
+}
+
+std::string EncodeStringMap(const std::map<std::string, std::string>& m) {
+  if (m.empty()) return "";
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, k);
+    out += ':';
+    AppendJsonString(out, v);
+  }
+  out += '}';
+  return out;
+}
+
+Result<std::map<std::string, std::string>> DecodeStringMap(std::string_view text,
+                                                           std::string_view what) {
+  std::map<std::string, std::string> out;
+  if (text.empty()) return out;
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    for (const auto& [k, v] : j.items()) out[k] = v.get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Internal(std::string(what) + ": " + e.what());
+  }
+  return out;
+}
+
+void BindPsi(Statement& s, int i, const std::optional<PsiTotals>& p) {
+  if (p) {
+    s.Bind(i, p->some_us);
+    s.Bind(i + 1, p->full_us);
+  } else {
+    s.BindNull(i);
+    s.BindNull(i + 1);
+  }
+}
+
+std::optional<PsiTotals> ReadPsi(const Statement& s, int col, int present, int bit) {
+  if ((present & bit) == 0) return std::nullopt;
+  return PsiTotals{s.OptUInt64(col), s.OptUInt64(col + 1)};
+}
+
+// The identity part of a cgroup series (everything but the metrics).
+struct SeriesIdentity {
+  std::string path;
+  std::string pod_uid;
+  std::string container_id;
+  std::string namespace_name;
+  std::string pod_name;
+  std::string container_name;
+  std::string qos;
+  std::map<std::string, std::string> labels;
+  bool host_network = false;
+};
+
+bool SameIdentity(const SeriesIdentity& a, const CgroupSample& c) {
+  return a.path == c.path && a.pod_uid == c.pod_uid && a.container_id == c.container_id &&
+         a.namespace_name == c.namespace_name && a.pod_name == c.pod_name &&
+         a.container_name == c.container_name && a.qos == c.qos &&
+         a.host_network == c.host_network && a.labels == c.labels;
+}
+
+struct CachedSeries {
+  SeriesIdentity identity;
+  int64_t id = 0;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+// Per node id, per Scope: CgroupSample::id -> the series row last used for it.
+using SeriesMap = std::unordered_map<std::string, CachedSeries, StringHash, std::equal_to<>>;
+using NodeSeriesCache = std::unordered_map<int64_t, std::array<SeriesMap, 3>>;
+
+// Cache entries added inside a write transaction, dropped again when it rolls back.
+struct CacheUndo {
+  std::vector<std::string> nodes;
+  std::vector<std::tuple<int64_t, int, std::string>> series;
+};
+
+// The executions SELECT shared by RunExecutions and TestHistory.
+constexpr std::string_view kExecutionColumns =
+    "SELECT e.id, r.name, e.job, e.test_id, e.suite, e.classname, e.name, e.file, e.line, "
+    "e.attempt, e.outcome, e.start_ns, e.duration_s, e.timing_approximate, e.message, "
+    "e.details, e.node, e.pod_namespace, e.pod_name, e.final, e.upload_id, f.contended, "
+    "f.resource FROM executions e JOIN runs r ON r.id = e.run_id "
+    "LEFT JOIN execution_facts f ON f.execution_id = e.id ";
+
+TestExecution ReadExecution(const Statement& s) {
+  TestExecution e;
+  e.id = s.Int64(0);
+  e.run = s.Text(1);
+  e.job = s.Text(2);
+  e.test_id = s.Text(3);
+  e.suite = s.Text(4);
+  e.classname = s.Text(5);
+  e.name = s.Text(6);
+  e.file = s.Text(7);
+  if (!s.IsNull(8)) e.line = static_cast<int>(s.Int64(8));
+  e.attempt = static_cast<int>(s.Int64(9));
+  e.outcome = ParseOutcome(s.TextView(10));
+  e.start_ns = s.OptInt64(11);
+  e.duration_s = s.Double(12);
+  e.timing_approximate = s.Int64(13) != 0;
+  e.message = s.Text(14);
+  e.details = s.Text(15);
+  e.node = s.Text(16);
+  e.pod_namespace = s.Text(17);
+  e.pod_name = s.Text(18);
+  e.final_attempt = s.Int64(19) != 0;
+  e.upload_id = s.Int64(20);
+  if (!s.IsNull(21)) {
+    e.contended = s.Int64(21) != 0;
+    e.contended_resource = s.Text(22);
+  }
+  return e;
+}
+
+// Per (run, job, test) over a period: the CTE behind FlakyTests and GetCiMetrics.
+constexpr std::string_view kTestRunsCte =
+    "WITH t AS (SELECT test_id, run_id, job, "
+    "MAX(CASE WHEN final = 1 AND outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed, "
+    "MAX(CASE WHEN final = 1 AND outcome = 'passed' THEN 1 ELSE 0 END) AS passed, "
+    "MAX(CASE WHEN final = 1 AND outcome = 'skipped' THEN 1 ELSE 0 END) AS skipped, "
+    "MAX(CASE WHEN final = 0 AND outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS retried, "
+    "MAX(time_ns) AS seen "
+    "FROM executions WHERE time_ns >= ?1 GROUP BY test_id, run_id, job) ";
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, SqliteStoreOptions options, std::unique_ptr<Connection> writer,
+              bool in_memory)
+      : path_(std::move(path)),
+        options_(options),
+        in_memory_(in_memory),
+        writer_(std::move(writer)) {}
+
+  Result<bool> PutBatch(const SampleBatch& batch) override;
+  Result<std::vector<Sample>> Samples(std::string_view node, int64_t from_ns,
+                                      int64_t to_ns) override;
+  Result<std::optional<std::string>> NodeOfPod(std::string_view ns, std::string_view pod,
+                                               int64_t at_ns) override;
+  Result<UploadSummary> PutResults(const ResultOrigin& origin, const ResultSet& set) override;
+  Result<std::vector<TestExecution>> RunExecutions(std::string_view run) override;
+  Result<std::vector<TestExecution>> TestHistory(std::string_view test_id,
+                                                 std::string_view exclude_run, int limit) override;
+  Result<int64_t> Prune(int64_t before_ns) override;
+  Status Checkpoint() override;
+  Result<std::vector<RunSummary>> ListRuns(int limit) override;
+  Result<std::map<std::string, double>> TestDurations(int per_test_limit) override;
+  Result<std::vector<FlakyTest>> FlakyTests(int64_t since_ns) override;
+  Result<CiMetrics> GetCiMetrics(int64_t since_ns, int limit) override;
+  Status SetContended(int64_t execution_id, std::optional<bool> contended,
+                      std::string resource) override;
+  Result<std::map<std::string, int64_t>> LatestSampleTimes() override;
+  Status RecordAlert(const AlertRecord& alert) override;
+  Result<std::vector<AlertRecord>> ListAlerts(int limit) override;
+  Result<bool> WasRunAlerted(std::string_view run, std::string_view target_key) override;
+  Result<std::optional<int64_t>> LastAlertAt(std::string_view cooldown_key,
+                                             std::string_view target_key) override;
+
+ private:
+  // A connection to read with: a pooled reader, or the writer held under write_mu_.
+  class ReadLease {
+   public:
+    ReadLease(SqliteStore* owner, std::unique_ptr<Connection> pooled)
+        : owner_(owner), pooled_(std::move(pooled)), conn_(pooled_.get()) {}
+    ReadLease(std::unique_lock<std::mutex> lock, Connection* writer)
+        : writer_lock_(std::move(lock)), conn_(writer) {}
+    ReadLease(ReadLease&& other) noexcept = default;
+    ReadLease(const ReadLease&) = delete;
+    ReadLease& operator=(const ReadLease&) = delete;
+    ~ReadLease() {
+      if (pooled_) owner_->ReturnReader(std::move(pooled_));
+    }
+    Connection& conn() { return *conn_; }
+
+   private:
+    SqliteStore* owner_ = nullptr;
+    std::unique_ptr<Connection> pooled_;
+    std::unique_lock<std::mutex> writer_lock_;
+    Connection* conn_ = nullptr;
+  };
+
+  Result<ReadLease> Reader();
+  void ReturnReader(std::unique_ptr<Connection> conn);
+
+  Result<bool> PutBatchLocked(const SampleBatch& batch, CacheUndo& undo);
+  Result<int64_t> NodeIdLocked(const std::string& name, CacheUndo& undo);
+  Result<int64_t> SeriesIdLocked(int64_t node_id, const CgroupSample& c, int64_t wall_ns,
+                                 CacheUndo& undo);
+  void UndoCaches(const CacheUndo& undo);
+  Result<UploadSummary> PutResultsLocked(const ResultOrigin& origin, const ResultSet& set);
+  // One Prune step under write_mu_: runs `sql` with the bound values, returns rows changed.
+  Result<int64_t> PruneStep(std::string_view sql, std::initializer_list<int64_t> args);
+  Result<int64_t> PruneSamples(std::string_view table, int64_t node_id, int64_t before_ns);
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+  const bool in_memory_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;                 // guarded by write_mu_
+  std::unordered_map<std::string, int64_t> node_ids_;  // guarded by write_mu_
+  NodeSeriesCache series_;                             // guarded by write_mu_
+  size_t cached_series_ = 0;                           // guarded by write_mu_
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
+  int open_readers_ = 0;                                   // guarded by pool_mu_
+};
+
+Result<SqliteStore::ReadLease> SqliteStore::Reader() {
+  if (in_memory_ || options_.max_readers <= 0) {
+    return ReadLease(std::unique_lock<std::mutex>(write_mu_), writer_.get());
+  }
+  std::unique_lock<std::mutex> lock(pool_mu_);
+  pool_cv_.wait(lock,
+                [&] { return !idle_readers_.empty() || open_readers_ < options_.max_readers; });
+  if (!idle_readers_.empty()) {
+    std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+    return ReadLease(this, std::move(conn));
+  }
+  ++open_readers_;
+  lock.unlock();
+  auto opened = Connection::Open(path_, /*read_only=*/false);
+  Status st = opened.ok() ? Status::Ok() : opened.status();
+  if (st.ok()) {
+    sqlite3_busy_timeout((*opened)->handle(), options_.busy_timeout_ms);
+    st = (*opened)->Exec("PRAGMA query_only = ON; PRAGMA cache_size = -16384");
+  }
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> relock(pool_mu_);
+    --open_readers_;
+    pool_cv_.notify_one();
+    return st.WithContext("open read connection");
+  }
+  return ReadLease(this, std::move(*opened));
+}
+
+void SqliteStore::ReturnReader(std::unique_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  idle_readers_.push_back(std::move(conn));
+  pool_cv_.notify_one();
+}
+
+// ---------------------------------------------------------------------------------------
+// Samples
+
+Result<bool> SqliteStore::PutBatch(const SampleBatch& batch) {
+  if (batch.node.empty()) return Status::InvalidArgument("sample batch has no node name");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  CacheUndo undo;
+  Result<bool> stored = PutBatchLocked(batch, undo);
+  if (!stored.ok()) UndoCaches(undo);
+  return stored;
+}
+
+void SqliteStore::UndoCaches(const CacheUndo& undo) {
+  for (const std::string& n : undo.nodes) node_ids_.erase(n);
+  for (const auto& [node_id, scope, id] : undo.series) {
+    auto it = series_.find(node_id);
+    if (it != series_.end() && it->second[scope].erase(id) > 0) --cached_series_;
+  }
+}
+
+Result<int64_t> SqliteStore::NodeIdLocked(const std::string& name, CacheUndo& undo) {
+  auto it = node_ids_.find(name);
+  if (it != node_ids_.end()) return it->second;
+  STORE_ASSIGN_OR_RETURN(Statement find, writer_->Prepare("SELECT id FROM nodes WHERE name = ?1"));
+  find.Bind(1, name);
+  STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+  int64_t id = 0;
+  if (found) {
+    id = find.Int64(0);
+  } else {
+    STORE_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare("INSERT INTO nodes(name) VALUES(?1)"));
+    ins.Bind(1, name);
+    JOSTLE_RETURN_IF_ERROR(ins.Run());
+    id = writer_->LastInsertRowid();
+  }
+  node_ids_.emplace(name, id);
+  undo.nodes.push_back(name);
+  return id;
+}
+
+Result<int64_t> SqliteStore::SeriesIdLocked(int64_t node_id, const CgroupSample& c, int64_t wall_ns,
+                                            CacheUndo& undo) {
+  const int scope = static_cast<int>(c.scope);
+  SeriesMap& map = series_[node_id][scope];
+  auto it = map.find(std::string_view(c.id));
+  if (it != map.end() && SameIdentity(it->second.identity, c)) return it->second.id;
+
+  const std::string labels = EncodeStringMap(c.labels);
+  STORE_ASSIGN_OR_RETURN(
+      Statement find,
+      writer_->Prepare("SELECT id FROM series WHERE node_id = ?1 AND scope = ?2 AND sid = ?3 "
+                       "AND path = ?4 AND pod_uid = ?5 AND container_id = ?6 AND namespace = ?7 "
+                       "AND pod = ?8 AND container = ?9 AND qos = ?10 AND labels = ?11 "
+                       "AND host_network = ?12"));
+  auto bind_identity = [&](Statement& s) {
+    s.Bind(1, node_id);
+    s.Bind(2, ScopeName(c.scope));
+    s.Bind(3, c.id);
+    s.Bind(4, c.path);
+    s.Bind(5, c.pod_uid);
+    s.Bind(6, c.container_id);
+    s.Bind(7, c.namespace_name);
+    s.Bind(8, c.pod_name);
+    s.Bind(9, c.container_name);
+    s.Bind(10, c.qos);
+    s.Bind(11, labels);
+    s.Bind(12, c.host_network);
+  };
+  bind_identity(find);
+  STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+  int64_t id = 0;
+  if (found) {
+    id = find.Int64(0);
+  } else {
+    STORE_ASSIGN_OR_RETURN(
+        Statement ins,
+        writer_->Prepare("INSERT INTO series(node_id, scope, sid, path, pod_uid, container_id, "
+                         "namespace, pod, container, qos, labels, host_network, first_wall_ns, "
+                         "last_wall_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                         "?13, ?13)"));
+    bind_identity(ins);
+    ins.Bind(13, wall_ns);
+    JOSTLE_RETURN_IF_ERROR(ins.Run());
+    id = writer_->LastInsertRowid();
+  }
+  if (cached_series_ >= kMaxCachedSeries) {
+    series_.clear();
+    cached_series_ = 0;
+  }
+  SeriesMap& target = series_[node_id][scope];
+  CachedSeries entry{SeriesIdentity{c.path, c.pod_uid, c.container_id, c.namespace_name, c.pod_name,
+                                    c.container_name, c.qos, c.labels, c.host_network},
+                     id};
+  auto [pos, inserted] = target.insert_or_assign(c.id, std::move(entry));
+  if (inserted) ++cached_series_;
+  undo.series.emplace_back(node_id, scope, c.id);
+  return id;
+}
+
+Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& undo) {
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
+  STORE_ASSIGN_OR_RETURN(int64_t node_id, NodeIdLocked(batch.node, undo));
+
+  int64_t first_wall = std::numeric_limits<int64_t>::max();
+  int64_t last_wall = std::numeric_limits<int64_t>::min();
+  for (const Sample& s : batch.samples) {
+    first_wall = std::min(first_wall, s.wall_ns);
+    last_wall = std::max(last_wall, s.wall_ns);
+  }
+  const bool any = !batch.samples.empty();
+  const int64_t now = NowNs();
+
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement ins,
+        writer_->Prepare("INSERT OR IGNORE INTO batches(node_id, boot_id, agent_start_ns, seq, "
+                         "wire_version, agent_version, interval_ns, host, samples, first_wall_ns, "
+                         "last_wall_ns, received_ns) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+    const std::string host = EncodeStringMap(batch.host);
+    ins.Bind(1, node_id);
+    ins.Bind(2, batch.boot_id);
+    ins.Bind(3, batch.agent_start_ns);
+    ins.Bind(4, batch.seq);
+    ins.Bind(5, batch.wire_version);
+    ins.Bind(6, batch.agent_version);
+    ins.Bind(7, batch.interval_ns);
+    ins.Bind(8, host);
+    ins.Bind(9, static_cast<int64_t>(batch.samples.size()));
+    if (any) {
+      ins.Bind(10, first_wall);
+      ins.Bind(11, last_wall);
+    } else {
+      ins.BindNull(10);
+      ins.BindNull(11);
+    }
+    ins.Bind(12, now);
+    JOSTLE_RETURN_IF_ERROR(ins.Run());
+    if (writer_->Changes() == 0) {
+      // A replay: nothing of it is stored again. Commit keeps a newly seen node row, if any.
+      JOSTLE_RETURN_IF_ERROR(txn.Commit());
+      return false;
+    }
+  }
+
+  STORE_ASSIGN_OR_RETURN(
+      Statement node_ins,
+      writer_->Prepare(
+          "INSERT OR IGNORE INTO node_samples(node_id, wall_ns, mono_ns, boot_id, present, "
+          "cpu_busy_us, cpu_total_us, cpus, mem_total_bytes, mem_available_bytes, "
+          "psi_cpu_some_us, psi_cpu_full_us, psi_memory_some_us, psi_memory_full_us, "
+          "psi_io_some_us, psi_io_full_us, tcp_out_segs, tcp_retrans_segs, load1, load5, "
+          "load15, net) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"));
+  STORE_ASSIGN_OR_RETURN(
+      Statement cg_ins,
+      writer_->Prepare(
+          "INSERT OR IGNORE INTO cgroup_samples(node_id, wall_ns, ord, series_id, present, "
+          "cpu_usage_us, cpu_periods, cpu_throttled_periods, cpu_throttled_us, "
+          "cpu_limit_cores, mem_usage_bytes, mem_working_set_bytes, mem_limit_bytes, "
+          "oom_kills, psi_cpu_some_us, psi_cpu_full_us, psi_memory_some_us, "
+          "psi_memory_full_us, psi_io_some_us, psi_io_full_us, net_interface, net_rx_bytes, "
+          "net_rx_packets, net_rx_errors, net_rx_drops, net_tx_bytes, net_tx_packets, "
+          "net_tx_errors, net_tx_drops, net_speed_mbps) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+          "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+          "?25, ?26, ?27, ?28, ?29, ?30)"));
+
+  // series id -> (first, last) wall_ns seen in this batch
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> touched;
+  std::string net_json;
+  for (const Sample& s : batch.samples) {
+    const NodeSample& n = s.node;
+    int present = (n.psi_cpu ? kPsiCpuBit : 0) | (n.psi_memory ? kPsiMemoryBit : 0) |
+                  (n.psi_io ? kPsiIoBit : 0);
+    net_json = EncodeNet(n.net);
+    node_ins.Bind(1, node_id);
+    node_ins.Bind(2, s.wall_ns);
+    node_ins.Bind(3, s.mono_ns);
+    node_ins.Bind(4, batch.boot_id);
+    node_ins.Bind(5, present);
+    node_ins.Bind(6, n.cpu_busy_us);
+    node_ins.Bind(7, n.cpu_total_us);
+    node_ins.Bind(8, n.cpus);
+    node_ins.Bind(9, n.mem_total_bytes);
+    node_ins.Bind(10, n.mem_available_bytes);
+    BindPsi(node_ins, 11, n.psi_cpu);
+    BindPsi(node_ins, 13, n.psi_memory);
+    BindPsi(node_ins, 15, n.psi_io);
+    node_ins.Bind(17, n.tcp_out_segs);
+    node_ins.Bind(18, n.tcp_retrans_segs);
+    node_ins.Bind(19, n.load1);
+    node_ins.Bind(20, n.load5);
+    node_ins.Bind(21, n.load15);
+    node_ins.Bind(22, net_json);
+    JOSTLE_RETURN_IF_ERROR(node_ins.Run());
+    node_ins.Reset();
+
+    for (size_t ord = 0; ord < s.cgroups.size(); ++ord) {
+      const CgroupSample& c = s.cgroups[ord];
+      STORE_ASSIGN_OR_RETURN(int64_t series_id, SeriesIdLocked(node_id, c, s.wall_ns, undo));
+      auto [span, fresh] = touched.try_emplace(series_id, s.wall_ns, s.wall_ns);
+      if (!fresh) {
+        span->second.first = std::min(span->second.first, s.wall_ns);
+        span->second.second = std::max(span->second.second, s.wall_ns);
+      }
+      int cg_present = (c.psi_cpu ? kPsiCpuBit : 0) | (c.psi_memory ? kPsiMemoryBit : 0) |
+                       (c.psi_io ? kPsiIoBit : 0) | (c.net ? kNetBit : 0);
+      cg_ins.Bind(1, node_id);
+      cg_ins.Bind(2, s.wall_ns);
+      cg_ins.Bind(3, static_cast<int64_t>(ord));
+      cg_ins.Bind(4, series_id);
+      cg_ins.Bind(5, cg_present);
+      cg_ins.Bind(6, c.cpu_usage_us);
+      cg_ins.Bind(7, c.cpu_periods);
+      cg_ins.Bind(8, c.cpu_throttled_periods);
+      cg_ins.Bind(9, c.cpu_throttled_us);
+      cg_ins.Bind(10, c.cpu_limit_cores);
+      cg_ins.Bind(11, c.mem_usage_bytes);
+      cg_ins.Bind(12, c.mem_working_set_bytes);
+      cg_ins.Bind(13, c.mem_limit_bytes);
+      cg_ins.Bind(14, c.oom_kills);
+      BindPsi(cg_ins, 15, c.psi_cpu);
+      BindPsi(cg_ins, 17, c.psi_memory);
+      BindPsi(cg_ins, 19, c.psi_io);
+      if (c.net) {
+        const NetCounters& net = *c.net;
+        cg_ins.Bind(21, net.interface);
+        cg_ins.Bind(22, net.rx_bytes);
+        cg_ins.Bind(23, net.rx_packets);
+        cg_ins.Bind(24, net.rx_errors);
+        cg_ins.Bind(25, net.rx_drops);
+        cg_ins.Bind(26, net.tx_bytes);
+        cg_ins.Bind(27, net.tx_packets);
+        cg_ins.Bind(28, net.tx_errors);
+        cg_ins.Bind(29, net.tx_drops);
+        cg_ins.Bind(30, net.speed_mbps);
+      } else {
+        for (int i = 21; i <= 30; ++i) cg_ins.BindNull(i);
+      }
+      JOSTLE_RETURN_IF_ERROR(cg_ins.Run());
+      cg_ins.Reset();
+    }
+  }
+
+  if (!touched.empty()) {
+    STORE_ASSIGN_OR_RETURN(
+        Statement upd, writer_->Prepare("UPDATE series SET first_wall_ns = min(first_wall_ns, ?2), "
+                                        "last_wall_ns = max(last_wall_ns, ?3) WHERE id = ?1"));
+    for (const auto& [id, span] : touched) {
+      upd.Bind(1, id);
+      upd.Bind(2, span.first);
+      upd.Bind(3, span.second);
+      JOSTLE_RETURN_IF_ERROR(upd.Run());
+      upd.Reset();
+    }
+  }
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement upd,
+        writer_->Prepare("UPDATE nodes SET first_wall_ns = min(coalesce(first_wall_ns, ?2), ?2), "
+                         "last_wall_ns = max(coalesce(last_wall_ns, ?3), ?3), last_batch_ns = ?4 "
+                         "WHERE id = ?1"));
+    upd.Bind(1, node_id);
+    if (any) {
+      upd.Bind(2, first_wall);
+      upd.Bind(3, last_wall);
+    } else {
+      upd.BindNull(2);
+      upd.BindNull(3);
+    }
+    upd.Bind(4, now);
+    JOSTLE_RETURN_IF_ERROR(upd.Run());
+  }
+  JOSTLE_RETURN_IF_ERROR(txn.Commit());
+  return true;
+}
+
+Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t from_ns,
+                                                 int64_t to_ns) {
+  std::vector<Sample> out;
+  if (from_ns > to_ns) return out;
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  Connection& conn = lease.conn();
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn, /*immediate=*/false));
+  int64_t node_id = 0;
+  {
+    STORE_ASSIGN_OR_RETURN(Statement find, conn.Prepare("SELECT id FROM nodes WHERE name = ?1"));
+    find.Bind(1, node);
+    STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) return out;
+    node_id = find.Int64(0);
+  }
+  {
+    STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare(sqlite::kNodeSamplesRangeSql));
+    q.Bind(1, node_id);
+    q.Bind(2, from_ns);
+    q.Bind(3, to_ns);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      Sample s;
+      s.wall_ns = q.Int64(0);
+      s.mono_ns = q.Int64(1);
+      const int present = static_cast<int>(q.Int64(2));
+      NodeSample& n = s.node;
+      n.cpu_busy_us = q.OptUInt64(3);
+      n.cpu_total_us = q.OptUInt64(4);
+      if (!q.IsNull(5)) n.cpus = static_cast<uint32_t>(q.Int64(5));
+      n.mem_total_bytes = q.OptUInt64(6);
+      n.mem_available_bytes = q.OptUInt64(7);
+      n.psi_cpu = ReadPsi(q, 8, present, kPsiCpuBit);
+      n.psi_memory = ReadPsi(q, 10, present, kPsiMemoryBit);
+      n.psi_io = ReadPsi(q, 12, present, kPsiIoBit);
+      n.tcp_out_segs = q.OptUInt64(14);
+      n.tcp_retrans_segs = q.OptUInt64(15);
+      n.load1 = q.OptDouble(16);
+      n.load5 = q.OptDouble(17);
+      n.load15 = q.OptDouble(18);
+      STORE_ASSIGN_OR_RETURN(n.net, DecodeNet(q.TextView(19)));
+      out.push_back(std::move(s));
+    }
+  }
+  if (out.empty()) return out;
+
+  // Identities of the node's series alive in the window, then the metric rows.
+  std::unordered_map<int64_t, CgroupSample> identities;
+  auto load_series = [&](Statement& q) -> Status {
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return Status::Ok();
+      CgroupSample c;
+      c.scope = ParseScope(q.TextView(1));
+      c.id = q.Text(2);
+      c.path = q.Text(3);
+      c.pod_uid = q.Text(4);
+      c.container_id = q.Text(5);
+      c.namespace_name = q.Text(6);
+      c.pod_name = q.Text(7);
+      c.container_name = q.Text(8);
+      c.qos = q.Text(9);
+      STORE_ASSIGN_OR_RETURN(c.labels, DecodeStringMap(q.TextView(10), "series.labels"));
+      c.host_network = q.Int64(11) != 0;
+      identities.emplace(q.Int64(0), std::move(c));
+    }
+  };
+  constexpr std::string_view kSeriesColumns =
+      "SELECT id, scope, sid, path, pod_uid, container_id, namespace, pod, container, qos, "
+      "labels, host_network FROM series ";
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        conn.Prepare(std::string(kSeriesColumns) +
+                     "WHERE node_id = ?1 AND last_wall_ns >= ?2 AND first_wall_ns <= ?3"));
+    q.Bind(1, node_id);
+    q.Bind(2, from_ns);
+    q.Bind(3, to_ns);
+    JOSTLE_RETURN_IF_ERROR(load_series(q));
+  }
+
+  STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare(sqlite::kCgroupSamplesRangeSql));
+  q.Bind(1, node_id);
+  q.Bind(2, from_ns);
+  q.Bind(3, to_ns);
+  size_t tick = 0;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    const int64_t wall = q.Int64(0);
+    while (tick < out.size() && out[tick].wall_ns < wall) ++tick;
+    if (tick == out.size() || out[tick].wall_ns != wall) {
+      return Status::Internal("cgroup sample at " + std::to_string(wall) + " of node " +
+                              std::string(node) + " has no node sample");
+    }
+    const int64_t series_id = q.Int64(1);
+    auto it = identities.find(series_id);
+    if (it == identities.end()) {
+      // Outside the span recorded on the series row (not expected); look it up by id.
+      STORE_ASSIGN_OR_RETURN(Statement one,
+                             conn.Prepare(std::string(kSeriesColumns) + "WHERE id = ?1"));
+      one.Bind(1, series_id);
+      JOSTLE_RETURN_IF_ERROR(load_series(one));
+      it = identities.find(series_id);
+      if (it == identities.end()) {
+        return Status::Internal("cgroup sample refers to missing series " +
+                                std::to_string(series_id));
+      }
+    }
+    CgroupSample c = it->second;
+    const int present = static_cast<int>(q.Int64(2));
+    c.cpu_usage_us = q.OptUInt64(3);
+    c.cpu_periods = q.OptUInt64(4);
+    c.cpu_throttled_periods = q.OptUInt64(5);
+    c.cpu_throttled_us = q.OptUInt64(6);
+    c.cpu_limit_cores = q.OptDouble(7);
+    c.mem_usage_bytes = q.OptUInt64(8);
+    c.mem_working_set_bytes = q.OptUInt64(9);
+    c.mem_limit_bytes = q.OptUInt64(10);
+    c.oom_kills = q.OptUInt64(11);
+    c.psi_cpu = ReadPsi(q, 12, present, kPsiCpuBit);
+    c.psi_memory = ReadPsi(q, 14, present, kPsiMemoryBit);
+    c.psi_io = ReadPsi(q, 16, present, kPsiIoBit);
+    if ((present & kNetBit) != 0) {
+      NetCounters net;
+      net.interface = q.Text(18);
+      net.rx_bytes = q.UInt64(19);
+      net.rx_packets = q.UInt64(20);
+      net.rx_errors = q.UInt64(21);
+      net.rx_drops = q.UInt64(22);
+      net.tx_bytes = q.UInt64(23);
+      net.tx_packets = q.UInt64(24);
+      net.tx_errors = q.UInt64(25);
+      net.tx_drops = q.UInt64(26);
+      net.speed_mbps = q.OptInt64(27);
+      c.net = std::move(net);
+    }
+    out[tick].cgroups.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> SqliteStore::NodeOfPod(std::string_view ns, std::string_view pod,
+                                                          int64_t at_ns) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(Statement q, lease.conn().Prepare(sqlite::kPodSeriesSql));
+  q.Bind(1, ns);
+  q.Bind(2, pod);
+  // Distance from at_ns to a series' [first, last] span; pod-scope series are preferred
+  // over containers and plain cgroups that carry the same names.
+  std::optional<std::string> best;
+  std::pair<int, int64_t> best_key{0, 0};
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    const int64_t first = q.Int64(1);
+    const int64_t last = q.Int64(2);
+    const int64_t distance = at_ns < first ? first - at_ns : (at_ns > last ? at_ns - last : 0);
+    const std::pair<int, int64_t> key{q.TextView(3) == "pod" ? 0 : 1, distance};
+    if (!best || key < best_key) {
+      best = q.Text(0);
+      best_key = key;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+Result<UploadSummary> SqliteStore::PutResults(const ResultOrigin& origin, const ResultSet& set) {
+  if (origin.run.empty()) return Status::InvalidArgument("results upload has no run id");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return PutResultsLocked(origin, set);
+}
+
+Result<UploadSummary> SqliteStore::PutResultsLocked(const ResultOrigin& origin,
+                                                    const ResultSet& set) {
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
+  const int64_t now = NowNs();
+  int64_t run_id = 0;
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        writer_->Prepare("INSERT INTO runs(name, first_upload_ns, last_upload_ns) "
+                         "VALUES(?1, ?2, ?2) ON CONFLICT(name) DO UPDATE SET "
+                         "last_upload_ns = max(last_upload_ns, excluded.last_upload_ns) "
+                         "RETURNING id"));
+    q.Bind(1, origin.run);
+    q.Bind(2, now);
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return Status::Internal("runs upsert returned no id");
+    run_id = q.Int64(0);
+  }
+  int64_t upload_id = 0;
+  {
+    nlohmann::json warnings = set.warnings;
+    const std::string warnings_json =
+        warnings.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        writer_->Prepare("INSERT INTO uploads(run_id, job, pod_namespace, pod_name, node, "
+                         "source, format, producer, warnings, received_ns, tests, failed) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)"));
+    q.Bind(1, run_id);
+    q.Bind(2, origin.job);
+    q.Bind(3, origin.pod_namespace);
+    q.Bind(4, origin.pod_name);
+    q.Bind(5, origin.node);
+    q.Bind(6, origin.source);
+    q.Bind(7, set.format);
+    q.Bind(8, set.producer);
+    q.Bind(9, warnings_json);
+    q.Bind(10, now);
+    JOSTLE_RETURN_IF_ERROR(q.Run());
+    upload_id = writer_->LastInsertRowid();
+  }
+
+  // Where the pod ran: its series spans, read once for the whole upload.
+  struct Span {
+    std::string node;
+    int64_t first, last;
+    bool pod_scope;
+  };
+  std::vector<Span> spans;
+  if (origin.node.empty() && !origin.pod_name.empty()) {
+    STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare(sqlite::kPodSeriesSql));
+    q.Bind(1, origin.pod_namespace);
+    q.Bind(2, origin.pod_name);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      spans.push_back({q.Text(0), q.Int64(1), q.Int64(2), q.TextView(3) == "pod"});
+    }
+  }
+  auto resolve_node = [&](int64_t at_ns) -> std::string {
+    if (!origin.node.empty()) return origin.node;
+    const Span* best = nullptr;
+    std::pair<int, int64_t> best_key{0, 0};
+    for (const Span& s : spans) {
+      const int64_t d = at_ns < s.first ? s.first - at_ns : (at_ns > s.last ? at_ns - s.last : 0);
+      const std::pair<int, int64_t> key{s.pod_scope ? 0 : 1, d};
+      if (best == nullptr || key < best_key) {
+        best = &s;
+        best_key = key;
+      }
+    }
+    return best != nullptr ? best->node : std::string();
+  };
+
+  STORE_ASSIGN_OR_RETURN(
+      Statement max_attempt,
+      writer_->Prepare("SELECT max(attempt) FROM executions WHERE run_id = ?1 AND job = ?2 "
+                       "AND test_id = ?3"));
+  STORE_ASSIGN_OR_RETURN(
+      Statement clear_final,
+      writer_->Prepare("UPDATE executions SET final = 0 WHERE run_id = ?1 AND job = ?2 AND "
+                       "test_id = ?3 AND final = 1"));
+  STORE_ASSIGN_OR_RETURN(
+      Statement ins,
+      writer_->Prepare("INSERT INTO executions(upload_id, run_id, job, test_id, suite, "
+                       "classname, name, file, line, attempt, outcome, start_ns, duration_s, "
+                       "timing_approximate, message, details, node, pod_namespace, pod_name, "
+                       "final, time_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                       "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"));
+
+  std::unordered_map<std::string, bool> last_failed;  // test id -> last attempt failed
+  for (size_t t = 0; t < set.tests.size(); ++t) {
+    const TestCase& tc = set.tests[t];
+    if (tc.id.empty()) {
+      return Status::InvalidArgument("test #" + std::to_string(t + 1) + " ('" + tc.name +
+                                     "') has no id; nothing of this upload was stored");
+    }
+    if (tc.attempts.empty()) {
+      return Status::InvalidArgument("test '" + tc.id +
+                                     "' has no attempts; nothing of this upload was stored");
+    }
+    max_attempt.Bind(1, run_id);
+    max_attempt.Bind(2, origin.job);
+    max_attempt.Bind(3, tc.id);
+    STORE_ASSIGN_OR_RETURN(bool row, max_attempt.Step());
+    int next = (row && !max_attempt.IsNull(0)) ? static_cast<int>(max_attempt.Int64(0)) + 1 : 0;
+    max_attempt.Reset();
+    if (next > 0) {
+      clear_final.Bind(1, run_id);
+      clear_final.Bind(2, origin.job);
+      clear_final.Bind(3, tc.id);
+      JOSTLE_RETURN_IF_ERROR(clear_final.Run());
+      clear_final.Reset();
+    }
+    for (size_t a = 0; a < tc.attempts.size(); ++a) {
+      const TestAttempt& at = tc.attempts[a];
+      const int64_t time_ns = at.start_ns.value_or(now);
+      const std::string node = resolve_node(time_ns);
+      ins.Bind(1, upload_id);
+      ins.Bind(2, run_id);
+      ins.Bind(3, origin.job);
+      ins.Bind(4, tc.id);
+      ins.Bind(5, tc.suite);
+      ins.Bind(6, tc.classname);
+      ins.Bind(7, tc.name);
+      ins.Bind(8, tc.file);
+      ins.Bind(9, tc.line);
+      ins.Bind(10, next + static_cast<int>(a));
+      ins.Bind(11, OutcomeText(at.outcome));
+      ins.Bind(12, at.start_ns);
+      ins.Bind(13, at.duration_s);
+      ins.Bind(14, at.timing_approximate);
+      ins.Bind(15, at.message);
+      ins.Bind(16, at.details);
+      ins.Bind(17, node);
+      ins.Bind(18, origin.pod_namespace);
+      ins.Bind(19, origin.pod_name);
+      ins.Bind(20, a + 1 == tc.attempts.size());
+      ins.Bind(21, time_ns);
+      JOSTLE_RETURN_IF_ERROR(ins.Run());
+      ins.Reset();
+    }
+    last_failed[tc.id] = IsFailure(tc.attempts.back().outcome);
+  }
+
+  UploadSummary summary;
+  summary.tests = static_cast<int>(last_failed.size());
+  for (const auto& [id, failed] : last_failed) summary.failed += failed ? 1 : 0;
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q, writer_->Prepare("UPDATE uploads SET tests = ?2, failed = ?3 WHERE id = ?1"));
+    q.Bind(1, upload_id);
+    q.Bind(2, summary.tests);
+    q.Bind(3, summary.failed);
+    JOSTLE_RETURN_IF_ERROR(q.Run());
+  }
+  JOSTLE_RETURN_IF_ERROR(txn.Commit());
+  return summary;
+}
+
+Result<std::vector<TestExecution>> SqliteStore::RunExecutions(std::string_view run) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(Statement q, lease.conn().Prepare(std::string(kExecutionColumns) +
+                                                           "WHERE r.name = ?1 ORDER BY e.id"));
+  q.Bind(1, run);
+  std::vector<TestExecution> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(ReadExecution(q));
+  }
+  return out;
+}
+
+Result<std::vector<TestExecution>> SqliteStore::TestHistory(std::string_view test_id,
+                                                            std::string_view exclude_run,
+                                                            int limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(Statement q,
+                         lease.conn().Prepare(std::string(kExecutionColumns) +
+                                              "WHERE e.test_id = ?1 AND r.name <> ?2 "
+                                              "ORDER BY e.time_ns DESC, e.id DESC LIMIT ?3"));
+  q.Bind(1, test_id);
+  q.Bind(2, exclude_run);
+  q.Bind(3, limit);
+  std::vector<TestExecution> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(ReadExecution(q));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Retention
+
+Result<int64_t> SqliteStore::PruneStep(std::string_view sql, std::initializer_list<int64_t> args) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare(sql));
+  int i = 1;
+  for (int64_t v : args) q.Bind(i++, v);
+  JOSTLE_RETURN_IF_ERROR(q.Run());
+  return writer_->Changes();
+}
+
+// Deletes one node's rows of `table` older than before_ns, kPruneChunkRows (plus the rest of
+// the boundary tick) per step.
+Result<int64_t> SqliteStore::PruneSamples(std::string_view table, int64_t node_id,
+                                          int64_t before_ns) {
+  const std::string t(table);
+  const std::string boundary_sql = "SELECT wall_ns FROM " + t +
+                                   " WHERE node_id = ?1 AND wall_ns < ?2 ORDER BY wall_ns "
+                                   "LIMIT 1 OFFSET ?3";
+  const std::string delete_upto_sql = "DELETE FROM " + t + " WHERE node_id = ?1 AND wall_ns <= ?2";
+  const std::string delete_rest_sql = "DELETE FROM " + t + " WHERE node_id = ?1 AND wall_ns < ?2";
+  int64_t deleted = 0;
+  for (;;) {
+    std::optional<int64_t> boundary;
+    {
+      STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+      STORE_ASSIGN_OR_RETURN(Statement q, lease.conn().Prepare(boundary_sql));
+      q.Bind(1, node_id);
+      q.Bind(2, before_ns);
+      q.Bind(3, kPruneChunkRows - 1);
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (row) boundary = q.Int64(0);
+    }
+    if (!boundary) {
+      STORE_ASSIGN_OR_RETURN(int64_t n, PruneStep(delete_rest_sql, {node_id, before_ns}));
+      return deleted + n;
+    }
+    STORE_ASSIGN_OR_RETURN(int64_t n, PruneStep(delete_upto_sql, {node_id, *boundary}));
+    deleted += n;
+    std::this_thread::yield();
+  }
+}
+
+Result<int64_t> SqliteStore::Prune(int64_t before_ns) {
+  int64_t deleted = 0;
+  std::vector<int64_t> node_ids;
+  {
+    STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+    STORE_ASSIGN_OR_RETURN(Statement q, lease.conn().Prepare("SELECT id FROM nodes"));
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      node_ids.push_back(q.Int64(0));
+    }
+  }
+  for (int64_t node_id : node_ids) {
+    STORE_ASSIGN_OR_RETURN(int64_t c, PruneSamples("cgroup_samples", node_id, before_ns));
+    STORE_ASSIGN_OR_RETURN(int64_t n, PruneSamples("node_samples", node_id, before_ns));
+    deleted += c + n;
+  }
+  // Series whose last tick is gone; the id caches may name them, so drop the caches.
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, true));
+    STORE_ASSIGN_OR_RETURN(Statement del,
+                           writer_->Prepare("DELETE FROM series WHERE last_wall_ns < ?1"));
+    del.Bind(1, before_ns);
+    JOSTLE_RETURN_IF_ERROR(del.Run());
+    STORE_ASSIGN_OR_RETURN(
+        Statement upd,
+        writer_->Prepare("UPDATE series SET first_wall_ns = ?1 WHERE first_wall_ns < ?1"));
+    upd.Bind(1, before_ns);
+    JOSTLE_RETURN_IF_ERROR(upd.Run());
+    STORE_ASSIGN_OR_RETURN(
+        Statement nodes,
+        writer_->Prepare("UPDATE nodes SET first_wall_ns = ?1 WHERE first_wall_ns < ?1"));
+    nodes.Bind(1, before_ns);
+    JOSTLE_RETURN_IF_ERROR(nodes.Run());
+    JOSTLE_RETURN_IF_ERROR(txn.Commit());
+    series_.clear();
+    cached_series_ = 0;
+  }
+  // Batch keys: a batch older than retention that is replayed is stored (and pruned) again.
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(
+        int64_t n, PruneStep("DELETE FROM batches WHERE (node_id, boot_id, agent_start_ns, seq) IN "
+                             "(SELECT node_id, boot_id, agent_start_ns, seq FROM batches "
+                             "WHERE last_wall_ns < ?1 LIMIT ?2)",
+                             {before_ns, kPruneChunkRows}));
+    if (n == 0) break;
+    std::this_thread::yield();
+  }
+  // Runs whose last upload is older than before_ns, with everything that hangs off them.
+  for (;;) {
+    std::vector<int64_t> runs;
+    {
+      STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+      STORE_ASSIGN_OR_RETURN(
+          Statement q,
+          lease.conn().Prepare("SELECT id FROM runs WHERE last_upload_ns < ?1 LIMIT 100"));
+      q.Bind(1, before_ns);
+      for (;;) {
+        STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+        if (!row) break;
+        runs.push_back(q.Int64(0));
+      }
+    }
+    if (runs.empty()) break;
+    for (int64_t run_id : runs) {
+      for (;;) {
+        STORE_ASSIGN_OR_RETURN(
+            int64_t n, PruneStep("DELETE FROM executions WHERE id IN (SELECT id FROM executions "
+                                 "WHERE run_id = ?1 LIMIT ?2)",
+                                 {run_id, kPruneChunkRows}));
+        deleted += n;
+        if (n == 0) break;
+        std::this_thread::yield();
+      }
+      STORE_ASSIGN_OR_RETURN(int64_t u,
+                             PruneStep("DELETE FROM uploads WHERE run_id = ?1", {run_id}));
+      STORE_ASSIGN_OR_RETURN(int64_t r, PruneStep("DELETE FROM runs WHERE id = ?1", {run_id}));
+      deleted += u + r;
+    }
+  }
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(int64_t n,
+                           PruneStep("DELETE FROM alerts WHERE id IN (SELECT id FROM alerts "
+                                     "WHERE at_ns < ?1 LIMIT ?2)",
+                                     {before_ns, kPruneChunkRows}));
+    deleted += n;
+    if (n == 0) break;
+  }
+  return deleted;
+}
+
+Status SqliteStore::Checkpoint() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row && q.Int64(0) != 0) {
+    return Status::Unavailable("sqlite: wal_checkpoint(TRUNCATE) of " + path_ +
+                               " could not finish: readers still use the WAL");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Analytics
+
+Result<std::vector<RunSummary>> SqliteStore::ListRuns(int limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare(
+          "SELECT r.name, r.first_upload_ns, r.last_upload_ns, "
+          "(SELECT count(*) FROM uploads u WHERE u.run_id = r.id), "
+          "(SELECT min(start_ns) FROM executions e WHERE e.run_id = r.id), "
+          "(SELECT max(start_ns + CAST(duration_s * 1e9 AS INTEGER)) FROM executions e "
+          " WHERE e.run_id = r.id AND start_ns IS NOT NULL), "
+          "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1), "
+          "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1 "
+          " AND outcome IN ('failed', 'error')), "
+          "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1 "
+          " AND outcome = 'passed' AND EXISTS (SELECT 1 FROM executions p "
+          " WHERE p.run_id = e.run_id AND p.job = e.job AND p.test_id = e.test_id "
+          " AND p.final = 0 AND p.outcome IN ('failed', 'error'))) "
+          "FROM runs r ORDER BY r.last_upload_ns DESC, r.id DESC LIMIT ?1"));
+  q.Bind(1, limit);
+  std::vector<RunSummary> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    RunSummary r;
+    r.run = q.Text(0);
+    r.first_upload_ns = q.Int64(1);
+    r.last_upload_ns = q.Int64(2);
+    r.uploads = static_cast<int>(q.Int64(3));
+    r.first_start_ns = q.OptInt64(4);
+    r.last_end_ns = q.OptInt64(5);
+    r.tests = static_cast<int>(q.Int64(6));
+    r.failed = static_cast<int>(q.Int64(7));
+    r.flaky = static_cast<int>(q.Int64(8));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::map<std::string, double>> SqliteStore::TestDurations(int per_test_limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare(
+          "SELECT test_id, avg(duration_s) FROM (SELECT test_id, duration_s, "
+          "row_number() OVER (PARTITION BY test_id ORDER BY time_ns DESC, id DESC) AS n "
+          "FROM executions WHERE outcome = 'passed') WHERE n <= ?1 GROUP BY test_id"));
+  q.Bind(1, per_test_limit);
+  std::map<std::string, double> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.emplace(q.Text(0), q.Double(1));
+  }
+  return out;
+}
+
+Result<std::vector<FlakyTest>> SqliteStore::FlakyTests(int64_t since_ns) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q, lease.conn().Prepare(
+                       std::string(kTestRunsCte) +
+                       "SELECT test_id, count(*), sum(passed), sum(failed), sum(passed * retried), "
+                       "max(seen) FROM t GROUP BY test_id "
+                       "HAVING sum(passed * retried) > 0 OR (sum(passed) > 0 AND sum(failed) > 0) "
+                       "ORDER BY sum(passed * retried) + sum(failed) DESC, test_id"));
+  q.Bind(1, since_ns);
+  std::vector<FlakyTest> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    FlakyTest f;
+    f.test_id = q.Text(0);
+    f.runs = static_cast<int>(q.Int64(1));
+    f.passed = static_cast<int>(q.Int64(2));
+    f.failed = static_cast<int>(q.Int64(3));
+    f.passed_on_retry = static_cast<int>(q.Int64(4));
+    f.last_seen_ns = q.Int64(5);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<CiMetrics> SqliteStore::GetCiMetrics(int64_t since_ns, int limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  Connection& conn = lease.conn();
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn, /*immediate=*/false));
+  CiMetrics m;
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        conn.Prepare(std::string(kTestRunsCte) +
+                     "SELECT count(DISTINCT run_id), count(*), coalesce(sum(failed), 0), "
+                     "coalesce(sum(passed * retried), 0), coalesce(sum(skipped), 0) FROM t"));
+    q.Bind(1, since_ns);
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) {
+      m.runs = static_cast<int>(q.Int64(0));
+      m.test_runs = static_cast<int>(q.Int64(1));
+      m.failed = static_cast<int>(q.Int64(2));
+      m.flaky = static_cast<int>(q.Int64(3));
+      m.skipped = static_cast<int>(q.Int64(4));
+    }
+  }
+  auto rates = [&](std::string_view sql, std::vector<FailureRate>& out, bool limited) -> Status {
+    STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare(sql));
+    q.Bind(1, since_ns);
+    if (limited) q.Bind(2, limit);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return Status::Ok();
+      FailureRate r;
+      r.key = q.Text(0);
+      r.runs = static_cast<int>(q.Int64(1));
+      r.failed = static_cast<int>(q.Int64(2));
+      r.flaky = static_cast<int>(q.Int64(3));
+      r.rate = r.runs > 0 ? static_cast<double>(r.failed) / r.runs : 0;
+      out.push_back(std::move(r));
+    }
+  };
+  JOSTLE_RETURN_IF_ERROR(rates(std::string(kTestRunsCte) +
+                                   "SELECT test_id, count(*), sum(failed), sum(passed * retried) "
+                                   "FROM t GROUP BY test_id HAVING sum(failed) > 0 "
+                                   "ORDER BY 1.0 * sum(failed) / count(*) DESC, sum(failed) DESC, "
+                                   "test_id LIMIT ?2",
+                               m.per_test, true));
+  JOSTLE_RETURN_IF_ERROR(rates(std::string(kTestRunsCte) +
+                                   "SELECT job, count(*), sum(failed), sum(passed * retried) "
+                                   "FROM t GROUP BY job "
+                                   "ORDER BY 1.0 * sum(failed) / count(*) DESC, job",
+                               m.per_job, false));
+  {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        conn.Prepare("SELECT test_id, avg(duration_s), max(duration_s), count(*) FROM executions "
+                     "WHERE time_ns >= ?1 AND final = 1 AND outcome = 'passed' "
+                     "GROUP BY test_id ORDER BY 2 DESC, test_id LIMIT ?2"));
+    q.Bind(1, since_ns);
+    q.Bind(2, limit);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      m.slowest.push_back({q.Text(0), q.Double(1), q.Double(2), static_cast<int>(q.Int64(3))});
+    }
+  }
+  return m;
+}
+
+Status SqliteStore::SetContended(int64_t execution_id, std::optional<bool> contended,
+                                 std::string resource) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, true));
+  {
+    STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare("SELECT 1 FROM executions WHERE id = ?1"));
+    q.Bind(1, execution_id);
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) {
+      return Status::NotFound("no test execution with id " + std::to_string(execution_id));
+    }
+  }
+  if (!contended) {
+    STORE_ASSIGN_OR_RETURN(Statement q,
+                           writer_->Prepare("DELETE FROM execution_facts WHERE execution_id = ?1"));
+    q.Bind(1, execution_id);
+    JOSTLE_RETURN_IF_ERROR(q.Run());
+  } else {
+    STORE_ASSIGN_OR_RETURN(
+        Statement q,
+        writer_->Prepare("INSERT INTO execution_facts(execution_id, contended, resource, set_ns) "
+                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(execution_id) DO UPDATE SET "
+                         "contended = excluded.contended, resource = excluded.resource, "
+                         "set_ns = excluded.set_ns"));
+    q.Bind(1, execution_id);
+    q.Bind(2, *contended);
+    q.Bind(3, resource);
+    q.Bind(4, NowNs());
+    JOSTLE_RETURN_IF_ERROR(q.Run());
+  }
+  return txn.Commit();
+}
+
+Result<std::map<std::string, int64_t>> SqliteStore::LatestSampleTimes() {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare("SELECT name, last_wall_ns FROM nodes WHERE last_wall_ns IS NOT NULL"));
+  std::map<std::string, int64_t> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.emplace(q.Text(0), q.Int64(1));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Alerts
+
+Status SqliteStore::RecordAlert(const AlertRecord& a) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      writer_->Prepare("INSERT INTO alerts(run, job, cooldown_key, target, target_key, "
+                       "delivered, status, attempts, error, at_ns) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  q.Bind(1, a.run);
+  q.Bind(2, a.job);
+  q.Bind(3, a.cooldown_key);
+  q.Bind(4, a.target);
+  q.Bind(5, a.target_key);
+  q.Bind(6, a.delivered);
+  q.Bind(7, a.status);
+  q.Bind(8, a.attempts);
+  q.Bind(9, a.error);
+  q.Bind(10, a.at_ns);
+  return q.Run();
+}
+
+Result<std::vector<AlertRecord>> SqliteStore::ListAlerts(int limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare("SELECT id, run, job, cooldown_key, target, target_key, delivered, "
+                           "status, attempts, error, at_ns FROM alerts "
+                           "ORDER BY at_ns DESC, id DESC LIMIT ?1"));
+  q.Bind(1, limit);
+  std::vector<AlertRecord> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    AlertRecord a;
+    a.id = q.Int64(0);
+    a.run = q.Text(1);
+    a.job = q.Text(2);
+    a.cooldown_key = q.Text(3);
+    a.target = q.Text(4);
+    a.target_key = q.Text(5);
+    a.delivered = q.Int64(6) != 0;
+    a.status = static_cast<int>(q.Int64(7));
+    a.attempts = static_cast<int>(q.Int64(8));
+    a.error = q.Text(9);
+    a.at_ns = q.Int64(10);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::WasRunAlerted(std::string_view run, std::string_view target_key) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(Statement q,
+                         lease.conn().Prepare("SELECT 1 FROM alerts WHERE run = ?1 AND "
+                                              "target_key = ?2 AND delivered = 1 LIMIT 1"));
+  q.Bind(1, run);
+  q.Bind(2, target_key);
+  return q.Step();
+}
+
+Result<std::optional<int64_t>> SqliteStore::LastAlertAt(std::string_view cooldown_key,
+                                                        std::string_view target_key) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q, lease.conn().Prepare("SELECT max(at_ns) FROM alerts WHERE cooldown_key = ?1 "
+                                        "AND target_key = ?2 AND delivered = 1"));
+  q.Bind(1, cooldown_key);
+  q.Bind(2, target_key);
+  STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || q.IsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(q.Int64(0));
+}
+
+Status Configure(Connection& conn, const std::string& path, const SqliteStoreOptions& options,
+                 bool in_memory) {
+  sqlite3_busy_timeout(conn.handle(), options.busy_timeout_ms);
+  if (!in_memory) {
+    STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare("PRAGMA journal_mode = WAL"));
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    std::string mode = row ? q.Text(0) : "";
+    if (mode != "wal") {
+      return Status::Unsupported("sqlite: " + path + " cannot use WAL journal mode (got '" + mode +
+                                 "'); put the database on a local file system");
+    }
+  }
+  JOSTLE_RETURN_IF_ERROR(conn.Exec(options.durable_commits ? "PRAGMA synchronous = FULL"
+                                                           : "PRAGMA synchronous = NORMAL"));
+  JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA foreign_keys = ON"));
+  // 64 MiB page cache for the writer; the WAL is truncated to 64 MiB after checkpoints.
+  JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA cache_size = -65536"));
+  JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA journal_size_limit = 67108864"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  return OpenSqliteStore(path, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const SqliteStoreOptions& options) {
+  if (path.empty()) return Status::InvalidArgument("store path is empty");
+  const bool in_memory = path == ":memory:";
+  STORE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
+                         Connection::Open(path, /*read_only=*/false));
+  Status st = Configure(*conn, path, options, in_memory);
+  if (!st.ok()) return st.WithContext("open store " + path);
+  STORE_ASSIGN_OR_RETURN(int64_t before, conn->QueryInt("PRAGMA user_version"));
+  st = sqlite::Migrate(*conn, sqlite::SchemaMigrations());
+  if (!st.ok()) return st.WithContext("open store " + path);
+  if (before == 0) {
+    spdlog::debug("store {}: created with schema version {}", path, sqlite::CurrentSchemaVersion());
+  } else if (before != sqlite::CurrentSchemaVersion()) {
+    spdlog::info("store {}: schema migrated from version {} to {}", path, before,
+                 sqlite::CurrentSchemaVersion());
+  }
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(path, options, std::move(conn), in_memory));
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,425 @@
+// Test results, history, analytics, cached attribution facts and the alert log.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "collector/store/store.h"
+#include "store_test_util.h"
+
+namespace jostle::collector {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::kSecond;
+using testing::kT0;
+using testing::MakeBatch;
+using testing::MakeTest;
+using testing::TempDir;
+
+constexpr Outcome P = Outcome::kPassed;
+constexpr Outcome F = Outcome::kFailed;
+constexpr Outcome E = Outcome::kError;
+constexpr Outcome S = Outcome::kSkipped;
+
+ResultOrigin Origin(const std::string& run, const std::string& job = "unit",
+                    const std::string& node = "") {
+  ResultOrigin o;
+  o.run = run;
+  o.job = job;
+  o.node = node;
+  o.source = "junit.xml";
+  return o;
+}
+
+class StoreResultsTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    auto opened = OpenSqliteStore(GetParam() ? dir_.File("jostle.db") : ":memory:");
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+  }
+
+  UploadSummary Put(const ResultOrigin& origin, std::vector<TestCase> tests) {
+    ResultSet set;
+    set.format = "junit";
+    set.producer = "pytest";
+    set.tests = std::move(tests);
+    auto r = store_->PutResults(origin, set);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : UploadSummary{};
+  }
+
+  std::vector<TestExecution> Run(const std::string& run) {
+    auto r = store_->RunExecutions(run);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::vector<TestExecution>{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreResultsTest, UploadIsStoredWithEveryField) {
+  TestCase failing = MakeTest("tests/test_x.py::test_a", {F, P}, kT0, 1.5);
+  TestCase skipped = MakeTest("tests/test_x.py::test_b", {S}, kT0 + 10 * kSecond);
+  skipped.attempts[0].timing_approximate = true;
+  TestCase error = MakeTest("tests/test_x.py::test_c", {E});
+  error.line.reset();
+  auto summary = Put(Origin("run-1", "unit", "node-a"), {failing, skipped, error});
+  EXPECT_EQ(summary.tests, 3);
+  EXPECT_EQ(summary.failed, 1);
+
+  auto execs = Run("run-1");
+  ASSERT_EQ(execs.size(), 4u);
+  const TestExecution& a0 = execs[0];
+  EXPECT_GT(a0.id, 0);
+  EXPECT_EQ(a0.run, "run-1");
+  EXPECT_EQ(a0.job, "unit");
+  EXPECT_EQ(a0.test_id, "tests/test_x.py::test_a");
+  EXPECT_EQ(a0.suite, "suite");
+  EXPECT_EQ(a0.classname, "tests.test_x");
+  EXPECT_EQ(a0.name, "test_a");
+  EXPECT_EQ(a0.file, "tests/test_x.py");
+  EXPECT_EQ(a0.line, std::optional<int>(12));
+  EXPECT_EQ(a0.attempt, 0);
+  EXPECT_EQ(a0.outcome, F);
+  EXPECT_EQ(a0.start_ns, std::optional<int64_t>(kT0));
+  EXPECT_DOUBLE_EQ(a0.duration_s, 1.5);
+  EXPECT_FALSE(a0.timing_approximate);
+  EXPECT_EQ(a0.message, "assert 1 == 2");
+  EXPECT_EQ(a0.details, "Traceback...\nAssertionError");
+  EXPECT_EQ(a0.node, "node-a");
+  EXPECT_FALSE(a0.final_attempt);
+  EXPECT_FALSE(a0.contended.has_value());
+  EXPECT_GT(a0.upload_id, 0);
+  EXPECT_EQ(execs[1].attempt, 1);
+  EXPECT_EQ(execs[1].outcome, P);
+  EXPECT_TRUE(execs[1].final_attempt);
+  EXPECT_EQ(execs[1].start_ns, std::optional<int64_t>(kT0 + 2 * kSecond));
+  EXPECT_TRUE(execs[2].timing_approximate);
+  EXPECT_EQ(execs[2].outcome, S);
+  EXPECT_EQ(execs[3].outcome, E);
+  EXPECT_FALSE(execs[3].start_ns.has_value());
+  EXPECT_FALSE(execs[3].line.has_value());
+  EXPECT_TRUE(Run("no-such-run").empty());
+}
+
+TEST_P(StoreResultsTest, UploadIsAllOrNothing) {
+  Put(Origin("run-0"), {MakeTest("t::earlier", {P})});
+  // The third test has no attempts: the upload fails after two tests were written.
+  TestCase broken = MakeTest("t::broken", {});
+  auto r = store_->PutResults(
+      Origin("run-1"),
+      ResultSet{"junit",
+                "pytest",
+                {MakeTest("t::a", {F}), MakeTest("t::b", {P}), broken, MakeTest("t::d", {P})},
+                {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("'t::broken' has no attempts"));
+  EXPECT_TRUE(Run("run-1").empty());
+  auto runs = store_->ListRuns(10);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->front().run, "run-0");
+  // A failed second upload of an existing run leaves the first intact.
+  auto r2 = store_->PutResults(Origin("run-0"),
+                               ResultSet{"junit", "", {MakeTest("t::earlier", {F}), broken}, {}});
+  ASSERT_FALSE(r2.ok());
+  auto execs = Run("run-0");
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_TRUE(execs[0].final_attempt);
+  EXPECT_EQ(execs[0].outcome, P);
+  // A test without an id and an upload without a run are refused too.
+  auto no_id = store_->PutResults(Origin("run-2"), ResultSet{"junit", "", {MakeTest("", {P})}, {}});
+  EXPECT_EQ(no_id.status().code(), Status::Code::kInvalidArgument);
+  auto no_run = store_->PutResults(Origin(""), ResultSet{"junit", "", {MakeTest("t::a", {P})}, {}});
+  EXPECT_EQ(no_run.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(Run("run-2").empty());
+}
+
+TEST_P(StoreResultsTest, RerunUploadContinuesAttemptNumbers) {
+  auto first = Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0), MakeTest("t::b", {P}, kT0)});
+  EXPECT_EQ(first.tests, 2);
+  EXPECT_EQ(first.failed, 1);
+  // The CI job reruns only the failed test and uploads its new report.
+  auto second = Put(Origin("run-1"), {MakeTest("t::a", {F, P}, kT0 + 60 * kSecond)});
+  EXPECT_EQ(second.tests, 1);
+  EXPECT_EQ(second.failed, 0);
+  // Another job of the same run counts its own attempts.
+  Put(Origin("run-1", "integration"), {MakeTest("t::a", {P}, kT0)});
+
+  auto execs = Run("run-1");
+  std::vector<std::tuple<std::string, std::string, int, Outcome, bool>> got;
+  for (const auto& e : execs) {
+    got.emplace_back(e.job, e.test_id, e.attempt, e.outcome, e.final_attempt);
+  }
+  EXPECT_THAT(got, ElementsAre(std::make_tuple("unit", "t::a", 0, F, false),
+                               std::make_tuple("unit", "t::b", 0, P, true),
+                               std::make_tuple("unit", "t::a", 1, F, false),
+                               std::make_tuple("unit", "t::a", 2, P, true),
+                               std::make_tuple("integration", "t::a", 0, P, true)));
+  auto runs = store_->ListRuns(10);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->front().uploads, 3);
+  EXPECT_EQ(runs->front().tests, 3);  // (unit, a), (unit, b), (integration, a)
+  EXPECT_EQ(runs->front().failed, 0);
+  EXPECT_EQ(runs->front().flaky, 1);
+}
+
+TEST_P(StoreResultsTest, DuplicateTestInOneUploadBecomesMoreAttempts) {
+  auto summary = Put(Origin("run-1"), {MakeTest("t::a", {F}), MakeTest("t::a", {P})});
+  EXPECT_EQ(summary.tests, 1);
+  EXPECT_EQ(summary.failed, 0);
+  auto execs = Run("run-1");
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[1].attempt, 1);
+  EXPECT_TRUE(execs[1].final_attempt);
+  EXPECT_FALSE(execs[0].final_attempt);
+}
+
+TEST_P(StoreResultsTest, NodeComesFromOriginThenPodThenNothing) {
+  // ci/runner-0 ran on node-a during [kT0, kT0+2s] (agent samples).
+  ASSERT_TRUE(store_->PutBatch(MakeBatch("node-a", 0, kT0, 3, 1, 1)).ok());
+  ResultOrigin by_pod = Origin("run-1");
+  by_pod.pod_namespace = "ci";
+  by_pod.pod_name = "runner-0";
+  Put(by_pod, {MakeTest("t::a", {F}, kT0 + kSecond), MakeTest("t::no_start", {P})});
+  ResultOrigin explicit_node = by_pod;
+  explicit_node.node = "node-z";
+  Put(explicit_node, {MakeTest("t::b", {P}, kT0)});
+  ResultOrigin unknown_pod = Origin("run-1");
+  unknown_pod.pod_namespace = "ci";
+  unknown_pod.pod_name = "never-sampled";
+  Put(unknown_pod, {MakeTest("t::c", {P}, kT0)});
+  Put(Origin("run-1"), {MakeTest("t::d", {P}, kT0)});
+
+  std::map<std::string, std::string> node_of;
+  for (const auto& e : Run("run-1")) node_of[e.test_id] = e.node;
+  EXPECT_EQ(node_of["t::a"], "node-a");
+  EXPECT_EQ(node_of["t::no_start"], "node-a");  // nearest to the upload time
+  EXPECT_EQ(node_of["t::b"], "node-z");
+  EXPECT_EQ(node_of["t::c"], "");
+  EXPECT_EQ(node_of["t::d"], "");
+  for (const auto& e : Run("run-1")) {
+    if (e.test_id == "t::a") {
+      EXPECT_EQ(e.pod_namespace, "ci");
+      EXPECT_EQ(e.pod_name, "runner-0");
+    }
+  }
+}
+
+TEST_P(StoreResultsTest, HistoryIsOtherRunsNewestFirst) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0)});
+  Put(Origin("run-2"), {MakeTest("t::a", {P}, kT0 + 100 * kSecond)});
+  Put(Origin("run-3"), {MakeTest("t::a", {F, P}, kT0 + 200 * kSecond)});
+  Put(Origin("run-4"),
+      {MakeTest("t::a", {F}, kT0 + 300 * kSecond), MakeTest("t::other", {F}, kT0 + 300 * kSecond)});
+
+  auto h = store_->TestHistory("t::a", "run-4", 10);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  std::vector<std::pair<std::string, int>> got;
+  for (const auto& e : *h) got.emplace_back(e.run, e.attempt);
+  EXPECT_THAT(got, ElementsAre(std::make_pair("run-3", 1), std::make_pair("run-3", 0),
+                               std::make_pair("run-2", 0), std::make_pair("run-1", 0)));
+  auto limited = store_->TestHistory("t::a", "run-4", 2);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+  auto none = store_->TestHistory("t::unknown", "", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreResultsTest, ContendedFactsAreCachedPerExecution) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F, F}, kT0)});
+  auto execs = Run("run-1");
+  ASSERT_EQ(execs.size(), 2u);
+  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "cpu").ok());
+  ASSERT_TRUE(store_->SetContended(execs[1].id, false, "").ok());
+  execs = Run("run-1");
+  EXPECT_EQ(execs[0].contended, std::optional<bool>(true));
+  EXPECT_EQ(execs[0].contended_resource, "cpu");
+  EXPECT_EQ(execs[1].contended, std::optional<bool>(false));
+  // Overwrite, then clear.
+  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "memory").ok());
+  ASSERT_TRUE(store_->SetContended(execs[1].id, std::nullopt, "").ok());
+  auto h = store_->TestHistory("t::a", "", 10);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  for (const auto& e : *h) {
+    if (e.id == execs[0].id) {
+      EXPECT_EQ(e.contended_resource, "memory");
+    } else {
+      EXPECT_FALSE(e.contended.has_value());
+    }
+  }
+  Status missing = store_->SetContended(999999, true, "cpu");
+  EXPECT_EQ(missing.code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
+  Put(Origin("run-1"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
+                        MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
+  Put(Origin("run-2"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
+  Put(Origin("run-3"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
+  auto all = store_->TestDurations(10);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->size(), 1u);  // test_b never passed
+  EXPECT_DOUBLE_EQ(all->at("tests/test_x.py::test_a"), 16.0 / 3);
+  auto recent = store_->TestDurations(2);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_DOUBLE_EQ(recent->at("tests/test_x.py::test_a"), 3.0);
+}
+
+TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
+  // t::flaky passes on retry in run-1; t::mixed fails in run-1 and passes in run-2;
+  // t::broken always fails; t::fine always passes; t::skip is skipped.
+  Put(Origin("run-1", "unit"), {MakeTest("t::flaky", {F, P}, kT0), MakeTest("t::mixed", {F}, kT0),
+                                MakeTest("t::broken", {E}, kT0), MakeTest("t::fine", {P}, kT0, 3.0),
+                                MakeTest("t::skip", {S}, kT0)});
+  Put(Origin("run-2", "unit"), {MakeTest("t::flaky", {P}, kT0 + 100 * kSecond),
+                                MakeTest("t::mixed", {P}, kT0 + 100 * kSecond),
+                                MakeTest("t::broken", {F}, kT0 + 100 * kSecond),
+                                MakeTest("t::fine", {P}, kT0 + 100 * kSecond, 5.0)});
+  Put(Origin("run-2", "lint"), {MakeTest("lint::ruff", {P}, kT0 + 100 * kSecond)});
+
+  auto flaky = store_->FlakyTests(0);
+  ASSERT_TRUE(flaky.ok()) << flaky.status().ToString();
+  ASSERT_EQ(flaky->size(), 2u);
+  std::map<std::string, FlakyTest> by_id;
+  for (const auto& f : *flaky) by_id[f.test_id] = f;
+  EXPECT_EQ(by_id["t::flaky"].runs, 2);
+  EXPECT_EQ(by_id["t::flaky"].passed, 2);
+  EXPECT_EQ(by_id["t::flaky"].failed, 0);
+  EXPECT_EQ(by_id["t::flaky"].passed_on_retry, 1);
+  EXPECT_EQ(by_id["t::mixed"].passed, 1);
+  EXPECT_EQ(by_id["t::mixed"].failed, 1);
+  EXPECT_EQ(by_id["t::mixed"].passed_on_retry, 0);
+  EXPECT_EQ(by_id["t::mixed"].last_seen_ns, kT0 + 100 * kSecond);
+  // Only run-2 in the period: nothing is flaky there.
+  auto recent = store_->FlakyTests(kT0 + 50 * kSecond);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_TRUE(recent->empty());
+
+  auto m = store_->GetCiMetrics(0, 100);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->runs, 2);
+  EXPECT_EQ(m->test_runs, 10);
+  EXPECT_EQ(m->failed, 3);  // mixed@1, broken@1, broken@2
+  EXPECT_EQ(m->flaky, 1);
+  EXPECT_EQ(m->skipped, 1);
+  ASSERT_EQ(m->per_test.size(), 2u);
+  EXPECT_EQ(m->per_test[0].key, "t::broken");
+  EXPECT_DOUBLE_EQ(m->per_test[0].rate, 1.0);
+  EXPECT_EQ(m->per_test[1].key, "t::mixed");
+  EXPECT_DOUBLE_EQ(m->per_test[1].rate, 0.5);
+  ASSERT_EQ(m->per_job.size(), 2u);
+  EXPECT_EQ(m->per_job[0].key, "unit");
+  EXPECT_EQ(m->per_job[0].runs, 9);
+  EXPECT_EQ(m->per_job[0].failed, 3);
+  EXPECT_EQ(m->per_job[0].flaky, 1);
+  EXPECT_EQ(m->per_job[1].key, "lint");
+  EXPECT_DOUBLE_EQ(m->per_job[1].rate, 0.0);
+  ASSERT_FALSE(m->slowest.empty());
+  EXPECT_EQ(m->slowest[0].test_id, "t::fine");
+  EXPECT_DOUBLE_EQ(m->slowest[0].mean_s, 4.0);
+  EXPECT_DOUBLE_EQ(m->slowest[0].max_s, 5.0);
+  EXPECT_EQ(m->slowest[0].runs, 2);
+  auto limited = store_->GetCiMetrics(0, 1);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->per_test.size(), 1u);
+  EXPECT_EQ(limited->slowest.size(), 1u);
+}
+
+TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0, 2.0), MakeTest("t::b", {P}, kT0 + kSecond)});
+  Put(Origin("run-2"), {MakeTest("t::a", {P})});
+  auto runs = store_->ListRuns(10);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run, "run-2");
+  EXPECT_FALSE((*runs)[0].first_start_ns.has_value());
+  const RunSummary& r1 = (*runs)[1];
+  EXPECT_EQ(r1.run, "run-1");
+  EXPECT_EQ(r1.tests, 2);
+  EXPECT_EQ(r1.failed, 1);
+  EXPECT_EQ(r1.flaky, 0);
+  EXPECT_EQ(r1.uploads, 1);
+  EXPECT_EQ(r1.first_start_ns, std::optional<int64_t>(kT0));
+  EXPECT_EQ(r1.last_end_ns, std::optional<int64_t>(kT0 + 2 * kSecond));
+  EXPECT_LE(r1.first_upload_ns, r1.last_upload_ns);
+  auto one = store_->ListRuns(1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+}
+
+TEST_P(StoreResultsTest, AlertLog) {
+  AlertRecord failed{0,    "run-1", "unit", "job:unit", "https://hooks.example/...",
+                     "k1", false,   503,    4,          "HTTP 503 after 4 attempts",
+                     kT0};
+  AlertRecord ok{0,   "run-1", "unit", "job:unit",   "https://hooks.example/...", "k1", true,
+                 200, 1,       "",     kT0 + kSecond};
+  AlertRecord other{0,    "run-2", "lint", "job:lint", "https://chat.example/...", "k2",
+                    true, 204,     2,      "",         kT0 + 2 * kSecond};
+  ASSERT_TRUE(store_->RecordAlert(failed).ok());
+  EXPECT_FALSE(*store_->WasRunAlerted("run-1", "k1"));
+  EXPECT_FALSE(store_->LastAlertAt("job:unit", "k1")->has_value());
+  ASSERT_TRUE(store_->RecordAlert(ok).ok());
+  ASSERT_TRUE(store_->RecordAlert(other).ok());
+  EXPECT_TRUE(*store_->WasRunAlerted("run-1", "k1"));
+  EXPECT_FALSE(*store_->WasRunAlerted("run-1", "k2"));
+  EXPECT_EQ(*store_->LastAlertAt("job:unit", "k1"), std::optional<int64_t>(kT0 + kSecond));
+  auto list = store_->ListAlerts(2);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].run, "run-2");
+  EXPECT_EQ((*list)[1].status, 200);
+  auto all = store_->ListAlerts(10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  AlertRecord back = all->back();
+  EXPECT_GT(back.id, 0);
+  back.id = 0;
+  EXPECT_EQ(back.run, failed.run);
+  EXPECT_EQ(back.job, failed.job);
+  EXPECT_EQ(back.cooldown_key, failed.cooldown_key);
+  EXPECT_EQ(back.target, failed.target);
+  EXPECT_EQ(back.target_key, failed.target_key);
+  EXPECT_EQ(back.delivered, failed.delivered);
+  EXPECT_EQ(back.status, failed.status);
+  EXPECT_EQ(back.attempts, failed.attempts);
+  EXPECT_EQ(back.error, failed.error);
+  EXPECT_EQ(back.at_ns, failed.at_ns);
+}
+
+TEST_P(StoreResultsTest, PruneRemovesOldRunsAndAlerts) {
+  Put(Origin("old-run"), {MakeTest("t::a", {F, P}, kT0)});
+  auto execs = Run("old-run");
+  ASSERT_FALSE(execs.empty());
+  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "io").ok());
+  ASSERT_TRUE(
+      store_->RecordAlert({0, "old-run", "", "run:old-run", "u", "k", true, 200, 1, "", kT0}).ok());
+  // Runs are aged by upload time: everything uploaded so far is older than `cut`.
+  const int64_t cut = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count() +
+                      kSecond;
+  auto deleted = store_->Prune(cut);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2 + 1 + 1 + 1);  // executions, upload, run, alert
+  EXPECT_TRUE(Run("old-run").empty());
+  EXPECT_TRUE(store_->ListRuns(10)->empty());
+  EXPECT_TRUE(store_->ListAlerts(10)->empty());
+  EXPECT_TRUE(store_->TestHistory("t::a", "", 10)->empty());
+  // Newer runs stay.
+  Put(Origin("new-run"), {MakeTest("t::a", {P}, kT0)});
+  ASSERT_TRUE(store_->Prune(cut - 10 * kSecond).ok());
+  EXPECT_EQ(Run("new-run").size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(FileAndMemory, StoreResultsTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "File" : "Memory"; });
+
+}  // namespace
+}  // namespace jostle::collector
