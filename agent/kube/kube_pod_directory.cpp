@@ -86,6 +86,16 @@ Result<std::string> InClusterApiUrlFromEnv() {
   return InClusterApiUrl(host == nullptr ? "" : host, port == nullptr ? "" : port);
 }
 
+Result<std::string> ResolveKubeApiUrl(std::string_view kube_flag) {
+  if (kube_flag == "auto") return InClusterApiUrlFromEnv();
+  if ((kube_flag.starts_with("http://") && kube_flag.size() > 7) ||
+      (kube_flag.starts_with("https://") && kube_flag.size() > 8)) {
+    return std::string(kube_flag);
+  }
+  return Status::InvalidArgument("--kube \"" + std::string(kube_flag) +
+                                 "\": expected auto, off or an http(s):// URL");
+}
+
 std::string_view KubeStateName(KubeState state) {
   switch (state) {
     case KubeState::kStarting:

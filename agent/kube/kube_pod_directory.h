@@ -57,6 +57,10 @@ struct KubeConfig {
 Result<std::string> InClusterApiUrl(std::string_view host, std::string_view port);
 // The same from this process's environment.
 Result<std::string> InClusterApiUrlFromEnv();
+// The API URL for `--kube auto|URL`: "auto" = InClusterApiUrlFromEnv() (NotFound outside a
+// pod); an http:// or https:// URL as given. Anything else, "off" included (the caller
+// handles it before), is InvalidArgument.
+Result<std::string> ResolveKubeApiUrl(std::string_view kube_flag);
 
 // The connection state, for logs and /healthz. One log line per change.
 enum class KubeState {

@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -309,6 +312,53 @@ TEST(MaskSecrets, MasksBearerTokensAndSecretQueryParameters) {
       {"", ""},
   };
   for (const Case& c : cases) EXPECT_EQ(MaskSecrets(c.in), c.out) << c.in;
+}
+
+}  // namespace
+}  // namespace jostle::http
+
+namespace jostle::http {
+namespace {
+
+// An https server with a self-signed certificate for 127.0.0.1 (as a cluster CA signs the
+// API server's): trusted through ca_file, refused without it.
+TEST(HttpClientTls, VerifiesTheServerAgainstTheGivenCaFile) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "jostle-tls-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const fs::path dir = tmpl;
+  const std::string cert = (dir / "cert.pem").string();
+  const std::string key = (dir / "key.pem").string();
+  const std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+
+  jostle::testing::PythonServer server;
+  std::string error;
+  ASSERT_TRUE(server.Start(
+      std::string(jostle::testing::kSourceDir) + "/tests/http_client/http_test_server.py",
+      {"--tls", cert, key}, &error))
+      << error;
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/status/200";
+  HttpClient client;
+  HttpRequest request;
+  request.url = url;
+  request.ca_file = cert;
+  Result<HttpResponse> trusted = client.Send(request);
+  ASSERT_TRUE(trusted.ok()) << trusted.status().message();
+  EXPECT_EQ(trusted->status, 200);
+
+  HttpClient other;
+  request.ca_file = "";
+  Result<HttpResponse> untrusted = other.Send(request);
+  EXPECT_EQ(untrusted.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(untrusted.status().message().find(url), std::string::npos);
+
+  request.ca_file = (dir / "missing.pem").string();
+  EXPECT_FALSE(other.Send(request).ok());
+  fs::remove_all(dir);
 }
 
 }  // namespace

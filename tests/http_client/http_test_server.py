@@ -7,6 +7,8 @@ GET  /peer              the client's source port (same port = connection reused)
 GET  /stream?n=N        a chunked body of N lines "line i\n", flushed one by one
 GET  /big?bytes=N       a body of N bytes
 GET  /stall             sends headers and one chunk, then never sends more
+
+With "--tls CERT KEY" it serves https with that certificate.
 """
 import json
 import socketserver
@@ -84,6 +86,11 @@ class Server(ThreadingHTTPServer):
 
 def main():
     server = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":  # --tls CERT KEY: serve https
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("PORT %d" % server.server_address[1], flush=True)
     server.serve_forever()
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -395,6 +396,23 @@ TEST(InClusterApiUrl, BuildsTheUrlFromTheServiceEnvironment) {
   EXPECT_EQ(InClusterApiUrl("kubernetes.default.svc", "").value(),
             "https://kubernetes.default.svc:443");
   EXPECT_EQ(InClusterApiUrl("", "443").status().code(), Status::Code::kNotFound);
+}
+
+TEST(ResolveKubeApiUrl, AcceptsAutoAndUrls) {
+  EXPECT_EQ(ResolveKubeApiUrl("https://10.0.0.1:6443").value(), "https://10.0.0.1:6443");
+  EXPECT_EQ(ResolveKubeApiUrl("http://127.0.0.1:8001").value(), "http://127.0.0.1:8001");
+  for (const char* bad : {"off", "", "10.0.0.1:6443", "https://", "ftp://x"}) {
+    EXPECT_EQ(ResolveKubeApiUrl(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  // "auto" follows the environment of this process.
+  const char* saved_host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const std::string host = saved_host == nullptr ? "" : saved_host;
+  setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+  setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  EXPECT_EQ(ResolveKubeApiUrl("auto").value(), "https://10.96.0.1:443");
+  unsetenv("KUBERNETES_SERVICE_HOST");
+  EXPECT_EQ(ResolveKubeApiUrl("auto").status().code(), Status::Code::kNotFound);
+  if (saved_host != nullptr) setenv("KUBERNETES_SERVICE_HOST", host.c_str(), 1);
 }
 
 }  // namespace
