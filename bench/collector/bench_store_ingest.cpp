@@ -118,14 +118,17 @@ void BM_PutBatch(benchmark::State& state) {
     // Batches are built outside the timed region, a few at a time.
     uint64_t seq = 0;
     std::vector<SampleBatch> pending;
+    std::vector<SampleBatch> done;  // freed outside the timed region
     for (auto _ : state) {
       state.PauseTiming();
+      done.clear();
       if (pending.empty()) {
         for (int i = 0; i < 16; ++i) pending.push_back(MakeBatch(seq++));
         std::reverse(pending.begin(), pending.end());  // back() is the oldest
       }
-      SampleBatch batch = std::move(pending.back());
+      done.push_back(std::move(pending.back()));
       pending.pop_back();
+      const SampleBatch& batch = done.back();
       state.ResumeTiming();
       auto r = (*store)->PutBatch(batch);
       if (!r.ok() || !*r) {
