@@ -274,7 +274,12 @@ class JUnitWalker {
     } else if (!not_run) {
       ++without_start_;
     }
-    if (cursor && *cursor) **cursor += static_cast<int64_t>(time_s * 1e9);
+    if (cursor && *cursor) {
+      **cursor += static_cast<int64_t>(time_s * 1e9);
+      if (**cursor > kLatestStartNs) {
+        return Fail(tc, "suite timestamp plus test times runs past the year 2200");
+      }
+    }
 
     // The final (or, with reruns, first) result of the testcase element.
     TestAttempt primary;

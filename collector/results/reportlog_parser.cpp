@@ -185,9 +185,10 @@ Result<ResultSet> ParseReportLog(std::string_view jsonl, const ParseOptions& opt
     };
     std::optional<double> duration, start, stop;
     JOSTLE_RETURN_IF_ERROR(number("duration", duration, kMaxDurationS));
-    // Epoch seconds up to the year 9999.
-    JOSTLE_RETURN_IF_ERROR(number("start", start, 253402300799.0));
-    JOSTLE_RETURN_IF_ERROR(number("stop", stop, 253402300799.0));
+    // Epoch seconds before 2200 (kLatestStartNs).
+    const double latest_s = static_cast<double>(kLatestStartNs / 1000000000);
+    JOSTLE_RETURN_IF_ERROR(number("start", start, latest_s));
+    JOSTLE_RETURN_IF_ERROR(number("stop", stop, latest_s));
 
     auto it = open.find(nodeid);
     if (when == "setup" && it != open.end()) {

@@ -188,8 +188,8 @@ Result<int64_t> ParseTimestamp(std::string_view text, int default_offset_s) {
       !ReadDigits(text, pos, 2, second)) {
     return bad("has no HH:MM:SS time");
   }
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
-      hour > 23 || minute > 59 || second > 60) {
+  if (year < 1970 || year >= 2200 || month < 1 || month > 12 || day < 1 ||
+      day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) {
     return bad("is out of range");
   }
   int64_t frac_ns = 0;

@@ -16,6 +16,8 @@ namespace jostle::collector {
 
 // Longest duration a producer may report for one test or suite: 30 days, in seconds.
 inline constexpr double kMaxDurationS = 30.0 * 24 * 3600;
+// Latest instant a start may reach: 2200-01-01T00:00:00Z, ns since the epoch.
+inline constexpr int64_t kLatestStartNs = 7258118400LL * 1000000000;
 // Longest id, name, classname, suite or file accepted, in bytes.
 inline constexpr size_t kMaxNameBytes = 4096;
 // message is cut to this many bytes, details (failure body / longrepr) to kMaxDetailsBytes.
@@ -48,7 +50,7 @@ std::optional<size_t> FindJsonTooDeep(std::string_view json, int max_depth);
 // An ISO 8601 / RFC 3339 date-time: "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|+HHMM|+HH]"
 // ('T' or one space between date and time). Without an offset the time is read at
 // default_offset_s (seconds east of UTC). Returns ns since the Unix epoch (UTC).
-// Years 1970..9999 only.
+// Years 1970..2199 only, so every result fits int64 ns.
 Result<int64_t> ParseTimestamp(std::string_view text, int default_offset_s);
 
 // Formats ns since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ".

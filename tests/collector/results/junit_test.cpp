@@ -236,6 +236,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadXml{"bad_timestamp",
                "<testsuite timestamp=\"yesterday\"><testcase name=\"a\"/></testsuite>",
                Status::Code::kInvalidArgument, "timestamp \"yesterday\""},
+        BadXml{"far_future_timestamp",
+               "<testsuite timestamp=\"9999-01-01T00:00:00\"><testcase name=\"a\"/></testsuite>",
+               Status::Code::kInvalidArgument, "is out of range"},
+        BadXml{"clock_overflow",
+               "<testsuite timestamp=\"2199-12-31T23:59:59Z\"><testcase name=\"a\" "
+               "time=\"86400\"/></testsuite>",
+               Status::Code::kInvalidArgument, "runs past the year 2200"},
         BadXml{"huge_name",
                "<testsuite><testcase name=\"" + std::string(100000, 'x') + "\"/></testsuite>",
                Status::Code::kInvalidArgument, "name is longer than 4096 bytes"},
