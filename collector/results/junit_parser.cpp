@@ -23,13 +23,29 @@
 namespace jostle::collector {
 namespace {
 
+// Offset of a "<!DOCTYPE" or "<!ENTITY" declaration (any case) outside comments and CDATA
+// sections, where a failure body may quote an HTML page.
 std::optional<size_t> FindDoctypeOrEntity(std::string_view xml) {
-  for (size_t i = xml.find("<!"); i != std::string_view::npos; i = xml.find("<!", i + 2)) {
-    std::string_view rest = xml.substr(i + 2, 7);
-    std::string upper;
-    for (char c : rest)
-      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    if (upper.starts_with("DOCTYPE") || upper.starts_with("ENTITY")) return i;
+  size_t i = xml.find("<!");
+  while (i != std::string_view::npos) {
+    std::string_view rest = xml.substr(i);
+    size_t next = i + 2;
+    if (rest.starts_with("<!--")) {
+      size_t end = xml.find("-->", i + 4);
+      if (end == std::string_view::npos) return std::nullopt;  // malformed; pugixml says so
+      next = end + 3;
+    } else if (rest.starts_with("<![CDATA[")) {
+      size_t end = xml.find("]]>", i + 9);
+      if (end == std::string_view::npos) return std::nullopt;
+      next = end + 3;
+    } else {
+      std::string word;
+      for (char c : rest.substr(2, 7)) {
+        word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+      if (word.starts_with("DOCTYPE") || word.starts_with("ENTITY")) return i;
+    }
+    i = xml.find("<!", next);
   }
   return std::nullopt;
 }

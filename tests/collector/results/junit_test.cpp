@@ -260,6 +260,14 @@ TEST(JUnitLimitsTest, DeepButAllowedNestingParses) {
   EXPECT_TRUE(set->tests.empty());
 }
 
+TEST(JUnitLimitsTest, DoctypeQuotedInCdataOrCommentIsText) {
+  Result<ResultSet> set = Parse(
+      "<testsuite><!-- <!DOCTYPE x> --><testcase name=\"page\"><failure><![CDATA[<!DOCTYPE "
+      "html><html>500</html>]]></failure></testcase></testsuite>");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("<!DOCTYPE html><html>500</html>", set->tests[0].last().message);
+}
+
 TEST(JUnitLimitsTest, HugeMessagesAreCutNotRefused) {
   std::string body = "<testsuite><testcase name=\"a\"><failure message=\"" +
                      std::string(1 << 20, 'm') + "\">" + std::string(1 << 20, 'd') +
