@@ -138,6 +138,7 @@ struct Entity {
   // Carried between ticks.
   int memstat_countdown = 0;  // memory.stat is read when this is 0
   std::optional<uint64_t> working_set;
+  std::optional<uint64_t> oom_kills;
   bool limits_due = true;
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> mem_limit_bytes;
@@ -198,6 +199,7 @@ struct CgroupSampler::State {
   bool psi_disabled = false;
   bool open_budget_exhausted = false;
   std::string transient_buf;
+  std::string path_buf;
   std::optional<std::string> host_netns;  // readlink <proc>/1/ns/net, at each scan
 
   void WarnOnce(const std::string& kind, const std::string& message) {
@@ -577,7 +579,11 @@ struct CgroupSampler::State {
       if (s.kind != kind) continue;
       if (IsPsi(kind) && psi_disabled) return Outcome::kAbsent;
       const std::string& dir = e.where.dirs[s.hierarchy];
-      std::string path = JoinPath(dir, FileName(kind));
+      // Reused buffer: no allocation per read once it has grown.
+      std::string& path = path_buf;
+      path.assign(dir);
+      path += '/';
+      path += FileName(kind);
       auto text = ReadSlot(s, path);
       if (!text.ok()) {
         if (text.status().IsNotFound()) {
@@ -661,21 +667,22 @@ struct CgroupSampler::State {
     read(FileKind::kMemCurrent, single(usage));
     read(FileKind::kMemUsageV1, single(usage));
     out.mem_usage_bytes = usage;
-    read(FileKind::kMemEvents, [&](std::string_view t, const std::string& src) {
-      auto v = FindKeyedValue(t, "oom_kill", src);
-      if (!v.ok()) return v.status();
-      out.oom_kills = *v;
-      return Status::Ok();
-    });
-    read(FileKind::kOomControl, [&](std::string_view t, const std::string& src) {
-      auto v = FindKeyedValue(t, "oom_kill", src);
-      if (!v.ok()) return v.status();
-      out.oom_kills = *v;
-      return Status::Ok();
-    });
     if (e.memstat_countdown <= 0) {
       e.memstat_countdown = std::max(1, options.memory_stat_every_ticks);
       e.working_set.reset();
+      e.oom_kills.reset();
+      read(FileKind::kMemEvents, [&](std::string_view t, const std::string& src) {
+        auto v = FindKeyedValue(t, "oom_kill", src);
+        if (!v.ok()) return v.status();
+        e.oom_kills = *v;
+        return Status::Ok();
+      });
+      read(FileKind::kOomControl, [&](std::string_view t, const std::string& src) {
+        auto v = FindKeyedValue(t, "oom_kill", src);
+        if (!v.ok()) return v.status();
+        e.oom_kills = *v;
+        return Status::Ok();
+      });
       auto memstat = [&](std::string_view key) {
         return [&, key](std::string_view t, const std::string& src) {
           auto v = FindKeyedValue(t, key, src);
@@ -690,6 +697,7 @@ struct CgroupSampler::State {
     }
     --e.memstat_countdown;
     out.mem_working_set_bytes = e.working_set;
+    out.oom_kills = e.oom_kills;
     // Limits, carried between scans.
     if (e.limits_due && !vanished) {
       e.limits_due = false;

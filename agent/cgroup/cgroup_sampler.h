@@ -44,7 +44,8 @@
 //   Working set = usage - inactive file, floored at 0. memory.stat forces a kernel stats
 //   flush, so it is read every CgroupOptions::memory_stat_every_ticks ticks (and at once
 //   for a new cgroup); in between, the working set computed at the last memory.stat read is
-//   carried. Limits (cpu.max, cfs quota/period, memory.max, limit_in_bytes) are read when a
+//   carried. The OOM kill counter (memory.events / memory.oom_control) is read on the same
+//   ticks as memory.stat and carried in between. Limits (cpu.max, cfs quota/period, memory.max, limit_in_bytes) are read when a
 //   cgroup is first seen and at every rescan, and carried in between.
 //   Network (pods only): <proc>/<pid>/net/dev of one process of the pod (the first pid in
 //   cgroup.procs of the pod's or its containers' cgroups), summed over interfaces except
@@ -84,7 +85,8 @@ struct CgroupOptions {
   int plain_cgroup_depth = 2;
   // The cgroup trees are listed again every this many Read calls (pods come and go).
   int rescan_every_ticks = 10;
-  // memory.stat is read every this many Read calls; the working set is carried in between.
+  // memory.stat and the OOM kill counter are read every this many Read calls; the working
+  // set and OOM kills are carried in between.
   int memory_stat_every_ticks = 5;
   // At most this many files are kept open between ticks; the rest are read by
   // open/read/close. Mind RLIMIT_NOFILE.
