@@ -79,8 +79,10 @@ NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int6
   }
   // Per point, cores used by each series, exclusive of its sampled child cgroups.
   std::map<std::string, std::string> group_of_path;  // cgroup path -> group name
+  std::unordered_map<std::string_view, bool> seen;   // series ids already looked at
   for (const CgroupRate& r : rates.cgroups) {
     const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    if (!seen.emplace(cg.id, true).second) continue;
     if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
     std::string group = cg.scope == Scope::kPod
                             ? (cg.namespace_name.empty() ? "pods" : cg.namespace_name)
@@ -100,28 +102,47 @@ NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int6
       }
     }
   }
-  std::map<std::string, std::vector<double>> by_group;
-  std::vector<std::map<std::string, double>> per_point(t.t_ns.size());
+  // Paths by index, so the per-point work below does no string handling.
+  std::vector<std::string> paths;
+  std::map<std::string, size_t> index_of_path;
+  for (const auto& [path, group] : group_of_path) {
+    index_of_path.emplace(path, paths.size());
+    paths.push_back(path);
+  }
+  std::vector<int> parent_index(paths.size(), -1);
+  for (const auto& [path, parent] : parent_of) {
+    parent_index[index_of_path[path]] = static_cast<int>(index_of_path[parent]);
+  }
+  std::unordered_map<std::string_view, size_t> index_of_id;
+  std::vector<double> cores(t.t_ns.size() * paths.size(), 0.0);
   for (const CgroupRate& r : rates.cgroups) {
     auto it = point_of_sample.find(r.sample_index);
     if (it == point_of_sample.end() || !r.cpu_us || r.to_ns <= r.from_ns) continue;
     const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
     if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
-    per_point[it->second][cg.path] += *r.cpu_us * 1e3 / static_cast<double>(r.to_ns - r.from_ns);
+    auto id = index_of_id.find(cg.id);
+    if (id == index_of_id.end()) id = index_of_id.emplace(cg.id, index_of_path[cg.path]).first;
+    cores[it->second * paths.size() + id->second] +=
+        *r.cpu_us * 1e3 / static_cast<double>(r.to_ns - r.from_ns);
   }
-  for (size_t i = 0; i < per_point.size(); ++i) {
-    std::map<std::string, double> exclusive = per_point[i];
-    for (const auto& [path, cores] : per_point[i]) {
-      auto parent = parent_of.find(path);
-      if (parent == parent_of.end()) continue;
-      auto e = exclusive.find(parent->second);
-      if (e != exclusive.end()) e->second = std::max(0.0, e->second - cores);
+  std::map<std::string, std::vector<double>> by_group;
+  std::vector<std::vector<double>*> series_of_path(paths.size());
+  for (size_t k = 0; k < paths.size(); ++k) {
+    auto& series = by_group[group_of_path[paths[k]]];
+    series.assign(t.t_ns.size(), 0.0);
+    series_of_path[k] = &series;
+  }
+  std::vector<double> exclusive(paths.size());
+  for (size_t i = 0; i < t.t_ns.size(); ++i) {
+    const double* row = &cores[i * paths.size()];
+    exclusive.assign(row, row + paths.size());
+    for (size_t k = 0; k < paths.size(); ++k) {
+      if (parent_index[k] >= 0) {
+        double& e = exclusive[static_cast<size_t>(parent_index[k])];
+        e = std::max(0.0, e - row[k]);
+      }
     }
-    for (const auto& [path, cores] : exclusive) {
-      auto& series = by_group[group_of_path[path]];
-      if (series.empty()) series.assign(t.t_ns.size(), 0.0);
-      series[i] += cores;
-    }
+    for (size_t k = 0; k < paths.size(); ++k) (*series_of_path[k])[i] += exclusive[k];
   }
   std::vector<std::pair<double, std::string>> totals;
   for (const auto& [group, series] : by_group) {

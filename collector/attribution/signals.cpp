@@ -189,6 +189,11 @@ NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& c
   out.interval_ns = MedianSpacing(samples, fallback);
   auto max_gap_ns =
       static_cast<int64_t>(config.max_gap_intervals * static_cast<double>(out.interval_ns));
+  out.max_gap_ns = max_gap_ns;
+  size_t cgroup_samples = 0;
+  for (const Sample& x : samples) cgroup_samples += x.cgroups.size();
+  out.node.reserve(samples.size());
+  out.cgroups.reserve(cgroup_samples);
   // Latest position of each cgroup series: (sample index, cgroup index).
   std::unordered_map<std::string, std::pair<size_t, size_t>> last;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -247,7 +252,13 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   bool have_segs = false;
   size_t last_sample = 0;
   bool any_sample = false;
-  for (const NodeRate& r : rates.node) {
+  // Rates are ordered by to_ns and span at most max_gap_ns: scan only [start, end + gap].
+  auto first_node =
+      std::partition_point(rates.node.begin(), rates.node.end(),
+                           [&](const NodeRate& r) { return r.to_ns <= s.window_start_ns; });
+  for (auto it = first_node; it != rates.node.end(); ++it) {
+    const NodeRate& r = *it;
+    if (r.to_ns > s.window_end_ns + rates.max_gap_ns) break;
     if (!overlaps(r.from_ns, r.to_ns)) continue;
     ++s.node_points;
     busy.Add(r.cpu_busy);
@@ -308,7 +319,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   CountAcc pod_oom, pod_drops;
   double periods_total = 0, throttled_total = 0;
   const CgroupSample* own_latest = nullptr;
-  for (const CgroupRate& r : rates.cgroups) {
+  auto first_cgroup =
+      std::partition_point(rates.cgroups.begin(), rates.cgroups.end(),
+                           [&](const CgroupRate& r) { return r.to_ns <= s.window_start_ns; });
+  for (auto it = first_cgroup; it != rates.cgroups.end(); ++it) {
+    const CgroupRate& r = *it;
+    if (r.to_ns > s.window_end_ns + rates.max_gap_ns) break;
     if (!overlaps(r.from_ns, r.to_ns)) continue;
     const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
     bool own_pod = is_own_pod(cg);

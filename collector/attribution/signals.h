@@ -63,9 +63,10 @@ struct CgroupRate {
 // Every rate of one node's samples. References `samples` by index: keep them alive.
 struct NodeRates {
   const std::vector<Sample>* samples = nullptr;
-  int64_t interval_ns = 0;  // median spacing of the samples (default_interval_s if < 2)
-  std::vector<NodeRate> node;
-  std::vector<CgroupRate> cgroups;
+  int64_t interval_ns = 0;          // median spacing of the samples (default_interval_s if < 2)
+  int64_t max_gap_ns = 0;           // longest pair turned into a rate
+  std::vector<NodeRate> node;       // ordered by to_ns
+  std::vector<CgroupRate> cgroups;  // ordered by to_ns
 };
 
 // `samples` must be one node's samples in wall-clock order (as Store::Samples returns them).
