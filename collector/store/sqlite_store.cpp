@@ -1552,6 +1552,8 @@ Status Configure(Connection& conn, const std::string& path, const SqliteStoreOpt
                  bool in_memory) {
   sqlite3_busy_timeout(conn.handle(), options.busy_timeout_ms);
   if (!in_memory) {
+    // Takes effect only when the file is created (before WAL is switched on).
+    JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA page_size = 16384"));
     STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare("PRAGMA journal_mode = WAL"));
     STORE_ASSIGN_OR_RETURN(bool row, q.Step());
     std::string mode = row ? q.Text(0) : "";
