@@ -9,9 +9,9 @@
 namespace jostle::logging {
 
 struct LogOptions {
-  std::string level = "info";  // trace, debug, info, warn, error, off
-  bool json = false;           // {"ts":..,"level":..,"logger":..,"msg":..} per line
-  std::string name = "jostle"; // the logger name printed in each line
+  std::string level = "info";   // trace, debug, info, warn, error, off
+  bool json = false;            // {"ts":..,"level":..,"logger":..,"msg":..} per line
+  std::string name = "jostle";  // the logger name printed in each line
 };
 
 // Installs the default logger. InvalidArgument for an unknown level.

@@ -1,8 +1,8 @@
 #include "agent/sampler/sampler.h"
 
-#include "jostle/version.h"
-
 #include <time.h>
+
+#include "jostle/version.h"
 
 namespace jostle::agent {
 

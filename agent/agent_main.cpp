@@ -1,0 +1,410 @@
+// jostle-agent: samples this node and its pods/cgroups every --interval and sends the
+// samples to the collector, a JSON-lines file and/or /metrics.
+//
+// Start-up is an ordered list of steps, each returning a Status: validate flags, open the
+// host readers, start the pod resolver, open outputs (file, shipper, /metrics server),
+// start sampling. Teardown runs whatever was started, in reverse order, on every exit
+// path. SIGTERM/SIGINT: the partial batch is flushed, the shipper gets a few seconds to
+// deliver (the rest goes to the spool), then the process exits 0.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/kube/chain_pod_directory.h"
+#include "agent/kube/kube_pod_directory.h"
+#include "agent/kube/log_dir_pod_directory.h"
+#include "agent/kube/pod_json.h"
+#include "agent/metrics/prometheus.h"
+#include "agent/sampler/sampler.h"
+#include "agent/shipper/shipper.h"
+#include "flags/flag_values.h"
+#include "http_server/http_server.h"
+#include "jostle/version.h"
+#include "jostle/wire.h"
+#include "logging/logging.h"
+
+namespace jostle::agent {
+namespace {
+
+struct AgentFlags {
+  std::string node_name;
+  std::string interval = "1s";
+  std::string proc_root = "/proc";
+  std::string sys_root = "/sys";
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string kube = "auto";
+  std::string kube_token_file;
+  std::string pod_labels;
+  std::string pod_log_dir = "/var/log/pods";
+  std::vector<std::string> cgroups;
+  int cgroup_depth = 2;
+  std::string collector;
+  std::string token_file;
+  std::string spool_dir;
+  std::string spool_max = "256MiB";
+  int batch_ticks = 10;
+  std::string listen;
+  std::string output;
+  bool once = false;
+  std::string log_level = "info";
+  bool log_json = false;
+};
+
+// What the steps build; torn down in reverse order.
+struct Agent {
+  AgentFlags flags;
+  HostPaths paths;
+  std::chrono::nanoseconds interval{};
+  std::string boot_id;
+  std::unique_ptr<KubePodDirectory> kube;
+  std::unique_ptr<LogDirPodDirectory> log_dir_pods;
+  std::unique_ptr<ChainPodDirectory> pods;
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<BatchAssembler> batches;
+  std::unique_ptr<Shipper> shipper;
+  std::FILE* output = nullptr;  // stdout or an appended file; owned unless stdout
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<TickLoop> loop;
+
+  // Guards the fields below: written by the sampling thread, read by /metrics.
+  std::mutex mu;
+  Sample latest;
+  bool has_latest = false;
+  std::vector<Sample> pending;  // sampling thread only (the loop is single-threaded)
+  AgentSelfStats self;
+};
+
+std::string DefaultNodeName() {
+  if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return "localhost";
+  return host;
+}
+
+Status ValidateFlags(Agent& a) {
+  auto interval = flags::ParseDuration(a.flags.interval);
+  if (!interval.ok()) return interval.status().WithContext("--interval");
+  if (*interval < std::chrono::milliseconds(100)) {
+    return Status::InvalidArgument("--interval: at least 100ms");
+  }
+  a.interval = *interval;
+  if (a.flags.node_name.empty()) a.flags.node_name = DefaultNodeName();
+  if (a.flags.batch_ticks < 1 || a.flags.batch_ticks > 3600) {
+    return Status::InvalidArgument("--batch-ticks: expected 1..3600");
+  }
+  if (!a.flags.collector.empty() && a.flags.collector.rfind("http://", 0) != 0 &&
+      a.flags.collector.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("--collector '" + a.flags.collector +
+                                   "': expected an http(s) URL");
+  }
+  if (!a.flags.listen.empty()) {
+    auto listen = ParseListenAddress(a.flags.listen);
+    if (!listen.ok()) return listen.status().WithContext("--listen");
+  }
+  if (a.flags.collector.empty() && a.flags.output.empty() && a.flags.listen.empty()) {
+    return Status::InvalidArgument(
+        "nothing to do: give --collector URL, --output FILE|- or --listen HOST:PORT");
+  }
+  a.paths = HostPaths{a.flags.proc_root, a.flags.sys_root, a.flags.cgroup_root};
+  return Status::Ok();
+}
+
+Status StartPodResolver(Agent& a) {
+  if (a.flags.kube == "off") return Status::Ok();
+  std::vector<const PodDirectory*> chain;
+  // auto outside a pod: no API, names from the pod log directory only.
+  bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  if (a.flags.kube != "auto" || in_cluster) {
+    auto url = ResolveKubeApiUrl(a.flags.kube);
+    if (!url.ok()) return url.status().WithContext("--kube");
+    KubeConfig config;
+    config.api_url = *url;
+    config.node_name = a.flags.node_name;
+    if (!a.flags.kube_token_file.empty()) config.token_file = a.flags.kube_token_file;
+    config.labels = PodLabelFilter::Parse(a.flags.pod_labels);
+    a.kube = std::make_unique<KubePodDirectory>(config);
+    if (Status s = a.kube->Start(); !s.ok()) return s.WithContext("kubernetes client");
+    chain.push_back(a.kube.get());
+    spdlog::info("pods: watching {} for pods on node {}", *url, a.flags.node_name);
+  }
+  a.log_dir_pods = std::make_unique<LogDirPodDirectory>(a.flags.pod_log_dir);
+  chain.push_back(a.log_dir_pods.get());
+  a.pods = std::make_unique<ChainPodDirectory>(chain);
+  return Status::Ok();
+}
+
+Status OpenSampler(Agent& a) {
+  auto boot_id = ReadBootId(a.paths);
+  if (!boot_id.ok()) {
+    // Without a boot id batches are still unique per agent start; say so once.
+    spdlog::warn("boot id: {}; batches carry an empty boot id", boot_id.status().ToString());
+  } else {
+    a.boot_id = *boot_id;
+  }
+  CgroupOptions options;
+  options.extra_cgroups = a.flags.cgroups;
+  options.plain_cgroup_depth = a.flags.cgroup_depth;
+  auto sampler = Sampler::Open(a.paths, options, a.pods.get());
+  if (!sampler.ok()) return sampler.status();
+  a.sampler = std::move(sampler.value());
+  a.batches = std::make_unique<BatchAssembler>(a.flags.node_name, a.boot_id, WallNowNs(),
+                                               a.interval.count());
+  std::string facts;
+  for (const auto& [k, v] : a.sampler->HostFacts()) facts += " " + k + "=" + v;
+  spdlog::info("sampling node {} every {} ms:{}", a.flags.node_name, a.interval.count() / 1'000'000,
+               facts);
+  return Status::Ok();
+}
+
+Status OpenOutputs(Agent& a) {
+  if (a.flags.output == "-") {
+    a.output = stdout;
+  } else if (!a.flags.output.empty()) {
+    a.output = std::fopen(a.flags.output.c_str(), "ae");
+    if (a.output == nullptr) return Status::FromErrno(errno, "--output " + a.flags.output);
+  }
+  if (!a.flags.collector.empty()) {
+    ShipperOptions options;
+    options.collector_url = a.flags.collector;
+    options.token_file = a.flags.token_file;
+    options.spool_dir = a.flags.spool_dir;
+    auto spool_max = flags::ParseByteSize(a.flags.spool_max);
+    if (!spool_max.ok()) return spool_max.status().WithContext("--spool-max");
+    options.spool_max_bytes = *spool_max;
+    auto shipper = Shipper::Start(options);
+    if (!shipper.ok()) return shipper.status().WithContext("--collector");
+    a.shipper = std::move(shipper.value());
+  }
+  return Status::Ok();
+}
+
+HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    return JsonError(405, "method not allowed", "the agent serves GET /metrics and /healthz");
+  }
+  if (req.path == "/healthz") return {200, "text/plain; charset=utf-8", {}, "ok\n"};
+  if (req.path == "/metrics") {
+    std::lock_guard lock(a.mu);
+    if (!a.has_latest) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
+    AgentSelfStats self = a.self;
+    if (a.shipper) {
+      ShipperStats shipped = a.shipper->stats();
+      self.spool_bytes = shipped.spool_bytes;
+      self.batches_shipped_total = shipped.batches_shipped;
+      self.batches_dropped_total =
+          shipped.batches_dropped_queue + shipped.batches_dropped_spool + shipped.batches_rejected;
+    }
+    return {200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            {},
+            RenderPrometheus(a.latest, a.flags.node_name, self)};
+  }
+  return JsonError(404, "not found", "the agent serves /metrics and /healthz");
+}
+
+Status StartServer(Agent& a) {
+  if (a.flags.listen.empty()) return Status::Ok();
+  HttpServerOptions options;
+  options.listen = a.flags.listen;
+  options.threads = 1;
+  options.max_body_bytes = 1024;
+  options.max_connections = 64;
+  auto server = HttpServer::Start(
+      options, [&a](const HttpServerRequest& req) { return ServeAgentHttp(a, req); });
+  if (!server.ok()) return server.status().WithContext("--listen");
+  a.server = std::move(server.value());
+  spdlog::info("serving /metrics and /healthz on {}", a.server->address());
+  return Status::Ok();
+}
+
+// Hands a finished batch to every output. Sampling thread (or main, at shutdown).
+void EmitBatch(Agent& a, std::vector<Sample> samples) {
+  if (samples.empty()) return;
+  SampleBatch batch = a.batches->Make(std::move(samples), a.sampler->HostFacts());
+  if (a.output != nullptr) {
+    std::string line = EncodeBatch(batch);
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), a.output) != line.size() ||
+        std::fflush(a.output) != 0) {
+      spdlog::warn("--output: write failed: {}", std::strerror(errno));
+    }
+  }
+  if (a.shipper) a.shipper->Ship(std::move(batch));
+}
+
+void Tick(Agent& a) {
+  auto start = std::chrono::steady_clock::now();
+  Sample sample = a.sampler->Tick();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {
+    std::lock_guard lock(a.mu);
+    a.latest = sample;
+    a.has_latest = true;
+    a.self.samples_total++;
+    a.self.sample_duration_seconds = took;
+    a.self.read_errors["node"] = a.sampler->read_errors();
+  }
+  a.pending.push_back(std::move(sample));
+  if (static_cast<int>(a.pending.size()) >= a.flags.batch_ticks) {
+    EmitBatch(a, std::move(a.pending));
+    a.pending.clear();
+  }
+}
+
+Status StartSampling(Agent& a) {
+  a.loop = std::make_unique<TickLoop>(a.interval, [&a] { Tick(a); });
+  a.loop->Start();
+  return Status::Ok();
+}
+
+void Teardown(Agent& a) {
+  if (a.loop) {
+    a.loop->Stop();
+    a.loop.reset();
+  }
+  if (a.batches) EmitBatch(a, std::move(a.pending));
+  if (a.server) a.server->Stop();
+  if (a.shipper) {
+    a.shipper->Stop(std::chrono::seconds(5));
+    a.shipper.reset();
+  }
+  if (a.output != nullptr && a.output != stdout) std::fclose(a.output);
+  a.output = nullptr;
+  if (a.kube) a.kube->Stop();
+}
+
+// --once: two readings one interval apart (so rates can be derived), one batch, exit.
+Status RunOnce(Agent& a) {
+  std::vector<Sample> samples;
+  samples.push_back(a.sampler->Tick());
+  std::this_thread::sleep_for(a.interval);
+  samples.push_back(a.sampler->Tick());
+  EmitBatch(a, std::move(samples));
+  return Status::Ok();
+}
+
+int Run(const AgentFlags& flags, sigset_t signals) {
+  Agent a;
+  a.flags = flags;
+  logging::LogOptions log;
+  log.level = flags.log_level;
+  log.json = flags.log_json;
+  log.name = "jostle-agent";
+  if (Status s = logging::SetupLogging(log); !s.ok()) {
+    spdlog::error("--log-level: {}", s.ToString());
+    return 2;
+  }
+  std::vector<std::pair<const char*, std::function<Status(Agent&)>>> steps = {
+      {"validate flags", ValidateFlags},
+      {"start pod resolver", StartPodResolver},
+      {"open host readers", OpenSampler},
+      {"open outputs", OpenOutputs},
+  };
+  if (flags.once) {
+    steps.emplace_back("sample once", RunOnce);
+  } else {
+    steps.emplace_back("start /metrics server", StartServer);
+    steps.emplace_back("start sampling", StartSampling);
+  }
+  for (const auto& [name, step] : steps) {
+    if (Status s = step(a); !s.ok()) {
+      spdlog::error("{}: {}", name, s.ToString());
+      Teardown(a);
+      return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
+  }
+  if (!flags.once) {
+    int sig = 0;
+    while (sigwait(&signals, &sig) != 0) {
+    }
+    spdlog::info("signal {}: flushing and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  }
+  Teardown(a);
+  return 0;
+}
+
+}  // namespace
+}  // namespace jostle::agent
+
+int main(int argc, char** argv) {
+  using jostle::agent::AgentFlags;
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{
+      "jostle-agent: samples CPU, memory, I/O pressure and network of this node and of every "
+      "pod/cgroup on it, for jostle-collector, a JSON-lines file or Prometheus."};
+  app.set_version_flag("--version", std::string(jostle::kVersion));
+  AgentFlags f;
+  app.add_option("--node-name", f.node_name,
+                 "Node name on samples (default $NODE_NAME, else "
+                 "the hostname)");
+  app.add_option("--interval", f.interval, "Sampling interval, e.g. 1s, 500ms")
+      ->capture_default_str();
+  app.add_option("--proc-root", f.proc_root, "The host's procfs (in a pod: a hostPath mount)")
+      ->capture_default_str();
+  app.add_option("--sys-root", f.sys_root, "The host's sysfs")->capture_default_str();
+  app.add_option("--cgroup-root", f.cgroup_root,
+                 "The host's cgroup mount: the v2 root, or the parent of the v1 controller "
+                 "mounts (hybrid hosts: with unified/ inside)")
+      ->capture_default_str();
+  app.add_option("--kube", f.kube,
+                 "Pod names from the Kubernetes API: auto (in-cluster when "
+                 "KUBERNETES_SERVICE_HOST is set), off, or an API server URL")
+      ->capture_default_str();
+  app.add_option("--kube-token-file", f.kube_token_file,
+                 "Bearer token file for --kube URL (default: the service-account token)");
+  app.add_option("--pod-labels", f.pod_labels,
+                 "Comma-separated pod label keys to carry on samples; * for all");
+  app.add_option("--pod-log-dir", f.pod_log_dir,
+                 "Where <namespace>_<pod>_<uid> directories name pods when the API is "
+                 "unreachable")
+      ->capture_default_str();
+  app.add_option("--cgroup", f.cgroups,
+                 "Also sample this cgroup (repeatable): /abs/path from the hierarchy root, "
+                 "or rel/path below this process's own cgroup");
+  app.add_option("--cgroup-depth", f.cgroup_depth,
+                 "Levels below the root where other cgroups (services, docker scopes) are "
+                 "found; 0 for none")
+      ->capture_default_str();
+  app.add_option("--collector", f.collector,
+                 "jostle-collector base URL, e.g. "
+                 "http://jostle-collector:8080");
+  app.add_option("--token-file", f.token_file,
+                 "File holding the collector bearer token "
+                 "(re-read when it changes)");
+  app.add_option("--spool-dir", f.spool_dir,
+                 "Directory where batches wait while the collector is unreachable");
+  app.add_option("--spool-max", f.spool_max,
+                 "Spool size cap; oldest batches are dropped "
+                 "first")
+      ->capture_default_str();
+  app.add_option("--batch-ticks", f.batch_ticks, "Samples per batch sent to outputs")
+      ->capture_default_str();
+  app.add_option("--listen", f.listen, "HOST:PORT serving /metrics and /healthz");
+  app.add_option("--output", f.output,
+                 "Append each batch as a JSON line to FILE; - for "
+                 "stdout");
+  app.add_flag("--once", f.once, "Take two readings one interval apart, write one batch, and exit");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
+  app.add_flag("--log-json", f.log_json, "Log one JSON object per line");
+  CLI11_PARSE(app, argc, argv);
+  return jostle::agent::Run(f, signals);
+}

@@ -1,0 +1,326 @@
+// jostle: the command line for CI jobs and single machines.
+//   jostle run     -- wrap a test command: sample, ingest its results, write the report
+//   jostle ingest  -- store result files in a database (no server)
+//   jostle report  -- render a run's report from a database
+//   jostle upload  -- send result files to a jostle-collector
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collector/attribution/config.h"
+#include "collector/attribution/run_report.h"
+#include "collector/report/report.h"
+#include "collector/results/parse_results.h"
+#include "collector/run/run_command.h"
+#include "collector/store/store.h"
+#include "http_client/http_client.h"
+#include "jostle/version.h"
+#include "logging/logging.h"
+
+namespace jostle::collector {
+namespace {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::FromErrno(errno, path);
+  std::stringstream body;
+  body << in.rdbuf();
+  return body.str();
+}
+
+// Splits "NS/NAME"; InvalidArgument otherwise.
+Status SplitPod(const std::string& pod, std::string* ns, std::string* name) {
+  if (pod.empty()) return Status::Ok();
+  auto slash = pod.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == pod.size() ||
+      pod.find('/', slash + 1) != std::string::npos) {
+    return Status::InvalidArgument("--pod '" + pod + "': expected NAMESPACE/NAME");
+  }
+  *ns = pod.substr(0, slash);
+  *name = pod.substr(slash + 1);
+  return Status::Ok();
+}
+
+std::string LocalTzOffset() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  long off = tm.tm_gmtoff;
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%c%02ld:%02ld", off < 0 ? '-' : '+', std::labs(off) / 3600,
+                (std::labs(off) % 3600) / 60);
+  return buf;
+}
+
+struct IngestFlags {
+  std::string db, run, job, pod, node, tz = "UTC";
+  std::vector<std::string> files;
+};
+
+int Ingest(const IngestFlags& f) {
+  ResultOrigin origin;
+  origin.run = f.run;
+  origin.job = f.job;
+  origin.node = f.node;
+  if (Status s = SplitPod(f.pod, &origin.pod_namespace, &origin.pod_name); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  auto tz = ParseTzOffset(f.tz);
+  if (!tz.ok()) {
+    spdlog::error("--tz: {}", tz.status().message());
+    return 2;
+  }
+  auto store = OpenSqliteStore(f.db);
+  if (!store.ok()) {
+    spdlog::error("--db {}: {}", f.db, store.status().ToString());
+    return 1;
+  }
+  int rc = 0;
+  for (const auto& file : f.files) {
+    auto body = ReadWholeFile(file);
+    if (!body.ok()) {
+      spdlog::error("{}", body.status().ToString());
+      rc = 1;
+      continue;
+    }
+    ParseOptions options;
+    options.source_name = std::filesystem::path(file).filename().string();
+    options.default_tz_offset_s = *tz;
+    auto set = ParseResults(*body, "", options);
+    if (!set.ok()) {
+      spdlog::error("{}: {}", file, set.status().message());
+      rc = 1;
+      continue;
+    }
+    origin.source = file;
+    auto summary = (*store)->PutResults(origin, *set);
+    if (!summary.ok()) {
+      spdlog::error("{}: {}", file, summary.status().ToString());
+      rc = 1;
+      continue;
+    }
+    std::printf("%s: %d tests, %d failed (%s%s%s)\n", file.c_str(), summary->tests, summary->failed,
+                set->format.c_str(), set->producer.empty() ? "" : ", ", set->producer.c_str());
+  }
+  return rc;
+}
+
+struct ReportFlags {
+  std::string db, run, format = "md", output, config, self_cgroup;
+};
+
+int Report(const ReportFlags& f) {
+  AttributionConfig config;
+  if (!f.config.empty()) {
+    auto loaded = LoadAttributionConfig(f.config);
+    if (!loaded.ok()) {
+      spdlog::error("--config: {}", loaded.status().ToString());
+      return 2;
+    }
+    config = *loaded;
+  }
+  auto store = OpenSqliteStore(f.db);
+  if (!store.ok()) {
+    spdlog::error("--db {}: {}", f.db, store.status().ToString());
+    return 1;
+  }
+  ReportOptions options;
+  options.self_cgroup = f.self_cgroup;
+  auto report = BuildRunReport(**store, f.run, config, options);
+  if (!report.ok()) {
+    spdlog::error("run {}: {}", f.run, report.status().message());
+    return 1;
+  }
+  std::string out = f.format == "json"   ? RenderJson(*report)
+                    : f.format == "html" ? RenderHtml(*report)
+                                         : RenderMarkdown(*report);
+  if (f.output.empty() || f.output == "-") {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  std::ofstream file(f.output, std::ios::binary | std::ios::trunc);
+  file << out;
+  file.flush();
+  if (!file) {
+    spdlog::error("-o {}: {}", f.output, std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+struct UploadFlags {
+  std::string collector, run, job, pod, node, token_file, tz;
+  std::vector<std::string> files;
+};
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+int Upload(const UploadFlags& f) {
+  std::string token;
+  if (!f.token_file.empty()) {
+    auto t = ReadWholeFile(f.token_file);
+    if (!t.ok()) {
+      spdlog::error("--token-file: {}", t.status().ToString());
+      return 2;
+    }
+    token = *t;
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+      token.pop_back();
+    }
+  } else if (const char* env = std::getenv("JOSTLE_TOKEN"); env != nullptr) {
+    token = env;
+  }
+  std::string base = f.collector;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string query = "?tz=" + UrlEncode(f.tz.empty() ? LocalTzOffset() : f.tz);
+  if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+  if (!f.pod.empty()) query += "&pod=" + UrlEncode(f.pod);
+  if (!f.node.empty()) query += "&node=" + UrlEncode(f.node);
+  http::HttpClient client;
+  int rc = 0;
+  for (const auto& file : f.files) {
+    auto body = ReadWholeFile(file);
+    if (!body.ok()) {
+      spdlog::error("{}", body.status().ToString());
+      rc = 1;
+      continue;
+    }
+    http::HttpRequest req;
+    req.method = "POST";
+    req.url = base + "/api/v1/runs/" + UrlEncode(f.run) + "/results" + query;
+    req.body = std::move(body).value();
+    req.bearer_token = token;
+    auto resp = client.Send(req);
+    if (!resp.ok()) {
+      spdlog::error("{}: {}", file, resp.status().message());
+      rc = 1;
+      continue;
+    }
+    if (resp->status != 200) {
+      spdlog::error("{}: collector answered {}: {}", file, resp->status, resp->body);
+      rc = 1;
+      continue;
+    }
+    std::printf("%s: %s\n", file.c_str(), resp->body.c_str());
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace jostle::collector
+
+int main(int argc, char** argv) {
+  using namespace jostle::collector;
+  CLI::App app{"jostle: was it the machine? Contention reports for CI test failures."};
+  app.set_version_flag("--version", std::string(jostle::kVersion));
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
+
+  RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run",
+      "Run CMD, sampling this machine and its cgroups meanwhile; then ingest the result "
+      "files CMD wrote and write report.html, report.md and report.json. Exits with CMD's "
+      "exit code.");
+  run_cmd->add_option("--results", run.result_globs,
+                      "Result files to ingest (glob, repeatable; '*' matches '/' too). "
+                      "Default: JUnit XML and pytest report-logs written during the run");
+  run_cmd->add_option("--report-dir", run.report_dir, "Where the reports go")
+      ->capture_default_str();
+  run_cmd->add_option("--db", run.db,
+                      "SQLite database; keep it between runs for history "
+                      "(default: REPORT_DIR/jostle.db)");
+  run_cmd->add_option("--run-id", run.run_id, "Run id (default: run-<UTC time>-<pid>)");
+  run_cmd->add_option("--job", run.job, "CI job name recorded with the results");
+  run_cmd->add_option("--config", run.config, "JSON config: thresholds and alert rules");
+  run_cmd->add_option("--webhook", run.webhooks, "Alert webhook URL (repeatable)");
+  run_cmd->add_option("--webhook-secret", run.webhook_secret,
+                      "Signs webhook deliveries (Standard Webhooks); whsec_<base64> or raw");
+  run_cmd->add_option("--interval", run.interval, "Sampling interval")->capture_default_str();
+  run_cmd->add_option("--cgroup", run.cgroups,
+                      "Also sample this cgroup (repeatable), as jostle-agent --cgroup");
+  run_cmd->add_option("--node-name", run.node_name, "Node name (default: the hostname)");
+  run_cmd->add_option("--proc-root", run.proc_root)->capture_default_str();
+  run_cmd->add_option("--sys-root", run.sys_root)->capture_default_str();
+  run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
+  bool quiet = false;
+  run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
+  run_cmd->add_option("command", run.command, "The command to run, after --")->required();
+
+  IngestFlags ingest;
+  CLI::App* ingest_cmd = app.add_subcommand("ingest",
+                                            "Store result files (JUnit XML, pytest report-log, "
+                                            "jostle JSON) in a database");
+  ingest_cmd->add_option("--db", ingest.db, "SQLite database")->required();
+  ingest_cmd->add_option("--run", ingest.run, "Run id")->required();
+  ingest_cmd->add_option("--job", ingest.job, "CI job name");
+  ingest_cmd->add_option("--pod", ingest.pod, "The pod the tests ran in, NAMESPACE/NAME");
+  ingest_cmd->add_option("--node", ingest.node, "The node the tests ran on");
+  ingest_cmd->add_option("--tz", ingest.tz, "Offset of timestamps written without one")
+      ->capture_default_str();
+  ingest_cmd->add_option("files", ingest.files, "Result files")->required();
+
+  ReportFlags report;
+  CLI::App* report_cmd = app.add_subcommand("report", "Render a run's contention report");
+  report_cmd->add_option("--db", report.db, "SQLite database")->required();
+  report_cmd->add_option("--run", report.run, "Run id")->required();
+  report_cmd->add_option("--format", report.format, "json, md or html")
+      ->check(CLI::IsMember({"json", "md", "html"}))
+      ->capture_default_str();
+  report_cmd->add_option("-o,--output", report.output, "Output file (default: stdout)");
+  report_cmd->add_option("--config", report.config, "JSON config: thresholds");
+  report_cmd->add_option("--self-cgroup", report.self_cgroup,
+                         "The cgroup the tests ran in, never their own culprit");
+
+  UploadFlags upload;
+  CLI::App* upload_cmd = app.add_subcommand("upload", "Send result files to a jostle-collector");
+  upload_cmd->add_option("--collector", upload.collector, "Collector base URL")->required();
+  upload_cmd->add_option("--run", upload.run, "Run id")->required();
+  upload_cmd->add_option("--job", upload.job, "CI job name");
+  upload_cmd->add_option("--pod", upload.pod, "The pod the tests ran in, NAMESPACE/NAME");
+  upload_cmd->add_option("--node", upload.node, "The node the tests ran on");
+  upload_cmd->add_option("--token-file", upload.token_file,
+                         "File holding a 'ci' token (default: $JOSTLE_TOKEN)");
+  upload_cmd->add_option("--tz", upload.tz,
+                         "Offset of timestamps written without one (default: this machine's)");
+  upload_cmd->add_option("files", upload.files, "Result files")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  jostle::logging::LogOptions log;
+  log.level = log_level;
+  if (auto s = jostle::logging::SetupLogging(log); !s.ok()) {
+    spdlog::error("--log-level: {}", s.message());
+    return 2;
+  }
+  if (run_cmd->parsed()) {
+    run.progress = !quiet;
+    return RunCommand(run);
+  }
+  if (ingest_cmd->parsed()) return Ingest(ingest);
+  if (report_cmd->parsed()) return Report(report);
+  return Upload(upload);
+}
