@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -73,6 +74,9 @@ class HttpServer::Impl {
   std::string host_;
 
   asio::io_context ioc_;  // after the members sessions touch: destroyed first
+  // Keeps the threads running until Stop has drained the connections, so that handlers
+  // posted by Stop (closing idle connections) always run.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
 };
@@ -295,6 +299,7 @@ Status HttpServer::Impl::Listen(const std::string& host, uint16_t port) {
 }
 
 void HttpServer::Impl::Run() {
+  work_.emplace(ioc_.get_executor());
   DoAccept();
   int n = std::max(1, options_.threads);
   threads_.reserve(static_cast<size_t>(n));
@@ -362,6 +367,7 @@ void HttpServer::Impl::Stop() {
                    options_.drain_timeout.count());
     }
   }
+  work_.reset();
   ioc_.stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();

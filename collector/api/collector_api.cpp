@@ -332,6 +332,11 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
     return ErrorResponse(s);
   };
   std::string media = MediaType(request.Header("content-type").value_or(""));
+  // What curl and friends send when the caller named no type: read as JSON.
+  if (media == "application/x-www-form-urlencoded" || media == "application/octet-stream" ||
+      media == "text/plain") {
+    media.clear();
+  }
   if (!media.empty() && media != "application/json") {
     return reject(
         Status::Unsupported("Content-Type '" + media + "': a sample batch is application/json"));

@@ -1,0 +1,95 @@
+#include "collector/api/token_file.h"
+
+#include <gtest/gtest.h>
+
+#include "collector/api/collector_api.h"
+
+namespace jostle::collector {
+namespace {
+
+TEST(TokenSetTest, ParsesScopesCommentsAndBlankLines) {
+  auto set = TokenSet::Parse(
+      "# agents\n"
+      "agent   agent-token-1\n"
+      "\n"
+      "ci,read ci-token-22   # the CI system\n"
+      "read\treader-token-3\n",
+      "tokens.txt");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->size(), 3u);
+  EXPECT_EQ(set->ScopesOf("agent-token-1"), kScopeAgent);
+  EXPECT_EQ(set->ScopesOf("ci-token-22"), kScopeCi | kScopeRead);
+  EXPECT_EQ(set->ScopesOf("reader-token-3"), kScopeRead);
+  EXPECT_EQ(set->ScopesOf("agent-token-"), 0u);
+  EXPECT_EQ(set->ScopesOf("agent-token-11"), 0u);
+  EXPECT_EQ(set->ScopesOf(""), 0u);
+}
+
+TEST(TokenSetTest, RefusesBadLinesNamingFileAndLine) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"agent\n", "tokens.txt:1: expected 'SCOPES TOKEN'"},
+      {"# c\nadmin token-12345678\n", "tokens.txt:2: unknown scope 'admin'"},
+      {"agent,,ci token-12345678\n", "tokens.txt:1: unknown scope ''"},
+      {"agent short\n", "tokens.txt:1: token is shorter than 8 characters"},
+      {"agent token-1234 extra\n", "tokens.txt:1: token must not contain spaces"},
+      {"# nothing\n\n", "tokens.txt: no tokens"},
+  };
+  for (const auto& c : cases) {
+    auto set = TokenSet::Parse(c.text, "tokens.txt");
+    ASSERT_FALSE(set.ok()) << c.text;
+    EXPECT_EQ(set.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(set.status().message().find(c.message), std::string::npos) << set.status().message();
+  }
+}
+
+TEST(TokenSetTest, LoadReportsMissingFile) {
+  auto set = TokenSet::Load("/nonexistent/jostle-tokens");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("/nonexistent/jostle-tokens"), std::string::npos);
+}
+
+TEST(BearerTokenTest, Table) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer   abc  "), "abc");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken(""), "");
+}
+
+TEST(ValidatorsTest, RunIdPodAndNode) {
+  EXPECT_TRUE(ValidateRunId("gh-12345.1").ok());
+  EXPECT_TRUE(ValidateRunId("pipeline:77@main+b").ok());
+  EXPECT_FALSE(ValidateRunId("").ok());
+  EXPECT_FALSE(ValidateRunId("a b").ok());
+  EXPECT_FALSE(ValidateRunId("a%2Fb").ok());
+  EXPECT_FALSE(ValidateRunId(std::string(129, 'a')).ok());
+  std::string ns, name;
+  EXPECT_TRUE(ParsePodRef("ci/runner-1", &ns, &name).ok());
+  EXPECT_EQ(ns, "ci");
+  EXPECT_EQ(name, "runner-1");
+  EXPECT_FALSE(ParsePodRef("runner-1", &ns, &name).ok());
+  EXPECT_FALSE(ParsePodRef("ci/", &ns, &name).ok());
+  EXPECT_FALSE(ParsePodRef("/x", &ns, &name).ok());
+  EXPECT_FALSE(ParsePodRef("ci/a/b", &ns, &name).ok());
+  EXPECT_FALSE(ParsePodRef("CI/Runner", &ns, &name).ok());
+  EXPECT_TRUE(ValidateNodeName("node-1.example").ok());
+  EXPECT_FALSE(ValidateNodeName("node 1").ok());
+}
+
+TEST(HttpStatusOfTest, MapsEveryCode) {
+  EXPECT_EQ(HttpStatusOf(Status::InvalidArgument("x")), 400);
+  EXPECT_EQ(HttpStatusOf(Status::Unauthenticated("x")), 401);
+  EXPECT_EQ(HttpStatusOf(Status::PermissionDenied("x")), 403);
+  EXPECT_EQ(HttpStatusOf(Status::NotFound("x")), 404);
+  EXPECT_EQ(HttpStatusOf(Status::ResourceExhausted("x")), 413);
+  EXPECT_EQ(HttpStatusOf(Status::Unsupported("x")), 415);
+  EXPECT_EQ(HttpStatusOf(Status::Unavailable("x")), 503);
+  EXPECT_EQ(HttpStatusOf(Status::IOError("x")), 500);
+}
+
+}  // namespace
+}  // namespace jostle::collector
