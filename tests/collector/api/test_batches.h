@@ -13,12 +13,14 @@ namespace jostle::testing {
 inline constexpr int64_t kTestEpochNs = 1767225600LL * 1000000000LL;
 
 // Wall clock of tick `tick` of batch `seq` (1 s ticks, batches of ticks_per_batch).
-inline int64_t TestWallNs(uint64_t seq, int tick, int ticks_per_batch) {
-  return kTestEpochNs + (static_cast<int64_t>(seq) * ticks_per_batch + tick) * 1000000000LL;
+inline int64_t TestWallNs(uint64_t seq, int tick, int ticks_per_batch,
+                          int64_t base_ns = kTestEpochNs) {
+  return base_ns + (static_cast<int64_t>(seq) * ticks_per_batch + tick) * 1000000000LL;
 }
 
 inline SampleBatch MakeTestBatch(const std::string& node, uint64_t seq, int ticks = 2,
-                                 int cgroups = 3, int64_t agent_start_ns = kTestEpochNs) {
+                                 int cgroups = 3, int64_t agent_start_ns = kTestEpochNs,
+                                 int64_t base_ns = kTestEpochNs) {
   SampleBatch b;
   b.node = node;
   b.boot_id = "0e4f6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6";
@@ -28,8 +30,8 @@ inline SampleBatch MakeTestBatch(const std::string& node, uint64_t seq, int tick
   b.interval_ns = 1000000000LL;
   for (int t = 0; t < ticks; ++t) {
     Sample s;
-    s.wall_ns = TestWallNs(seq, t, ticks);
-    s.mono_ns = s.wall_ns - kTestEpochNs + 1000;
+    s.wall_ns = TestWallNs(seq, t, ticks, base_ns);
+    s.mono_ns = s.wall_ns - base_ns + 1000;
     s.node.cpu_busy_us = 1000 * seq + static_cast<uint64_t>(t);
     s.node.cpu_total_us = 4000 * seq + static_cast<uint64_t>(t);
     s.node.cpus = 4;
