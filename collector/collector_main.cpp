@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
   ServeFlags f;
   CLI::App* serve = app.add_subcommand(
       "serve",
-      "Serve the HTTP API (POST /api/v1/samples, POST /api/v1/runs/RUN/results, reports, "
+      "Serve the HTTP API (POST /api/v1/samples, POST /api/v1/runs/RUN/results, "
       "/metrics, /healthz, /readyz) until SIGTERM/SIGINT; SIGHUP re-reads --token-file.");
   serve->add_option("--db", f.db, "SQLite database file (created and migrated if absent)")
       ->required();
