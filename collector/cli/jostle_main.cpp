@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
-  run_cmd->add_option("command", run.command, "The command to run, after --")->required();
+  run_cmd->footer("Usage: jostle run [OPTIONS] -- CMD [ARGS...]");
 
   IngestFlags ingest;
   CLI::App* ingest_cmd = app.add_subcommand("ingest",
@@ -309,7 +309,16 @@ int main(int argc, char** argv) {
                          "Offset of timestamps written without one (default: this machine's)");
   upload_cmd->add_option("files", upload.files, "Result files")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // Everything after the first "--" is the command of `jostle run`, untouched by CLI11.
+  int jostle_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      jostle_argc = i;
+      run.command.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+  CLI11_PARSE(app, jostle_argc, argv);
   jostle::logging::LogOptions log;
   log.level = log_level;
   if (auto s = jostle::logging::SetupLogging(log); !s.ok()) {
@@ -317,6 +326,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (run_cmd->parsed()) {
+    if (run.command.empty()) {
+      std::fprintf(stderr, "jostle run: no command (usage: jostle run [OPTIONS] -- CMD...)\n");
+      return 2;
+    }
     run.progress = !quiet;
     return RunCommand(run);
   }
