@@ -28,11 +28,12 @@ Result<std::optional<int64_t>> InMemoryAlertState::LastAlertAt(const std::string
   return std::optional<int64_t>(it->second);
 }
 
-Status InMemoryAlertState::RecordAlert(const std::string& run, const std::string& cooldown_key,
-                                       const std::string& target_key, int64_t at_s) {
+Status InMemoryAlertState::RecordDelivery(const DeliveryResult& result,
+                                          const std::string& cooldown_key, int64_t at_s) {
+  if (!result.delivered) return Status::Ok();
   std::lock_guard lock(mu_);
-  runs_[{run, target_key}] = at_s;
-  int64_t& last = cooldown_[{cooldown_key, target_key}];
+  runs_[{result.run, result.target_key}] = at_s;
+  int64_t& last = cooldown_[{cooldown_key, result.target_key}];
   last = std::max(last, at_s);
   return Status::Ok();
 }
@@ -85,12 +86,17 @@ DispatchOutcome AlertDispatcher::Dispatch(const AlertFacts& facts, std::stop_tok
     DeliveryResult result = sender_.Deliver(target, message, stop);
     result.run = facts.run;
     result.job = facts.job;
+    if (result.target_key.empty()) result.target_key = key;
+    Status recorded = state_.RecordDelivery(result, cooldown_key, now);
+    if (!recorded.ok()) {
+      spdlog::warn("recording alert delivery for run {}: {}", facts.run, recorded.ToString());
+    }
     if (result.delivered) {
-      Status recorded = state_.RecordAlert(facts.run, cooldown_key, key, now);
-      if (!recorded.ok())
-        spdlog::warn("recording alert for run {}: {}", facts.run, recorded.ToString());
       spdlog::info("alert for run {} delivered to {} (HTTP {}, {} attempt(s))", facts.run,
                    result.target, result.status, result.attempts);
+    } else {
+      spdlog::warn("alert for run {} not delivered to {} (HTTP {}, {} attempt(s)): {}", facts.run,
+                   result.target, result.status, result.attempts, result.error);
     }
     outcome.deliveries.push_back(std::move(result));
   }

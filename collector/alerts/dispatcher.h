@@ -20,7 +20,8 @@
 
 namespace jostle::collector::alerts {
 
-// Remembers successful deliveries. Implementations must be thread-safe.
+// The memory of deliveries: every finished delivery is recorded (the delivery log), the
+// successful ones answer WasRunAlerted / LastAlertAt. Implementations must be thread-safe.
 class AlertStateStore {
  public:
   virtual ~AlertStateStore() = default;
@@ -29,8 +30,10 @@ class AlertStateStore {
   // Unix seconds of the last delivery for `cooldown_key` (see CooldownKey) to the target.
   virtual Result<std::optional<int64_t>> LastAlertAt(const std::string& cooldown_key,
                                                      const std::string& target_key) = 0;
-  virtual Status RecordAlert(const std::string& run, const std::string& cooldown_key,
-                             const std::string& target_key, int64_t at_s) = 0;
+  // Records one finished delivery (delivered or not) of result.run to result.target_key,
+  // made at unix second `at_s` under `cooldown_key`.
+  virtual Status RecordDelivery(const DeliveryResult& result, const std::string& cooldown_key,
+                                int64_t at_s) = 0;
 };
 
 // Process-lifetime state (jostle run, tests).
@@ -39,8 +42,9 @@ class InMemoryAlertState final : public AlertStateStore {
   Result<bool> WasRunAlerted(const std::string& run, const std::string& target_key) override;
   Result<std::optional<int64_t>> LastAlertAt(const std::string& cooldown_key,
                                              const std::string& target_key) override;
-  Status RecordAlert(const std::string& run, const std::string& cooldown_key,
-                     const std::string& target_key, int64_t at_s) override;
+  // Remembers delivered results only; failed ones are not kept.
+  Status RecordDelivery(const DeliveryResult& result, const std::string& cooldown_key,
+                        int64_t at_s) override;
 
  private:
   std::mutex mu_;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/alerts/rules.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
@@ -72,12 +73,8 @@ struct RetentionConfig {
   double results_days = 90;
 };
 
-// When the alert webhook fires (DESIGN.md; used by the webhook sender).
-struct AlertRules {
-  std::vector<std::string> on = {"contention", "contention-possible"};  // verdict names
-  int min_count = 1;       // failures with those verdicts needed in a run
-  int64_t cooldown_s = 0;  // at most one alert per run/job within this many seconds
-};
+// When the alert webhook fires: the alerts module's rules struct, filled from "alerts".
+using AlertRules = alerts::AlertRules;
 
 struct AttributionConfig {
   WindowConfig window;
