@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang
   libboost-dev nlohmann-json3-dev libspdlog-dev libpugixml-dev libcli11-dev
-  libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libssl-dev
+  libcurl4-openssl-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl stress-ng python3 python3-pytest python3-pytest-rerunfailures
   prometheus prometheus-node-exporter chromium

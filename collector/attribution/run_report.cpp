@@ -188,19 +188,21 @@ std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
   return AssessWindow(s, config).contended;
 }
 
-RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
-                       const std::map<std::string, std::vector<Sample>>& samples_by_node,
-                       const std::map<std::string, std::vector<HistoryEntry>>& history,
-                       const AttributionConfig& config, const ReportOptions& options) {
+namespace {
+
+// AttributeRun over rates already computed from `samples_by_node`. `timeline_rates`: per
+// node, the rates to draw its timeline from instead of `rates` (sparse reads).
+RunReport Attribute(std::string_view run, const std::vector<TestExecution>& executions,
+                    const std::map<std::string, std::vector<Sample>>& samples_by_node,
+                    const std::map<std::string, NodeRates>& rates,
+                    const std::map<std::string, std::vector<HistoryEntry>>& history,
+                    const AttributionConfig& config, const ReportOptions& options,
+                    const std::map<std::string, NodeRates>& timeline_rates) {
   RunReport report;
   report.run = std::string(run);
   for (Verdict v : {Verdict::kContention, Verdict::kContentionPossible, Verdict::kFailsRegardless,
                     Verdict::kNoContention, Verdict::kNoData}) {
     report.verdict_counts[VerdictName(v)] = 0;
-  }
-  std::map<std::string, NodeRates> rates;
-  for (const auto& [node, samples] : samples_by_node) {
-    rates.emplace(node, ComputeRates(samples, config.window));
   }
 
   // Attempts of one test in one job, in attempt order; groups in order of first appearance.
@@ -323,7 +325,9 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
       if (r == rates.end()) continue;
       int64_t pad = static_cast<int64_t>(config.window.padding_intervals *
                                          static_cast<double>(r->second.interval_ns));
-      NodeTimeline t = BuildTimeline(node, r->second, *report.start_ns - pad, *report.end_ns + pad);
+      auto sparse = timeline_rates.find(node);
+      const NodeRates& drawn = sparse == timeline_rates.end() ? r->second : sparse->second;
+      NodeTimeline t = BuildTimeline(node, drawn, *report.start_ns - pad, *report.end_ns + pad);
       for (const auto* list : {&report.failures, &report.flaky_tests}) {
         for (const FailureReport& f : *list) {
           if (f.node != node || !f.start_ns) continue;
@@ -336,6 +340,33 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
   return report;
 }
 
+// [from, to] ranges, sorted and with overlapping ones merged.
+std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, int64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& r : ranges) {
+    if (!out.empty() && r.first <= out.back().second + 1) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
+                       const std::map<std::string, std::vector<Sample>>& samples_by_node,
+                       const std::map<std::string, std::vector<HistoryEntry>>& history,
+                       const AttributionConfig& config, const ReportOptions& options) {
+  std::map<std::string, NodeRates> rates;
+  for (const auto& [node, samples] : samples_by_node) {
+    rates.emplace(node, ComputeRates(samples, config.window));
+  }
+  return Attribute(run, executions, samples_by_node, rates, history, config, options, {});
+}
+
 Result<RunReport> BuildRunReport(Store& store, std::string_view run,
                                  const AttributionConfig& config, const ReportOptions& options) {
   auto executions = store.RunExecutions(run);
@@ -343,11 +374,11 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   if (executions->empty()) {
     return Status::NotFound("run " + std::string(run) + " has no test results");
   }
-  // Samples are fetched with this margin around the windows, enough for the padding and for
-  // the sample before the first window.
-  int64_t margin = static_cast<int64_t>(
-      std::max(60.0, 2 * (config.window.padding_intervals + 1) * config.window.default_interval_s) *
-      1e9);
+  const double interval = config.window.default_interval_s * 1e9;
+  // Samples are read this far around a padded window: the rate that overlaps the window's
+  // start begins at most max_gap_intervals before it.
+  const auto margin = static_cast<int64_t>(
+      (config.window.padding_intervals + config.window.max_gap_intervals + 1) * interval);
 
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> pod_nodes;
   auto resolve = [&](TestExecution& e) -> Status {
@@ -365,19 +396,17 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
 
   std::map<std::string, std::pair<int64_t, int64_t>> node_ranges;
   std::set<std::string> judged_tests;
+  std::set<std::pair<std::string, std::string>> judged_groups;  // (job, test id)
   for (TestExecution& e : *executions) {
     JOSTLE_RETURN_IF_ERROR(resolve(e));
-    if (IsFailure(e.outcome)) judged_tests.insert(e.test_id);
+    if (IsFailure(e.outcome)) {
+      judged_tests.insert(e.test_id);
+      judged_groups.emplace(e.job, e.test_id);
+    }
     if (e.node.empty() || !e.start_ns) continue;
     auto [it, inserted] = node_ranges.try_emplace(e.node, *e.start_ns, EndOf(e));
     it->second.first = std::min(it->second.first, *e.start_ns);
     it->second.second = std::max(it->second.second, EndOf(e));
-  }
-  std::map<std::string, std::vector<Sample>> samples_by_node;
-  for (const auto& [node, range] : node_ranges) {
-    auto samples = store.Samples(node, range.first - margin, range.second + margin);
-    if (!samples.ok()) return samples.status().WithContext("samples of node " + node);
-    samples_by_node.emplace(node, std::move(*samples));
   }
 
   int64_t oldest = std::numeric_limits<int64_t>::min();
@@ -385,7 +414,17 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     int64_t age = static_cast<int64_t>(config.history.max_age_days * 86400e9);
     oldest = std::max(oldest, range.first - age);
   }
+  // History: cached classifications are taken as they are; the others are classified below
+  // from the samples read for them.
+  struct Pending {
+    std::string test_id;
+    size_t index = 0;  // into history[test_id]
+    int64_t execution_id = 0;
+    std::string node;
+    WindowQuery query;
+  };
   std::map<std::string, std::vector<HistoryEntry>> history;
+  std::vector<Pending> pending;
   for (const std::string& test_id : judged_tests) {
     auto earlier = store.TestHistory(test_id, run, config.history.limit);
     if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
@@ -393,18 +432,107 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     for (TestExecution& e : *earlier) {
       if (e.outcome == Outcome::kSkipped) continue;
       if (e.start_ns && *e.start_ns < oldest) continue;
-      JOSTLE_RETURN_IF_ERROR(resolve(e));
       HistoryEntry entry{e.outcome, std::nullopt};
-      auto q = QueryOf(e, options);
-      if (q && !e.node.empty()) {
-        auto samples = store.Samples(e.node, q->start_ns - margin, q->end_ns + margin);
-        if (!samples.ok()) return samples.status().WithContext("samples of node " + e.node);
-        entry.contended = ClassifyWindow(ComputeRates(*samples, config.window), *q, config);
+      if (options.history_cache && e.contended) {
+        entry.contended = e.contended;
+        entries.push_back(entry);
+        continue;
       }
+      JOSTLE_RETURN_IF_ERROR(resolve(e));
+      auto q = QueryOf(e, options);
+      if (q && !e.node.empty()) pending.push_back({test_id, entries.size(), e.id, e.node, *q});
       entries.push_back(entry);
     }
   }
-  return AttributeRun(run, *executions, samples_by_node, history, config, options);
+
+  // What to read per node: short runs whole; long runs around the windows to judge (every
+  // attempt of a test with a failure, and pending history) plus sparse timeline points.
+  const auto pad = static_cast<int64_t>(config.window.padding_intervals * interval);
+  auto around = [&](int64_t start, int64_t end) {
+    return std::make_pair(start - pad - margin, end + pad + margin);
+  };
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> reads;
+  std::set<std::string> sparse_nodes;
+  for (const auto& [node, range] : node_ranges) {
+    auto whole = std::make_pair(range.first - margin, range.second + margin);
+    if (options.max_timeline_points > 0 &&
+        static_cast<double>(whole.second - whole.first) > options.max_timeline_points * interval) {
+      sparse_nodes.insert(node);
+    } else {
+      reads[node].push_back(whole);
+    }
+  }
+  for (const TestExecution& e : *executions) {
+    if (!e.start_ns || !sparse_nodes.count(e.node) || !judged_groups.count({e.job, e.test_id})) {
+      continue;
+    }
+    reads[e.node].push_back(around(*e.start_ns, EndOf(e)));
+  }
+  for (const Pending& p : pending)
+    reads[p.node].push_back(around(p.query.start_ns, p.query.end_ns));
+
+  std::map<std::string, std::vector<Sample>> samples_by_node;
+  for (auto& [node, ranges] : reads) {
+    std::vector<Sample>& samples = samples_by_node[node];
+    for (const auto& [from, to] : Merge(std::move(ranges))) {
+      auto got = store.Samples(node, from, to);
+      if (!got.ok()) return got.status().WithContext("samples of node " + node);
+      if (samples.empty()) {
+        samples = std::move(*got);
+      } else {
+        samples.insert(samples.end(), std::make_move_iterator(got->begin()),
+                       std::make_move_iterator(got->end()));
+      }
+    }
+  }
+  std::map<std::string, NodeRates> rates;
+  for (const auto& [node, samples] : samples_by_node) {
+    rates.emplace(node, ComputeRates(samples, config.window));
+  }
+
+  for (const Pending& p : pending) {
+    auto r = rates.find(p.node);
+    if (r == rates.end()) continue;
+    std::optional<bool> contended = ClassifyWindow(r->second, p.query, config);
+    history[p.test_id][p.index].contended = contended;
+    // Cache only a window the node's samples cover past its end: later samples cannot
+    // change it.
+    const std::vector<Sample>& samples = samples_by_node[p.node];
+    if (!options.history_cache || !contended || samples.empty() ||
+        samples.back().wall_ns < p.query.end_ns + pad + r->second.interval_ns) {
+      continue;
+    }
+    Signals s = WindowSignalsFromRates(r->second, p.query, config.window);
+    auto assessment = AssessWindow(s, config);
+    std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
+    JOSTLE_RETURN_IF_ERROR(
+        store.SetContended(p.execution_id, contended, resource)
+            .WithContext("caching the window of execution " + std::to_string(p.execution_id)));
+  }
+
+  // Sparse timelines: one sample at each step over the node's part of the run.
+  std::map<std::string, std::vector<Sample>> timeline_samples;
+  std::map<std::string, NodeRates> timeline_rates;
+  for (const std::string& node : sparse_nodes) {
+    const auto& range = node_ranges[node];
+    auto r = rates.find(node);
+    const auto spacing = r != rates.end() && r->second.interval_ns > 0
+                             ? r->second.interval_ns
+                             : static_cast<int64_t>(interval);
+    int64_t from = range.first - 2 * spacing, to = range.second + 2 * spacing;
+    int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
+    std::vector<Sample>& points = timeline_samples[node];
+    for (int64_t t = from; t < to + step; t += step) {
+      auto got = store.Samples(node, t, t + spacing - 1);
+      if (!got.ok()) return got.status().WithContext("samples of node " + node);
+      if (!got->empty()) points.push_back(std::move(got->front()));
+    }
+    WindowConfig stepped = config.window;
+    stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
+    timeline_rates.emplace(node, ComputeRates(points, stepped));
+  }
+  return Attribute(run, *executions, samples_by_node, rates, history, config, options,
+                   timeline_rates);
 }
 
 }  // namespace jostle::collector

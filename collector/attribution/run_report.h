@@ -95,6 +95,16 @@ struct HistoryEntry {
 struct ReportOptions {
   // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
   std::string self_cgroup;
+  // BuildRunReport: a node whose part of the run spans more than this many sampling
+  // intervals (WindowConfig::default_interval_s) is read sparsely: full resolution only
+  // around the windows it judges, and its timeline from one sample per step of
+  // span / max_timeline_points (each point the average over its step, from the cumulative
+  // counters). Shorter runs are read whole and their timelines keep every interval.
+  int max_timeline_points = 300;
+  // BuildRunReport: take an earlier execution's classification from the store's cache
+  // (TestExecution::contended) when it is there, and store the ones it computes with
+  // Store::SetContended (only for windows the node's samples already cover in full).
+  bool history_cache = true;
 };
 
 // The window of an execution's attempt; nullopt without a start time.
@@ -112,8 +122,10 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
                        const std::map<std::string, std::vector<HistoryEntry>>& history,
                        const AttributionConfig& config, const ReportOptions& options = {});
 
-// Loads the run's executions, resolves nodes of pods, fetches each node's samples with one
-// range query, classifies the history of each judged test, and calls AttributeRun.
+// Loads the run's executions, resolves nodes of pods, fetches each node's samples (one range
+// query per node, or for long runs one per group of overlapping windows plus the sparse
+// timeline points; see ReportOptions), classifies the history of each judged test, and
+// attributes the run as AttributeRun does.
 // NotFound when the run has no executions.
 Result<RunReport> BuildRunReport(Store& store, std::string_view run,
                                  const AttributionConfig& config,
