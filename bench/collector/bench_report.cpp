@@ -12,8 +12,8 @@
 //
 // A measurement works on a copy of the generated file, <db>.work (--fresh: copied again
 // before measuring, so cached history classifications start empty). Timed: open the store,
-// BuildRunReport(run "bench-run"), RenderJson; each phase and the total are printed as
-// `key value` lines, with the process's peak RSS.
+// BuildRunReport(run "bench-run"), RenderJson; each phase, the total and its CPU seconds are
+// printed as `key value` lines, with the process's peak RSS.
 //
 // --export-dir DIR writes the data the DuckDB comparison loads (bench/report_duckdb) as CSV:
 // node_samples.csv, cgroup_samples.csv (node, wall_ns, series, namespace, pod, cpu_usage_us)
@@ -51,6 +51,14 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// User + system CPU seconds of this process so far.
+double CpuSeconds() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 std::string NodeName(int n) {
@@ -344,6 +352,7 @@ int Main(int argc, char** argv) {
     fs::copy_file(db, work);
   }
 
+  const double cpu0 = CpuSeconds();
   auto t0 = Clock::now();
   auto store = OpenSqliteStore(work);
   if (!store.ok()) {
@@ -362,11 +371,12 @@ int Main(int argc, char** argv) {
   std::string json = RenderJson(*report);
   double render_s = Since(t2);
   double total_s = Since(t0);
+  double cpu_s = CpuSeconds() - cpu0;
 
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("open_s %.3f\nbuild_s %.3f\nrender_json_s %.3f\ntotal_s %.3f\n", open_s, build_s,
-              render_s, total_s);
+  std::printf("open_s %.3f\nbuild_s %.3f\nrender_json_s %.3f\ntotal_s %.3f\ncpu_s %.3f\n", open_s,
+              build_s, render_s, total_s, cpu_s);
   std::printf("tests %d\nfailed %d\nflaky %d\njson_bytes %zu\nmax_rss_mib %.0f\n", report->tests,
               report->failed, report->flaky, json.size(),
               static_cast<double>(usage.ru_maxrss) / 1024);

@@ -376,9 +376,9 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   }
   const double interval = config.window.default_interval_s * 1e9;
   // Samples are read this far around a padded window: the rate that overlaps the window's
-  // start begins at most max_gap_intervals before it.
-  const auto margin = static_cast<int64_t>(
-      (config.window.padding_intervals + config.window.max_gap_intervals + 1) * interval);
+  // start begins at most max_gap_intervals before it (and the one over its end ends at most
+  // that long after it).
+  const auto margin = static_cast<int64_t>((config.window.max_gap_intervals + 1) * interval);
 
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> pod_nodes;
   auto resolve = [&](TestExecution& e) -> Status {
@@ -454,7 +454,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> reads;
   std::set<std::string> sparse_nodes;
   for (const auto& [node, range] : node_ranges) {
-    auto whole = std::make_pair(range.first - margin, range.second + margin);
+    auto whole = std::make_pair(range.first - pad - margin, range.second + pad + margin);
     if (options.max_timeline_points > 0 &&
         static_cast<double>(whole.second - whole.first) > options.max_timeline_points * interval) {
       sparse_nodes.insert(node);

@@ -160,6 +160,74 @@ TEST_F(BuildRunReportTest, PodIsResolvedToItsNode) {
   EXPECT_EQ(f.verdict, Verdict::kContentionPossible);
 }
 
+TEST_F(BuildRunReportTest, SparseReadsJudgeLikeWholeReadsAndThinTheTimeline) {
+  Put("quiet", {Case("timing", {{Outcome::kPassed, 5}}), Case("bug", {{Outcome::kFailed, 8}})},
+      "ci-1");
+  Put("noisy",
+      {Case("timing", {{Outcome::kFailed, 25}}), Case("bug", {{Outcome::kFailed, 28}}),
+       Case("retried", {{Outcome::kFailed, 30}, {Outcome::kPassed, 45}}),
+       Case("fine", {{Outcome::kPassed, 31}})},
+      "ci-1");
+  ReportOptions whole_options;
+  whole_options.self_cgroup = "/user.slice/ci.scope";
+  whole_options.history_cache = false;
+  ReportOptions sparse_options = whole_options;
+  sparse_options.max_timeline_points = 8;  // the run spans ~20 s: read around windows only
+  auto whole = BuildRunReport(*store_, "noisy", AttributionConfig{}, whole_options);
+  auto sparse = BuildRunReport(*store_, "noisy", AttributionConfig{}, sparse_options);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_TRUE(sparse.ok()) << sparse.status().ToString();
+  ASSERT_EQ(whole->failures.size(), sparse->failures.size());
+  for (size_t i = 0; i < whole->failures.size(); ++i) {
+    const FailureReport& w = whole->failures[i];
+    const FailureReport& s = sparse->failures[i];
+    EXPECT_EQ(w.test_id, s.test_id);
+    EXPECT_EQ(w.verdict, s.verdict) << w.test_id;
+    EXPECT_EQ(w.signals.node_points, s.signals.node_points) << w.test_id;
+    EXPECT_EQ(w.signals.values, s.signals.values) << w.test_id;
+    EXPECT_EQ(w.assessment.culprits.size(), s.assessment.culprits.size()) << w.test_id;
+    EXPECT_EQ(w.evidence.history.passed_clear, s.evidence.history.passed_clear) << w.test_id;
+    EXPECT_EQ(w.evidence.history.failed_clear, s.evidence.history.failed_clear) << w.test_id;
+  }
+  ASSERT_EQ(sparse->flaky_tests.size(), 1u);
+  EXPECT_EQ(sparse->flaky_tests[0].verdict, whole->flaky_tests[0].verdict);
+  ASSERT_EQ(sparse->timelines.size(), 1u);
+  ASSERT_EQ(whole->timelines.size(), 1u);
+  EXPECT_FALSE(sparse->timelines[0].t_ns.empty());
+  EXPECT_LE(sparse->timelines[0].t_ns.size(), 10u);
+  EXPECT_LT(sparse->timelines[0].t_ns.size(), whole->timelines[0].t_ns.size());
+}
+
+TEST_F(BuildRunReportTest, HistoryClassificationsAreCachedInTheStore) {
+  Put("quiet", {Case("timing", {{Outcome::kPassed, 5}})}, "ci-1");
+  Put("noisy", {Case("timing", {{Outcome::kFailed, 25}})}, "ci-1");
+  auto before = store_->TestHistory("suite::timing", "noisy", 10);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_FALSE((*before)[0].contended.has_value());
+
+  auto first = BuildRunReport(*store_, "noisy", AttributionConfig{});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto after = store_->TestHistory("suite::timing", "noisy", 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  ASSERT_TRUE((*after)[0].contended.has_value());
+  EXPECT_FALSE(*(*after)[0].contended);  // the quiet window at 5 s
+
+  // The cached value is what a later report uses: flip it and the evidence follows.
+  ASSERT_TRUE(store_->SetContended((*after)[0].id, true, "cpu").ok());
+  auto cached = BuildRunReport(*store_, "noisy", AttributionConfig{});
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  ASSERT_EQ(cached->failures.size(), 1u);
+  EXPECT_EQ(cached->failures[0].evidence.history.passed_contended, 1);
+  EXPECT_EQ(cached->failures[0].evidence.history.passed_clear, 0);
+  ReportOptions recompute;
+  recompute.history_cache = false;
+  auto fresh = BuildRunReport(*store_, "noisy", AttributionConfig{}, recompute);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(fresh->failures[0].evidence.history.passed_clear, 1);
+}
+
 TEST_F(BuildRunReportTest, UnknownRunIsNotFound) {
   auto report = BuildRunReport(*store_, "nope", AttributionConfig{});
   ASSERT_FALSE(report.ok());
