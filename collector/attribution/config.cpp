@@ -146,6 +146,8 @@ Result<AttributionConfig> ParseAttributionConfig(std::string_view json, std::str
   } catch (const Json::parse_error& e) {
     return Status::InvalidArgument(std::string(origin) + ": not valid JSON at byte " +
                                    std::to_string(e.byte) + ": " + e.what());
+  } catch (const Json::exception& e) {  // e.g. a number too large for a double
+    return Status::InvalidArgument(std::string(origin) + ": not valid JSON: " + e.what());
   }
   AttributionConfig config;
   Status s = RootSetter(&config)(doc, "");
