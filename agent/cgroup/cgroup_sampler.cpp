@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdint>
 #include <set>
 #include <utility>
 
@@ -56,6 +59,7 @@ enum class FileKind : uint8_t {
   // /proc/<pid>/net/dev of a pod's process
   kNetDev,
 };
+constexpr size_t kFileKinds = static_cast<size_t>(FileKind::kNetDev) + 1;
 
 const char* FileName(FileKind kind) {
   switch (kind) {
@@ -108,12 +112,55 @@ bool IsPsi(FileKind kind) {
          kind == FileKind::kIoPressure;
 }
 
+// How often a file is read, which decides whether it gets a kept descriptor.
+enum class Rate : uint8_t {
+  kEveryTick,  // kept open while the budget allows
+  kPeriodic,   // every few ticks: kept open while 3/4 of the budget is unused
+  kRare,       // limits: opened, read and closed each time
+};
+
+// True when containers' memory and PSI files are read every few ticks, not every tick.
+bool ContainerDetailDeferred(Scope scope, const CgroupOptions& options) {
+  return scope == Scope::kContainer && options.container_detail_every_ticks > 1;
+}
+
+Rate RateOf(FileKind kind, Scope scope, const CgroupOptions& options) {
+  switch (kind) {
+    case FileKind::kCpuStat:
+    case FileKind::kCpuStatV1:
+    case FileKind::kCpuacctUsage:
+    case FileKind::kCpuacctUser:
+    case FileKind::kCpuacctSys:
+    case FileKind::kNetDev:
+      return Rate::kEveryTick;
+    case FileKind::kMemCurrent:
+    case FileKind::kMemUsageV1:
+    case FileKind::kCpuPressure:
+    case FileKind::kMemPressure:
+    case FileKind::kIoPressure:
+      return ContainerDetailDeferred(scope, options) ? Rate::kPeriodic : Rate::kEveryTick;
+    case FileKind::kMemStat:
+    case FileKind::kMemEvents:
+    case FileKind::kMemStatV1:
+    case FileKind::kOomControl:
+      return Rate::kPeriodic;
+    case FileKind::kCpuMax:
+    case FileKind::kMemMax:
+    case FileKind::kCfsQuota:
+    case FileKind::kCfsPeriod:
+    case FileKind::kMemLimitV1:
+      return Rate::kRare;
+  }
+  return Rate::kRare;
+}
+
 // One file of one cgroup.
 struct Slot {
   enum class State : uint8_t { kUnopened, kOpen, kTransient, kMissing };
   FileKind kind;
   uint8_t hierarchy;  // index into State::hierarchies_; unused for kNetDev
   State state = State::kUnopened;
+  Rate rate = Rate::kRare;
   OpenFile file;
 };
 
@@ -135,13 +182,21 @@ struct Entity {
   std::string id;
   Found where;
   std::vector<Slot> slots;
-  // Carried between ticks.
-  int memstat_countdown = 0;  // memory.stat is read when this is 0
+  // Index into slots by FileKind; -1 when the cgroup has no such file (e.g. v1 files on v2).
+  std::array<int8_t, kFileKinds> slot_of;
+  size_t ordinal = 0;  // creation order, spreads containers' periodic reads over ticks
+  // Carried between ticks. Each countdown is decremented per tick; its files are read
+  // when it is 0 (so at once for a new cgroup).
+  int memstat_countdown = 0;  // memory.stat, memory.events / memory.oom_control (and for
+                              // deferred containers: memory usage and PSI)
+  bool memstat_read = false;  // memstat_countdown has run out once
   std::optional<uint64_t> working_set;
   std::optional<uint64_t> oom_kills;
-  bool limits_due = true;
+  std::optional<uint64_t> mem_usage;  // deferred containers only
+  int limits_countdown = 0;           // cpu.max, memory.max / cfs quota+period, limit_in_bytes
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> mem_limit_bytes;
+  std::optional<PsiTotals> psi_cpu, psi_memory, psi_io;  // deferred containers only
   // Pods' network.
   bool net_resolved = false;
   bool host_network = false;
@@ -186,6 +241,33 @@ std::optional<std::string> ReadLink(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// How many files the sampler may keep open: options.max_open_files, within half of the
+// soft RLIMIT_NOFILE (the other half is left to the rest of the process). When that is too
+// low and options.raise_open_file_limit is set, the soft limit is raised toward the hard
+// limit first, to 2 * max_open_files at most.
+size_t OpenFileBudget(const CgroupOptions& options) {
+  size_t want = options.max_open_files;
+  if (want == 0) return 0;
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return std::min<size_t>(want, 256);
+  auto half = [](rlim_t v) { return v == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(v / 2); };
+  if (half(rl.rlim_cur) < want && options.raise_open_file_limit && rl.rlim_cur != rl.rlim_max) {
+    rlim_t target = static_cast<rlim_t>(want) * 2;
+    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) target = rl.rlim_max;
+    if (target > rl.rlim_cur) {
+      struct rlimit raised = {target, rl.rlim_max};
+      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+        spdlog::info(
+            "cgroup sampler: raised the soft RLIMIT_NOFILE from {} to {} to keep up "
+            "to {} cgroup files open",
+            static_cast<uint64_t>(rl.rlim_cur), static_cast<uint64_t>(target), want);
+        rl.rlim_cur = target;
+      }
+    }
+  }
+  return std::min(want, half(rl.rlim_cur));
+}
+
 }  // namespace
 
 struct CgroupSampler::State {
@@ -196,9 +278,14 @@ struct CgroupSampler::State {
   CgroupSamplerStats stats;
   std::map<Key, Entity> entities;
   std::set<std::string> warned;
+  // Per file kind: a read failure / a parse failure was logged.
+  std::array<bool, kFileKinds> warned_read{}, warned_parse{};
   bool psi_disabled = false;
   bool open_budget_exhausted = false;
-  std::string transient_buf;
+  size_t open_budget = 0;
+  size_t next_ordinal = 0;  // min(options.max_open_files, what RLIMIT_NOFILE leaves us)
+  // The one buffer every file is read into; it grows to the largest file and stays there.
+  std::string read_buf;
   std::string path_buf;
   std::optional<std::string> host_netns;  // readlink <proc>/1/ns/net, at each scan
 
@@ -433,21 +520,24 @@ struct CgroupSampler::State {
         for (Slot& s : e.slots) {
           if (s.state == Slot::State::kMissing) s.state = Slot::State::kUnopened;
         }
-        e.limits_due = true;
         e.net_resolved = false;
         continue;
       }
       Entity e;
       e.scope = key.first;
       e.id = key.second;
+      e.ordinal = next_ordinal++;
       e.where = std::move(found);
       BuildSlots(e);
       entities.emplace(key, std::move(e));
     }
     stats.cgroups = entities.size();
     if (scan.driver != CgroupDriver::kNone) facts["cgroup_driver"] = CgroupDriverName(scan.driver);
-    host_netns = ReadLink(JoinPath(paths.proc, "1/ns/net"));
-    if (!host_netns) {
+    bool any_pod = std::any_of(entities.begin(), entities.end(),
+                               [](const auto& kv) { return kv.first.first == Scope::kPod; });
+    // Outside Kubernetes there is no pod to tell apart: no reading, no warning.
+    host_netns = any_pod ? ReadLink(JoinPath(paths.proc, "1/ns/net")) : std::nullopt;
+    if (any_pod && !host_netns) {
       WarnOnce("host_netns", JoinPath(paths.proc, "1/ns/net") +
                                  " is unreadable: hostNetwork pods cannot be told apart and "
                                  "carry the node's network counters");
@@ -455,8 +545,11 @@ struct CgroupSampler::State {
   }
 
   void BuildSlots(Entity& e) {
+    e.slot_of.fill(-1);
     auto add = [&](FileKind k, size_t h) {
-      e.slots.push_back(Slot{k, static_cast<uint8_t>(h), Slot::State::kUnopened, OpenFile()});
+      e.slot_of[static_cast<size_t>(k)] = static_cast<int8_t>(e.slots.size());
+      e.slots.push_back(Slot{k, static_cast<uint8_t>(h), Slot::State::kUnopened,
+                             RateOf(k, e.scope, options), OpenFile()});
     };
     for (size_t h = 0; h < hierarchies.size(); ++h) {
       if (e.where.dirs[h].empty()) continue;
@@ -507,52 +600,36 @@ struct CgroupSampler::State {
 
   // --- Reading ----------------------------------------------------------------------------
 
-  Result<std::string_view> ReadTransient(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, path);
-    if (transient_buf.size() < 4096) transient_buf.resize(4096);
-    size_t used = 0;
-    for (;;) {
-      if (used == transient_buf.size()) transient_buf.resize(transient_buf.size() * 2);
-      ssize_t n = ::read(fd, transient_buf.data() + used, transient_buf.size() - used);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
-        return Status::FromErrno(err, path);
-      }
-      if (n == 0) break;
-      used += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    return std::string_view(transient_buf.data(), used);
+  // <dir of the slot's hierarchy>/<file name> in path_buf; built only when a file is opened
+  // or an error names it, never for a read through a kept descriptor.
+  const std::string& SlotPath(const Entity& e, const Slot& s) {
+    path_buf.assign(e.where.dirs[s.hierarchy]);
+    path_buf += '/';
+    path_buf += FileName(s.kind);
+    return path_buf;
   }
 
-  // Reads one file; NotFound when it (or its cgroup) does not exist.
-  Result<std::string_view> ReadSlot(Slot& s, const std::string& path) {
-    if (s.state == Slot::State::kMissing) return Status::NotFound(path);
+  // Reads one file into read_buf; NotFound when it (or its cgroup) does not exist.
+  // `path` is called for the file's path when it has to be opened.
+  template <typename PathFn>
+  Result<std::string_view> ReadSlot(Slot& s, PathFn&& path) {
     if (s.state == Slot::State::kOpen) {
-      auto r = s.file.Read();
-      if (r.ok()) return r;
-      int err = s.file.last_errno();
-      Close(s);
-      if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
-      return r.status();
+      auto r = s.file.Read(read_buf);
+      if (!r.ok()) Close(s);
+      return r;
     }
-    if (s.state == Slot::State::kUnopened && !open_budget_exhausted &&
-        stats.open_files < options.max_open_files) {
-      auto f = OpenFile::Open(path);
+    size_t budget = s.rate == Rate::kEveryTick  ? open_budget
+                    : s.rate == Rate::kPeriodic ? open_budget / 4 * 3
+                                                : 0;
+    if (s.state == Slot::State::kUnopened && !open_budget_exhausted && stats.open_files < budget) {
+      auto f = OpenFile::Open(path());
       if (f.ok()) {
         s.file = std::move(*f);
         s.state = Slot::State::kOpen;
         ++stats.open_files;
-        auto r = s.file.Read();
-        if (r.ok()) return r;
-        int err = s.file.last_errno();
-        Close(s);
-        if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
-        return r.status();
+        auto r = s.file.Read(read_buf);
+        if (!r.ok()) Close(s);
+        return r;
       }
       if (f.status().code() == Status::Code::kResourceExhausted) {
         open_budget_exhausted = true;
@@ -564,62 +641,67 @@ struct CgroupSampler::State {
         return f.status();
       }
     }
-    s.state = Slot::State::kTransient;
-    auto r = ReadTransient(path);
+    if (s.state == Slot::State::kUnopened) s.state = Slot::State::kTransient;
+    auto r = OpenFile::ReadOnce(path(), read_buf);
     if (!r.ok() && r.status().IsNotFound()) s.state = Slot::State::kMissing;
     return r;
   }
 
   // Reads the slot of `kind` of `e`, if it has one. kAbsent: no such slot, or the file is
   // missing, unreadable or failed to parse (warned once per kind); kVanished: the cgroup's
-  // directory is gone. `parse` gets the text and returns a Status.
+  // directory is gone. `parse` gets the text and the file's path and returns a Status.
   template <typename Parse>
   Outcome ReadKind(Entity& e, FileKind kind, Parse&& parse) {
-    for (Slot& s : e.slots) {
-      if (s.kind != kind) continue;
-      if (IsPsi(kind) && psi_disabled) return Outcome::kAbsent;
+    int8_t index = e.slot_of[static_cast<size_t>(kind)];
+    if (index < 0) return Outcome::kAbsent;
+    if (IsPsi(kind) && psi_disabled) return Outcome::kAbsent;
+    Slot& s = e.slots[static_cast<size_t>(index)];
+    // Known missing since the last scan (e.g. no PSI files on this kernel): warned already.
+    if (s.state == Slot::State::kMissing) return Outcome::kAbsent;
+    auto text = ReadSlot(s, [&]() -> const std::string& { return SlotPath(e, s); });
+    const size_t k = static_cast<size_t>(kind);
+    if (!text.ok()) {
       const std::string& dir = e.where.dirs[s.hierarchy];
-      // Reused buffer: no allocation per read once it has grown.
-      std::string& path = path_buf;
-      path.assign(dir);
-      path += '/';
-      path += FileName(kind);
-      auto text = ReadSlot(s, path);
-      if (!text.ok()) {
-        if (text.status().IsNotFound()) {
-          if (!Exists(dir)) return Outcome::kVanished;
-          // Old kernels lack cpuacct.usage_user/_sys; new ones may lack nothing. The
-          // fallback pair is only read when cpuacct.usage is missing: no warning for it.
-          if (kind == FileKind::kCpuacctUsage) return Outcome::kAbsent;
-        }
-        if (text.status().code() == Status::Code::kUnsupported && IsPsi(kind)) {
-          psi_disabled = true;
-          facts["cgroup_psi"] = "disabled";
-          WarnOnce("psi_disabled", path +
-                                       ": PSI is disabled at boot (psi=0); cgroup PSI "
-                                       "fields stay absent");
-          return Outcome::kAbsent;
-        }
-        WarnOnce(std::string("read:") + FileName(kind),
-                 text.status().ToString() + " (warned once for every " + FileName(kind) +
-                     "; those fields stay absent)");
+      if (text.status().IsNotFound()) {
+        if (!Exists(dir)) return Outcome::kVanished;
+        // Old kernels lack cpuacct.usage_user/_sys; new ones may lack nothing. The
+        // fallback pair is only read when cpuacct.usage is missing: no warning for it.
+        if (kind == FileKind::kCpuacctUsage) return Outcome::kAbsent;
+      }
+      if (text.status().code() == Status::Code::kUnsupported && IsPsi(kind)) {
+        psi_disabled = true;
+        facts["cgroup_psi"] = "disabled";
+        WarnOnce("psi_disabled", SlotPath(e, s) +
+                                     ": PSI is disabled at boot (psi=0); cgroup PSI "
+                                     "fields stay absent");
         return Outcome::kAbsent;
       }
-      Status st = parse(*text, path);
-      if (!st.ok()) {
-        WarnOnce(std::string("parse:") + FileName(kind),
-                 st.ToString() + " (warned once for every " + FileName(kind) +
-                     "; those fields stay absent)");
-        return Outcome::kAbsent;
+      if (!warned_read[k]) {
+        warned_read[k] = true;
+        spdlog::warn("cgroup sampler: {} (warned once for every {}; those fields stay absent)",
+                     text.status().ToString(), FileName(kind));
       }
-      return Outcome::kOk;
+      return Outcome::kAbsent;
     }
-    return Outcome::kAbsent;
+    // Parsed without the file's path first: building it for every read costs more than
+    // the parse. A failed parse runs again with the path, for the message.
+    Status st = parse(*text, std::string_view());
+    if (!st.ok()) st = parse(*text, std::string_view(SlotPath(e, s)));
+    if (!st.ok()) {
+      if (!warned_parse[k]) {
+        warned_parse[k] = true;
+        spdlog::warn("cgroup sampler: {} (warned once for every {}; those fields stay absent)",
+                     st.ToString(), FileName(kind));
+      }
+      return Outcome::kAbsent;
+    }
+    return Outcome::kOk;
   }
 
   // Fills `out` from the files of `e`; false when the cgroup vanished.
   bool ReadEntity(Entity& e, CgroupSample& out) {
     bool vanished = false;
+    // `parse(text, source)`: source is empty, or the file's path when an error is reported.
     auto read = [&](FileKind kind, auto&& parse) {
       if (vanished) return false;
       Outcome o = ReadKind(e, kind, parse);
@@ -627,7 +709,7 @@ struct CgroupSampler::State {
       return o == Outcome::kOk;
     };
     // CPU.
-    read(FileKind::kCpuStat, [&](std::string_view t, const std::string& src) {
+    read(FileKind::kCpuStat, [&](std::string_view t, std::string_view src) {
       auto v = ParseCpuStatV2(t, src);
       if (!v.ok()) return v.status();
       out.cpu_usage_us = v->usage_usec;
@@ -636,7 +718,7 @@ struct CgroupSampler::State {
       out.cpu_throttled_us = v->throttled_usec;
       return Status::Ok();
     });
-    read(FileKind::kCpuStatV1, [&](std::string_view t, const std::string& src) {
+    read(FileKind::kCpuStatV1, [&](std::string_view t, std::string_view src) {
       auto v = ParseCpuStatV1(t, src);
       if (!v.ok()) return v.status();
       out.cpu_periods = v->nr_periods;
@@ -645,7 +727,7 @@ struct CgroupSampler::State {
       return Status::Ok();
     });
     auto single = [](std::optional<uint64_t>& dest) {
-      return [&dest](std::string_view t, const std::string& src) {
+      return [&dest](std::string_view t, std::string_view src) {
         auto v = ParseSingleValue(t, src);
         if (!v.ok()) return v.status();
         dest = *v;
@@ -662,32 +744,60 @@ struct CgroupSampler::State {
       }
     }
     if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
-    // Memory.
+    // Memory (and PSI of deferred containers).
+    const bool deferred = ContainerDetailDeferred(e.scope, options);
+    auto read_usage = [&](std::optional<uint64_t>& usage) {
+      read(FileKind::kMemCurrent, single(usage));
+      read(FileKind::kMemUsageV1, single(usage));
+    };
+    auto psi = [](std::optional<PsiTotals>& dest) {
+      return [&dest](std::string_view t, std::string_view src) {
+        auto v = ParsePressure(t, src);
+        if (!v.ok()) return v.status();
+        dest = *v;
+        return Status::Ok();
+      };
+    };
     std::optional<uint64_t> usage;
-    read(FileKind::kMemCurrent, single(usage));
-    read(FileKind::kMemUsageV1, single(usage));
-    out.mem_usage_bytes = usage;
-    if (e.memstat_countdown <= 0) {
-      e.memstat_countdown = std::max(1, options.memory_stat_every_ticks);
+    if (!deferred) read_usage(usage);
+    if (e.memstat_countdown <= 0 && !vanished) {
+      int every = deferred ? options.container_detail_every_ticks
+                           : std::max(1, options.memory_stat_every_ticks);
+      // A new container's next round comes after 1..every ticks, by creation order, so
+      // that containers do not all take their round on the same tick.
+      e.memstat_countdown = deferred && !e.memstat_read
+                                ? 1 + static_cast<int>(e.ordinal % static_cast<size_t>(every))
+                                : every;
+      e.memstat_read = true;
+      if (deferred) {
+        e.mem_usage.reset();
+        read_usage(e.mem_usage);
+        usage = e.mem_usage;
+        e.psi_cpu.reset();
+        e.psi_memory.reset();
+        e.psi_io.reset();
+        read(FileKind::kCpuPressure, psi(e.psi_cpu));
+        read(FileKind::kMemPressure, psi(e.psi_memory));
+        read(FileKind::kIoPressure, psi(e.psi_io));
+      }
       e.working_set.reset();
       e.oom_kills.reset();
-      read(FileKind::kMemEvents, [&](std::string_view t, const std::string& src) {
+      auto oom = [&](std::string_view t, std::string_view src) {
         auto v = FindKeyedValue(t, "oom_kill", src);
         if (!v.ok()) return v.status();
         e.oom_kills = *v;
         return Status::Ok();
-      });
-      read(FileKind::kOomControl, [&](std::string_view t, const std::string& src) {
-        auto v = FindKeyedValue(t, "oom_kill", src);
-        if (!v.ok()) return v.status();
-        e.oom_kills = *v;
-        return Status::Ok();
-      });
+      };
+      read(FileKind::kMemEvents, oom);
+      read(FileKind::kOomControl, oom);
       auto memstat = [&](std::string_view key) {
-        return [&, key](std::string_view t, const std::string& src) {
+        return [&, key](std::string_view t, std::string_view src) {
           auto v = FindKeyedValue(t, key, src);
           if (!v.ok()) return v.status();
-          if (!*v) return Status::InvalidArgument(src + ": no '" + std::string(key) + "' line");
+          if (!*v) {
+            return Status::InvalidArgument(std::string(src) + ": no '" + std::string(key) +
+                                           "' line");
+          }
           if (usage) e.working_set = *usage > **v ? *usage - **v : 0;
           return Status::Ok();
         };
@@ -696,58 +806,57 @@ struct CgroupSampler::State {
       read(FileKind::kMemStatV1, memstat("total_inactive_file"));
     }
     --e.memstat_countdown;
+    out.mem_usage_bytes = deferred ? e.mem_usage : usage;
     out.mem_working_set_bytes = e.working_set;
     out.oom_kills = e.oom_kills;
-    // Limits, carried between scans.
-    if (e.limits_due && !vanished) {
-      e.limits_due = false;
+    // Limits, carried between reads.
+    if (e.limits_countdown <= 0 && !vanished) {
+      e.limits_countdown = std::max(1, options.limits_every_ticks);
       e.cpu_limit_cores.reset();
       e.mem_limit_bytes.reset();
-      read(FileKind::kCpuMax, [&](std::string_view t, const std::string& src) {
+      read(FileKind::kCpuMax, [&](std::string_view t, std::string_view src) {
         auto v = ParseCpuMax(t, src);
         if (!v.ok()) return v.status();
         e.cpu_limit_cores = *v;
         return Status::Ok();
       });
       std::string quota;
-      if (read(FileKind::kCfsQuota, [&](std::string_view t, const std::string&) {
+      if (read(FileKind::kCfsQuota, [&](std::string_view t, std::string_view) {
             quota = std::string(t);
             return Status::Ok();
           })) {
-        read(FileKind::kCfsPeriod, [&](std::string_view t, const std::string& src) {
+        read(FileKind::kCfsPeriod, [&](std::string_view t, std::string_view src) {
           auto v = ParseCfsQuota(quota, t, src);
           if (!v.ok()) return v.status();
           e.cpu_limit_cores = *v;
           return Status::Ok();
         });
       }
-      read(FileKind::kMemMax, [&](std::string_view t, const std::string& src) {
+      read(FileKind::kMemMax, [&](std::string_view t, std::string_view src) {
         auto v = ParseMemoryMax(t, src);
         if (!v.ok()) return v.status();
         e.mem_limit_bytes = *v;
         return Status::Ok();
       });
-      read(FileKind::kMemLimitV1, [&](std::string_view t, const std::string& src) {
+      read(FileKind::kMemLimitV1, [&](std::string_view t, std::string_view src) {
         auto v = ParseV1MemoryLimit(t, src);
         if (!v.ok()) return v.status();
         e.mem_limit_bytes = *v;
         return Status::Ok();
       });
     }
+    --e.limits_countdown;
     out.cpu_limit_cores = e.cpu_limit_cores;
     out.mem_limit_bytes = e.mem_limit_bytes;
-    // PSI.
-    auto psi = [](std::optional<PsiTotals>& dest) {
-      return [&dest](std::string_view t, const std::string& src) {
-        auto v = ParsePressure(t, src);
-        if (!v.ok()) return v.status();
-        dest = *v;
-        return Status::Ok();
-      };
-    };
-    read(FileKind::kCpuPressure, psi(out.psi_cpu));
-    read(FileKind::kMemPressure, psi(out.psi_memory));
-    read(FileKind::kIoPressure, psi(out.psi_io));
+    if (deferred) {
+      out.psi_cpu = e.psi_cpu;
+      out.psi_memory = e.psi_memory;
+      out.psi_io = e.psi_io;
+    } else {
+      read(FileKind::kCpuPressure, psi(out.psi_cpu));
+      read(FileKind::kMemPressure, psi(out.psi_memory));
+      read(FileKind::kIoPressure, psi(out.psi_io));
+    }
     if (vanished) return false;
     if (e.scope == Scope::kPod) ReadNet(e, out);
     return true;
@@ -755,19 +864,19 @@ struct CgroupSampler::State {
 
   // True when `e` has no slot of `kind` or its file is missing.
   static bool HasMissingOrNone(const Entity& e, FileKind kind) {
-    for (const Slot& s : e.slots) {
-      if (s.kind == kind) return s.state == Slot::State::kMissing;
-    }
-    return true;
+    int8_t index = e.slot_of[static_cast<size_t>(kind)];
+    return index < 0 || e.slots[static_cast<size_t>(index)].state == Slot::State::kMissing;
   }
 
+  // Finds a process of pod `e` and its network namespace. Keeps the kept net/dev file when
+  // the process found is the same as before.
   void ResolveNet(Entity& e) {
     e.net_resolved = true;
     e.host_network = false;
-    if (e.net_dev) Close(*e.net_dev);
-    e.net_dev.reset();
+    std::string old_path = std::move(e.net_path);
+    e.net_path.clear();
     for (const std::string& dir : e.where.proc_dirs) {
-      auto procs = ReadTransient(JoinPath(dir, "cgroup.procs"));
+      auto procs = OpenFile::ReadOnce(JoinPath(dir, "cgroup.procs"), read_buf);
       if (!procs.ok()) continue;
       auto pid = FirstPid(*procs);
       if (!pid) continue;
@@ -776,11 +885,17 @@ struct CgroupSampler::State {
       if (!netns) continue;  // exited, or not visible from this proc root
       if (host_netns && *netns == *host_netns) {
         e.host_network = true;
-        return;
+        break;
       }
-      e.net_dev = Slot{FileKind::kNetDev, 0, Slot::State::kUnopened, OpenFile()};
       e.net_path = JoinPath(pid_dir, "net/dev");
-      return;
+      break;
+    }
+    if (e.net_dev && (e.net_path.empty() || e.net_path != old_path)) {
+      Close(*e.net_dev);
+      e.net_dev.reset();
+    }
+    if (!e.net_path.empty() && !e.net_dev) {
+      e.net_dev = Slot{FileKind::kNetDev, 0, Slot::State::kUnopened, Rate::kEveryTick, OpenFile()};
     }
   }
 
@@ -789,7 +904,7 @@ struct CgroupSampler::State {
     out.host_network = e.host_network;
     if (!e.net_dev) return;
     for (int attempt = 0; attempt < 2 && e.net_dev; ++attempt) {
-      auto text = ReadSlot(*e.net_dev, e.net_path);
+      auto text = ReadSlot(*e.net_dev, [&]() -> const std::string& { return e.net_path; });
       if (text.ok()) {
         auto ifs = ParseNetDev(*text, e.net_path);
         if (ifs.ok()) {
@@ -802,6 +917,8 @@ struct CgroupSampler::State {
         return;
       }
       // The process left: pick another one of the pod once.
+      Close(*e.net_dev);
+      e.net_dev.reset();
       ResolveNet(e);
       out.host_network = e.host_network;
     }
@@ -818,6 +935,7 @@ Result<CgroupSampler> CgroupSampler::Open(const HostPaths& paths, CgroupOptions 
   state->paths = paths;
   state->options = std::move(options);
   if (state->options.rescan_every_ticks < 1) state->options.rescan_every_ticks = 1;
+  state->open_budget = OpenFileBudget(state->options);
   JOSTLE_RETURN_IF_ERROR(state->DetectLayout());
   state->Scan();
   return CgroupSampler(std::move(state));

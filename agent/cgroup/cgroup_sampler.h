@@ -41,23 +41,46 @@
 //       cpu.cfs_quota_us / cpu.cfs_period_us, memory.usage_in_bytes,
 //       memory.limit_in_bytes, memory.stat (total_inactive_file), memory.oom_control
 //       (oom_kill); PSI from the same cgroup under unified/ on hybrid hosts.
-//   Working set = usage - inactive file, floored at 0. memory.stat forces a kernel stats
-//   flush, so it is read every CgroupOptions::memory_stat_every_ticks ticks (and at once
-//   for a new cgroup); in between, the working set computed at the last memory.stat read is
-//   carried. The OOM kill counter (memory.events / memory.oom_control) is read on the same
-//   ticks as memory.stat and carried in between. Limits (cpu.max, cfs quota/period, memory.max, limit_in_bytes) are read when a
-//   cgroup is first seen and at every rescan, and carried in between.
+//   Working set = usage - inactive file, floored at 0.
 //   Network (pods only): <proc>/<pid>/net/dev of one process of the pod (the first pid in
 //   cgroup.procs of the pod's or its containers' cgroups), summed over interfaces except
 //   lo. When <proc>/<pid>/ns/net and <proc>/1/ns/net name the same namespace the pod is
-//   hostNetwork: host_network = true and net stays nullopt.
+//   hostNetwork: host_network = true and net stays nullopt. <proc>/1/ns/net is only read
+//   (and only warned about when unreadable) once there is at least one pod.
 //
-// Files are kept open and re-read with pread at offset 0, up to
-// CgroupOptions::max_open_files; beyond that (or on EMFILE) a file is opened, read and
-// closed on each tick. A missing or malformed file leaves its fields nullopt and logs one
-// warning per file kind for the life of the sampler. A cgroup whose directory disappears
-// between listing and reading is dropped from that tick on and counted in
-// CgroupSamplerStats::vanished, without a warning.
+// Sampling rates (the cost of a tick is the number of files read; see bench/BENCHMARKS.md):
+//   every tick          cpu.stat / cpuacct.usage of every cgroup; memory usage and PSI of
+//                       pods and plain cgroups; pods' net/dev.
+//   every N ticks       memory.stat and the OOM kill counter (N = memory_stat_every_ticks,
+//                       5): memory.stat forces a kernel stats flush. Containers: memory
+//                       usage, memory.stat, OOM kills and PSI together every
+//                       container_detail_every_ticks (10), spread over the ticks by
+//                       container. Attribution reads pods and plain cgroups, whose values
+//                       stay per tick; containers' CPU stays per tick.
+//   every M ticks       limits (cpu.max, memory.max, cfs quota/period, limit_in_bytes;
+//                       M = limits_every_ticks, 60).
+//   All of them are read at once for a new cgroup. In between, the last value read is
+//   carried: for gauges (usage, working set, limits) that is a value up to N-1 ticks old;
+//   for the cumulative counters of containers (PSI totals, OOM kills) it means the counter
+//   moves in steps every N ticks, so a per-tick rate of a container's PSI is 0 between
+//   steps and N ticks' worth on a step: derive container PSI rates over windows of at
+//   least N ticks (Prometheus rate() over >= N intervals does).
+//
+// Files are kept open and re-read with pread at offset 0 into one buffer shared by all
+// files. Files read every tick may use all of max_open_files descriptors, files read every
+// N ticks three quarters of it, limits are never kept; the rest (or everything after an
+// EMFILE) is opened, read and closed when due. The budget is also capped at half the soft
+// RLIMIT_NOFILE, which Open raises toward the hard limit when raise_open_file_limit is set.
+// Kernel memory: a kept cgroupfs (kernfs) file holds a page-sized seq_file buffer in the
+// kernel from its first read until it is closed (about 4.5 KiB per file with struct file),
+// charged to this process's memory cgroup: 100 pods x 5 containers keep about 3250 files
+// open with the default budget (about 14 MiB of kernel memory); lower max_open_files to
+// trade CPU for it.
+//
+// A missing or malformed file leaves its fields nullopt and logs one warning per file kind
+// for the life of the sampler. A cgroup whose directory disappears between listing and
+// reading is dropped from that tick on and counted in CgroupSamplerStats::vanished,
+// without a warning.
 //
 // Not thread-safe: one thread calls Read.
 #pragma once
@@ -88,9 +111,17 @@ struct CgroupOptions {
   // memory.stat and the OOM kill counter are read every this many Read calls; the working
   // set and OOM kills are carried in between.
   int memory_stat_every_ticks = 5;
-  // At most this many files are kept open between ticks; the rest are read by
-  // open/read/close. Mind RLIMIT_NOFILE.
-  size_t max_open_files = 512;
+  // Containers' memory usage, memory.stat, OOM kills and PSI are read every this many
+  // Read calls and carried in between (1 = as for pods). Their CPU is read every tick.
+  int container_detail_every_ticks = 10;
+  // Limits are read every this many Read calls (and at once for a new cgroup).
+  int limits_every_ticks = 60;
+  // At most this many files read on every tick are kept open between ticks (within half of
+  // the soft RLIMIT_NOFILE); the rest are read by open/read/close.
+  size_t max_open_files = 4096;
+  // When half the soft RLIMIT_NOFILE is below max_open_files, raise the soft limit toward
+  // the hard limit at Open (as Go programs, node_exporter among them, do at start-up).
+  bool raise_open_file_limit = true;
   // This process's own cgroups, for relative names in extra_cgroups. Empty: treat this
   // process as being in every hierarchy's root.
   std::string self_cgroup_file = "/proc/self/cgroup";

@@ -6,6 +6,34 @@
 #include <cerrno>
 
 namespace jostle::agent {
+namespace {
+
+// Reads all of `fd` from offset 0 into `buf` (see OpenFile::Read). Returns the number of
+// bytes read, or -1 with errno set.
+ssize_t PreadWhole(int fd, std::string& buf) {
+  if (buf.size() < buf.capacity()) buf.resize(buf.capacity());
+  if (buf.empty()) buf.resize(OpenFile::kInitialReadBuffer);
+  size_t used = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf.data() + used, buf.size() - used, static_cast<off_t>(used));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    used += static_cast<size_t>(n);
+    // Short read: end of file (see the header). A full buffer may hold only the start.
+    if (used < buf.size()) return static_cast<ssize_t>(used);
+    buf.resize(buf.size() * 2);
+  }
+}
+
+// FromErrno, except EOPNOTSUPP (a PSI file when PSI is disabled at boot) is Unsupported.
+Status ReadError(int err, const std::string& path) {
+  if (err == EOPNOTSUPP) return Status::Unsupported(path + ": operation not supported");
+  return Status::FromErrno(err, path);
+}
+
+}  // namespace
 
 Result<OpenFile> OpenFile::Open(std::string path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -13,40 +41,42 @@ Result<OpenFile> OpenFile::Open(std::string path) {
   return OpenFile(std::move(path), fd);
 }
 
-Result<std::string_view> OpenFile::Read() {
+Result<std::string_view> OpenFile::Read(std::string& buf) {
   if (fd_ < 0) return Status::Internal(path_ + ": read of a closed file");
-  if (buf_.capacity() < 4096) buf_.reserve(4096);
-  buf_.resize(buf_.capacity());
-  // Read until pread returns 0: seq_file may return short reads before EOF.
-  size_t used = 0;
-  for (;;) {
-    if (used == buf_.size()) buf_.resize(buf_.size() * 2);
-    ssize_t n = ::pread(fd_, buf_.data() + used, buf_.size() - used, static_cast<off_t>(used));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      last_errno_ = errno;
-      return Status::FromErrno(last_errno_, path_);
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
+  ssize_t n = PreadWhole(fd_, buf);
+  if (n < 0) {
+    last_errno_ = errno;
+    return ReadError(last_errno_, path_);
   }
   last_errno_ = 0;
-  return std::string_view(buf_.data(), used);
+  return std::string_view(buf.data(), static_cast<size_t>(n));
+}
+
+Result<std::string_view> OpenFile::Read() { return Read(buf_); }
+
+Result<std::string_view> OpenFile::ReadOnce(const std::string& path, std::string& buf) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  ssize_t n = PreadWhole(fd, buf);
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return ReadError(err, path);
+  return std::string_view(buf.data(), static_cast<size_t>(n));
 }
 
 Result<std::string> OpenFile::ReadOnce(const std::string& path) {
-  auto f = Open(path);
-  if (!f.ok()) return f.status();
-  auto content = f->Read();
+  std::string buf;
+  auto content = ReadOnce(path, buf);
   if (!content.ok()) return content.status();
-  return std::string(*content);
+  buf.resize(content->size());
+  return buf;
 }
 
 OpenFile::OpenFile(OpenFile&& other) noexcept
     : path_(std::move(other.path_)),
       fd_(other.fd_),
-      buf_(std::move(other.buf_)),
-      last_errno_(other.last_errno_) {
+      last_errno_(other.last_errno_),
+      buf_(std::move(other.buf_)) {
   other.fd_ = -1;
 }
 
@@ -55,8 +85,8 @@ OpenFile& OpenFile::operator=(OpenFile&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     fd_ = other.fd_;
-    buf_ = std::move(other.buf_);
     last_errno_ = other.last_errno_;
+    buf_ = std::move(other.buf_);
     other.fd_ = -1;
   }
   return *this;

@@ -1,7 +1,19 @@
 // A file kept open and re-read from offset 0 with pread on every tick: the cheap way to
 // read /proc and cgroup files repeatedly (one syscall per read, no open/close).
+//
+// Reads go into a buffer the caller passes in, so that a sampler holding thousands of open
+// files keeps one buffer, not one per file. A read stops at the first short pread: procfs,
+// sysfs and cgroupfs files are seq_file/kernfs files, which fill the caller's buffer up to
+// the end of the file, and regular files do the same, so a pread that returns less than
+// was asked for has reached EOF. Only a pread that fills the buffer is followed by another
+// one (after the buffer has doubled), so a file larger than the buffer is still read whole
+// and the buffer keeps the larger size for the next read.
+//
+// Kernel cost to keep in mind: a kept kernfs (cgroupfs, sysfs) or seq_file (procfs) file
+// holds a page-sized read buffer in the kernel from its first read until it is closed.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -11,14 +23,28 @@ namespace jostle::agent {
 
 class OpenFile {
  public:
+  // Size an empty buffer is given before the first pread into it.
+  static constexpr size_t kInitialReadBuffer = 4096;
+
   OpenFile() = default;
   // NotFound when the file does not exist (a pod that went away), PermissionDenied, ...
   static Result<OpenFile> Open(std::string path);
-  // Reads the whole file into a buffer owned by this object; the view is valid until the
-  // next call.
+
+  // Reads the whole file from offset 0 into `buf`: an empty `buf` is first sized to
+  // kInitialReadBuffer; `buf` doubles while a pread fills it and is never shrunk, so its
+  // size() is its capacity (the bytes past the returned view are garbage). The view points
+  // into `buf` and is valid until `buf` is next written or resized. Errors name the path;
+  // EOPNOTSUPP (a PSI file while PSI is disabled at boot) is Unsupported, other errnos map
+  // as in Status::FromErrno.
+  Result<std::string_view> Read(std::string& buf);
+  // As Read(buf), into a buffer owned by this object (allocated on the first call); the view
+  // is valid until the next call.
   Result<std::string_view> Read();
+
   // Reads a whole file once (open, read, close).
   static Result<std::string> ReadOnce(const std::string& path);
+  // As ReadOnce(path), into `buf` as Read(buf) does.
+  static Result<std::string_view> ReadOnce(const std::string& path, std::string& buf);
 
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
@@ -36,8 +62,8 @@ class OpenFile {
   OpenFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
   int fd_ = -1;
-  std::string buf_;
   int last_errno_ = 0;
+  std::string buf_;  // for Read() without a buffer only
 };
 
 }  // namespace jostle::agent
