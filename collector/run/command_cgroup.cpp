@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,13 +77,24 @@ Result<CommandCgroup> CommandCgroup::Create(const std::string& cgroup_root, cons
   return CommandCgroup(name, std::move(dirs));
 }
 
-Status CommandCgroup::Add(pid_t pid) const {
-  Status result = Status::Ok();
+Status CommandCgroup::Add(pid_t pid) {
+  std::vector<std::string> kept;
+  std::string refused;
   for (const auto& dir : dirs_) {
     Status s = WritePid(dir, pid);
-    if (!s.ok()) result = s;
+    if (s.ok()) {
+      kept.push_back(dir);
+      continue;
+    }
+    refused += (refused.empty() ? "" : "; ") + s.message();
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("cgroup {}: not removed: {}", dir, std::strerror(errno));
+    }
   }
-  return result;
+  dirs_ = std::move(kept);
+  if (dirs_.empty()) return Status::PermissionDenied("process not moved into a cgroup: " + refused);
+  if (!refused.empty()) spdlog::warn("command cgroup: {}", refused);
+  return Status::Ok();
 }
 
 void CommandCgroup::Remove() {

@@ -22,8 +22,11 @@ class CommandCgroup {
   static Result<CommandCgroup> Create(const std::string& cgroup_root, const std::string& name,
                                       const std::string& self_cgroup_file = "/proc/self/cgroup");
 
-  // Moves process `pid` into the cgroup in every hierarchy where it was created.
-  Status Add(pid_t pid) const;
+  // Moves process `pid` into the cgroup in every hierarchy where it was created. A
+  // hierarchy where the move is refused (EACCES, EBUSY, ...) is given up: its directory is
+  // removed, so directories() lists only where the process is. Error (naming each refusal)
+  // when no hierarchy is left.
+  Status Add(pid_t pid);
 
   // The relative name given to Create (what the cgroup sampler is told to sample).
   const std::string& name() const { return name_; }

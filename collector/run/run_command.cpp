@@ -8,17 +8,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "agent/sampler/sampler.h"
 #include "collector/attribution/config.h"
@@ -36,13 +43,20 @@ namespace fs = std::filesystem;
 
 // The command's pid, for the signal handler (which can only see globals).
 std::atomic<pid_t> g_child{0};
+// A forwarded signal that arrived before the command started (0: none).
+std::atomic<int> g_early_signal{0};
 
 void ForwardSignal(int sig, siginfo_t* info, void*) {
+  pid_t child = g_child.load();
+  if (child <= 0) {
+    // Before CMD exists: remember it, and CMD is not started.
+    g_early_signal.store(sig);
+    return;
+  }
   // A terminal's Ctrl-C already reached the whole foreground group, CMD included; forward
   // only signals sent to jostle itself (kill, a CI runner cancelling the job).
   if (info != nullptr && info->si_code == SI_KERNEL) return;
-  pid_t child = g_child.load();
-  if (child > 0) ::kill(child, sig);
+  ::kill(child, sig);
 }
 
 constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -69,19 +83,53 @@ int LocalUtcOffsetSeconds() {
   return static_cast<int>(tm.tm_gmtoff);
 }
 
-bool IsDefaultResultFile(const fs::path& rel) {
-  std::string name = rel.filename().string();
-  std::string ext = rel.extension().string();
+// The first bytes of a file ("" when unreadable).
+std::string Head(const fs::path& p, size_t bytes) {
+  std::ifstream in(p, std::ios::binary);
+  std::string head(bytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(bytes));
+  head.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+  return head;
+}
+
+// Whether `p` is a JUnit XML file or a pytest report-log, by extension and content.
+bool LooksLikeResultFile(const fs::path& p) {
+  std::string ext = p.extension().string();
   if (ext == ".xml") {
-    if (name.find("junit") != std::string::npos || name.rfind("TEST-", 0) == 0) return true;
-    for (const auto& part : rel.parent_path()) {
-      std::string p = part.string();
-      if (p == "test-results" || p == "test-reports" || p == "surefire-reports") return true;
+    // The root element comes after an optional XML declaration, comments and whitespace.
+    std::string head = Head(p, 4096);
+    size_t pos = 0;
+    while ((pos = head.find('<', pos)) != std::string::npos) {
+      if (head.compare(pos, 2, "<?") == 0 || head.compare(pos, 2, "<!") == 0) {
+        size_t end =
+            head.compare(pos, 4, "<!--") == 0 ? head.find("-->", pos) : head.find('>', pos);
+        if (end == std::string::npos) return false;
+        pos = end + 1;
+        continue;
+      }
+      return head.compare(pos, 10, "<testsuite") == 0;  // also <testsuites
     }
     return false;
   }
-  return name.find("report-log") != std::string::npos ||
-         name.find(".reportlog.json") != std::string::npos;
+  if (ext == ".json" || ext == ".jsonl" || ext == ".log") {
+    std::string head = Head(p, 4096);
+    std::string first = head.substr(0, head.find('\n'));
+    return first.find("\"$report_type\"") != std::string::npos;
+  }
+  return false;
+}
+
+// "pkg/test_mod.py::TestX::test_y" (report-log) and "pkg.test_mod.TestX" + "test_y" (JUnit
+// classname + name) both become "pkg.test_mod.TestX.test_y".
+std::string ModuleKey(const TestCase& t, bool reportlog) {
+  std::string key = reportlog ? t.id : t.classname + "." + t.name;
+  if (reportlog) {
+    size_t py = key.find(".py::");
+    if (py != std::string::npos) key.replace(py, 5, "::");
+    for (size_t at; (at = key.find("::")) != std::string::npos;) key.replace(at, 2, ".");
+    std::replace(key.begin(), key.end(), '/', '.');
+  }
+  return key;
 }
 
 // The sampling side of a run: one tick per interval into the store.
@@ -93,6 +141,7 @@ class RunSampler {
         sampler_(std::move(sampler)),
         batches_(std::move(batches)),
         progress_(progress),
+        interval_(interval),
         loop_(interval, [this] { Tick(); }) {}
 
   void Start() { loop_.Start(); }
@@ -104,13 +153,36 @@ class RunSampler {
   }
   uint64_t ticks() const { return ticks_; }
 
+  // Blocks until a sample stamped at or after `wall_ns` has been taken, or `give_up()` says
+  // to stop waiting (checked every 50 ms). Returns whether such a sample was taken.
+  template <typename GiveUp>
+  bool WaitForSampleAt(int64_t wall_ns, GiveUp give_up) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (last_sample_ns_ < wall_ns) {
+      if (give_up()) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return true;
+  }
+  int64_t first_sample_ns() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_sample_ns_;
+  }
+
  private:
   void Tick() {
     Sample s = sampler_->Tick();
+    int64_t at = s.wall_ns;
     if (progress_) ShowProgress(s);
     pending_.push_back(std::move(s));
     ticks_++;
     if (pending_.size() >= 5) Flush();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (first_sample_ns_ == 0) first_sample_ns_ = at;
+      last_sample_ns_ = at;
+    }
+    cv_.notify_all();
   }
 
   void Flush() {
@@ -122,7 +194,8 @@ class RunSampler {
   }
 
   void ShowProgress(const Sample& s) {
-    std::string line = "jostle: sampling, " + std::to_string(ticks_) + " s";
+    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(interval_ * ticks_.load());
+    std::string line = "jostle: sampling, " + std::to_string(elapsed.count()) + " s";
     if (last_ && s.node.cpu_busy_us && s.node.cpu_total_us && last_->node.cpu_busy_us &&
         last_->node.cpu_total_us && *s.node.cpu_total_us > *last_->node.cpu_total_us) {
       double busy = static_cast<double>(*s.node.cpu_busy_us - *last_->node.cpu_busy_us) /
@@ -143,23 +216,57 @@ class RunSampler {
   std::unique_ptr<agent::Sampler> sampler_;
   agent::BatchAssembler batches_;
   bool progress_;
+  std::chrono::nanoseconds interval_;
   // Sampling thread only.
   std::vector<Sample> pending_;
   std::optional<Sample> last_;
   std::atomic<uint64_t> ticks_{0};
-  agent::TickLoop loop_;  // last: stopped before the members it uses go away
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t first_sample_ns_ = 0;  // guarded by mu_; wall clock of the first sample
+  int64_t last_sample_ns_ = 0;   // guarded by mu_; wall clock of the latest sample
+  agent::TickLoop loop_;         // last: stopped before the members it uses go away
 };
 
-// Starts CMD in `cgroup` (when there is one) and waits for it; returns its exit code.
-Result<int> RunChild(const std::vector<std::string>& command, const CommandCgroup* cgroup) {
+// How CMD ended, or why it never ran.
+struct ChildExit {
+  int code = 0;       // CMD's exit code, 128+N for signal N, 126/127 when exec failed
+  std::string error;  // why CMD did not run; empty when it ran
+};
+
+// Starts CMD in `cgroup` (when there is one) and waits for it. The forwarded signals are
+// blocked around fork, so one that arrives meanwhile is forwarded once g_child is set; the
+// child restores their default action before exec.
+Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgroup* cgroup) {
   int gate[2];
   if (::pipe2(gate, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
   int exec_error[2];
-  if (::pipe2(exec_error, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
+  if (::pipe2(exec_error, O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(gate[0]);
+    ::close(gate[1]);
+    return Status::FromErrno(err, "pipe");
+  }
+  sigset_t forwarded, previous;
+  sigemptyset(&forwarded);
+  for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+  ::sigprocmask(SIG_BLOCK, &forwarded, &previous);
+  if (int early = g_early_signal.load(); early != 0) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    for (int fd : {gate[0], gate[1], exec_error[0], exec_error[1]}) ::close(fd);
+    return ChildExit{128 + early, std::string("signal ") + strsignal(early) +
+                                      " arrived before the command started; not started"};
+  }
   pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid < 0) {
+    int err = errno;
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return Status::FromErrno(err, "fork");
+  }
   if (pid == 0) {
-    // Child: wait until the parent has moved us into the cgroup, then exec.
+    // Child: default signal actions, wait until the parent has moved us into the cgroup,
+    // then exec with nothing blocked.
+    for (int sig : kForwardedSignals) ::signal(sig, SIG_DFL);
     ::close(gate[1]);
     ::close(exec_error[0]);
     char go;
@@ -174,14 +281,18 @@ Result<int> RunChild(const std::vector<std::string>& command, const CommandCgrou
     ::execvp(argv[0], argv.data());
     int err = errno;
     (void)!::write(exec_error[1], &err, sizeof(err));
-    ::_exit(127);
+    ::_exit(err == ENOENT ? 127 : 126);
   }
+  g_child.store(pid);
+  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   ::close(gate[0]);
   ::close(exec_error[1]);
-  g_child.store(pid);
   if (cgroup != nullptr) {
     if (Status s = cgroup->Add(pid); !s.ok()) {
-      spdlog::warn("command not moved into its cgroup: {}", s.ToString());
+      spdlog::warn(
+          "command not moved into a cgroup of its own ({}); its use is counted as "
+          "its parent's",
+          s.message());
     }
   }
   ::close(gate[1]);  // releases the child
@@ -193,16 +304,18 @@ Result<int> RunChild(const std::vector<std::string>& command, const CommandCgrou
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
+      int wait_err = errno;
       g_child.store(0);
-      return Status::FromErrno(errno, "waitpid");
+      return Status::FromErrno(wait_err, "waitpid");
     }
   }
   g_child.store(0);
   if (n == static_cast<ssize_t>(sizeof(err))) {
-    return Status::FromErrno(err, "cannot run '" + command[0] + "'");
+    return ChildExit{err == ENOENT ? 127 : 126,
+                     "cannot run '" + command[0] + "': " + std::strerror(err)};
   }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return ChildExit{128 + WTERMSIG(status), ""};
+  return ChildExit{WEXITSTATUS(status), ""};
 }
 
 struct Ingested {
@@ -213,7 +326,8 @@ struct Ingested {
 
 Ingested IngestResults(Store& store, const std::vector<std::string>& files,
                        const ResultOrigin& base, int tz_offset_s) {
-  Ingested total;
+  std::vector<std::string> parsed_files;
+  std::vector<ResultSet> sets;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     std::stringstream body;
@@ -226,11 +340,25 @@ Ingested IngestResults(Store& store, const std::vector<std::string>& files,
       spdlog::warn("{}: not ingested: {}", file, set.status().message());
       continue;
     }
+    parsed_files.push_back(file);
+    sets.push_back(std::move(set).value());
+  }
+  std::set<size_t> skip;
+  for (size_t i : DuplicateJunitSets(sets)) {
+    skip.insert(i);
+    spdlog::info(
+        "{}: same tests as a pytest report-log of this run (which has exact per-test "
+        "times); not ingested twice",
+        parsed_files[i]);
+  }
+  Ingested total;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (skip.count(i) != 0) continue;
     ResultOrigin origin = base;
-    origin.source = file;
-    auto summary = store.PutResults(origin, *set);
+    origin.source = parsed_files[i];
+    auto summary = store.PutResults(origin, sets[i]);
     if (!summary.ok()) {
-      spdlog::warn("{}: not stored: {}", file, summary.status().ToString());
+      spdlog::warn("{}: not stored: {}", parsed_files[i], summary.status().ToString());
       continue;
     }
     total.files++;
@@ -238,6 +366,33 @@ Ingested IngestResults(Store& store, const std::vector<std::string>& files,
     total.failed += summary->failed;
   }
   return total;
+}
+
+// A line about the machine over the whole run, for a report without test results:
+// the signals over [from, to] as if it were one test's window.
+std::string ResourceSummary(const std::vector<Sample>& samples, int64_t from_ns, int64_t to_ns,
+                            const std::string& self_cgroup, const AttributionConfig& config) {
+  if (samples.size() < 2) return "too few samples to say anything about the machine";
+  NodeRates rates = ComputeRates(samples, config.window);
+  WindowQuery q;
+  q.start_ns = from_ns;
+  q.end_ns = to_ns;
+  q.padding_ns = 0;
+  q.self_cgroup = self_cgroup;
+  Signals signals = WindowSignalsFromRates(rates, q, config.window);
+  WindowAssessment a = AssessWindow(signals, config);
+  std::string line = "over the run: ";
+  if (auto it = signals.values.find(kNodeCpuBusy); it != signals.values.end()) {
+    line += "node CPU busy peak " + std::to_string(std::lround(it->second.peak * 100)) +
+            "% (mean " + std::to_string(std::lround(it->second.mean * 100)) + "%); ";
+  }
+  if (!a.contended) return line + "no contention signal crossed its threshold";
+  line += std::string("contended (") + ResourceName(*a.resource) + ")";
+  if (!a.culprits.empty()) {
+    line += ", mostly by " + std::string(CulpritKindName(a.culprits.front().kind)) + " " +
+            a.culprits.front().name;
+  }
+  return line;
 }
 
 Status WriteFile(const fs::path& path, const std::string& content) {
@@ -294,17 +449,37 @@ std::vector<std::string> FindResultFiles(const std::string& dir,
       if (!it->is_regular_file(ec)) continue;
       fs::path rel = fs::relative(p, dir, ec);
       bool match = false;
+      if (!fresh(p)) continue;
       if (globs.empty()) {
-        match = IsDefaultResultFile(rel);
+        match = LooksLikeResultFile(p);
       } else {
         for (const auto& g : relative) {
           if (::fnmatch(g.c_str(), rel.c_str(), 0) == 0) match = true;
         }
       }
-      if (match && fresh(p)) found.insert(p.string());
+      if (match) found.insert(p.string());
     }
   }
   return {found.begin(), found.end()};
+}
+
+std::vector<size_t> DuplicateJunitSets(const std::vector<ResultSet>& sets) {
+  std::set<std::string> in_reportlogs;
+  for (const ResultSet& set : sets) {
+    if (set.format != "pytest-reportlog") continue;
+    for (const TestCase& t : set.tests) in_reportlogs.insert(ModuleKey(t, true));
+  }
+  std::vector<size_t> duplicates;
+  if (in_reportlogs.empty()) return duplicates;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (sets[i].format != "junit" || sets[i].tests.empty()) continue;
+    bool all = true;
+    for (const TestCase& t : sets[i].tests) {
+      all = all && in_reportlogs.count(ModuleKey(t, false)) != 0;
+    }
+    if (all) duplicates.push_back(i);
+  }
+  return duplicates;
 }
 
 int RunCommand(const RunOptions& o) {
@@ -315,6 +490,10 @@ int RunCommand(const RunOptions& o) {
   auto interval = flags::ParseDuration(o.interval);
   if (!interval.ok()) {
     spdlog::error("--interval: {}", interval.status().message());
+    return 2;
+  }
+  if (interval->count() <= 0) {
+    spdlog::error("--interval {}: must be more than 0", o.interval);
     return 2;
   }
   AttributionConfig config;
@@ -333,6 +512,7 @@ int RunCommand(const RunOptions& o) {
     return 2;
   }
   std::string db = o.db.empty() ? (fs::path(o.report_dir) / "jostle.db").string() : o.db;
+  if (auto parent = fs::path(db).parent_path(); !parent.empty()) fs::create_directories(parent, ec);
   auto store = OpenSqliteStore(db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", db, store.status().ToString());
@@ -349,8 +529,8 @@ int RunCommand(const RunOptions& o) {
     cgroup.emplace(std::move(created).value());
   } else {
     spdlog::warn(
-        "no cgroup of its own for the command ({}); its use is counted as the "
-        "node's",
+        "no cgroup of its own for the command ({}); its use is counted as its parent's "
+        "(run as root, or in a delegated cgroup, to tell them apart)",
         created.status().message());
   }
 
@@ -370,6 +550,7 @@ int RunCommand(const RunOptions& o) {
                       agent::BatchAssembler(node, boot_id, started_ns, interval->count()),
                       *interval, progress);
 
+  g_early_signal.store(0);
   struct sigaction forward {};
   forward.sa_sigaction = ForwardSignal;
   forward.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -378,24 +559,39 @@ int RunCommand(const RunOptions& o) {
   for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
     ::sigaction(kForwardedSignals[i], &forward, &saved[i]);
   }
+  auto early_signal = [] { return g_early_signal.load() != 0; };
   sampling.Start();
-  // One tick before the command starts, so its first test's window is covered.
-  std::this_thread::sleep_for(*interval);
-  auto exit_code = RunChild(o.command, cgroup ? &*cgroup : nullptr);
-  // And one interval after it ends.
-  if (exit_code.ok()) std::this_thread::sleep_for(*interval);
+  // CMD starts one interval after the first sample, so its first test's padded window is
+  // covered by a rate.
+  if (sampling.WaitForSampleAt(std::numeric_limits<int64_t>::min() + 1, early_signal)) {
+    sampling.WaitForSampleAt(sampling.first_sample_ns() + interval->count(), early_signal);
+  }
+  // Result files are those modified from here on (minus the coarse kernel clock's lag
+  // behind the wall clock that stamps mtimes, a few ms).
+  int64_t command_start_ns = agent::WallNowNs() - 50'000'000;
+  auto child = RunChild(o.command, cgroup ? &*cgroup : nullptr);
+  int64_t command_end_ns = agent::WallNowNs();
+  if (child.ok() && child->error.empty()) {
+    // And until a sample at least one interval after it ended, for its last test's window.
+    sampling.WaitForSampleAt(command_end_ns + interval->count(), [] { return false; });
+  }
   sampling.Stop();
   for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
     ::sigaction(kForwardedSignals[i], &saved[i], nullptr);
   }
   if (cgroup) cgroup->Remove();
-  if (!exit_code.ok()) {
-    spdlog::error("{}", exit_code.status().message());
-    return 127;
+  if (!child.ok()) {
+    spdlog::error("jostle run: {}", child.status().ToString());
+    return 2;
   }
+  if (!child->error.empty()) {
+    spdlog::error("jostle run: {}", child->error);
+    return child->code;
+  }
+  int exit_code = child->code;
 
   // Results the command wrote.
-  auto files = FindResultFiles(".", o.result_globs, started_ns, o.report_dir);
+  auto files = FindResultFiles(".", o.result_globs, command_start_ns, o.report_dir);
   ResultOrigin origin;
   origin.run = run;
   origin.job = o.job;
@@ -405,23 +601,32 @@ int RunCommand(const RunOptions& o) {
   ReportOptions report_options;
   if (cgroup) report_options.self_cgroup = cgroup_name;
   RunReport report;
+  bool have_tests = false;
   if (ingested.files > 0) {
     auto built = BuildRunReport(**store, run, config, report_options);
-    if (!built.ok()) {
+    if (built.ok()) {
+      report = std::move(built).value();
+      have_tests = true;
+    } else if (!built.status().IsNotFound()) {
       spdlog::error("report: {}", built.status().ToString());
-      return *exit_code;
     }
-    report = std::move(built).value();
-  } else {
+  }
+  if (!have_tests) {
     auto samples = (*store)->Samples(node, started_ns, agent::WallNowNs());
     std::map<std::string, std::vector<Sample>> by_node;
-    if (samples.ok()) by_node[node] = std::move(samples).value();
+    std::string resources = "no samples were stored";
+    if (samples.ok()) {
+      resources = ResourceSummary(*samples, command_start_ns, command_end_ns,
+                                  report_options.self_cgroup, config);
+      by_node[node] = std::move(samples).value();
+    }
     report = AttributeRun(run, {}, by_node, {}, config, report_options);
     report.warnings.push_back(
-        o.result_globs.empty()
-            ? "no result files found (looked for JUnit XML and pytest report-logs written "
-              "during the run); this report covers resources only"
-            : "no result files matched --results; this report covers resources only");
+        (o.result_globs.empty()
+             ? std::string("no result files found (looked for JUnit XML and pytest "
+                           "report-logs written during the run, under the working directory)")
+             : std::string("no result files matched --results")) +
+        "; this report covers resources only: " + resources);
   }
   fs::path dir(o.report_dir);
   std::string markdown = RenderMarkdown(report);
@@ -434,15 +639,20 @@ int RunCommand(const RunOptions& o) {
     }
   }
   if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary && *summary) {
-    std::ofstream(summary, std::ios::app) << markdown << "\n";
+    std::ofstream out(summary, std::ios::app);
+    out << markdown << "\n";
+    out.flush();
+    if (!out)
+      spdlog::warn("GITHUB_STEP_SUMMARY {}: not appended: {}", summary, std::strerror(errno));
   }
   std::fputs(markdown.c_str(), stdout);
-  if (ingested.files == 0) {
-    std::fprintf(stdout, "\nNo result files found: the report covers resources only.\n");
+  if (!have_tests) {
+    std::fprintf(stdout, "\nNo result files found%s: the report covers resources only.\n",
+                 o.result_globs.empty() ? "" : " matching --results");
   }
   std::fprintf(stdout, "\nReport: %s\n", fs::absolute(dir / "report.html", ec).string().c_str());
   std::fflush(stdout);
-  return *exit_code;
+  return exit_code;
 }
 
 }  // namespace jostle::collector

@@ -4,8 +4,12 @@
 // when --db is kept between runs).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "jostle/results.h"
 
 namespace jostle::collector {
 
@@ -29,17 +33,34 @@ struct RunOptions {
 };
 
 // Runs the whole thing and returns the exit code jostle should exit with: CMD's own (128+N
-// when a signal N ended it), or 2 when jostle itself could not start CMD. Failures after
-// CMD ran (no result files, a broken webhook) are reported but never change the code.
+// when a signal N ended it; 128+N too when signal N reached jostle before CMD started);
+// 127 when CMD was not found, 126 when it could not be executed, 2 when the options were
+// unusable. Failures after CMD ran (no result files, a broken webhook, an unwritable report)
+// are reported but never change the code.
+//
+// Order: the sampler takes its first sample, CMD starts one interval later (so the padded
+// window of CMD's first test is covered), and sampling stops at the first tick at least one
+// interval after CMD ended. Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2
+// sent to jostle are forwarded to CMD (a terminal's own signals already reached CMD's
+// process group and are not sent twice).
 int RunCommand(const RunOptions& options);
 
-// Result files under `dir` written at or after `since_ns` (file mtime): each glob is matched
-// against paths relative to `dir` ('*' also matches '/'), absolute globs as they are. With
-// no globs: JUnit XML (*junit*.xml, TEST-*.xml, any *.xml under test-results/,
-// test-reports/ or surefire-reports/) and pytest report-logs (*report-log*.json*,
-// *.reportlog.jsonl). Skips .git, node_modules and `exclude_dir`.
+// Result files under `dir` modified at or after `since_ns` (file mtime, ns since the epoch):
+// each glob is matched against paths relative to `dir` ('*' also matches '/'), absolute
+// globs as they are. With no globs, files are recognised by content: *.xml files whose
+// root element is <testsuites> or <testsuite> (JUnit XML of any producer, e.g. GoogleTest's
+// test_detail.xml, pytest's --junitxml) and *.json / *.jsonl / *.log files whose first line
+// is a pytest report-log event ("$report_type"). Skips .git, node_modules, directories more
+// than 8 levels down, and `exclude_dir`. Sorted.
 std::vector<std::string> FindResultFiles(const std::string& dir,
                                          const std::vector<std::string>& globs, int64_t since_ns,
                                          const std::string& exclude_dir);
+
+// Indices of the JUnit result sets in `sets` whose every test is also in a pytest report-log
+// set of `sets` (pytest writing --junitxml and a report-log in the same session). Those are
+// the same executions twice; the report-log has the exact per-test times, so `jostle run`
+// ingests it and skips the JUnit file. Tests are matched by module path and name:
+// JUnit "pkg.test_mod.TestX" + "test_y" is report-log "pkg/test_mod.py::TestX::test_y".
+std::vector<size_t> DuplicateJunitSets(const std::vector<ResultSet>& sets);
 
 }  // namespace jostle::collector
