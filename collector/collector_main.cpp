@@ -1,10 +1,12 @@
 // jostle-collector serve: stores agent samples and CI results, answers the HTTP API.
 //
 // Start-up is an ordered list of steps, each returning a Status: load config, validate
-// flags, open store, start pruner, start server. Teardown runs whatever was started, in
-// reverse order, on every exit path. SIGTERM/SIGINT stop the server gracefully (requests in
+// flags, open store, start pruner, start alerts, start server. Teardown runs whatever was started,
+// in reverse order, on every exit path. SIGTERM/SIGINT stop the server gracefully (requests in
 // flight finish), then the store is checkpointed and the process exits 0. SIGHUP re-reads
-// the token file.
+// the token file. Alerts: after results of a run are stored, the run is judged once the
+// agents' samples cover its tests (run_alert_scheduler.h) and every --webhook is told, once
+// per run, when failures look like contention; deliveries never hold up an upload.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -12,14 +14,19 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "collector/alerts/run_alert_scheduler.h"
+#include "collector/alerts/signature.h"
 #include "collector/api/collector_api.h"
+#include "collector/api/read_routes.h"
 #include "collector/attribution/config.h"
 #include "collector/store/store.h"
 #include "flags/flag_values.h"
@@ -35,6 +42,10 @@ struct ServeFlags {
   std::string listen = "0.0.0.0:8080";
   std::string token_file;
   std::vector<std::string> webhooks;
+  std::string webhook_secret_file;
+  std::string public_url;
+  std::string alert_delay = "5s";
+  std::string alert_max_wait = "2m";
   std::string config;
   std::string retention;  // empty: the config's retention.samples_days (default 14d)
   std::string max_body = "20MiB";
@@ -51,7 +62,11 @@ struct Collector {
   std::chrono::nanoseconds retention{};
   std::chrono::nanoseconds prune_interval{};
   uint64_t max_body = 0;
+  std::string webhook_secret;  // from --webhook-secret-file; empty: unsigned
+  std::chrono::nanoseconds alert_delay{};
+  std::chrono::nanoseconds alert_max_wait{};
   std::unique_ptr<Store> store;
+  std::unique_ptr<RunAlertScheduler> alerts;  // null without --webhook
   std::unique_ptr<CollectorApi> api;
   std::unique_ptr<HttpServer> server;
 
@@ -95,8 +110,43 @@ Status ValidateFlags(Collector& c) {
   if (!listen.ok()) return listen.status().WithContext("--listen");
   for (const auto& w : c.flags.webhooks) {
     if (w.rfind("http://", 0) != 0 && w.rfind("https://", 0) != 0) {
-      return Status::InvalidArgument("--webhook '" + w + "': expected an http(s) URL");
+      return Status::InvalidArgument("--webhook '" + alerts::MaskUrl(w) +
+                                     "': expected an http(s) URL");
     }
+  }
+  const std::string& url = c.flags.public_url;
+  if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("--public-url '" + url + "': expected an http(s) URL");
+  }
+  auto delay = flags::ParseDuration(c.flags.alert_delay, /*allow_zero=*/true);
+  if (!delay.ok()) return delay.status().WithContext("--alert-delay");
+  auto max_wait = flags::ParseDuration(c.flags.alert_max_wait, /*allow_zero=*/true);
+  if (!max_wait.ok()) return max_wait.status().WithContext("--alert-max-wait");
+  if (*max_wait < *delay) {
+    return Status::InvalidArgument("--alert-max-wait: shorter than --alert-delay");
+  }
+  c.alert_delay = *delay;
+  c.alert_max_wait = *max_wait;
+  if (!c.flags.webhook_secret_file.empty()) {
+    std::ifstream in(c.flags.webhook_secret_file);
+    if (!in) {
+      return Status::InvalidArgument("--webhook-secret-file " + c.flags.webhook_secret_file +
+                                     ": cannot be read");
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    const char* space = " \t\r\n";
+    secret.erase(0, secret.find_first_not_of(space));
+    secret.erase(secret.find_last_not_of(space) + 1);
+    if (secret.empty()) {
+      return Status::InvalidArgument("--webhook-secret-file " + c.flags.webhook_secret_file +
+                                     ": empty");
+    }
+    if (auto key = alerts::DecodeSecret(secret); !key.ok()) {
+      return key.status().WithContext("--webhook-secret-file " + c.flags.webhook_secret_file);
+    }
+    c.webhook_secret = std::move(secret);
   }
   return Status::Ok();
 }
@@ -133,14 +183,39 @@ Status StartPruner(Collector& c) {
   return Status::Ok();
 }
 
+Status StartAlerts(Collector& c) {
+  if (c.flags.webhooks.empty()) return Status::Ok();
+  RunAlertSchedulerOptions options;
+  for (const auto& url : c.flags.webhooks) {
+    options.targets.push_back({url, c.webhook_secret, alerts::PayloadFormat::kAuto});
+  }
+  options.config = c.config;
+  options.public_url = c.flags.public_url;
+  options.min_delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_delay);
+  options.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_max_wait);
+  auto scheduler = RunAlertScheduler::Create(*c.store, std::move(options));
+  if (!scheduler.ok()) return scheduler.status().WithContext("--webhook");
+  c.alerts = std::move(scheduler.value());
+  spdlog::info("alerts: {} webhook(s), {}; report links {}", c.flags.webhooks.size(),
+               c.webhook_secret.empty() ? "unsigned" : "signed",
+               c.flags.public_url.empty() ? "off (no --public-url)" : c.flags.public_url);
+  return Status::Ok();
+}
+
 Status StartServer(Collector& c) {
   ApiOptions api_options;
   api_options.token_file = c.flags.token_file;
   api_options.max_body_bytes = c.max_body;
-  api_options.webhooks = c.flags.webhooks;
+  if (c.alerts) {
+    RunAlertScheduler* alerts = c.alerts.get();
+    api_options.on_results = [alerts](const ResultOrigin& origin, const UploadSummary&) {
+      alerts->OnResults(origin.run);
+    };
+  }
   auto api = CollectorApi::Create(*c.store, api_options);
   if (!api.ok()) return api.status().WithContext("--token-file");
   c.api = std::move(api.value());
+  AddReadRoutes(*c.api, c.config);
   if (!c.api->auth_enabled()) {
     spdlog::warn(
         "no --token-file: every request is accepted without a token; give one outside a "
@@ -165,6 +240,12 @@ void Teardown(Collector& c) {
     c.server.reset();
   }
   c.api.reset();
+  if (c.alerts) {
+    // Deliveries already queued get a few seconds; runs not yet judged are dropped (their
+    // uploads are stored; a later upload of the run judges it again).
+    c.alerts->Stop(std::chrono::seconds(5));
+    c.alerts.reset();
+  }
   if (c.pruner.joinable()) {
     {
       std::lock_guard lock(c.pruner_mu);
@@ -195,8 +276,9 @@ int Serve(const ServeFlags& flags, sigset_t signals) {
     return 2;
   }
   const std::vector<std::pair<const char*, std::function<Status(Collector&)>>> steps = {
-      {"load config", LoadConfig},   {"validate flags", ValidateFlags}, {"open store", OpenStore},
-      {"start pruner", StartPruner}, {"start server", StartServer},
+      {"load config", LoadConfig},   {"validate flags", ValidateFlags},
+      {"open store", OpenStore},     {"start pruner", StartPruner},
+      {"start alerts", StartAlerts}, {"start server", StartServer},
   };
   for (const auto& [name, step] : steps) {
     if (Status s = step(c); !s.ok()) {
@@ -247,7 +329,9 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Serve the HTTP API (POST /api/v1/samples, POST /api/v1/runs/RUN/results, "
-      "/metrics, /healthz, /readyz) until SIGTERM/SIGINT; SIGHUP re-reads --token-file.");
+      "GET /api/v1/runs, /api/v1/runs/RUN/report, /api/v1/tests/durations, "
+      "/api/v1/tests/flaky, /api/v1/ci-metrics, /api/v1/alerts, /metrics, /healthz, /readyz) "
+      "until SIGTERM/SIGINT; SIGHUP re-reads --token-file.");
   serve->add_option("--db", f.db, "SQLite database file (created and migrated if absent)")
       ->required();
   serve->add_option("--listen", f.listen, "HOST:PORT to listen on; port 0 picks a free one")
@@ -256,7 +340,23 @@ int main(int argc, char** argv) {
                     "File of 'SCOPES TOKEN' lines (scopes: agent, ci, read; '#' comments). "
                     "Without it every request is accepted (a warning is logged)");
   serve->add_option("--webhook", f.webhooks,
-                    "Alert webhook URL; repeat for several (Slack, Alertmanager, ...)");
+                    "Alert webhook URL; repeat for several. Slack incoming-webhook URLs get a "
+                    "Slack message, others the generic JSON payload");
+  serve->add_option("--webhook-secret-file", f.webhook_secret_file,
+                    "File holding the Standard Webhooks secret ('whsec_<base64>' or raw) that "
+                    "signs every webhook delivery; without it deliveries are unsigned");
+  serve->add_option("--public-url", f.public_url,
+                    "Base URL of this collector as seen by webhook readers; alerts link to "
+                    "<URL>/api/v1/runs/RUN/report?format=html");
+  serve
+      ->add_option("--alert-delay", f.alert_delay,
+                   "Judge a run for alerts no sooner than this after its last upload")
+      ->capture_default_str();
+  serve
+      ->add_option("--alert-max-wait", f.alert_max_wait,
+                   "Judge a run at the latest this long after its first upload, even when "
+                   "the agents' samples have not yet covered its tests")
+      ->capture_default_str();
   serve->add_option("--config", f.config,
                     "JSON config: attribution thresholds, retention, alert rules "
                     "(absent keys keep documented defaults)");

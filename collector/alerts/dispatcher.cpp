@@ -145,6 +145,11 @@ size_t AsyncAlertDispatcher::Stop(std::chrono::milliseconds deadline) {
   return dropped;
 }
 
+bool AsyncAlertDispatcher::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+}
+
 std::vector<DeliveryResult> AsyncAlertDispatcher::Log() const {
   std::lock_guard lock(mu_);
   return {log_.begin(), log_.end()};

@@ -103,6 +103,9 @@ class AsyncAlertDispatcher {
   // of queued runs that were dropped unsent. Safe to call more than once.
   size_t Stop(std::chrono::milliseconds deadline);
 
+  // Waits until no run is queued or being dispatched; false when `timeout` passed first.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
   // Every delivery finished so far, oldest first (the last 1000).
   std::vector<DeliveryResult> Log() const;
 

@@ -431,6 +431,7 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
     return ErrorResponse(Status::Unavailable("store: " + s.message()));
   }
   metrics_.CountResults(summary->tests, summary->failed);
+  if (options_.on_results) options_.on_results(origin, *summary);
   Json j = {{"tests", summary->tests},
             {"failed", summary->failed},
             {"format", set->format},

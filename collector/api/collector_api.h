@@ -1,7 +1,7 @@
 // The collector's HTTP API (contracts in DESIGN.md "HTTP API"): one handler for HttpServer,
 // built from a Store, with a route table that other parts extend (reports, analytics).
 //
-// Routes served here:
+// Routes served here (read_routes.h adds the GET routes of reports, analytics and alerts):
 //   POST /api/v1/samples                  agent  a SampleBatch, JSON, gzip allowed
 //   POST /api/v1/runs/{run}/results       ci     JUnit XML / report-log / jostle JSON
 //   GET  /healthz                         none   the process is up
@@ -34,8 +34,10 @@ struct ApiOptions {
   std::string token_file;
   // Largest sample batch or result document, in bytes, after gzip decompression.
   size_t max_body_bytes = 20u << 20;
-  // Webhook URLs (--webhook), kept for the alert dispatcher.
-  std::vector<std::string> webhooks;
+  // Called after results were stored (POST /api/v1/runs/{run}/results answered 200), on the
+  // request's thread before the answer is sent: must return at once (the collector queues
+  // the run for alert evaluation). Empty: nothing is called.
+  std::function<void(const ResultOrigin& origin, const UploadSummary& summary)> on_results;
 };
 
 // Who may call a route.

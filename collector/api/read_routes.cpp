@@ -1,0 +1,224 @@
+#include "collector/api/read_routes.h"
+
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "collector/attribution/run_report.h"
+#include "collector/report/report.h"
+#include "flags/flag_values.h"
+
+namespace jostle::collector {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kDefaultSince = "14d";
+
+HttpServerResponse JsonAnswer(const Json& j) {
+  HttpServerResponse r;
+  r.content_type = "application/json";
+  r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+Json TimeOrNull(const std::optional<int64_t>& ns) {
+  return ns ? Json(FormatTime(*ns)) : Json(nullptr);
+}
+
+Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Query parameter `name` as an integer in [min, max]; `fallback` when absent.
+Result<int> IntParam(const HttpServerRequest& request, const std::string& name, int fallback,
+                     int min, int max) {
+  std::string text = request.Query(name);
+  if (text.empty()) return fallback;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return Status::InvalidArgument(name + "='" + text.substr(0, 40) + "': expected an integer " +
+                                   std::to_string(min) + ".." + std::to_string(max));
+  }
+  return value;
+}
+
+// since=<duration> back from now, as ns since the epoch.
+Result<int64_t> SinceParam(const HttpServerRequest& request) {
+  std::string text = request.Query("since", kDefaultSince);
+  auto d = flags::ParseDuration(text);
+  if (!d.ok()) return d.status().WithContext("since");
+  return NowNs() - static_cast<int64_t>(d->count());
+}
+
+HttpServerResponse StoreError(const Status& s) {
+  if (s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalidArgument) {
+    return ErrorResponse(s);
+  }
+  return ErrorResponse(Status::Unavailable("store: " + s.message()));
+}
+
+HttpServerResponse ListRunsRoute(Store& store, const HttpServerRequest& request) {
+  auto limit = IntParam(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto runs = store.ListRuns(*limit);
+  if (!runs.ok()) return StoreError(runs.status());
+  Json out = Json::array();
+  for (const RunSummary& r : *runs) {
+    out.push_back({{"run", r.run},
+                   {"uploads", r.uploads},
+                   {"tests", r.tests},
+                   {"failed", r.failed},
+                   {"flaky", r.flaky},
+                   {"first_upload", FormatTime(r.first_upload_ns)},
+                   {"last_upload", FormatTime(r.last_upload_ns)},
+                   {"start", TimeOrNull(r.first_start_ns)},
+                   {"end", TimeOrNull(r.last_end_ns)},
+                   {"report", "/api/v1/runs/" + r.run + "/report"}});
+  }
+  return JsonAnswer({{"runs", out}});
+}
+
+HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
+                               const HttpServerRequest& request, const PathParams& params) {
+  const std::string& run = params.at("run");
+  if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
+  const std::string format = request.Query("format", "json");
+  if (format != "json" && format != "md" && format != "html") {
+    return ErrorResponse(Status::InvalidArgument("format='" + format.substr(0, 40) +
+                                                 "': expected json, md or html"));
+  }
+  auto report = BuildRunReport(store, run, config);
+  if (!report.ok()) {
+    if (report.status().code() == Status::Code::kNotFound) {
+      return ErrorResponse(Status::NotFound("run '" + run + "' has no stored results"));
+    }
+    return StoreError(report.status());
+  }
+  HttpServerResponse r;
+  if (format == "json") {
+    r.content_type = "application/json";
+    r.body = RenderJson(*report);
+  } else if (format == "md") {
+    r.content_type = "text/markdown; charset=utf-8";
+    r.body = RenderMarkdown(*report);
+  } else {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = RenderHtml(*report);
+  }
+  return r;
+}
+
+HttpServerResponse DurationsRoute(Store& store, const HttpServerRequest& request) {
+  auto per_test = IntParam(request, "per_test", 10, 1, 1000);
+  if (!per_test.ok()) return ErrorResponse(per_test.status());
+  auto durations = store.TestDurations(*per_test);
+  if (!durations.ok()) return StoreError(durations.status());
+  Json out = Json::object();
+  for (const auto& [test, seconds] : *durations) out[test] = seconds;
+  return JsonAnswer(out);
+}
+
+HttpServerResponse FlakyRoute(Store& store, const HttpServerRequest& request) {
+  auto since = SinceParam(request);
+  if (!since.ok()) return ErrorResponse(since.status());
+  auto flaky = store.FlakyTests(*since);
+  if (!flaky.ok()) return StoreError(flaky.status());
+  Json tests = Json::array();
+  for (const FlakyTest& t : *flaky) {
+    tests.push_back({{"test", t.test_id},
+                     {"runs", t.runs},
+                     {"passed", t.passed},
+                     {"failed", t.failed},
+                     {"passed_on_retry", t.passed_on_retry},
+                     {"last_seen", FormatTime(t.last_seen_ns)}});
+  }
+  return JsonAnswer({{"since", FormatTime(*since)}, {"tests", tests}});
+}
+
+Json RatesJson(const std::vector<FailureRate>& rates, const char* key_name) {
+  Json out = Json::array();
+  for (const FailureRate& r : rates) {
+    out.push_back({{key_name, r.key},
+                   {"runs", r.runs},
+                   {"failed", r.failed},
+                   {"flaky", r.flaky},
+                   {"rate", r.rate}});
+  }
+  return out;
+}
+
+HttpServerResponse CiMetricsRoute(Store& store, const HttpServerRequest& request) {
+  auto since = SinceParam(request);
+  if (!since.ok()) return ErrorResponse(since.status());
+  auto limit = IntParam(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto m = store.GetCiMetrics(*since, *limit);
+  if (!m.ok()) return StoreError(m.status());
+  Json slowest = Json::array();
+  for (const SlowTest& t : m->slowest) {
+    slowest.push_back(
+        {{"test", t.test_id}, {"mean_s", t.mean_s}, {"max_s", t.max_s}, {"runs", t.runs}});
+  }
+  return JsonAnswer({{"since", FormatTime(*since)},
+                     {"runs", m->runs},
+                     {"test_runs", m->test_runs},
+                     {"failed", m->failed},
+                     {"flaky", m->flaky},
+                     {"skipped", m->skipped},
+                     {"per_test", RatesJson(m->per_test, "test")},
+                     {"per_job", RatesJson(m->per_job, "job")},
+                     {"slowest", slowest}});
+}
+
+HttpServerResponse AlertsRoute(Store& store, const HttpServerRequest& request) {
+  auto limit = IntParam(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto alerts = store.ListAlerts(*limit);
+  if (!alerts.ok()) return StoreError(alerts.status());
+  Json out = Json::array();
+  for (const AlertRecord& a : *alerts) {
+    out.push_back({{"run", a.run},
+                   {"job", StringOrNull(a.job)},
+                   {"target", a.target},
+                   {"target_key", a.target_key},
+                   {"delivered", a.delivered},
+                   {"status", a.status},
+                   {"attempts", a.attempts},
+                   {"error", StringOrNull(a.error)},
+                   {"at", FormatTime(a.at_ns)}});
+  }
+  return JsonAnswer({{"alerts", out}});
+}
+
+}  // namespace
+
+void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
+  Store& store = api.store();
+  api.AddRoute(
+      "GET", "/api/v1/runs", Access::kRead,
+      [&store](const HttpServerRequest& r, const PathParams&) { return ListRunsRoute(store, r); });
+  api.AddRoute("GET", "/api/v1/runs/{run}/report", Access::kRead,
+               [&store, config](const HttpServerRequest& r, const PathParams& p) {
+                 return ReportRoute(store, config, r, p);
+               });
+  api.AddRoute(
+      "GET", "/api/v1/tests/durations", Access::kRead,
+      [&store](const HttpServerRequest& r, const PathParams&) { return DurationsRoute(store, r); });
+  api.AddRoute(
+      "GET", "/api/v1/tests/flaky", Access::kRead,
+      [&store](const HttpServerRequest& r, const PathParams&) { return FlakyRoute(store, r); });
+  api.AddRoute(
+      "GET", "/api/v1/ci-metrics", Access::kRead,
+      [&store](const HttpServerRequest& r, const PathParams&) { return CiMetricsRoute(store, r); });
+  api.AddRoute(
+      "GET", "/api/v1/alerts", Access::kRead,
+      [&store](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(store, r); });
+}
+
+}  // namespace jostle::collector

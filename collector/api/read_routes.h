@@ -1,0 +1,38 @@
+// The GET routes of the collector's API over stored runs (scope read), added to a
+// CollectorApi with AddRoute. Every answer but the Markdown/HTML report is JSON; errors are
+// {"error", "detail"}.
+//
+//   GET /api/v1/runs?limit=N
+//       {"runs": [{"run", "uploads", "tests", "failed", "flaky", "first_upload", "last_upload",
+//                  "start" | null, "end" | null, "report": "/api/v1/runs/<run>/report"}]}
+//       most recently uploaded first; limit 1..1000, default 100. Times are RFC 3339 UTC.
+//   GET /api/v1/runs/{run}/report?format=json|md|html      (default json)
+//       the run's report (collector/report/REPORT_SCHEMA.md) as application/json,
+//       text/markdown; charset=utf-8 or text/html; charset=utf-8. 404 for a run without
+//       results, 400 for a bad run id or format.
+//   GET /api/v1/tests/durations?per_test=N
+//       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed
+//       runs, ...}; N 1..1000, default 10.
+//   GET /api/v1/tests/flaky?since=D
+//       {"since", "tests": [{"test", "runs", "passed", "failed", "passed_on_retry",
+//                            "last_seen"}]}, most passed_on_retry + failed first.
+//   GET /api/v1/ci-metrics?since=D&limit=N
+//       {"since", "runs", "test_runs", "failed", "flaky", "skipped",
+//        "per_test": [{"test", "runs", "failed", "flaky", "rate"}],
+//        "per_job": [{"job", "runs", "failed", "flaky", "rate"}],
+//        "slowest": [{"test", "mean_s", "max_s", "runs"}]}; limit 1..1000, default 100.
+//   GET /api/v1/alerts?limit=N
+//       the webhook delivery log, newest first: {"alerts": [{"run", "job" | null, "target",
+//       "target_key", "delivered", "status", "attempts", "error" | null, "at"}]}.
+// `since` is a duration back from now ("7d", "36h", "90m"); default 14d.
+#pragma once
+
+#include "collector/api/collector_api.h"
+#include "collector/attribution/config.h"
+
+namespace jostle::collector {
+
+// Adds the routes above to `api`; reports are judged with `config`.
+void AddReadRoutes(CollectorApi& api, const AttributionConfig& config);
+
+}  // namespace jostle::collector

@@ -1,0 +1,460 @@
+// The collector's GET routes (read_routes.h) and its alert path (RunAlertScheduler) end to
+// end in one process: a real SQLite file, the real HTTP server on loopback, libcurl as the
+// client, and a real HTTP receiver for the webhook.
+#include "collector/api/read_routes.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "collector/alerts/run_alert_scheduler.h"
+#include "collector/alerts/signature.h"
+#include "collector/api/collector_api.h"
+#include "http_client/http_client.h"
+#include "jostle/wire.h"
+#include "tests/collector/alerts/loopback_receiver.h"
+#include "tests/collector/attribution/test_scenario.h"
+
+namespace jostle::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using alerts::testing::Answer;
+using alerts::testing::LoopbackReceiver;
+using jostle::testing::Cgroup;
+using jostle::testing::kSecond;
+using jostle::testing::NodeScenario;
+using jostle::testing::OwnPod;
+using jostle::testing::Pod;
+using jostle::testing::Tick;
+using std::chrono::milliseconds;
+
+constexpr const char* kAgentToken = "agent-token-0001";
+constexpr const char* kCiToken = "ci-token-00000002";
+constexpr const char* kReadToken = "read-token-000003";
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kNode = "node-a";
+
+// Ten minutes ago, whole seconds: recent enough for the since= windows of the analytics.
+int64_t RecentT0() {
+  int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return (now_s - 600) * kSecond;
+}
+
+std::string Rfc3339(int64_t ns) {
+  time_t s = static_cast<time_t>(ns / kSecond);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// 40 one-second samples of kNode from t0: quiet, then ticks 10..25 saturated by a
+// neighbour pod (node CPU busy 1.0), then quiet again.
+SampleBatch ContendedNodeBatch(int64_t t0) {
+  NodeScenario node(t0);
+  Tick quiet;
+  quiet.busy = 0.1;
+  quiet.cgroups = {OwnPod(0.3), Pod("load", "burner", 0.05)};
+  Tick busy;
+  busy.busy = 1.0;
+  busy.psi_cpu = 0.6;
+  busy.cgroups = {OwnPod(0.3), Pod("load", "burner", 3.6)};
+  node.Repeat(10, quiet).Repeat(16, busy).Repeat(14, quiet);
+  SampleBatch b;
+  b.node = kNode;
+  b.boot_id = "0e4f6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6";
+  b.agent_start_ns = t0 - 100 * kSecond;
+  b.seq = 0;
+  b.agent_version = "test";
+  b.interval_ns = kSecond;
+  b.samples = node.samples();
+  return b;
+}
+
+// jostle JSON results: test_deadline fails inside the saturated ticks, test_quick passes in
+// a quiet stretch, test_retry fails and then passes on a rerun (flaky).
+std::string ContendedResults(int64_t t0) {
+  Json tests = Json::array();
+  tests.push_back({{"id", "tests/test_timing.py::test_deadline"},
+                   {"attempts",
+                    {{{"outcome", "failed"},
+                      {"start", Rfc3339(t0 + 15 * kSecond)},
+                      {"duration_s", 3.0},
+                      {"message", "deadline exceeded"}}}}});
+  tests.push_back(
+      {{"id", "tests/test_timing.py::test_quick"},
+       {"attempts",
+        {{{"outcome", "passed"}, {"start", Rfc3339(t0 + 30 * kSecond)}, {"duration_s", 1.5}}}}});
+  tests.push_back(
+      {{"id", "tests/test_net.py::test_retry"},
+       {"attempts",
+        {{{"outcome", "failed"}, {"start", Rfc3339(t0 + 2 * kSecond)}, {"duration_s", 1.0}},
+         {{"outcome", "passed"}, {"start", Rfc3339(t0 + 4 * kSecond)}, {"duration_s", 0.5}}}}});
+  return Json{{"format", "jostle-results/v1"}, {"producer", "read-routes-test"}, {"tests", tests}}
+      .dump();
+}
+
+// A run where every test passes, in a quiet stretch.
+std::string GreenResults(int64_t t0) {
+  Json tests = Json::array();
+  tests.push_back(
+      {{"id", "tests/test_timing.py::test_quick"},
+       {"attempts",
+        {{{"outcome", "passed"}, {"start", Rfc3339(t0 + 32 * kSecond)}, {"duration_s", 2.5}}}}});
+  return Json{{"format", "jostle-results/v1"}, {"tests", tests}}.dump();
+}
+
+class ReadRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("jostle-read-routes-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "tokens") << "agent " << kAgentToken << "\n"
+                                   << "ci " << kCiToken << "\n"
+                                   << "read " << kReadToken << "\n";
+    auto store = OpenSqliteStore((dir_ / "jostle.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    ApiOptions options;
+    options.token_file = (dir_ / "tokens").string();
+    options.on_results = [this](const ResultOrigin& origin, const UploadSummary&) {
+      if (RunAlertScheduler* s = scheduler_.load()) s->OnResults(origin.run);
+    };
+    auto api = CollectorApi::Create(*store_, options);
+    ASSERT_TRUE(api.ok()) << api.status().ToString();
+    api_ = std::move(api.value());
+    AddReadRoutes(*api_, AttributionConfig{});
+    auto server = HttpServer::Start(HttpServerOptions{}, api_->AsHandler());
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server.value());
+    base_ = "http://" + server_->address();
+    t0_ = RecentT0();
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    StopAlerts();
+    server_.reset();
+    api_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void StartAlerts(std::vector<alerts::WebhookTarget> targets, alerts::DeliveryPolicy policy) {
+    RunAlertSchedulerOptions options;
+    options.targets = std::move(targets);
+    options.public_url = "https://jostle.ci.example/";
+    options.min_delay = milliseconds(50);
+    options.max_wait = milliseconds(30000);
+    options.recheck = milliseconds(50);
+    options.policy = policy;
+    auto scheduler = RunAlertScheduler::Create(*store_, options);
+    ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+    owned_scheduler_ = std::move(scheduler.value());
+    scheduler_.store(owned_scheduler_.get());
+  }
+
+  void StopAlerts() {
+    scheduler_.store(nullptr);
+    if (owned_scheduler_) owned_scheduler_->Stop(milliseconds(0));
+    owned_scheduler_.reset();
+  }
+
+  http::HttpResponse Send(const std::string& method, const std::string& target,
+                          const std::string& token, std::string body = "",
+                          std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::HttpRequest r;
+    r.method = method;
+    r.url = base_ + target;
+    r.body = std::move(body);
+    r.bearer_token = token;
+    r.headers = std::move(headers);
+    auto resp = client_.Send(r);
+    EXPECT_TRUE(resp.ok()) << resp.status().ToString();
+    return resp.ok() ? resp.value() : http::HttpResponse{};
+  }
+
+  Json GetJson(const std::string& target, int want_status = 200) {
+    auto r = Send("GET", target, kReadToken);
+    EXPECT_EQ(r.status, want_status) << target << ": " << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/json") << target;
+    Json j = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << target << ": " << r.body;
+    return j;
+  }
+
+  void UploadSamples() {
+    auto r = Send("POST", "/api/v1/samples", kAgentToken, EncodeBatch(ContendedNodeBatch(t0_)),
+                  {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  void UploadResults(const std::string& run, const std::string& job, const std::string& body) {
+    auto r = Send("POST",
+                  "/api/v1/runs/" + run + "/results?job=" + job + "&pod=ci/runner-1&node=" + kNode,
+                  kCiToken, body, {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<CollectorApi> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<RunAlertScheduler> owned_scheduler_;
+  std::atomic<RunAlertScheduler*> scheduler_{nullptr};
+  std::string base_;
+  http::HttpClient client_;
+  int64_t t0_ = 0;
+};
+
+TEST_F(ReadRoutesTest, ReportInEveryFormatWithItsContentType) {
+  UploadSamples();
+  UploadResults("r-100", "unit", ContendedResults(t0_));
+
+  Json report = GetJson("/api/v1/runs/r-100/report?format=json");
+  EXPECT_EQ(report["run"], "r-100");
+  ASSERT_EQ(report["failures"].size(), 1u) << report.dump();
+  const Json& failure = report["failures"][0];
+  EXPECT_EQ(failure["test"], "tests/test_timing.py::test_deadline");
+  EXPECT_EQ(failure["verdict"], "contention-possible");
+  EXPECT_EQ(failure["resource"], "cpu");
+  // Without format= the report is JSON too.
+  EXPECT_EQ(GetJson("/api/v1/runs/r-100/report")["run"], "r-100");
+
+  auto md = Send("GET", "/api/v1/runs/r-100/report?format=md", kReadToken);
+  ASSERT_EQ(md.status, 200) << md.body;
+  EXPECT_EQ(md.Header("content-type"), "text/markdown; charset=utf-8");
+  EXPECT_NE(md.body.find("test\\_deadline"), std::string::npos) << md.body;  // escaped
+  EXPECT_NE(md.body.find("contention-possible"), std::string::npos) << md.body;
+
+  auto html = Send("GET", "/api/v1/runs/r-100/report?format=html", kReadToken);
+  ASSERT_EQ(html.status, 200) << html.body.substr(0, 200);
+  EXPECT_EQ(html.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(html.body.find("<svg"), std::string::npos);
+  EXPECT_NE(html.body.find("test_deadline"), std::string::npos);
+}
+
+TEST_F(ReadRoutesTest, ReportErrorsAndAccess) {
+  UploadResults("r-1", "unit", GreenResults(t0_));
+  struct Case {
+    const char* target;
+    const char* token;
+    int status;
+    const char* detail;
+  };
+  const Case cases[] = {
+      {"/api/v1/runs/nope/report", kReadToken, 404, "run 'nope' has no stored results"},
+      {"/api/v1/runs/r-1/report?format=pdf", kReadToken, 400, "format='pdf'"},
+      {"/api/v1/runs/r$1/report", kReadToken, 400, "run id 'r$1'"},
+      {"/api/v1/runs/r-1/report", "", 401, "missing"},
+      {"/api/v1/runs/r-1/report", "wrong-token-0000", 401, "unknown token"},
+      {"/api/v1/runs/r-1/report", kAgentToken, 403, "needs 'read'"},
+      {"/api/v1/runs/r-1/report", kCiToken, 403, "needs 'read'"},
+      {"/api/v1/runs", kAgentToken, 403, "needs 'read'"},
+      {"/api/v1/runs?limit=0", kReadToken, 400, "limit='0'"},
+      {"/api/v1/runs?limit=12x", kReadToken, 400, "limit='12x'"},
+      {"/api/v1/tests/durations", "", 401, "missing"},
+      {"/api/v1/tests/durations?per_test=-1", kReadToken, 400, "per_test"},
+      {"/api/v1/tests/flaky", kCiToken, 403, "needs 'read'"},
+      {"/api/v1/tests/flaky?since=soon", kReadToken, 400, "since"},
+      {"/api/v1/ci-metrics?since=0s", kReadToken, 400, "since"},
+      {"/api/v1/ci-metrics", kAgentToken, 403, "needs 'read'"},
+      {"/api/v1/alerts", "", 401, "missing"},
+      {"/api/v1/alerts?limit=5000", kReadToken, 400, "limit"},
+  };
+  for (const Case& c : cases) {
+    auto r = Send("GET", c.target, c.token);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/json") << c.target;
+    Json j = Json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << c.target << " " << r.body;
+    EXPECT_TRUE(j.contains("error")) << c.target;
+    EXPECT_NE(j.value("detail", "").find(c.detail), std::string::npos)
+        << c.target << " " << j.dump();
+  }
+  // POST on a GET route: 405.
+  EXPECT_EQ(Send("POST", "/api/v1/runs/r-1/report", kReadToken, "{}").status, 405);
+}
+
+TEST_F(ReadRoutesTest, ListsRunsNewestFirst) {
+  UploadResults("r-older", "unit", GreenResults(t0_));
+  UploadResults("r-newer", "unit", ContendedResults(t0_));
+  UploadResults("r-newer", "lint", GreenResults(t0_));
+  Json j = GetJson("/api/v1/runs");
+  ASSERT_EQ(j["runs"].size(), 2u) << j.dump();
+  const Json& newer = j["runs"][0];
+  EXPECT_EQ(newer["run"], "r-newer");
+  EXPECT_EQ(newer["uploads"], 2);
+  EXPECT_EQ(newer["tests"], 4);  // 3 of job unit, 1 of job lint
+  EXPECT_EQ(newer["failed"], 1);
+  EXPECT_EQ(newer["flaky"], 1);
+  EXPECT_EQ(newer["report"], "/api/v1/runs/r-newer/report");
+  EXPECT_EQ(newer["start"], Rfc3339(t0_ + 2 * kSecond).substr(0, 19) + ".000Z");
+  EXPECT_TRUE(newer["first_upload"].is_string());
+  EXPECT_EQ(j["runs"][1]["run"], "r-older");
+  EXPECT_EQ(GetJson("/api/v1/runs?limit=1")["runs"].size(), 1u);
+}
+
+TEST_F(ReadRoutesTest, TestDurationsInPytestSplitFormat) {
+  UploadResults("r-1", "unit", ContendedResults(t0_));
+  UploadResults("r-2", "unit", GreenResults(t0_));
+  Json j = GetJson("/api/v1/tests/durations");
+  ASSERT_TRUE(j.is_object()) << j.dump();
+  // pytest-split reads {"<node id>": seconds}: a flat object of numbers.
+  for (const auto& [id, seconds] : j.items()) {
+    EXPECT_TRUE(seconds.is_number()) << id;
+  }
+  // test_quick passed in 1.5 s and 2.5 s; test_retry passed once in 0.5 s; test_deadline
+  // never passed.
+  EXPECT_DOUBLE_EQ(j.at("tests/test_timing.py::test_quick").get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(j.at("tests/test_net.py::test_retry").get<double>(), 0.5);
+  EXPECT_FALSE(j.contains("tests/test_timing.py::test_deadline"));
+  EXPECT_DOUBLE_EQ(
+      GetJson("/api/v1/tests/durations?per_test=1").at("tests/test_timing.py::test_quick"), 2.5);
+}
+
+TEST_F(ReadRoutesTest, FlakyTestsAndCiMetrics) {
+  UploadResults("r-1", "unit", ContendedResults(t0_));
+  UploadResults("r-2", "unit", GreenResults(t0_));
+  UploadResults("r-2", "e2e", ContendedResults(t0_));
+
+  Json flaky = GetJson("/api/v1/tests/flaky?since=7d");
+  EXPECT_TRUE(flaky["since"].is_string());
+  ASSERT_FALSE(flaky["tests"].empty()) << flaky.dump();
+  const Json& retry = flaky["tests"][0];
+  EXPECT_EQ(retry["test"], "tests/test_net.py::test_retry");
+  EXPECT_EQ(retry["runs"], 2);
+  EXPECT_EQ(retry["passed_on_retry"], 2);
+  EXPECT_TRUE(retry["last_seen"].is_string());
+  // The tests ran ten minutes ago: a one-minute window sees none of them.
+  EXPECT_TRUE(GetJson("/api/v1/tests/flaky?since=1m")["tests"].empty());
+
+  Json m = GetJson("/api/v1/ci-metrics?since=7d");
+  EXPECT_EQ(m["runs"], 2);
+  EXPECT_EQ(m["test_runs"], 7);
+  EXPECT_EQ(m["failed"], 2);
+  EXPECT_EQ(m["flaky"], 2);
+  ASSERT_FALSE(m["per_test"].empty());
+  EXPECT_EQ(m["per_test"][0]["test"], "tests/test_timing.py::test_deadline");
+  EXPECT_DOUBLE_EQ(m["per_test"][0]["rate"].get<double>(), 1.0);
+  std::map<std::string, double> job_rates;
+  for (const Json& j : m["per_job"]) job_rates[j["job"]] = j["rate"].get<double>();
+  ASSERT_EQ(job_rates.size(), 2u) << m.dump();
+  EXPECT_NEAR(job_rates["unit"], 1.0 / 4.0, 1e-9);  // r-1: 3 tests, r-2: 1 test; 1 failed
+  EXPECT_NEAR(job_rates["e2e"], 1.0 / 3.0, 1e-9);
+  ASSERT_FALSE(m["slowest"].empty());
+  EXPECT_TRUE(m["slowest"][0].contains("mean_s"));
+  EXPECT_EQ(GetJson("/api/v1/ci-metrics?since=1m")["test_runs"], 0);
+}
+
+alerts::DeliveryPolicy QuickPolicy() {
+  alerts::DeliveryPolicy p;
+  p.connect_timeout = milliseconds(1000);
+  p.request_timeout = milliseconds(2000);
+  p.max_attempts = 2;
+  p.deadline = milliseconds(5000);
+  p.initial_backoff = milliseconds(20);
+  p.max_backoff = milliseconds(50);
+  return p;
+}
+
+TEST_F(ReadRoutesTest, ContentionRunAlertsOnceSignedAndLogged) {
+  LoopbackReceiver receiver;
+  ASSERT_TRUE(receiver.listening());
+  StartAlerts({{receiver.Url(), kSecret, alerts::PayloadFormat::kAuto}}, QuickPolicy());
+  UploadSamples();
+  UploadResults("r-alert", "unit", ContendedResults(t0_));
+  // A green run alerts nobody.
+  UploadResults("r-green", "unit", GreenResults(t0_));
+
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(30000)));
+  ASSERT_TRUE(owned_scheduler_->WaitIdle(milliseconds(30000)));
+  ASSERT_EQ(receiver.RequestCount(), 1u);
+  const alerts::testing::ReceivedRequest request = receiver.Requests()[0];
+  EXPECT_EQ(request.method, "POST");
+  Status verified = alerts::VerifySignature(kSecret, request.headers.at("webhook-id"),
+                                            request.headers.at("webhook-timestamp"), request.body,
+                                            request.headers.at("webhook-signature"));
+  EXPECT_TRUE(verified.ok()) << verified.ToString();
+  Json body = Json::parse(request.body);
+  EXPECT_EQ(body["type"], "jostle.contention");
+  EXPECT_EQ(body["run"], "r-alert");
+  EXPECT_EQ(body["job"], "unit");
+  EXPECT_EQ(body["report_url"], "https://jostle.ci.example/api/v1/runs/r-alert/report?format=html");
+  EXPECT_EQ(body["counts"]["failed"], 1);
+  ASSERT_EQ(body["failures"].size(), 1u) << body.dump();
+  EXPECT_EQ(body["failures"][0]["test"], "tests/test_timing.py::test_deadline");
+  EXPECT_EQ(body["failures"][0]["verdict"], "contention-possible");
+  EXPECT_EQ(body["failures"][0]["resource"], "cpu");
+  EXPECT_EQ(body["failures"][0]["culprit"], "load/burner");
+  EXPECT_EQ(body["failures"][0]["node"], kNode);
+  EXPECT_EQ(body["failures"][0]["pod"], "ci/runner-1");
+
+  Json log = GetJson("/api/v1/alerts");
+  ASSERT_EQ(log["alerts"].size(), 1u) << log.dump();
+  const Json& entry = log["alerts"][0];
+  EXPECT_EQ(entry["run"], "r-alert");
+  EXPECT_EQ(entry["job"], "unit");
+  EXPECT_EQ(entry["delivered"], true);
+  EXPECT_EQ(entry["status"], 200);
+  EXPECT_EQ(entry["attempts"], 1);
+  EXPECT_EQ(entry["error"], nullptr);
+  EXPECT_EQ(entry["target"], alerts::MaskUrl(receiver.Url()));
+
+  // Another job of the same run uploads: the run is judged again, nothing more is sent.
+  UploadResults("r-alert", "unit-2", ContendedResults(t0_));
+  ASSERT_TRUE(owned_scheduler_->WaitIdle(milliseconds(30000)));
+  EXPECT_EQ(receiver.RequestCount(), 1u);
+
+  // Nor after a restart: "once per run" is kept in the store.
+  StopAlerts();
+  StartAlerts({{receiver.Url(), kSecret, alerts::PayloadFormat::kAuto}}, QuickPolicy());
+  UploadResults("r-alert", "unit", ContendedResults(t0_));
+  ASSERT_TRUE(owned_scheduler_->WaitIdle(milliseconds(30000)));
+  EXPECT_EQ(receiver.RequestCount(), 1u);
+  EXPECT_EQ(GetJson("/api/v1/alerts")["alerts"].size(), 1u);
+}
+
+TEST_F(ReadRoutesTest, FailingWebhookNeverHoldsUpAnUpload) {
+  // Answers 500 forever; the sender retries with long waits in between.
+  LoopbackReceiver receiver({}, Answer(500));
+  alerts::DeliveryPolicy slow;
+  slow.max_attempts = 5;
+  slow.initial_backoff = milliseconds(20000);
+  slow.max_backoff = milliseconds(20000);
+  slow.deadline = milliseconds(120000);
+  StartAlerts({{receiver.Url(), "", alerts::PayloadFormat::kGeneric}}, slow);
+  UploadSamples();
+  UploadResults("r-a", "unit", ContendedResults(t0_));
+  // The first attempt was answered 500; the delivery now waits 20 s before its retry.
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(30000)));
+  // Uploads are still answered while that delivery is unfinished: nothing in the log yet.
+  for (const char* run : {"r-a", "r-b", "r-c"}) {
+    UploadResults(run, "unit", ContendedResults(t0_));
+  }
+  EXPECT_TRUE(GetJson("/api/v1/alerts")["alerts"].empty());
+  EXPECT_EQ(receiver.RequestCount(), 1u);
+  // Stopping cancels the wait; the failed delivery is logged.
+  StopAlerts();
+  Json log = GetJson("/api/v1/alerts");
+  ASSERT_EQ(log["alerts"].size(), 1u) << log.dump();
+  EXPECT_EQ(log["alerts"][0]["delivered"], false);
+  EXPECT_EQ(log["alerts"][0]["status"], 500);
+  EXPECT_TRUE(log["alerts"][0]["error"].is_string());
+}
+
+}  // namespace
+}  // namespace jostle::collector
