@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "collector/alerts/run_alert_scheduler.h"
 #include "collector/alerts/signature.h"
@@ -153,12 +154,13 @@ class ReadRoutesTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void StartAlerts(std::vector<alerts::WebhookTarget> targets, alerts::DeliveryPolicy policy) {
+  void StartAlerts(std::vector<alerts::WebhookTarget> targets, alerts::DeliveryPolicy policy,
+                   milliseconds max_wait = milliseconds(30000)) {
     RunAlertSchedulerOptions options;
     options.targets = std::move(targets);
     options.public_url = "https://jostle.ci.example/";
     options.min_delay = milliseconds(50);
-    options.max_wait = milliseconds(30000);
+    options.max_wait = max_wait;
     options.recheck = milliseconds(50);
     options.policy = policy;
     auto scheduler = RunAlertScheduler::Create(*store_, options);
@@ -196,8 +198,13 @@ class ReadRoutesTest : public ::testing::Test {
     return j;
   }
 
-  void UploadSamples() {
-    auto r = Send("POST", "/api/v1/samples", kAgentToken, EncodeBatch(ContendedNodeBatch(t0_)),
+  // Samples [from, to) of ContendedNodeBatch, as batch `seq`.
+  void UploadSamples(size_t from = 0, size_t to = 40, uint64_t seq = 0) {
+    SampleBatch b = ContendedNodeBatch(t0_);
+    b.samples = std::vector<Sample>(b.samples.begin() + static_cast<ptrdiff_t>(from),
+                                    b.samples.begin() + static_cast<ptrdiff_t>(to));
+    b.seq = seq;
+    auto r = Send("POST", "/api/v1/samples", kAgentToken, EncodeBatch(b),
                   {{"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 200) << r.body;
   }
@@ -426,6 +433,35 @@ TEST_F(ReadRoutesTest, ContentionRunAlertsOnceSignedAndLogged) {
   ASSERT_TRUE(owned_scheduler_->WaitIdle(milliseconds(30000)));
   EXPECT_EQ(receiver.RequestCount(), 1u);
   EXPECT_EQ(GetJson("/api/v1/alerts")["alerts"].size(), 1u);
+}
+
+TEST_F(ReadRoutesTest, WaitsUntilSamplesCoverTheRun) {
+  LoopbackReceiver receiver;
+  StartAlerts({{receiver.Url(), kSecret, alerts::PayloadFormat::kAuto}}, QuickPolicy());
+  // Samples up to t0+25 s: the failure's window is covered, the run's last test (ending at
+  // t0+31.5 s) is not.
+  UploadSamples(0, 26, 0);
+  UploadResults("r-wait", "unit", ContendedResults(t0_));
+  // Judging would take well under a second (min_delay 50 ms); the run is still waiting.
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_EQ(receiver.RequestCount(), 0u);
+  EXPECT_TRUE(GetJson("/api/v1/alerts")["alerts"].empty());
+  // The agent's next batch arrives: the run is judged and alerts.
+  UploadSamples(26, 40, 1);
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(30000)));
+  EXPECT_EQ(Json::parse(receiver.Requests()[0].body)["run"], "r-wait");
+}
+
+TEST_F(ReadRoutesTest, JudgesAfterMaxWaitWhenSamplesLag) {
+  LoopbackReceiver receiver;
+  StartAlerts({{receiver.Url(), "", alerts::PayloadFormat::kAuto}}, QuickPolicy(),
+              /*max_wait=*/milliseconds(500));
+  UploadSamples(0, 26, 0);  // the agent never catches up
+  UploadResults("r-lag", "unit", ContendedResults(t0_));
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(30000)));
+  Json body = Json::parse(receiver.Requests()[0].body);
+  EXPECT_EQ(body["run"], "r-lag");
+  EXPECT_EQ(body["failures"][0]["verdict"], "contention-possible");
 }
 
 TEST_F(ReadRoutesTest, FailingWebhookNeverHoldsUpAnUpload) {
