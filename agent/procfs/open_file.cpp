@@ -11,8 +11,8 @@ namespace {
 // Reads all of `fd` from offset 0 into `buf` (see OpenFile::Read). Returns the number of
 // bytes read, or -1 with errno set.
 ssize_t PreadWhole(int fd, std::string& buf) {
-  if (buf.size() < buf.capacity()) buf.resize(buf.capacity());
-  if (buf.empty()) buf.resize(OpenFile::kInitialReadBuffer);
+  if (buf.capacity() < OpenFile::kInitialReadBuffer) buf.reserve(OpenFile::kInitialReadBuffer);
+  buf.resize(buf.capacity());
   size_t used = 0;
   for (;;) {
     ssize_t n = ::pread(fd, buf.data() + used, buf.size() - used, static_cast<off_t>(used));
@@ -20,10 +20,14 @@ ssize_t PreadWhole(int fd, std::string& buf) {
       if (errno == EINTR) continue;
       return -1;
     }
+    if (n == 0) return static_cast<ssize_t>(used);
     used += static_cast<size_t>(n);
-    // Short read: end of file (see the header). A full buffer may hold only the start.
-    if (used < buf.size()) return static_cast<ssize_t>(used);
-    buf.resize(buf.size() * 2);
+    // A short read of less than kShortReadIsEof bytes is the end of the file (see the
+    // header); a longer one may be one page of a multi-record seq_file: read on.
+    if (used < buf.size() && static_cast<size_t>(n) < OpenFile::kShortReadIsEof) {
+      return static_cast<ssize_t>(used);
+    }
+    if (used == buf.size()) buf.resize(buf.size() * 2);
   }
 }
 

@@ -2,12 +2,17 @@
 // read /proc and cgroup files repeatedly (one syscall per read, no open/close).
 //
 // Reads go into a buffer the caller passes in, so that a sampler holding thousands of open
-// files keeps one buffer, not one per file. A read stops at the first short pread: procfs,
-// sysfs and cgroupfs files are seq_file/kernfs files, which fill the caller's buffer up to
-// the end of the file, and regular files do the same, so a pread that returns less than
-// was asked for has reached EOF. Only a pread that fills the buffer is followed by another
-// one (after the buffer has doubled), so a file larger than the buffer is still read whole
-// and the buffer keeps the larger size for the next read.
+// files keeps one buffer, not one per file. A read stops at the first pread that returns
+// fewer than kShortReadIsEof bytes and less than was asked for, without the second pread
+// that would return 0: regular files and single-record seq_files (every cgroupfs file,
+// /proc/stat, /proc/meminfo, /proc/pressure/*) return everything up to EOF that fits the
+// buffer. A multi-record seq_file (/proc/net/dev with many interfaces, /proc/PID/smaps)
+// returns at most about a page per read, which can be short of the buffer without being
+// EOF: it ends at a record that did not fit, so it is more than a page minus one record
+// long, and records there are shorter than kShortReadIsEof; such reads are followed by
+// more preads until one returns 0. A pread that fills the buffer is followed by another
+// after the buffer has doubled, so a file larger than the buffer is still read whole and
+// the buffer keeps the larger size for the next read.
 //
 // Kernel cost to keep in mind: a kept kernfs (cgroupfs, sysfs) or seq_file (procfs) file
 // holds a page-sized read buffer in the kernel from its first read until it is closed.
@@ -23,17 +28,19 @@ namespace jostle::agent {
 
 class OpenFile {
  public:
-  // Size an empty buffer is given before the first pread into it.
+  // A smaller buffer is grown to this size before the first pread into it.
   static constexpr size_t kInitialReadBuffer = 4096;
+  // A short pread returning fewer bytes than this is taken as EOF (see above).
+  static constexpr size_t kShortReadIsEof = 2048;
 
   OpenFile() = default;
   // NotFound when the file does not exist (a pod that went away), PermissionDenied, ...
   static Result<OpenFile> Open(std::string path);
 
-  // Reads the whole file from offset 0 into `buf`: an empty `buf` is first sized to
-  // kInitialReadBuffer; `buf` doubles while a pread fills it and is never shrunk, so its
-  // size() is its capacity (the bytes past the returned view are garbage). The view points
-  // into `buf` and is valid until `buf` is next written or resized. Errors name the path;
+  // Reads the whole file from offset 0 into `buf`: `buf` is first grown to at least
+  // kInitialReadBuffer and to its capacity; `buf` doubles while a pread fills it and is never
+  // shrunk, so its size() is its capacity (the bytes past the returned view are garbage). The view
+  // points into `buf` and is valid until `buf` is next written or resized. Errors name the path;
   // EOPNOTSUPP (a PSI file while PSI is disabled at boot) is Unsupported, other errnos map
   // as in Status::FromErrno.
   Result<std::string_view> Read(std::string& buf);

@@ -2,12 +2,16 @@
 // tests/fixtures/hosts/generate_cgroup_fixtures.py). Each fixture cgroup has an index n and
 // its counters follow from n (see that script); ExpectCounters checks them exactly.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/cgroup/cgroup_sampler.h"
 #include "jostle_test/test_paths.h"
@@ -422,6 +426,102 @@ TEST_F(FixtureCopy, FilesBeyondTheOpenBudgetAreStillRead) {
   EXPECT_EQ(sampler->stats().open_files, 5u);
   ExpectPods(by);
   ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {});
+}
+
+TEST_F(FixtureCopy, ContainersMemoryAndPsiAreReadEveryFewTicksAndCarried) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  options.container_detail_every_ticks = 3;
+  options.rescan_every_ticks = 100;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  const std::string id = std::string(kPodG) + "/" + kC1;
+  std::string cdir = dir_ +
+                     "/sys/fs/cgroup/kubepods.slice/"
+                     "kubepods-pod0b5c1d2e_1111_4a4a_8b8b_000000000001.slice/"
+                     "cri-containerd-" +
+                     kC1 + ".scope";
+  std::string pdir = dir_ +
+                     "/sys/fs/cgroup/kubepods.slice/"
+                     "kubepods-pod0b5c1d2e_1111_4a4a_8b8b_000000000001.slice";
+  ASSERT_TRUE(fs::exists(cdir + "/memory.current")) << cdir;
+  ByKey by = Index(sampler->Read());
+  CgroupSample first = Get(by, Scope::kContainer, id);
+  ExpectCounters(first, 2, {});  // everything read at once for a new container
+  // Rewritten in place, as the kernel does.
+  std::ofstream(cdir + "/cpu.stat") << "usage_usec 42\nnr_periods 1\nnr_throttled 0\n"
+                                       "throttled_usec 0\n";
+  std::ofstream(cdir + "/memory.current") << "777\n";
+  std::ofstream(cdir + "/cpu.pressure") << "some avg10=0.00 avg60=0.00 avg300=0.00 total=99\n"
+                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=98\n";
+  std::ofstream(pdir + "/memory.current") << "888\n";
+  int reads_until_fresh = 0;
+  for (int i = 1; i <= 3 && reads_until_fresh == 0; ++i) {
+    by = Index(sampler->Read());
+    const CgroupSample& c = Get(by, Scope::kContainer, id);
+    EXPECT_EQ(c.cpu_usage_us, 42u) << "container CPU is read every tick";
+    EXPECT_EQ(Get(by, Scope::kPod, kPodG).mem_usage_bytes, 888u) << "pods' memory every tick";
+    if (c.mem_usage_bytes == 777u) {
+      EXPECT_EQ(c.psi_cpu, (PsiTotals{99, 98})) << "memory and PSI are read together";
+      reads_until_fresh = i;
+    } else {
+      EXPECT_EQ(c.mem_usage_bytes, first.mem_usage_bytes) << "carried";
+      EXPECT_EQ(c.psi_cpu, first.psi_cpu) << "carried";
+      EXPECT_EQ(c.mem_working_set_bytes, first.mem_working_set_bytes) << "carried";
+    }
+  }
+  EXPECT_GE(reads_until_fresh, 1);
+  EXPECT_LE(reads_until_fresh, 3);
+  // From then on exactly every 3rd tick.
+  std::ofstream(cdir + "/memory.current") << "555\n";
+  for (int i = 1; i <= 3; ++i) {
+    auto mem = Get(Index(sampler->Read()), Scope::kContainer, id).mem_usage_bytes;
+    EXPECT_EQ(mem, i < 3 ? 777u : 555u) << "read " << i;
+  }
+}
+
+// Collects the warnings logged while it lives.
+class CapturedWarnings {
+ public:
+  CapturedWarnings() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100)) {
+    previous_ = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+  }
+  ~CapturedWarnings() { spdlog::set_default_logger(previous_); }
+  size_t Count(const std::string& needle) const {
+    size_t n = 0;
+    for (const std::string& line : sink_->last_formatted()) n += line.find(needle) != line.npos;
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(FixtureCopy, UnreadableHostNetnsIsWarnedOnlyWhenThereArePods) {
+  CopyOf("cgroup_v2_systemd");
+  fs::remove(dir_ + "/proc/1/ns/net");
+  {
+    CapturedWarnings warnings;
+    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), OptionsFor(dir_));
+    ASSERT_TRUE(sampler.ok());
+    sampler->Read();
+    EXPECT_EQ(warnings.Count("1/ns/net is unreadable"), 1u);
+  }
+  // The same host without Kubernetes: plain cgroups only, nothing to tell apart.
+  fs::remove_all(dir_ + "/sys/fs/cgroup/kubepods.slice");
+  {
+    CapturedWarnings warnings;
+    CgroupOptions options = OptionsFor(dir_);
+    options.rescan_every_ticks = 1;
+    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+    ASSERT_TRUE(sampler.ok());
+    auto samples = sampler->Read();
+    sampler->Read();  // and a rescan
+    EXPECT_FALSE(samples.empty());
+    EXPECT_EQ(warnings.Count("ns/net"), 0u);
+  }
 }
 
 }  // namespace

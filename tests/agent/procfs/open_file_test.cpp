@@ -70,6 +70,67 @@ TEST(OpenFile, RereadsAFileThatGrowsPastTheFirstBufferAndShrinks) {
   EXPECT_EQ(file->last_errno(), 0);
 }
 
+TEST(OpenFile, ReadsIntoTheCallersBufferAndGrowsItForALargerFile) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::string small = dir.path() + "/small", large = dir.path() + "/large";
+  WriteFile(small, Pattern(10));
+  WriteFile(large, Pattern(3 * OpenFile::kInitialReadBuffer + 5));
+  auto a = OpenFile::Open(small);
+  auto b = OpenFile::Open(large);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::string buf;  // shared by both files, as a sampler does
+  auto first = a->Read(buf);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, Pattern(10));
+  EXPECT_EQ(buf.size(), OpenFile::kInitialReadBuffer);
+  auto big = b->Read(buf);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(*big, Pattern(3 * OpenFile::kInitialReadBuffer + 5));
+  EXPECT_EQ(buf.size(), 4 * OpenFile::kInitialReadBuffer);  // doubled twice, kept
+  auto again = a->Read(buf);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, Pattern(10));
+  EXPECT_EQ(buf.size(), 4 * OpenFile::kInitialReadBuffer);
+  // A file exactly as large as the buffer: the full pread is followed by one more.
+  WriteFile(small, Pattern(buf.size()));
+  auto exact = a->Read(buf);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(*exact, Pattern(4 * OpenFile::kInitialReadBuffer));
+  // A caller's small buffer is grown first.
+  std::string tiny(3, 'x');
+  auto from_tiny = b->Read(tiny);
+  ASSERT_TRUE(from_tiny.ok());
+  EXPECT_EQ(from_tiny->size(), 3 * OpenFile::kInitialReadBuffer + 5);
+  auto once = OpenFile::ReadOnce(large, tiny);
+  ASSERT_TRUE(once.ok());
+  EXPECT_EQ(*once, Pattern(3 * OpenFile::kInitialReadBuffer + 5));
+  auto missing = OpenFile::ReadOnce(dir.path() + "/none", tiny);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsNotFound());
+}
+
+TEST(OpenFile, ProcFileLargerThanTheBufferIsReadWhole) {
+  // /proc/self/smaps of a test binary is many KiB, one record per mapping: seq_file returns
+  // about a page per pread, short of the buffer but not at EOF.
+  auto fresh = OpenFile::ReadOnce("/proc/self/smaps");
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  ASSERT_GT(fresh->size(), 2 * OpenFile::kInitialReadBuffer) << "a test binary maps more";
+  auto file = OpenFile::Open("/proc/self/smaps");
+  ASSERT_TRUE(file.ok());
+  std::string buf;
+  auto text = file->Read(buf);
+  ASSERT_TRUE(text.ok());
+  EXPECT_GT(text->size(), OpenFile::kInitialReadBuffer);
+  EXPECT_GT(buf.size(), OpenFile::kInitialReadBuffer);
+  // Same shape as a fresh read: the last line is complete and the first line matches.
+  EXPECT_EQ(text->back(), '\n');
+  EXPECT_NE(text->find("VmFlags"), text->rfind("VmFlags")) << "more than one record";
+  // The size differs from the fresh read only by mappings made in between.
+  EXPECT_GT(text->size(), fresh->size() / 2);
+  EXPECT_EQ(text->substr(0, text->find('\n')), fresh->substr(0, fresh->find('\n')));
+}
+
 TEST(OpenFile, MissingFileIsNotFoundAndNamesThePath) {
   auto file = OpenFile::Open("/nonexistent/jostle/stat");
   ASSERT_FALSE(file.ok());
