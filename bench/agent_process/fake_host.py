@@ -13,7 +13,7 @@ bench/agent/cgroup_cycle_bench.cpp's generated host.
 
 `bump` rewrites cpu.stat, memory.current and the three PSI files of every cgroup, and each
 pod's net/dev, every `period` seconds with counters that have moved, so the agent reads
-changing values. Files are rewritten in place (truncate + write), as the agent keeps them
+changing values. Files are rewritten in place (see rewrite()), as the agent keeps them
 open and re-reads them at offset 0.
 """
 import argparse
@@ -42,10 +42,17 @@ def write(path, text):
 
 
 def rewrite(path, text):
-    # In place: keeps the inode, so descriptors kept open by the agent see the new text.
-    with open(path, "r+") as f:
-        f.truncate(0)
-        f.write(text)
+    # In place, keeping the inode, so descriptors kept open by the agent see the new text.
+    # One pwrite over the old text, then a truncate to the new length: a reader never sees
+    # the empty file that truncate-then-write would show it (the counters only grow, so the
+    # new text is rarely shorter than the old).
+    data = text.encode()
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
 
 
 def cpu_stat(n, t):
