@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -28,8 +29,8 @@ std::string Seconds(int64_t ns) {
 }
 
 // Why no samples cover a window of `node`.
-std::string NoDataReason(const std::string& node, const std::vector<Sample>* samples,
-                         const Signals& s) {
+std::string NoDataReason(const std::string& node, const SampleFrame* frame, const Signals& s) {
+  const std::vector<FrameTick>* samples = frame == nullptr ? nullptr : &frame->ticks;
   if (samples == nullptr || samples->empty()) {
     return "no agent on node " + node + ": no samples from it around this run";
   }
@@ -43,7 +44,7 @@ std::string NoDataReason(const std::string& node, const std::vector<Sample>* sam
            Seconds(first - s.window_start_ns) + " after the window starts";
   }
   int64_t before = first, after = last;
-  for (const Sample& x : *samples) {
+  for (const FrameTick& x : *samples) {
     if (x.wall_ns <= s.window_start_ns) before = x.wall_ns;
     if (x.wall_ns >= s.window_end_ns) {
       after = x.wall_ns;
@@ -62,7 +63,7 @@ NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int6
                            int64_t to_ns) {
   NodeTimeline t;
   t.node = node;
-  const std::vector<Sample>& samples = *rates.samples;
+  const std::vector<FrameTick>& samples = rates.frame->ticks;
   std::unordered_map<size_t, size_t> point_of_sample;
   for (const NodeRate& r : rates.node) {
     if (r.to_ns <= from_ns || r.from_ns >= to_ns) continue;
@@ -81,7 +82,7 @@ NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int6
   std::map<std::string, std::string> group_of_path;  // cgroup path -> group name
   std::unordered_map<std::string_view, bool> seen;   // series ids already looked at
   for (const CgroupRate& r : rates.cgroups) {
-    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    const CgroupSample& cg = SeriesOf(rates, r);
     if (!seen.emplace(cg.id, true).second) continue;
     if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
     std::string group = cg.scope == Scope::kPod
@@ -118,7 +119,7 @@ NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int6
   for (const CgroupRate& r : rates.cgroups) {
     auto it = point_of_sample.find(r.sample_index);
     if (it == point_of_sample.end() || !r.cpu_us || r.to_ns <= r.from_ns) continue;
-    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    const CgroupSample& cg = SeriesOf(rates, r);
     if (cg.scope == Scope::kContainer || cg.path.empty()) continue;
     auto id = index_of_id.find(cg.id);
     if (id == index_of_id.end()) id = index_of_id.emplace(cg.id, index_of_path[cg.path]).first;
@@ -190,10 +191,9 @@ std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
 
 namespace {
 
-// AttributeRun over rates already computed from `samples_by_node`. `timeline_rates`: per
+// AttributeRun over rates already computed from each node's samples. `timeline_rates`: per
 // node, the rates to draw its timeline from instead of `rates` (sparse reads).
 RunReport Attribute(std::string_view run, const std::vector<TestExecution>& executions,
-                    const std::map<std::string, std::vector<Sample>>& samples_by_node,
                     const std::map<std::string, NodeRates>& rates,
                     const std::map<std::string, std::vector<HistoryEntry>>& history,
                     const AttributionConfig& config, const ReportOptions& options,
@@ -278,8 +278,7 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
       f.reason = "no start time: the result file gives no timestamp for this test";
     } else {
       auto r = rates.find(e.node);
-      auto s = samples_by_node.find(e.node);
-      const std::vector<Sample>* samples = s == samples_by_node.end() ? nullptr : &s->second;
+      const SampleFrame* samples = r == rates.end() ? nullptr : r->second.frame.get();
       if (r != rates.end()) f.signals = WindowSignalsFromRates(r->second, *q, config.window);
       if (r == rates.end() || f.signals.node_points == 0) {
         if (r == rates.end()) {
@@ -364,7 +363,7 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
   for (const auto& [node, samples] : samples_by_node) {
     rates.emplace(node, ComputeRates(samples, config.window));
   }
-  return Attribute(run, executions, samples_by_node, rates, history, config, options, {});
+  return Attribute(run, executions, rates, history, config, options, {});
 }
 
 Result<RunReport> BuildRunReport(Store& store, std::string_view run,
@@ -471,25 +470,15 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   for (const Pending& p : pending)
     reads[p.node].push_back(around(p.query.start_ns, p.query.end_ns));
 
-  std::map<std::string, std::vector<Sample>> samples_by_node;
-  for (auto& [node, ranges] : reads) {
-    std::vector<Sample>& samples = samples_by_node[node];
-    for (const auto& [from, to] : Merge(std::move(ranges))) {
-      auto got = store.Samples(node, from, to);
-      if (!got.ok()) return got.status().WithContext("samples of node " + node);
-      if (samples.empty()) {
-        samples = std::move(*got);
-      } else {
-        samples.insert(samples.end(), std::make_move_iterator(got->begin()),
-                       std::make_move_iterator(got->end()));
-      }
-    }
-  }
   std::map<std::string, NodeRates> rates;
-  for (const auto& [node, samples] : samples_by_node) {
-    rates.emplace(node, ComputeRates(samples, config.window));
+  for (auto& [node, ranges] : reads) {
+    auto got = store.SampleCounters(node, Merge(std::move(ranges)), RangeRead::kEveryTick);
+    if (!got.ok()) return got.status().WithContext("samples of node " + node);
+    rates.emplace(
+        node, ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window));
   }
 
+  std::vector<ContendedFact> cache;
   for (const Pending& p : pending) {
     auto r = rates.find(p.node);
     if (r == rates.end()) continue;
@@ -497,7 +486,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     history[p.test_id][p.index].contended = contended;
     // Cache only a window the node's samples cover past its end: later samples cannot
     // change it.
-    const std::vector<Sample>& samples = samples_by_node[p.node];
+    const std::vector<FrameTick>& samples = r->second.frame->ticks;
     if (!options.history_cache || !contended || samples.empty() ||
         samples.back().wall_ns < p.query.end_ns + pad + r->second.interval_ns) {
       continue;
@@ -505,13 +494,13 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     Signals s = WindowSignalsFromRates(r->second, p.query, config.window);
     auto assessment = AssessWindow(s, config);
     std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
-    JOSTLE_RETURN_IF_ERROR(
-        store.SetContended(p.execution_id, contended, resource)
-            .WithContext("caching the window of execution " + std::to_string(p.execution_id)));
+    cache.push_back(ContendedFact{p.execution_id, contended, std::move(resource)});
   }
+  JOSTLE_RETURN_IF_ERROR(store.SetContendedBatch(cache).WithContext(
+      "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 
-  // Sparse timelines: one sample at each step over the node's part of the run.
-  std::map<std::string, std::vector<Sample>> timeline_samples;
+  // Sparse timelines: the first sample at each step over the node's part of the run, all
+  // in one read per node.
   std::map<std::string, NodeRates> timeline_rates;
   for (const std::string& node : sparse_nodes) {
     const auto& range = node_ranges[node];
@@ -521,18 +510,16 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
                              : static_cast<int64_t>(interval);
     int64_t from = range.first - 2 * spacing, to = range.second + 2 * spacing;
     int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
-    std::vector<Sample>& points = timeline_samples[node];
-    for (int64_t t = from; t < to + step; t += step) {
-      auto got = store.Samples(node, t, t + spacing - 1);
-      if (!got.ok()) return got.status().WithContext("samples of node " + node);
-      if (!got->empty()) points.push_back(std::move(got->front()));
-    }
+    std::vector<std::pair<int64_t, int64_t>> steps;
+    for (int64_t t = from; t < to + step; t += step) steps.emplace_back(t, t + spacing - 1);
+    auto points = store.SampleCounters(node, steps, RangeRead::kFirstTick);
+    if (!points.ok()) return points.status().WithContext("samples of node " + node);
     WindowConfig stepped = config.window;
     stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
-    timeline_rates.emplace(node, ComputeRates(points, stepped));
+    timeline_rates.emplace(
+        node, ComputeRates(std::make_shared<const SampleFrame>(std::move(*points)), stepped));
   }
-  return Attribute(run, *executions, samples_by_node, rates, history, config, options,
-                   timeline_rates);
+  return Attribute(run, *executions, rates, history, config, options, timeline_rates);
 }
 
 }  // namespace jostle::collector

@@ -1,6 +1,7 @@
 #include "collector/attribution/signals.h"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -34,7 +35,7 @@ std::optional<double> PsiStallUs(const std::optional<PsiTotals>& prev,
   return Delta(prev->some_us, cur->some_us);
 }
 
-int64_t MedianSpacing(const std::vector<Sample>& samples, int64_t fallback) {
+int64_t MedianSpacing(const std::vector<FrameTick>& samples, int64_t fallback) {
   std::vector<int64_t> d;
   for (size_t i = 1; i < samples.size(); ++i) {
     int64_t v = samples[i].wall_ns - samples[i - 1].wall_ns;
@@ -48,7 +49,7 @@ int64_t MedianSpacing(const std::vector<Sample>& samples, int64_t fallback) {
 }
 
 // Whether two samples of one series may be turned into a rate; dt_us is the elapsed time.
-bool PairUsable(const Sample& prev, const Sample& cur, int64_t max_gap_ns, double* dt_us) {
+bool PairUsable(const FrameTick& prev, const FrameTick& cur, int64_t max_gap_ns, double* dt_us) {
   int64_t wall = cur.wall_ns - prev.wall_ns;
   if (wall <= 0 || wall > max_gap_ns) return false;
   if (prev.mono_ns > 0 && cur.mono_ns > 0) {
@@ -101,7 +102,7 @@ NodeRate NodeRateOf(const NodeSample& p, const NodeSample& c, double dt_us) {
   return r;
 }
 
-CgroupRate CgroupRateOf(const CgroupSample& p, const CgroupSample& c, double dt_us) {
+CgroupRate CgroupRateOf(const CgroupCounters& p, const CgroupCounters& c, double dt_us) {
   CgroupRate r;
   r.cpu_us = Delta(p.cpu_usage_us, c.cpu_usage_us);
   r.periods = Delta(p.cpu_periods, c.cpu_periods);
@@ -183,26 +184,44 @@ std::string SeriesName(const CgroupSample& cg) {
 }  // namespace
 
 NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& config) {
+  return ComputeRates(std::make_shared<const SampleFrame>(FrameOfSamples(samples)), config);
+}
+
+NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowConfig& config) {
   NodeRates out;
-  out.samples = &samples;
+  out.frame = std::move(frame);
+  const std::vector<FrameTick>& samples = out.frame->ticks;
   auto fallback = static_cast<int64_t>(config.default_interval_s * 1e9);
   out.interval_ns = MedianSpacing(samples, fallback);
   auto max_gap_ns =
       static_cast<int64_t>(config.max_gap_intervals * static_cast<double>(out.interval_ns));
   out.max_gap_ns = max_gap_ns;
   size_t cgroup_samples = 0;
-  for (const Sample& x : samples) cgroup_samples += x.cgroups.size();
+  for (const FrameTick& x : samples) cgroup_samples += x.cgroups.size();
   out.node.reserve(samples.size());
   out.cgroups.reserve(cgroup_samples);
-  // Latest position of each cgroup series: (sample index, cgroup index).
-  std::unordered_map<std::string, std::pair<size_t, size_t>> last;
+  // Series are paired by CgroupSample::id: frame series sharing an id share a key.
+  const std::vector<CgroupSample>& series = out.frame->series;
+  std::vector<uint32_t> key_of_series(series.size());
+  {
+    std::unordered_map<std::string_view, uint32_t> key_of_id;
+    for (size_t k = 0; k < series.size(); ++k) {
+      key_of_series[k] =
+          key_of_id.try_emplace(series[k].id, static_cast<uint32_t>(key_of_id.size()))
+              .first->second;
+    }
+  }
+  // Latest position of each series key: (sample index, cgroup index); kNone when unseen.
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<std::pair<size_t, size_t>> last(series.size(), {kNone, 0});
   for (size_t i = 0; i < samples.size(); ++i) {
-    const Sample& cur = samples[i];
+    const FrameTick& cur = samples[i];
     if (i > 0) {
-      const Sample& prev = samples[i - 1];
+      const FrameTick& prev = samples[i - 1];
       double dt_us = 0;
       if (prev.mono_ns > 0 && cur.mono_ns > 0 && cur.mono_ns <= prev.mono_ns) {
-        last.clear();  // reboot: every series starts a new segment
+        // reboot: every series starts a new segment
+        std::fill(last.begin(), last.end(), std::make_pair(kNone, size_t{0}));
       } else if (PairUsable(prev, cur, max_gap_ns, &dt_us)) {
         NodeRate r = NodeRateOf(prev.node, cur.node, dt_us);
         r.from_ns = prev.wall_ns;
@@ -212,13 +231,13 @@ NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& c
       }
     }
     for (size_t j = 0; j < cur.cgroups.size(); ++j) {
-      const CgroupSample& cg = cur.cgroups[j];
-      auto [it, inserted] = last.try_emplace(cg.id, i, j);
-      if (inserted) continue;
-      auto [pi, pj] = it->second;
-      it->second = {i, j};
+      const CgroupCounters& cg = cur.cgroups[j];
+      auto& slot = last[key_of_series[cg.series]];
+      auto [pi, pj] = slot;
+      slot = {i, j};
+      if (pi == kNone) continue;
       if (pi == i) continue;  // duplicate id within one sample
-      const Sample& prev = samples[pi];
+      const FrameTick& prev = samples[pi];
       double dt_us = 0;
       if (!PairUsable(prev, cur, max_gap_ns, &dt_us)) continue;
       CgroupRate r = CgroupRateOf(prev.cgroups[pj], cg, dt_us);
@@ -291,13 +310,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     double ratio = retrans / out_segs;
     s.values[kNodeTcpRetrans] = SignalStat{ratio, ratio, s.node_points};
   }
-  if (any_sample && rates.samples) {
-    const NodeSample& n = (*rates.samples)[last_sample].node;
+  if (any_sample && rates.frame) {
+    const NodeSample& n = rates.frame->ticks[last_sample].node;
     if (n.mem_total_bytes) s.node_mem_total_bytes = static_cast<double>(*n.mem_total_bytes);
   }
 
   // Which series are the test's own: the pod (or self cgroup) and everything related.
-  const std::vector<Sample>& samples = *rates.samples;
   auto is_own_pod = [&](const CgroupSample& cg) {
     if (cg.scope != Scope::kPod && cg.scope != Scope::kContainer) return false;
     if (!q.pod_uid.empty() && cg.pod_uid == q.pod_uid) return true;
@@ -318,7 +336,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   Acc pod_cpu_psi, pod_throttle, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
   CountAcc pod_oom, pod_drops;
   double periods_total = 0, throttled_total = 0;
-  const CgroupSample* own_latest = nullptr;
+  const CgroupCounters* own_latest = nullptr;
   auto first_cgroup =
       std::partition_point(rates.cgroups.begin(), rates.cgroups.end(),
                            [&](const CgroupRate& r) { return r.to_ns <= s.window_start_ns; });
@@ -326,7 +344,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     const CgroupRate& r = *it;
     if (r.to_ns > s.window_end_ns + rates.max_gap_ns) break;
     if (!overlaps(r.from_ns, r.to_ns)) continue;
-    const CgroupSample& cg = samples[r.sample_index].cgroups[r.cgroup_index];
+    const CgroupSample& cg = SeriesOf(rates, r);
     bool own_pod = is_own_pod(cg);
     bool self = is_self_cgroup(cg);
     if ((own_pod || self) && !cg.path.empty()) own_paths.push_back(cg.path);
@@ -340,7 +358,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     t.net_bytes += r.net_bytes.value_or(0);
     if (!(own_pod || self)) continue;
     s.pod_found = true;
-    own_latest = &cg;
+    own_latest = &CountersOf(rates, r);
     pod_cpu_psi.Add(r.psi_cpu_some);
     if (r.periods && r.throttled_periods && *r.periods > 0) {
       pod_throttle.Add(*r.throttled_periods / *r.periods);

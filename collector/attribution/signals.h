@@ -2,19 +2,21 @@
 // samples: no store, no clock, no I/O.
 //
 // A rate is taken between two consecutive samples of the same series (the node; a cgroup by
-// its CgroupSample::id). A pair is not turned into a rate when CLOCK_MONOTONIC went backwards
-// (reboot), when the wall clock did not advance, or when the samples are further apart than
-// WindowConfig::max_gap_intervals; a counter that decreased (reset) gives no value for that
-// pair. Rates are therefore never negative.
+// its CgroupSample::id, even when the series' other identity fields changed). A pair is not turned
+// into a rate when CLOCK_MONOTONIC went backwards (reboot), when the wall clock did not advance, or
+// when the samples are further apart than WindowConfig::max_gap_intervals; a counter that decreased
+// (reset) gives no value for that pair. Rates are therefore never negative.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/attribution/config.h"
+#include "collector/store/sample_frame.h"
 #include "jostle/sample.h"
 
 namespace jostle::collector {
@@ -23,7 +25,7 @@ namespace jostle::collector {
 struct NodeRate {
   int64_t from_ns = 0;
   int64_t to_ns = 0;
-  size_t sample_index = 0;                 // index of the later sample
+  size_t sample_index = 0;                 // index of the later sample (SampleFrame::ticks)
   std::optional<double> cpu_busy;          // Δbusy / Δtotal (/proc/stat), fraction
   std::optional<double> cpu_busy_us;       // Δbusy, CPU-µs (all CPUs together)
   std::optional<double> psi_cpu_some;      // Δstall µs / Δwall µs (/proc/pressure/cpu)
@@ -43,7 +45,7 @@ struct NodeRate {
 struct CgroupRate {
   int64_t from_ns = 0;
   int64_t to_ns = 0;
-  size_t sample_index = 0;  // the later sample: samples[sample_index].cgroups[cgroup_index]
+  size_t sample_index = 0;  // the later sample: frame.ticks[sample_index].cgroups[cgroup_index]
   size_t cgroup_index = 0;
   std::optional<double> cpu_us;             // Δ cpu usage, CPU-µs
   std::optional<double> periods;            // Δ nr_periods
@@ -60,16 +62,28 @@ struct CgroupRate {
   std::optional<double> net_drops;          // Δ(rx+tx drops)
 };
 
-// Every rate of one node's samples. References `samples` by index: keep them alive.
+// Every rate of one node's samples. Indexes `frame` (shared, so the rates keep it alive).
 struct NodeRates {
-  const std::vector<Sample>* samples = nullptr;
+  std::shared_ptr<const SampleFrame> frame;
   int64_t interval_ns = 0;          // median spacing of the samples (default_interval_s if < 2)
   int64_t max_gap_ns = 0;           // longest pair turned into a rate
   std::vector<NodeRate> node;       // ordered by to_ns
   std::vector<CgroupRate> cgroups;  // ordered by to_ns
 };
 
-// `samples` must be one node's samples in wall-clock order (as Store::Samples returns them).
+// The identity and the later reading of a cgroup rate's series.
+inline const CgroupSample& SeriesOf(const NodeRates& rates, const CgroupRate& r) {
+  const SampleFrame& f = *rates.frame;
+  return f.series[f.ticks[r.sample_index].cgroups[r.cgroup_index].series];
+}
+inline const CgroupCounters& CountersOf(const NodeRates& rates, const CgroupRate& r) {
+  return rates.frame->ticks[r.sample_index].cgroups[r.cgroup_index];
+}
+
+// `frame` must be one node's samples in wall-clock order (as Store::SampleCounters returns
+// them); must not be null.
+NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowConfig& config);
+// The same over samples (as Store::Samples returns them), converted to a frame first.
 NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& config);
 
 // What to look at: one test execution on one node.

@@ -403,6 +403,9 @@ class SqliteStore final : public Store {
   Result<bool> PutBatch(const SampleBatch& batch) override;
   Result<std::vector<Sample>> Samples(std::string_view node, int64_t from_ns,
                                       int64_t to_ns) override;
+  Result<SampleFrame> SampleCounters(std::string_view node,
+                                     const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                                     RangeRead read) override;
   Result<std::optional<std::string>> NodeOfPod(std::string_view ns, std::string_view pod,
                                                int64_t at_ns) override;
   Result<UploadSummary> PutResults(const ResultOrigin& origin, const ResultSet& set) override;
@@ -417,6 +420,7 @@ class SqliteStore final : public Store {
   Result<CiMetrics> GetCiMetrics(int64_t since_ns, int limit) override;
   Status SetContended(int64_t execution_id, std::optional<bool> contended,
                       std::string resource) override;
+  Status SetContendedBatch(const std::vector<ContendedFact>& facts) override;
   Result<std::map<std::string, int64_t>> LatestSampleTimes() override;
   Status RecordAlert(const AlertRecord& alert) override;
   Result<std::vector<AlertRecord>> ListAlerts(int limit) override;
@@ -760,8 +764,17 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
 
 Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t from_ns,
                                                  int64_t to_ns) {
-  std::vector<Sample> out;
-  if (from_ns > to_ns) return out;
+  if (from_ns > to_ns) return std::vector<Sample>{};
+  STORE_ASSIGN_OR_RETURN(SampleFrame frame,
+                         SampleCounters(node, {{from_ns, to_ns}}, RangeRead::kEveryTick));
+  return SamplesOfFrame(frame);
+}
+
+Result<SampleFrame> SqliteStore::SampleCounters(
+    std::string_view node, const std::vector<std::pair<int64_t, int64_t>>& ranges, RangeRead read) {
+  JOSTLE_RETURN_IF_ERROR(CheckSampleRanges(ranges));
+  SampleFrame out;
+  if (ranges.empty()) return out;
   STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
   Connection& conn = lease.conn();
   STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn, /*immediate=*/false));
@@ -773,41 +786,9 @@ Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t 
     if (!found) return out;
     node_id = find.Int64(0);
   }
-  {
-    STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare(sqlite::kNodeSamplesRangeSql));
-    q.Bind(1, node_id);
-    q.Bind(2, from_ns);
-    q.Bind(3, to_ns);
-    out.reserve(64);
-    for (;;) {
-      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      Sample s;
-      s.wall_ns = q.Int64(0);
-      s.mono_ns = q.Int64(1);
-      const int present = static_cast<int>(q.Int64(2));
-      NodeSample& n = s.node;
-      n.cpu_busy_us = q.OptUInt64(3);
-      n.cpu_total_us = q.OptUInt64(4);
-      if (!q.IsNull(5)) n.cpus = static_cast<uint32_t>(q.Int64(5));
-      n.mem_total_bytes = q.OptUInt64(6);
-      n.mem_available_bytes = q.OptUInt64(7);
-      n.psi_cpu = ReadPsi(q, 8, present, kPsiCpuBit);
-      n.psi_memory = ReadPsi(q, 10, present, kPsiMemoryBit);
-      n.psi_io = ReadPsi(q, 12, present, kPsiIoBit);
-      n.tcp_out_segs = q.OptUInt64(14);
-      n.tcp_retrans_segs = q.OptUInt64(15);
-      n.load1 = q.OptDouble(16);
-      n.load5 = q.OptDouble(17);
-      n.load15 = q.OptDouble(18);
-      STORE_ASSIGN_OR_RETURN(n.net, DecodeNet(q.TextView(19)));
-      out.push_back(std::move(s));
-    }
-  }
-  if (out.empty()) return out;
 
-  // Identities of the node's series alive in the window, then the metric rows.
-  std::unordered_map<int64_t, CgroupSample> identities;
+  // Identities of the node's series alive over the ranges, each read once.
+  std::unordered_map<int64_t, uint32_t> index_of_series;
   auto load_series = [&](Statement& q) -> Status {
     for (;;) {
       STORE_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -824,7 +805,9 @@ Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t 
       c.qos = q.Text(9);
       STORE_ASSIGN_OR_RETURN(c.labels, DecodeStringMap(q.TextView(10), "series.labels"));
       c.host_network = q.Int64(11) != 0;
-      identities.emplace(q.Int64(0), std::move(c));
+      if (index_of_series.emplace(q.Int64(0), static_cast<uint32_t>(out.series.size())).second) {
+        out.series.push_back(std::move(c));
+      }
     }
   };
   constexpr std::string_view kSeriesColumns =
@@ -836,70 +819,110 @@ Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t 
         conn.Prepare(std::string(kSeriesColumns) +
                      "WHERE node_id = ?1 AND last_wall_ns >= ?2 AND first_wall_ns <= ?3"));
     q.Bind(1, node_id);
-    q.Bind(2, from_ns);
-    q.Bind(3, to_ns);
+    q.Bind(2, ranges.front().first);
+    q.Bind(3, ranges.back().second);
     JOSTLE_RETURN_IF_ERROR(load_series(q));
   }
-  // Every series alive in the window usually has a row in each tick: no regrowth.
-  for (Sample& s : out) s.cgroups.reserve(identities.size());
 
-  STORE_ASSIGN_OR_RETURN(Statement q, conn.Prepare(sqlite::kCgroupSamplesRangeSql));
-  q.Bind(1, node_id);
-  q.Bind(2, from_ns);
-  q.Bind(3, to_ns);
-  size_t tick = 0;
-  for (;;) {
-    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    const int64_t wall = q.Int64(0);
-    while (tick < out.size() && out[tick].wall_ns < wall) ++tick;
-    if (tick == out.size() || out[tick].wall_ns != wall) {
-      return Status::Internal("cgroup sample at " + std::to_string(wall) + " of node " +
-                              std::string(node) + " has no node sample");
+  static const std::string kFirstNodeSampleSql =
+      std::string(sqlite::kNodeSamplesRangeSql) + " LIMIT 1";
+  STORE_ASSIGN_OR_RETURN(Statement nodes_q, conn.Prepare(read == RangeRead::kFirstTick
+                                                             ? std::string_view(kFirstNodeSampleSql)
+                                                             : sqlite::kNodeSamplesRangeSql));
+  STORE_ASSIGN_OR_RETURN(Statement cgroups_q, conn.Prepare(sqlite::kCgroupSamplesRangeSql));
+  for (const auto& [from_ns, to_ns] : ranges) {
+    const size_t first_tick = out.ticks.size();
+    nodes_q.Reset();
+    nodes_q.Bind(1, node_id);
+    nodes_q.Bind(2, from_ns);
+    nodes_q.Bind(3, to_ns);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, nodes_q.Step());
+      if (!row) break;
+      FrameTick s;
+      s.wall_ns = nodes_q.Int64(0);
+      s.mono_ns = nodes_q.Int64(1);
+      const int present = static_cast<int>(nodes_q.Int64(2));
+      NodeSample& n = s.node;
+      n.cpu_busy_us = nodes_q.OptUInt64(3);
+      n.cpu_total_us = nodes_q.OptUInt64(4);
+      if (!nodes_q.IsNull(5)) n.cpus = static_cast<uint32_t>(nodes_q.Int64(5));
+      n.mem_total_bytes = nodes_q.OptUInt64(6);
+      n.mem_available_bytes = nodes_q.OptUInt64(7);
+      n.psi_cpu = ReadPsi(nodes_q, 8, present, kPsiCpuBit);
+      n.psi_memory = ReadPsi(nodes_q, 10, present, kPsiMemoryBit);
+      n.psi_io = ReadPsi(nodes_q, 12, present, kPsiIoBit);
+      n.tcp_out_segs = nodes_q.OptUInt64(14);
+      n.tcp_retrans_segs = nodes_q.OptUInt64(15);
+      n.load1 = nodes_q.OptDouble(16);
+      n.load5 = nodes_q.OptDouble(17);
+      n.load15 = nodes_q.OptDouble(18);
+      STORE_ASSIGN_OR_RETURN(n.net, DecodeNet(nodes_q.TextView(19)));
+      // Every series alive in the window usually has a row in each tick: no regrowth.
+      s.cgroups.reserve(out.series.size());
+      out.ticks.push_back(std::move(s));
     }
-    const int64_t series_id = q.Int64(1);
-    auto it = identities.find(series_id);
-    if (it == identities.end()) {
-      // Outside the span recorded on the series row (not expected); look it up by id.
-      STORE_ASSIGN_OR_RETURN(Statement one,
-                             conn.Prepare(std::string(kSeriesColumns) + "WHERE id = ?1"));
-      one.Bind(1, series_id);
-      JOSTLE_RETURN_IF_ERROR(load_series(one));
-      it = identities.find(series_id);
-      if (it == identities.end()) {
-        return Status::Internal("cgroup sample refers to missing series " +
-                                std::to_string(series_id));
+    if (out.ticks.size() == first_tick) continue;
+
+    cgroups_q.Reset();
+    cgroups_q.Bind(1, node_id);
+    cgroups_q.Bind(2, from_ns);
+    cgroups_q.Bind(3, read == RangeRead::kFirstTick ? out.ticks.back().wall_ns : to_ns);
+    size_t tick = first_tick;
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, cgroups_q.Step());
+      if (!row) break;
+      const int64_t wall = cgroups_q.Int64(0);
+      while (tick < out.ticks.size() && out.ticks[tick].wall_ns < wall) ++tick;
+      if (tick == out.ticks.size() || out.ticks[tick].wall_ns != wall) {
+        return Status::Internal("cgroup sample at " + std::to_string(wall) + " of node " +
+                                std::string(node) + " has no node sample");
+      }
+      const int64_t series_id = cgroups_q.Int64(1);
+      auto it = index_of_series.find(series_id);
+      if (it == index_of_series.end()) {
+        // Outside the span recorded on the series row (not expected); look it up by id.
+        STORE_ASSIGN_OR_RETURN(Statement one,
+                               conn.Prepare(std::string(kSeriesColumns) + "WHERE id = ?1"));
+        one.Bind(1, series_id);
+        JOSTLE_RETURN_IF_ERROR(load_series(one));
+        it = index_of_series.find(series_id);
+        if (it == index_of_series.end()) {
+          return Status::Internal("cgroup sample refers to missing series " +
+                                  std::to_string(series_id));
+        }
+      }
+      const Statement& q = cgroups_q;
+      CgroupCounters& c = out.ticks[tick].cgroups.emplace_back();
+      c.series = it->second;
+      const int present = static_cast<int>(q.Int64(2));
+      c.cpu_usage_us = q.OptUInt64(3);
+      c.cpu_periods = q.OptUInt64(4);
+      c.cpu_throttled_periods = q.OptUInt64(5);
+      c.cpu_throttled_us = q.OptUInt64(6);
+      c.cpu_limit_cores = q.OptDouble(7);
+      c.mem_usage_bytes = q.OptUInt64(8);
+      c.mem_working_set_bytes = q.OptUInt64(9);
+      c.mem_limit_bytes = q.OptUInt64(10);
+      c.oom_kills = q.OptUInt64(11);
+      c.psi_cpu = ReadPsi(q, 12, present, kPsiCpuBit);
+      c.psi_memory = ReadPsi(q, 14, present, kPsiMemoryBit);
+      c.psi_io = ReadPsi(q, 16, present, kPsiIoBit);
+      if ((present & kNetBit) != 0) {
+        NetCounters net;
+        net.interface = q.TextView(18);
+        net.rx_bytes = q.UInt64(19);
+        net.rx_packets = q.UInt64(20);
+        net.rx_errors = q.UInt64(21);
+        net.rx_drops = q.UInt64(22);
+        net.tx_bytes = q.UInt64(23);
+        net.tx_packets = q.UInt64(24);
+        net.tx_errors = q.UInt64(25);
+        net.tx_drops = q.UInt64(26);
+        net.speed_mbps = q.OptInt64(27);
+        c.net = std::move(net);
       }
     }
-    CgroupSample c = it->second;
-    const int present = static_cast<int>(q.Int64(2));
-    c.cpu_usage_us = q.OptUInt64(3);
-    c.cpu_periods = q.OptUInt64(4);
-    c.cpu_throttled_periods = q.OptUInt64(5);
-    c.cpu_throttled_us = q.OptUInt64(6);
-    c.cpu_limit_cores = q.OptDouble(7);
-    c.mem_usage_bytes = q.OptUInt64(8);
-    c.mem_working_set_bytes = q.OptUInt64(9);
-    c.mem_limit_bytes = q.OptUInt64(10);
-    c.oom_kills = q.OptUInt64(11);
-    c.psi_cpu = ReadPsi(q, 12, present, kPsiCpuBit);
-    c.psi_memory = ReadPsi(q, 14, present, kPsiMemoryBit);
-    c.psi_io = ReadPsi(q, 16, present, kPsiIoBit);
-    if ((present & kNetBit) != 0) {
-      NetCounters net;
-      net.interface = q.Text(18);
-      net.rx_bytes = q.UInt64(19);
-      net.rx_packets = q.UInt64(20);
-      net.rx_errors = q.UInt64(21);
-      net.rx_drops = q.UInt64(22);
-      net.tx_bytes = q.UInt64(23);
-      net.tx_packets = q.UInt64(24);
-      net.tx_errors = q.UInt64(25);
-      net.tx_drops = q.UInt64(26);
-      net.speed_mbps = q.OptInt64(27);
-      c.net = std::move(net);
-    }
-    out[tick].cgroups.push_back(std::move(c));
   }
   return out;
 }
@@ -1431,33 +1454,43 @@ Result<CiMetrics> SqliteStore::GetCiMetrics(int64_t since_ns, int limit) {
 
 Status SqliteStore::SetContended(int64_t execution_id, std::optional<bool> contended,
                                  std::string resource) {
+  return SetContendedBatch({ContendedFact{execution_id, contended, std::move(resource)}});
+}
+
+Status SqliteStore::SetContendedBatch(const std::vector<ContendedFact>& facts) {
+  if (facts.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(write_mu_);
   STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, true));
-  {
-    STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare("SELECT 1 FROM executions WHERE id = ?1"));
-    q.Bind(1, execution_id);
-    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+  STORE_ASSIGN_OR_RETURN(Statement exists,
+                         writer_->Prepare("SELECT 1 FROM executions WHERE id = ?1"));
+  STORE_ASSIGN_OR_RETURN(Statement clear,
+                         writer_->Prepare("DELETE FROM execution_facts WHERE execution_id = ?1"));
+  STORE_ASSIGN_OR_RETURN(
+      Statement put,
+      writer_->Prepare("INSERT INTO execution_facts(execution_id, contended, resource, set_ns) "
+                       "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(execution_id) DO UPDATE SET "
+                       "contended = excluded.contended, resource = excluded.resource, "
+                       "set_ns = excluded.set_ns"));
+  const int64_t now = NowNs();
+  for (const ContendedFact& f : facts) {
+    exists.Reset();
+    exists.Bind(1, f.execution_id);
+    STORE_ASSIGN_OR_RETURN(bool row, exists.Step());
     if (!row) {
-      return Status::NotFound("no test execution with id " + std::to_string(execution_id));
+      return Status::NotFound("no test execution with id " + std::to_string(f.execution_id));
     }
-  }
-  if (!contended) {
-    STORE_ASSIGN_OR_RETURN(Statement q,
-                           writer_->Prepare("DELETE FROM execution_facts WHERE execution_id = ?1"));
-    q.Bind(1, execution_id);
-    JOSTLE_RETURN_IF_ERROR(q.Run());
-  } else {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q,
-        writer_->Prepare("INSERT INTO execution_facts(execution_id, contended, resource, set_ns) "
-                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(execution_id) DO UPDATE SET "
-                         "contended = excluded.contended, resource = excluded.resource, "
-                         "set_ns = excluded.set_ns"));
-    q.Bind(1, execution_id);
-    q.Bind(2, *contended);
-    q.Bind(3, resource);
-    q.Bind(4, NowNs());
-    JOSTLE_RETURN_IF_ERROR(q.Run());
+    if (!f.contended) {
+      clear.Reset();
+      clear.Bind(1, f.execution_id);
+      JOSTLE_RETURN_IF_ERROR(clear.Run());
+    } else {
+      put.Reset();
+      put.Bind(1, f.execution_id);
+      put.Bind(2, *f.contended);
+      put.Bind(3, f.resource);
+      put.Bind(4, now);
+      JOSTLE_RETURN_IF_ERROR(put.Run());
+    }
   }
   return txn.Commit();
 }

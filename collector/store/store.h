@@ -11,8 +11,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "collector/store/sample_frame.h"
 #include "jostle/results.h"
 #include "jostle/sample.h"
 #include "jostle/status.h"
@@ -128,6 +130,23 @@ struct AlertRecord {
   int64_t at_ns = 0;  // wall clock of the first attempt, ns since the Unix epoch
 };
 
+// Ok when every [from, to] has from <= to and each starts after the previous one ends;
+// InvalidArgument naming the first bad range otherwise.
+Status CheckSampleRanges(const std::vector<std::pair<int64_t, int64_t>>& ranges);
+
+// Which ticks of each range SampleCounters returns.
+enum class RangeRead {
+  kEveryTick,  // every tick with from_ns <= wall_ns <= to_ns
+  kFirstTick,  // only the earliest such tick (sparse timelines: one point per step)
+};
+
+// A cached window classification for Store::SetContendedBatch.
+struct ContendedFact {
+  int64_t execution_id = 0;
+  std::optional<bool> contended;  // nullopt clears the cached value
+  std::string resource;           // "cpu", "memory", "io", "network" or empty
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -139,6 +158,13 @@ class Store {
   // Every sample of `node` with from_ns <= wall_ns <= to_ns, in time order.
   virtual Result<std::vector<Sample>> Samples(std::string_view node, int64_t from_ns,
                                               int64_t to_ns) = 0;
+  // The samples of `node` in each of `ranges` ([from_ns, to_ns], inclusive; sorted and not
+  // overlapping), as one frame read in one snapshot. An unknown node gives an empty frame.
+  // InvalidArgument when the ranges are unsorted or overlap. The default reads Samples()
+  // per range; the SQLite store reads the counter columns only and each identity once.
+  virtual Result<SampleFrame> SampleCounters(std::string_view node,
+                                             const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                                             RangeRead read);
   // The node where pod ns/name had samples closest to at_ns; nullopt when never seen.
   virtual Result<std::optional<std::string>> NodeOfPod(std::string_view ns, std::string_view pod,
                                                        int64_t at_ns) = 0;
@@ -172,6 +198,10 @@ class Store {
   // nullopt clears it. NotFound when no execution has that id.
   virtual Status SetContended(int64_t execution_id, std::optional<bool> contended,
                               std::string resource) = 0;
+  // SetContended for many executions. SQLite: one transaction (one durable commit), all or
+  // nothing; NotFound, storing none, when an id names no execution. The default calls
+  // SetContended per fact and stops at the first error.
+  virtual Status SetContendedBatch(const std::vector<ContendedFact>& facts);
   // Latest stored sample (wall clock, ns) per node: whether samples covering a window arrived.
   virtual Result<std::map<std::string, int64_t>> LatestSampleTimes() = 0;
 

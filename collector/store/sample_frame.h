@@ -1,0 +1,176 @@
+// SampleFrame: one node's samples with each cgroup series' identity stored once, the shape
+// the join reads (Store::SampleCounters, attribution's ComputeRates). Header-only, so the
+// attribution core uses it without linking the store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "jostle/sample.h"
+
+namespace jostle::collector {
+
+// One reading of one cgroup series without its identity, which SampleFrame::series holds
+// once. Fields, units and sources as in CgroupSample.
+struct CgroupCounters {
+  uint32_t series = 0;  // index into SampleFrame::series
+  std::optional<uint64_t> cpu_usage_us;
+  std::optional<uint64_t> cpu_periods;
+  std::optional<uint64_t> cpu_throttled_periods;
+  std::optional<uint64_t> cpu_throttled_us;
+  std::optional<double> cpu_limit_cores;
+  std::optional<uint64_t> mem_usage_bytes;
+  std::optional<uint64_t> mem_working_set_bytes;
+  std::optional<uint64_t> mem_limit_bytes;
+  std::optional<uint64_t> oom_kills;
+  std::optional<PsiTotals> psi_cpu;
+  std::optional<PsiTotals> psi_memory;
+  std::optional<PsiTotals> psi_io;
+  std::optional<NetCounters> net;
+  bool operator==(const CgroupCounters&) const = default;
+};
+
+// One tick of a SampleFrame: the node and the counters of every cgroup read with it, in the
+// agent's order.
+struct FrameTick {
+  int64_t wall_ns = 0;  // as Sample::wall_ns
+  int64_t mono_ns = 0;  // as Sample::mono_ns
+  NodeSample node;
+  std::vector<CgroupCounters> cgroups;
+};
+
+// One node's samples with each cgroup series' identity stored once: what the join reads.
+// Carries the same facts as the std::vector<Sample> it was made from (SamplesOfFrame).
+struct SampleFrame {
+  // Identity of each series (scope, id, path, pod and container names, qos, labels,
+  // host_network); the counter fields are unset. Two entries may share a CgroupSample::id
+  // when the identity changed over time (names learnt later, new labels).
+  std::vector<CgroupSample> series;
+  std::vector<FrameTick> ticks;  // wall-clock order
+};
+
+namespace frame_internal {
+
+inline bool SameIdentity(const CgroupSample& a, const CgroupSample& b) {
+  return a.scope == b.scope && a.id == b.id && a.path == b.path && a.pod_uid == b.pod_uid &&
+         a.container_id == b.container_id && a.namespace_name == b.namespace_name &&
+         a.pod_name == b.pod_name && a.container_name == b.container_name && a.qos == b.qos &&
+         a.labels == b.labels && a.host_network == b.host_network;
+}
+
+inline CgroupSample IdentityOf(const CgroupSample& c) {
+  CgroupSample id;
+  id.scope = c.scope;
+  id.id = c.id;
+  id.path = c.path;
+  id.pod_uid = c.pod_uid;
+  id.container_id = c.container_id;
+  id.namespace_name = c.namespace_name;
+  id.pod_name = c.pod_name;
+  id.container_name = c.container_name;
+  id.qos = c.qos;
+  id.labels = c.labels;
+  id.host_network = c.host_network;
+  return id;
+}
+
+inline CgroupCounters CountersOf(const CgroupSample& c, uint32_t series) {
+  CgroupCounters k;
+  k.series = series;
+  k.cpu_usage_us = c.cpu_usage_us;
+  k.cpu_periods = c.cpu_periods;
+  k.cpu_throttled_periods = c.cpu_throttled_periods;
+  k.cpu_throttled_us = c.cpu_throttled_us;
+  k.cpu_limit_cores = c.cpu_limit_cores;
+  k.mem_usage_bytes = c.mem_usage_bytes;
+  k.mem_working_set_bytes = c.mem_working_set_bytes;
+  k.mem_limit_bytes = c.mem_limit_bytes;
+  k.oom_kills = c.oom_kills;
+  k.psi_cpu = c.psi_cpu;
+  k.psi_memory = c.psi_memory;
+  k.psi_io = c.psi_io;
+  k.net = c.net;
+  return k;
+}
+
+}  // namespace frame_internal
+
+// Builds a SampleFrame from Samples added in wall-clock order; series whose identity fields
+// are all equal share one SampleFrame::series entry.
+class SampleFrameBuilder {
+ public:
+  void Add(Sample s) {
+    FrameTick tick;
+    tick.wall_ns = s.wall_ns;
+    tick.mono_ns = s.mono_ns;
+    tick.node = std::move(s.node);
+    tick.cgroups.reserve(s.cgroups.size());
+    for (const CgroupSample& c : s.cgroups) {
+      uint32_t index = 0;
+      bool found = false;
+      auto [lo, hi] = by_id_.equal_range(c.id);
+      for (auto it = lo; it != hi && !found; ++it) {
+        if (frame_internal::SameIdentity(frame_.series[it->second], c)) {
+          index = it->second;
+          found = true;
+        }
+      }
+      if (!found) {
+        index = static_cast<uint32_t>(frame_.series.size());
+        frame_.series.push_back(frame_internal::IdentityOf(c));
+        by_id_.emplace(c.id, index);
+      }
+      tick.cgroups.push_back(frame_internal::CountersOf(c, index));
+    }
+    frame_.ticks.push_back(std::move(tick));
+  }
+  SampleFrame Take() { return std::move(frame_); }
+
+ private:
+  SampleFrame frame_;
+  std::unordered_multimap<std::string, uint32_t> by_id_;  // CgroupSample::id -> series
+};
+
+inline SampleFrame FrameOfSamples(const std::vector<Sample>& samples) {
+  SampleFrameBuilder builder;
+  for (const Sample& s : samples) builder.Add(s);
+  return builder.Take();
+}
+
+// The samples a frame was made from, each cgroup reading with its full identity.
+inline std::vector<Sample> SamplesOfFrame(const SampleFrame& frame) {
+  std::vector<Sample> out;
+  out.reserve(frame.ticks.size());
+  for (const FrameTick& tick : frame.ticks) {
+    Sample s;
+    s.wall_ns = tick.wall_ns;
+    s.mono_ns = tick.mono_ns;
+    s.node = tick.node;
+    s.cgroups.reserve(tick.cgroups.size());
+    for (const CgroupCounters& k : tick.cgroups) {
+      CgroupSample c = frame.series[k.series];
+      c.cpu_usage_us = k.cpu_usage_us;
+      c.cpu_periods = k.cpu_periods;
+      c.cpu_throttled_periods = k.cpu_throttled_periods;
+      c.cpu_throttled_us = k.cpu_throttled_us;
+      c.cpu_limit_cores = k.cpu_limit_cores;
+      c.mem_usage_bytes = k.mem_usage_bytes;
+      c.mem_working_set_bytes = k.mem_working_set_bytes;
+      c.mem_limit_bytes = k.mem_limit_bytes;
+      c.oom_kills = k.oom_kills;
+      c.psi_cpu = k.psi_cpu;
+      c.psi_memory = k.psi_memory;
+      c.psi_io = k.psi_io;
+      c.net = k.net;
+      s.cgroups.push_back(std::move(c));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace jostle::collector

@@ -1,0 +1,44 @@
+// Store's default methods, built on Samples() and SetContended().
+#include "collector/store/store.h"
+
+#include <string>
+
+namespace jostle::collector {
+
+Status CheckSampleRanges(const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i].first > ranges[i].second) {
+      return Status::InvalidArgument("sample range " + std::to_string(i) + " ends (" +
+                                     std::to_string(ranges[i].second) + ") before it starts (" +
+                                     std::to_string(ranges[i].first) + ")");
+    }
+    if (i > 0 && ranges[i].first <= ranges[i - 1].second) {
+      return Status::InvalidArgument("sample range " + std::to_string(i) +
+                                     " is out of order or overlaps the one before it");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<SampleFrame> Store::SampleCounters(std::string_view node,
+                                          const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                                          RangeRead read) {
+  JOSTLE_RETURN_IF_ERROR(CheckSampleRanges(ranges));
+  SampleFrameBuilder builder;
+  for (const auto& [from, to] : ranges) {
+    auto got = Samples(node, from, to);
+    if (!got.ok()) return got.status();
+    if (read == RangeRead::kFirstTick && got->size() > 1) got->resize(1);
+    for (Sample& s : *got) builder.Add(std::move(s));
+  }
+  return builder.Take();
+}
+
+Status Store::SetContendedBatch(const std::vector<ContendedFact>& facts) {
+  for (const ContendedFact& f : facts) {
+    JOSTLE_RETURN_IF_ERROR(SetContended(f.execution_id, f.contended, f.resource));
+  }
+  return Status::Ok();
+}
+
+}  // namespace jostle::collector
