@@ -95,6 +95,21 @@ constexpr std::array<bool, 256> MakePlainTable() {
 }
 constexpr std::array<bool, 256> kPlain = MakePlainTable();
 
+// a[0..n) == b[0..n), inline: keys are short and a library call per compare shows up.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; ++a, ++b, --n) {
+    if (*a != *b) return false;
+  }
+  return true;
+}
+
 // The members of each object of the schema, in the order EncodeBatch writes them. Lookup
 // tries the member after the previous match first, so a batch in that order costs one
 // compare per key; any other order costs a probe of a small hash table.
@@ -113,12 +128,12 @@ class KeyTable {
   // Index of key, or -1 for a member the schema does not know. *hint carries the guess.
   int Find(std::string_view key, size_t* hint) const {
     size_t i = *hint;
-    if (names_[i] != key) {
+    if (!Same(names_[i], key)) {
       if (key.empty()) return -1;
       for (size_t s = Hash(key);; s = (s + 1) % kSlots) {
         if (slots_[s] == 0) return -1;
         i = slots_[s] - 1u;
-        if (names_[i] == key) break;
+        if (Same(names_[i], key)) break;
       }
     }
     *hint = i + 1 == N ? 0 : i + 1;
@@ -128,6 +143,9 @@ class KeyTable {
  private:
   static constexpr size_t kSlots = 64;
   static_assert(N < kSlots / 2);
+  static bool Same(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && SameBytes(a.data(), b.data(), a.size());
+  }
   static constexpr size_t Hash(std::string_view k) {
     return (k.size() * 31 + static_cast<unsigned char>(k.front()) * 7 +
             static_cast<unsigned char>(k.back())) %
@@ -296,6 +314,8 @@ class BatchScanner {
 
   template <typename OnMember>
   bool Members(OnMember&& on_member);
+  template <size_t N, typename OnMember>
+  bool SchemaMembers(const KeyTable<N>& table, OnMember&& on_member);
   template <typename OnElement>
   bool Elements(OnElement&& on_element);
 
@@ -463,10 +483,11 @@ bool BatchScanner::ScanNumber(Number* n) {
   if (negative) ++p_;
   if (p_ == end_ || !IsDigit(*p_)) return Syntax();
   const char* digits = p_;
+  uint64_t v = 0;  // wraps when there are more than 19 digits; checked below
   if (*p_ == '0') {
     ++p_;
   } else {
-    while (p_ < end_ && IsDigit(*p_)) ++p_;
+    for (; p_ < end_ && IsDigit(*p_); ++p_) v = v * 10 + static_cast<uint64_t>(*p_ - '0');
   }
   size_t digit_count = static_cast<size_t>(p_ - digits);
   bool fraction_or_exponent = false;
@@ -484,11 +505,13 @@ bool BatchScanner::ScanNumber(Number* n) {
     fraction_or_exponent = true;
   }
   if (!fraction_or_exponent && digit_count <= 20) {
-    uint64_t v = 0;
     bool overflow = false;
-    for (const char* d = digits; d < digits + digit_count; ++d) {
-      overflow |= __builtin_mul_overflow(v, 10u, &v);
-      overflow |= __builtin_add_overflow(v, static_cast<uint64_t>(*d - '0'), &v);
+    if (digit_count == 20) {
+      v = 0;
+      for (const char* d = digits; d < digits + digit_count; ++d) {
+        overflow |= __builtin_mul_overflow(v, 10u, &v);
+        overflow |= __builtin_add_overflow(v, static_cast<uint64_t>(*d - '0'), &v);
+      }
     }
     if (!overflow && (!negative || v <= (uint64_t{1} << 63))) {
       n->kind = negative ? Number::Kind::kSigned : Number::Kind::kUnsigned;
@@ -596,6 +619,52 @@ bool BatchScanner::Members(OnMember&& on_member) {
     SkipWs();
     if (p_ == end_) return Syntax();
     if (!on_member(key)) return false;
+    SkipWs();
+    if (p_ == end_) return Syntax();
+    if (*p_ == '}') {
+      ++p_;
+      return true;
+    }
+    if (*p_ != ',') return Syntax();
+    ++p_;
+    SkipWs();
+    if (p_ == end_) return Syntax();
+  }
+}
+
+// Members of an object of the schema: on_member(index in table or -1, name).
+template <size_t N, typename OnMember>
+bool BatchScanner::SchemaMembers(const KeyTable<N>& table, OnMember&& on_member) {
+  ++p_;
+  SkipWs();
+  if (p_ == end_) return Syntax();
+  if (*p_ == '}') {
+    ++p_;
+    return true;
+  }
+  size_t hint = 0;
+  while (true) {
+    std::string_view key;
+    int k;
+    // The expected name, compared in place: no escape can hide in bytes equal to it.
+    std::string_view expected = table.Name(hint);
+    size_t n = expected.size();
+    if (*p_ == '"' && static_cast<size_t>(end_ - p_) > n + 1 && p_[n + 1] == '"' &&
+        SameBytes(p_ + 1, expected.data(), n)) {
+      key = expected;
+      k = static_cast<int>(hint);
+      hint = hint + 1 == N ? 0 : hint + 1;
+      p_ += n + 2;
+    } else {
+      if (*p_ != '"' || !ScanString(&key, &key_scratch_)) return Syntax();
+      k = table.Find(key, &hint);
+    }
+    SkipWs();
+    if (p_ == end_ || *p_ != ':') return Syntax();
+    ++p_;
+    SkipWs();
+    if (p_ == end_) return Syntax();
+    if (!on_member(k, key)) return false;
     SkipWs();
     if (p_ == end_) return Syntax();
     if (*p_ == '}') {
@@ -738,9 +807,8 @@ bool BatchScanner::DecodePsi(const Path& at, std::optional<PsiTotals>* out) {
   }
   if (*p_ != '{') return Schema(at, "expected an object");
   PsiTotals& psi = out->emplace();
-  size_t hint = 0;
-  return Members([&](std::string_view key) {
-    switch (kPsiTable.Find(key, &hint)) {
+  return SchemaMembers(kPsiTable, [&](int k, std::string_view key) {
+    switch (k) {
       case kPSomeUs:
         return ReadU64(Path::Member(at, key), &psi.some_us);
       case kPFullUs:
@@ -755,9 +823,7 @@ bool BatchScanner::DecodeNet(const Path& at, NetCounters* n) {
   if (*p_ != '{') return Schema(at, "expected an object");
   std::array<std::optional<uint64_t>, 8> counters;  // rx_bytes .. tx_drops, table order
   bool has_if = false;
-  size_t hint = 0;
-  bool ok = Members([&](std::string_view key) {
-    int k = kNetTable.Find(key, &hint);
+  bool ok = SchemaMembers(kNetTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     if (k == kIIf) return ReadString(field, &n->interface, &has_if);
     if (k >= kIRxBytes && k <= kITxDrops) return ReadU64(field, &counters[k - kIRxBytes]);
@@ -776,9 +842,7 @@ bool BatchScanner::DecodeNet(const Path& at, NetCounters* n) {
 }
 
 bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
-  size_t hint = 0;
-  return Members([&](std::string_view key) {
-    int k = kNodeTable.Find(key, &hint);
+  return SchemaMembers(kNodeTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     switch (k) {
       case kNCpuBusyUs:
@@ -823,9 +887,7 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
   enum class ScopeSeen { kMissing, kKnown, kUnknown } scope = ScopeSeen::kMissing;
   bool has_id = false;
   bool present;  // of the optional strings; absent and empty are the same to them
-  size_t hint = 0;
-  bool ok = Members([&](std::string_view key) {
-    int k = kCgroupTable.Find(key, &hint);
+  bool ok = SchemaMembers(kCgroupTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     switch (k) {
       case kCScope: {
@@ -924,9 +986,7 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
 bool BatchScanner::DecodeSample(const Path& at, Sample* s, size_t expected_cgroups) {
   std::optional<int64_t> wall_ns;
   std::optional<int64_t> mono_ns;
-  size_t hint = 0;
-  bool ok = Members([&](std::string_view key) {
-    int k = kSampleTable.Find(key, &hint);
+  bool ok = SchemaMembers(kSampleTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     switch (k) {
       case kSWallNs:
@@ -982,9 +1042,7 @@ bool BatchScanner::Scan(SampleBatch* b) {
   bool has_boot_id = false;
   bool has_samples = false;
   bool present;
-  size_t hint = 0;
-  bool ok = Members([&](std::string_view key) {
-    int k = kBatchTable.Find(key, &hint);
+  bool ok = SchemaMembers(kBatchTable, [&](int k, std::string_view key) {
     Path field = Path::Member(root, key);
     switch (k) {
       case kBWireVersion:
@@ -1020,7 +1078,8 @@ bool BatchScanner::Scan(SampleBatch* b) {
   });
   if (!ok) return false;
   SkipWs();
-  if (p_ != end_) return Syntax();
+  // nlohmann_json takes a NUL byte for the end of the input: whatever follows is not read.
+  if (p_ != end_ && *p_ != '\0') return Syntax();
   if (!wire_version) return Schema(Path::Member(root, "wire_version"), "missing");
   if (*wire_version != kWireVersion) return Schema(root, "unsupported wire_version");
   if (!has_node) return Schema(Path::Member(root, "node"), "missing");

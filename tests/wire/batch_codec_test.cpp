@@ -191,10 +191,12 @@ TEST(BatchDecodeTest, AcceptsExactlyWhatNlohmannJsonAccepts) {
       EXPECT_EQ(said_invalid, !valid) << json << "\n" << r.status().ToString();
     }
   }
-  // Whole-document edges: byte order mark, trailing bytes, nothing at all.
+  // Whole-document edges: byte order mark, trailing bytes, NUL (nlohmann_json reads it as
+  // the end of the input), nothing at all.
   for (const std::string& json :
        {"\xEF\xBB\xBF" + Doc(), "\xEF\xBB" + Doc(), Doc() + " \n\t\r", Doc() + "x", Doc() + "{}",
-        std::string(), std::string(" "), std::string("{")}) {
+        Doc() + std::string(" \0garbage", 9), Doc(std::string(",\"x\":\0", 6)), std::string(),
+        std::string(" "), std::string("{"), std::string(1, '\0')}) {
     bool valid = nlohmann::json::accept(json);
     auto r = DecodeBatch(json);
     EXPECT_EQ(r.ok(), valid) << json << "\n" << r.status().ToString();
