@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "agent/sampler/sampler.h"
+#include "collector/alerts/run_alerts.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
 #include "collector/report/report.h"
@@ -652,6 +653,24 @@ int RunCommand(const RunOptions& o) {
   }
   std::fprintf(stdout, "\nReport: %s\n", fs::absolute(dir / "report.html", ec).string().c_str());
   std::fflush(stdout);
+
+  // Alerts: after the report is on disk; a failing webhook never changes the exit code.
+  if (!o.webhooks.empty()) {
+    std::vector<alerts::WebhookTarget> targets;
+    for (const auto& url : o.webhooks) {
+      alerts::WebhookTarget t;
+      t.url = url;
+      t.secret = o.webhook_secret;
+      targets.push_back(std::move(t));
+    }
+    StoreAlertState state(**store);
+    RunAlertOptions alert_options;
+    alert_options.job = o.job;
+    for (const auto& line : SendRunAlerts(report, targets, config.alerts, state, alert_options)) {
+      std::fprintf(stdout, "%s\n", line.c_str());
+    }
+    std::fflush(stdout);
+  }
   return exit_code;
 }
 

@@ -184,6 +184,16 @@ TEST_F(RunCommandTest, NoResultFilesGivesAResourcesOnlyReportAndSaysSo) {
   EXPECT_NE(Log().find("No result files found matching --results"), std::string::npos) << Log();
 }
 
+TEST_F(RunCommandTest, AWebhookThatCannotBeReachedNeverChangesTheExitCode) {
+  // Port 1 on loopback: nothing listens there.
+  EXPECT_EQ(Run({"--webhook", "http://127.0.0.1:1/hooks/secret-path"}, {"sh", "-c", "exit 3"}), 3);
+  std::string log = Log();
+  EXPECT_NE(log.find("alert "), std::string::npos) << log;
+  EXPECT_NE(log.find("http://127.0.0.1:1/"), std::string::npos) << log;
+  // The URL is masked: its path may hold a secret.
+  EXPECT_EQ(log.find("secret-path"), std::string::npos) << log;
+}
+
 TEST_F(RunCommandTest, WrapsARealPytestSuite) {
   if (!HavePytest()) GTEST_SKIP() << kPython << " has no pytest (apt install python3-pytest)";
   WritePytestSuite();
