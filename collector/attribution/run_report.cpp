@@ -1,11 +1,14 @@
 #include "collector/attribution/run_report.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <memory>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -470,12 +473,77 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   for (const Pending& p : pending)
     reads[p.node].push_back(around(p.query.start_ns, p.query.end_ns));
 
+  // Per node: one read around its windows, and for a sparse node one for its timeline
+  // points (the first tick of each step, CPU usage only per cgroup). Nodes are read in
+  // parallel, each read on its own store connection.
+  struct NodeRead {
+    std::string node;
+    std::vector<std::pair<int64_t, int64_t>> ranges;  // empty: no window read
+    bool sparse = false;
+    Status status;
+    std::optional<NodeRates> rates;
+    std::optional<NodeRates> timeline;
+  };
+  std::vector<NodeRead> node_reads;
+  {
+    std::set<std::string> read_nodes(sparse_nodes);
+    for (const auto& [node, ranges] : reads) read_nodes.insert(node);
+    for (const std::string& node : read_nodes) {
+      NodeRead& r = node_reads.emplace_back();
+      r.node = node;
+      if (auto it = reads.find(node); it != reads.end()) r.ranges = Merge(std::move(it->second));
+      r.sparse = sparse_nodes.count(node) > 0;
+    }
+  }
+  auto read_node = [&](NodeRead& r) -> Status {
+    auto spacing = static_cast<int64_t>(interval);
+    if (!r.ranges.empty()) {
+      auto got = store.SampleCounters(r.node, r.ranges, FrameRead{});
+      if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
+      r.rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
+      if (r.rates->interval_ns > 0) spacing = r.rates->interval_ns;
+    }
+    if (!r.sparse) return Status::Ok();
+    const auto& range = node_ranges.at(r.node);
+    int64_t from = range.first - 2 * spacing, to = range.second + 2 * spacing;
+    int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
+    std::vector<std::pair<int64_t, int64_t>> steps;
+    for (int64_t t = from; t < to + step; t += step) steps.emplace_back(t, t + spacing - 1);
+    auto points = store.SampleCounters(r.node, steps,
+                                       FrameRead{RangeRead::kFirstTick, CgroupFields::kCpuUsage});
+    if (!points.ok()) return points.status().WithContext("samples of node " + r.node);
+    WindowConfig stepped = config.window;
+    stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
+    r.timeline = ComputeRates(std::make_shared<const SampleFrame>(std::move(*points)), stepped);
+    return Status::Ok();
+  };
+  {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < node_reads.size(); i = next++) {
+        node_reads[i].status = read_node(node_reads[i]);
+      }
+    };
+    // The store's read pool holds up to 4 connections by default.
+    size_t threads = std::min<size_t>(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4),
+                                      node_reads.size());
+    std::vector<std::thread> pool;
+    for (size_t k = 1; k < threads; ++k) {
+      try {
+        pool.emplace_back(work);
+      } catch (const std::system_error&) {
+        break;  // no more threads: the ones running (and this one) read the rest
+      }
+    }
+    work();
+    for (std::thread& t : pool) t.join();
+  }
   std::map<std::string, NodeRates> rates;
-  for (auto& [node, ranges] : reads) {
-    auto got = store.SampleCounters(node, Merge(std::move(ranges)), RangeRead::kEveryTick);
-    if (!got.ok()) return got.status().WithContext("samples of node " + node);
-    rates.emplace(
-        node, ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window));
+  std::map<std::string, NodeRates> timeline_rates;
+  for (NodeRead& r : node_reads) {
+    JOSTLE_RETURN_IF_ERROR(r.status);
+    if (r.rates) rates.emplace(r.node, std::move(*r.rates));
+    if (r.timeline) timeline_rates.emplace(r.node, std::move(*r.timeline));
   }
 
   std::vector<ContendedFact> cache;
@@ -499,26 +567,6 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   JOSTLE_RETURN_IF_ERROR(store.SetContendedBatch(cache).WithContext(
       "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 
-  // Sparse timelines: the first sample at each step over the node's part of the run, all
-  // in one read per node.
-  std::map<std::string, NodeRates> timeline_rates;
-  for (const std::string& node : sparse_nodes) {
-    const auto& range = node_ranges[node];
-    auto r = rates.find(node);
-    const auto spacing = r != rates.end() && r->second.interval_ns > 0
-                             ? r->second.interval_ns
-                             : static_cast<int64_t>(interval);
-    int64_t from = range.first - 2 * spacing, to = range.second + 2 * spacing;
-    int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
-    std::vector<std::pair<int64_t, int64_t>> steps;
-    for (int64_t t = from; t < to + step; t += step) steps.emplace_back(t, t + spacing - 1);
-    auto points = store.SampleCounters(node, steps, RangeRead::kFirstTick);
-    if (!points.ok()) return points.status().WithContext("samples of node " + node);
-    WindowConfig stepped = config.window;
-    stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
-    timeline_rates.emplace(
-        node, ComputeRates(std::make_shared<const SampleFrame>(std::move(*points)), stepped));
-  }
   return Attribute(run, *executions, rates, history, config, options, timeline_rates);
 }
 

@@ -33,6 +33,10 @@ inline constexpr std::string_view kCgroupSamplesRangeSql =
     "net_rx_packets, net_rx_errors, net_rx_drops, net_tx_bytes, net_tx_packets, net_tx_errors, "
     "net_tx_drops, net_speed_mbps FROM cgroup_samples "
     "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns, ord";
+// The same rows with only the CPU usage counter (columns 0-3 as above; report timelines).
+inline constexpr std::string_view kCgroupCpuRangeSql =
+    "SELECT wall_ns, series_id, present, cpu_usage_us FROM cgroup_samples "
+    "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns, ord";
 // The series of pod ?1/?2 with their node and time span (NodeOfPod).
 inline constexpr std::string_view kPodSeriesSql =
     "SELECT n.name, s.first_wall_ns, s.last_wall_ns, s.scope FROM series s "

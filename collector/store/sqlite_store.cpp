@@ -405,7 +405,7 @@ class SqliteStore final : public Store {
                                       int64_t to_ns) override;
   Result<SampleFrame> SampleCounters(std::string_view node,
                                      const std::vector<std::pair<int64_t, int64_t>>& ranges,
-                                     RangeRead read) override;
+                                     const FrameRead& read) override;
   Result<std::optional<std::string>> NodeOfPod(std::string_view ns, std::string_view pod,
                                                int64_t at_ns) override;
   Result<UploadSummary> PutResults(const ResultOrigin& origin, const ResultSet& set) override;
@@ -765,13 +765,13 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
 Result<std::vector<Sample>> SqliteStore::Samples(std::string_view node, int64_t from_ns,
                                                  int64_t to_ns) {
   if (from_ns > to_ns) return std::vector<Sample>{};
-  STORE_ASSIGN_OR_RETURN(SampleFrame frame,
-                         SampleCounters(node, {{from_ns, to_ns}}, RangeRead::kEveryTick));
+  STORE_ASSIGN_OR_RETURN(SampleFrame frame, SampleCounters(node, {{from_ns, to_ns}}, FrameRead{}));
   return SamplesOfFrame(frame);
 }
 
 Result<SampleFrame> SqliteStore::SampleCounters(
-    std::string_view node, const std::vector<std::pair<int64_t, int64_t>>& ranges, RangeRead read) {
+    std::string_view node, const std::vector<std::pair<int64_t, int64_t>>& ranges,
+    const FrameRead& read) {
   JOSTLE_RETURN_IF_ERROR(CheckSampleRanges(ranges));
   SampleFrame out;
   if (ranges.empty()) return out;
@@ -826,10 +826,13 @@ Result<SampleFrame> SqliteStore::SampleCounters(
 
   static const std::string kFirstNodeSampleSql =
       std::string(sqlite::kNodeSamplesRangeSql) + " LIMIT 1";
-  STORE_ASSIGN_OR_RETURN(Statement nodes_q, conn.Prepare(read == RangeRead::kFirstTick
+  STORE_ASSIGN_OR_RETURN(Statement nodes_q, conn.Prepare(read.ticks == RangeRead::kFirstTick
                                                              ? std::string_view(kFirstNodeSampleSql)
                                                              : sqlite::kNodeSamplesRangeSql));
-  STORE_ASSIGN_OR_RETURN(Statement cgroups_q, conn.Prepare(sqlite::kCgroupSamplesRangeSql));
+  const bool cpu_only = read.cgroup_fields == CgroupFields::kCpuUsage;
+  STORE_ASSIGN_OR_RETURN(
+      Statement cgroups_q,
+      conn.Prepare(cpu_only ? sqlite::kCgroupCpuRangeSql : sqlite::kCgroupSamplesRangeSql));
   for (const auto& [from_ns, to_ns] : ranges) {
     const size_t first_tick = out.ticks.size();
     nodes_q.Reset();
@@ -867,7 +870,7 @@ Result<SampleFrame> SqliteStore::SampleCounters(
     cgroups_q.Reset();
     cgroups_q.Bind(1, node_id);
     cgroups_q.Bind(2, from_ns);
-    cgroups_q.Bind(3, read == RangeRead::kFirstTick ? out.ticks.back().wall_ns : to_ns);
+    cgroups_q.Bind(3, read.ticks == RangeRead::kFirstTick ? out.ticks.back().wall_ns : to_ns);
     size_t tick = first_tick;
     for (;;) {
       STORE_ASSIGN_OR_RETURN(bool row, cgroups_q.Step());
@@ -897,6 +900,7 @@ Result<SampleFrame> SqliteStore::SampleCounters(
       c.series = it->second;
       const int present = static_cast<int>(q.Int64(2));
       c.cpu_usage_us = q.OptUInt64(3);
+      if (cpu_only) continue;
       c.cpu_periods = q.OptUInt64(4);
       c.cpu_throttled_periods = q.OptUInt64(5);
       c.cpu_throttled_us = q.OptUInt64(6);

@@ -140,6 +140,17 @@ enum class RangeRead {
   kFirstTick,  // only the earliest such tick (sparse timelines: one point per step)
 };
 
+// Which cgroup counters SampleCounters fills; the others stay nullopt.
+enum class CgroupFields {
+  kAll,
+  kCpuUsage,  // cpu_usage_us only: enough for CPU cores per series (report timelines)
+};
+
+struct FrameRead {
+  RangeRead ticks = RangeRead::kEveryTick;
+  CgroupFields cgroup_fields = CgroupFields::kAll;
+};
+
 // A cached window classification for Store::SetContendedBatch.
 struct ContendedFact {
   int64_t execution_id = 0;
@@ -164,7 +175,7 @@ class Store {
   // per range; the SQLite store reads the counter columns only and each identity once.
   virtual Result<SampleFrame> SampleCounters(std::string_view node,
                                              const std::vector<std::pair<int64_t, int64_t>>& ranges,
-                                             RangeRead read);
+                                             const FrameRead& read);
   // The node where pod ns/name had samples closest to at_ns; nullopt when never seen.
   virtual Result<std::optional<std::string>> NodeOfPod(std::string_view ns, std::string_view pod,
                                                        int64_t at_ns) = 0;
