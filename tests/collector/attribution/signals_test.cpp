@@ -91,6 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
     Table, CounterResets,
     ::testing::Values(
         ResetCase{"none", [](Sample&) {}, 3, 3},
+        // New labels (a new store series, the same CgroupSample::id): still one series.
+        ResetCase{"cgroup_relabelled", [](Sample& x) { x.cgroups[0].labels["release"] = "2"; }, 3,
+                  3},
         // A cgroup counter that went down (cgroup recreated): only the pair into it is lost.
         ResetCase{"cgroup_cpu_decreased", [](Sample& x) { x.cgroups[0].cpu_usage_us = 5; }, 3, 2},
         // The node's /proc/stat counters went down: that pair has no busy value.

@@ -258,6 +258,30 @@ TEST_P(StoreResultsTest, ContendedFactsAreCachedPerExecution) {
   EXPECT_EQ(missing.code(), Status::Code::kNotFound);
 }
 
+TEST_P(StoreResultsTest, ContendedBatchIsAllOrNothing) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F, F, P}, kT0)});
+  auto execs = Run("run-1");
+  ASSERT_EQ(execs.size(), 3u);
+  ASSERT_TRUE(store_->SetContended(execs[2].id, true, "io").ok());
+  Status set = store_->SetContendedBatch(
+      {{execs[0].id, true, "cpu"}, {execs[1].id, false, ""}, {execs[2].id, std::nullopt, ""}});
+  ASSERT_TRUE(set.ok()) << set.ToString();
+  execs = Run("run-1");
+  EXPECT_EQ(execs[0].contended, std::optional<bool>(true));
+  EXPECT_EQ(execs[0].contended_resource, "cpu");
+  EXPECT_EQ(execs[1].contended, std::optional<bool>(false));
+  EXPECT_FALSE(execs[2].contended.has_value());
+  // One unknown id: nothing of the batch is stored.
+  Status missing = store_->SetContendedBatch(
+      {{execs[0].id, true, "memory"}, {999999, true, "cpu"}, {execs[2].id, true, "io"}});
+  EXPECT_EQ(missing.code(), Status::Code::kNotFound) << missing.ToString();
+  EXPECT_THAT(missing.message(), HasSubstr("999999"));
+  execs = Run("run-1");
+  EXPECT_EQ(execs[0].contended_resource, "cpu");
+  EXPECT_FALSE(execs[2].contended.has_value());
+  EXPECT_TRUE(store_->SetContendedBatch({}).ok());
+}
+
 TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
   Put(Origin("run-1"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
                         MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
