@@ -96,7 +96,7 @@ constexpr std::array<bool, 256> MakePlainTable() {
 constexpr std::array<bool, 256> kPlain = MakePlainTable();
 
 // a[0..n) == b[0..n), inline: keys are short and a library call per compare shows up.
-inline bool SameBytes(const char* a, const char* b, size_t n) {
+[[gnu::always_inline]] inline bool SameBytes(const char* a, const char* b, size_t n) {
   for (; n >= 8; a += 8, b += 8, n -= 8) {
     uint64_t x;
     uint64_t y;
