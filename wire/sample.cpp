@@ -4,9 +4,12 @@ namespace jostle {
 
 const char* ScopeName(Scope scope) {
   switch (scope) {
-    case Scope::kPod: return "pod";
-    case Scope::kContainer: return "container";
-    case Scope::kCgroup: return "cgroup";
+    case Scope::kPod:
+      return "pod";
+    case Scope::kContainer:
+      return "container";
+    case Scope::kCgroup:
+      return "cgroup";
   }
   return "cgroup";
 }

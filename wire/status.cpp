@@ -1,7 +1,7 @@
+#include "jostle/status.h"
+
 #include <cerrno>
 #include <cstring>
-
-#include "jostle/status.h"
 
 namespace jostle {
 
@@ -35,17 +35,28 @@ Status Status::FromErrno(int err, std::string_view what) {
 
 std::string_view Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kIOError: return "IOError";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kPermissionDenied: return "PermissionDenied";
-    case Code::kUnauthenticated: return "Unauthenticated";
-    case Code::kResourceExhausted: return "ResourceExhausted";
-    case Code::kUnsupported: return "Unsupported";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kIOError:
+      return "IOError";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Code::kResourceExhausted:
+      return "ResourceExhausted";
+    case Code::kUnsupported:
+      return "Unsupported";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

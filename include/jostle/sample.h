@@ -25,34 +25,34 @@ struct PsiTotals {
 // Counters of one network interface, or the sum over a pod's interfaces (lo excluded).
 // Source: /proc/net/dev (of the node, or of a process in the pod's network namespace).
 struct NetCounters {
-  std::string interface;      // "eth0"; "*" for a sum over interfaces
-  uint64_t rx_bytes = 0;      // cumulative
-  uint64_t rx_packets = 0;    // cumulative
-  uint64_t rx_errors = 0;     // cumulative
-  uint64_t rx_drops = 0;      // cumulative
-  uint64_t tx_bytes = 0;      // cumulative
-  uint64_t tx_packets = 0;    // cumulative
-  uint64_t tx_errors = 0;     // cumulative
-  uint64_t tx_drops = 0;      // cumulative
+  std::string interface;              // "eth0"; "*" for a sum over interfaces
+  uint64_t rx_bytes = 0;              // cumulative
+  uint64_t rx_packets = 0;            // cumulative
+  uint64_t rx_errors = 0;             // cumulative
+  uint64_t rx_drops = 0;              // cumulative
+  uint64_t tx_bytes = 0;              // cumulative
+  uint64_t tx_packets = 0;            // cumulative
+  uint64_t tx_errors = 0;             // cumulative
+  uint64_t tx_drops = 0;              // cumulative
   std::optional<int64_t> speed_mbps;  // /sys/class/net/IF/speed; absent when unknown/virtual
   bool operator==(const NetCounters&) const = default;
 };
 
 // One reading of the whole node.
 struct NodeSample {
-  std::optional<uint64_t> cpu_busy_us;   // cumulative, microseconds, /proc/stat "cpu" line:
-                                         // user+nice+system+irq+softirq+steal
-  std::optional<uint64_t> cpu_total_us;  // cumulative, microseconds, busy + idle + iowait
-  std::optional<uint32_t> cpus;          // online CPUs (count of cpuN lines in /proc/stat)
+  std::optional<uint64_t> cpu_busy_us;          // cumulative, microseconds, /proc/stat "cpu" line:
+                                                // user+nice+system+irq+softirq+steal
+  std::optional<uint64_t> cpu_total_us;         // cumulative, microseconds, busy + idle + iowait
+  std::optional<uint32_t> cpus;                 // online CPUs (count of cpuN lines in /proc/stat)
   std::optional<uint64_t> mem_total_bytes;      // /proc/meminfo MemTotal
   std::optional<uint64_t> mem_available_bytes;  // /proc/meminfo MemAvailable
-  std::optional<PsiTotals> psi_cpu;     // /proc/pressure/cpu; absent when PSI is off
-  std::optional<PsiTotals> psi_memory;  // /proc/pressure/memory
-  std::optional<PsiTotals> psi_io;      // /proc/pressure/io
-  std::vector<NetCounters> net;         // per interface, lo excluded; from <proc>/1/net/dev
-  std::optional<uint64_t> tcp_out_segs;      // cumulative, /proc/net/snmp Tcp OutSegs
-  std::optional<uint64_t> tcp_retrans_segs;  // cumulative, /proc/net/snmp Tcp RetransSegs
-  std::optional<double> load1, load5, load15;  // /proc/loadavg
+  std::optional<PsiTotals> psi_cpu;             // /proc/pressure/cpu; absent when PSI is off
+  std::optional<PsiTotals> psi_memory;          // /proc/pressure/memory
+  std::optional<PsiTotals> psi_io;              // /proc/pressure/io
+  std::vector<NetCounters> net;                 // per interface, lo excluded; from <proc>/1/net/dev
+  std::optional<uint64_t> tcp_out_segs;         // cumulative, /proc/net/snmp Tcp OutSegs
+  std::optional<uint64_t> tcp_retrans_segs;     // cumulative, /proc/net/snmp Tcp RetransSegs
+  std::optional<double> load1, load5, load15;   // /proc/loadavg
   bool operator==(const NodeSample&) const = default;
 };
 
@@ -75,22 +75,22 @@ struct CgroupSample {
   std::string namespace_name;
   std::string pod_name;
   std::string container_name;
-  std::string qos;  // "guaranteed", "burstable", "besteffort"
+  std::string qos;                            // "guaranteed", "burstable", "besteffort"
   std::map<std::string, std::string> labels;  // pod labels selected by --pod-labels
 
-  std::optional<uint64_t> cpu_usage_us;          // cumulative, µs, cpu.stat usage_usec /
-                                                 // cpuacct.usage (ns / 1000)
-  std::optional<uint64_t> cpu_periods;           // cumulative, cpu.stat nr_periods
-  std::optional<uint64_t> cpu_throttled_periods; // cumulative, cpu.stat nr_throttled
-  std::optional<uint64_t> cpu_throttled_us;      // cumulative, µs, throttled_usec /
-                                                 // throttled_time (ns / 1000)
-  std::optional<double> cpu_limit_cores;         // cpu.max / cfs_quota_us ÷ period; absent
-                                                 // when unlimited
+  std::optional<uint64_t> cpu_usage_us;           // cumulative, µs, cpu.stat usage_usec /
+                                                  // cpuacct.usage (ns / 1000)
+  std::optional<uint64_t> cpu_periods;            // cumulative, cpu.stat nr_periods
+  std::optional<uint64_t> cpu_throttled_periods;  // cumulative, cpu.stat nr_throttled
+  std::optional<uint64_t> cpu_throttled_us;       // cumulative, µs, throttled_usec /
+                                                  // throttled_time (ns / 1000)
+  std::optional<double> cpu_limit_cores;          // cpu.max / cfs_quota_us ÷ period; absent
+                                                  // when unlimited
   std::optional<uint64_t> mem_usage_bytes;        // memory.current / memory.usage_in_bytes
   std::optional<uint64_t> mem_working_set_bytes;  // usage − inactive_file (memory.stat)
   std::optional<uint64_t> mem_limit_bytes;        // memory.max / limit_in_bytes; absent when
                                                   // unlimited
-  std::optional<uint64_t> oom_kills;  // cumulative, memory.events oom_kill / memory.oom_control
+  std::optional<uint64_t> oom_kills;    // cumulative, memory.events oom_kill / memory.oom_control
   std::optional<PsiTotals> psi_cpu;     // cgroup v2 cpu.pressure
   std::optional<PsiTotals> psi_memory;  // cgroup v2 memory.pressure
   std::optional<PsiTotals> psi_io;      // cgroup v2 io.pressure
@@ -114,12 +114,12 @@ struct Sample {
 // identifies a batch; the collector acknowledges a replay without storing it twice.
 struct SampleBatch {
   int wire_version = 1;
-  std::string node;           // --node-name
-  std::string boot_id;        // /proc/sys/kernel/random/boot_id
-  int64_t agent_start_ns = 0; // wall clock when the agent process started
-  uint64_t seq = 0;           // 0, 1, 2... per agent process
+  std::string node;            // --node-name
+  std::string boot_id;         // /proc/sys/kernel/random/boot_id
+  int64_t agent_start_ns = 0;  // wall clock when the agent process started
+  uint64_t seq = 0;            // 0, 1, 2... per agent process
   std::string agent_version;
-  int64_t interval_ns = 0;    // sampling interval
+  int64_t interval_ns = 0;  // sampling interval
   // Facts the agent detected once, e.g. {"psi": "disabled"} or {"cgroup": "hybrid"}.
   std::map<std::string, std::string> host;
   std::vector<Sample> samples;

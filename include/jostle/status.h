@@ -15,26 +15,32 @@ class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
-    kNotFound,          // file, process, pod or row does not exist (ENOENT, ESRCH)
-    kInvalidArgument,   // malformed input: the message says what and where
-    kIOError,           // the OS refused a read or write
-    kUnavailable,       // a peer cannot be reached now; retrying may help
-    kPermissionDenied,  // EACCES / EPERM, or a token without the needed scope
-    kUnauthenticated,   // no token or an unknown token
-    kResourceExhausted, // a size or count limit was hit
-    kUnsupported,       // a format or feature this build does not handle
-    kAlreadyExists,     // e.g. a replayed sample batch
+    kNotFound,           // file, process, pod or row does not exist (ENOENT, ESRCH)
+    kInvalidArgument,    // malformed input: the message says what and where
+    kIOError,            // the OS refused a read or write
+    kUnavailable,        // a peer cannot be reached now; retrying may help
+    kPermissionDenied,   // EACCES / EPERM, or a token without the needed scope
+    kUnauthenticated,    // no token or an unknown token
+    kResourceExhausted,  // a size or count limit was hit
+    kUnsupported,        // a format or feature this build does not handle
+    kAlreadyExists,      // e.g. a replayed sample batch
     kInternal,
   };
 
   Status() = default;
   static Status Ok() { return Status(); }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
-  static Status PermissionDenied(std::string msg) { return {Code::kPermissionDenied, std::move(msg)}; }
-  static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
+  static Status PermissionDenied(std::string msg) {
+    return {Code::kPermissionDenied, std::move(msg)};
+  }
+  static Status Unauthenticated(std::string msg) {
+    return {Code::kUnauthenticated, std::move(msg)};
+  }
   static Status ResourceExhausted(std::string msg) {
     return {Code::kResourceExhausted, std::move(msg)};
   }
@@ -64,7 +70,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result built from an ok Status has no value");
     if (status_.ok()) status_ = Status::Internal("Result built from an ok Status");
@@ -88,8 +94,8 @@ class [[nodiscard]] Result {
 
 }  // namespace jostle
 
-#define JOSTLE_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::jostle::Status jostle_status_ = (expr); \
+#define JOSTLE_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::jostle::Status jostle_status_ = (expr);        \
     if (!jostle_status_.ok()) return jostle_status_; \
   } while (0)

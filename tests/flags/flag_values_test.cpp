@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "flags/flag_values.h"
+
+#include <gtest/gtest.h>
 
 namespace jostle::flags {
 namespace {
@@ -12,9 +12,13 @@ TEST(FlagValuesTest, Durations) {
     const char* text;
     int64_t ns;
   };
-  const Case good[] = {{"1s", 1'000'000'000},   {"250ms", 250'000'000}, {"1.5s", 1'500'000'000},
-                       {"2m", 120'000'000'000}, {"14d", 14 * 86'400'000'000'000LL},
-                       {"3", 3'000'000'000},    {"10us", 10'000}};
+  const Case good[] = {{"1s", 1'000'000'000},
+                       {"250ms", 250'000'000},
+                       {"1.5s", 1'500'000'000},
+                       {"2m", 120'000'000'000},
+                       {"14d", 14 * 86'400'000'000'000LL},
+                       {"3", 3'000'000'000},
+                       {"10us", 10'000}};
   for (const auto& c : good) {
     auto d = ParseDuration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.status().ToString();

@@ -1,8 +1,8 @@
-#include <nlohmann/json.hpp>
+#include "logging/logging.h"
 
 #include <gtest/gtest.h>
 
-#include "logging/logging.h"
+#include <nlohmann/json.hpp>
 
 namespace jostle::logging {
 namespace {

@@ -1,8 +1,8 @@
-#include <cerrno>
+#include "jostle/status.h"
 
 #include <gtest/gtest.h>
 
-#include "jostle/status.h"
+#include <cerrno>
 
 namespace jostle {
 namespace {

@@ -1,7 +1,8 @@
+#include "jostle/wire.h"
+
 #include <gtest/gtest.h>
 
 #include "jostle/version.h"
-#include "jostle/wire.h"
 
 namespace jostle {
 namespace {

@@ -1,12 +1,13 @@
+#include "agent/sampler/sampler.h"
+
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <thread>
 
-#include <gtest/gtest.h>
-
-#include "agent/sampler/sampler.h"
 #include "jostle_test/test_paths.h"
 
 namespace jostle::agent {
