@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README stays true: every flag its shell examples give to a jostle binary exists in that
-# binary's --help, and the commands that need no cluster run as shown.
+# binary's --help, the agent's one-shot example and the CI job's curl examples run as shown,
+# and its helm install command renders (with helm installed).
 set -euo pipefail
 readme=$1
 bin=$2
@@ -38,8 +39,63 @@ assert len(b["samples"]) == 2, "expected two readings"
 assert b["samples"][0]["node"].get("cpu_total_us"), "no node CPU"
 ' || { echo "jostle-agent --once --output - did not print one batch of two readings"; fail=1; }
 
+# The Kubernetes CI examples, run as written against a real collector on loopback: curl reaches
+# "jostle-collector:8080" through --connect-to, and the CI variables they use are set.
+work=$(mktemp -d)
+collector_pid=""
+cleanup() {
+  [ -n "$collector_pid" ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'ci ci-token-1\nread read-token-1\n' >"$work/tokens"
+"$bin/jostle-collector" serve --db "$work/jostle.db" --listen "127.0.0.1:$port" \
+  --token-file "$work/tokens" 2>"$work/collector.log" &
+collector_pid=$!
+mkdir -p "$work/path" "$work/job"
+cat >"$work/path/curl" <<CURL
+#!/bin/sh
+exec $(command -v curl) --connect-to jostle-collector:8080:127.0.0.1:$port "\$@"
+CURL
+chmod +x "$work/path/curl"
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+cat >"$work/job/junit.xml" <<'XML'
+<testsuite name="suite" tests="2" failures="1" timestamp="2026-01-01T10:00:00Z">
+  <testcase classname="t" name="ok" time="0.5"/>
+  <testcase classname="t" name="bad" time="0.5"><failure message="boom">boom</failure></testcase>
+</testsuite>
+XML
+ran=0
+while IFS= read -r line; do
+  case "$line" in
+    curl\ *)
+      ran=$((ran + 1))
+      if ! (cd "$work/job" && PATH="$work/path:$PATH" JOSTLE_CI_TOKEN=ci-token-1 \
+            JOSTLE_READ_TOKEN=read-token-1 CI_PIPELINE_ID=readme-run CI_JOB_NAME=unit \
+            POD_NAMESPACE=ci POD_NAME=runner-1 GITHUB_STEP_SUMMARY="$work/summary.md" \
+            bash -euc "$line" >"$work/out" 2>&1); then
+        echo "README example failed: $line"; cat "$work/out"; fail=1
+      fi ;;
+    helm\ install\ *)  # rendered, not installed: there is no cluster here
+      if command -v helm >/dev/null; then
+        ran=$((ran + 1))
+        if ! (cd "$(dirname "$readme")" && bash -euc "helm template ${line#helm install }" \
+              >"$work/out" 2>&1); then
+          echo "README example does not render: $line"; cat "$work/out"; fail=1
+        fi
+      fi ;;
+  esac
+done <<<"$blocks"
+[ "$ran" -ge 2 ] || { echo "expected README's curl examples, ran $ran"; fail=1; }
+if ! grep -q "readme-run" "$work/summary.md" 2>/dev/null || ! grep -q "failed" "$work/summary.md"; then
+  echo "README's report example did not append run readme-run's report to \$GITHUB_STEP_SUMMARY"
+  cat "$work/summary.md" "$work/collector.log" 2>/dev/null | tail -20; fail=1
+fi
+
 for doc in collector/attribution/CONFIG.md collector/results/FORMAT.md \
-           collector/report/REPORT_SCHEMA.md bench/BENCHMARKS.md docs/report.png; do
+           collector/report/REPORT_SCHEMA.md bench/BENCHMARKS.md docs/report.png \
+           helm/jostle/values.yaml Dockerfile; do
   [ -e "$(dirname "$readme")/$doc" ] || { echo "README links $doc, which does not exist"; fail=1; }
 done
 [ "$fail" = 0 ] && echo "README commands: all flags exist, examples run"
