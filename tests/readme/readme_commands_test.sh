@@ -4,7 +4,7 @@
 # and its helm install command renders (with helm installed).
 set -euo pipefail
 readme=$1
-bin=$2
+bin=$(cd "$2" && pwd)
 fail=0
 
 # Shell blocks of README, continuation lines joined.
@@ -77,6 +77,20 @@ while IFS= read -r line; do
             bash -euc "$line" >"$work/out" 2>&1); then
         echo "README example failed: $line"; cat "$work/out"; fail=1
       fi ;;
+    jostle\ run\ *)  # in a job directory with a small pytest suite; ~ is the work dir
+      ran=$((ran + 1))
+      mkdir -p "$work/home" "$work/run-job"
+      printf 'def test_ok():\n    pass\n\ndef test_bug():\n    assert 1 + 1 == 3\n' \
+        >"$work/run-job/test_readme.py"
+      rc=0
+      (cd "$work/run-job" && HOME="$work/home" PATH="$bin:$PATH" GITHUB_STEP_SUMMARY= \
+        bash -euc "$line" >"$work/out" 2>&1) || rc=$?
+      if [ "$rc" != 1 ] || ! grep -q "test_bug" "$work/run-job/jostle-report/report.json" 2>/dev/null ||
+         [ ! -f "$work/home/.cache/jostle.db" ]; then
+        echo "README example did not exit 1 with test_bug in jostle-report/report.json and" \
+             "the database kept (exit $rc): $line"
+        tail -20 "$work/out"; fail=1
+      fi ;;
     helm\ install\ *)  # rendered, not installed: there is no cluster here
       if command -v helm >/dev/null; then
         ran=$((ran + 1))
@@ -87,7 +101,7 @@ while IFS= read -r line; do
       fi ;;
   esac
 done <<<"$blocks"
-[ "$ran" -ge 2 ] || { echo "expected README's curl examples, ran $ran"; fail=1; }
+[ "$ran" -ge 3 ] || { echo "expected README's curl and jostle run examples, ran $ran"; fail=1; }
 if ! grep -q "readme-run" "$work/summary.md" 2>/dev/null || ! grep -q "failed" "$work/summary.md"; then
   echo "README's report example did not append run readme-run's report to \$GITHUB_STEP_SUMMARY"
   cat "$work/summary.md" "$work/collector.log" 2>/dev/null | tail -20; fail=1
