@@ -80,10 +80,21 @@ struct Agent {
 
   // Guards the fields below: written by the sampling thread, read by /metrics.
   std::mutex mu;
-  Sample latest;
-  bool has_latest = false;
-  std::vector<Sample> pending;  // sampling thread only (the loop is single-threaded)
+  // Samples of the batch being filled, oldest first (capacity --batch-ticks, so pushing
+  // never moves them).
+  std::vector<Sample> pending;
+  // The sample /metrics shows: the newest of `pending`, of the batch being emitted, or
+  // `last_emitted`; null before the first tick. No sample is copied for /metrics, except
+  // the newest of each batch handed to the shipper.
+  const Sample* latest = nullptr;
+  Sample last_emitted;
   AgentSelfStats self;
+  std::unique_ptr<PrometheusRenderer> renderer;  // made with the node name, after flags
+  // The node and cgroup families of `latest`, rendered on the first scrape after a tick
+  // and reused (with its capacity) until the next; the agent's own families are rendered
+  // per scrape.
+  std::string metrics_series;
+  uint64_t metrics_series_tick = 0;  // self.samples_total it was rendered at; 0: none
 };
 
 std::string DefaultNodeName() {
@@ -118,6 +129,8 @@ Status ValidateFlags(Agent& a) {
         "nothing to do: give --collector URL, --output FILE|- or --listen HOST:PORT");
   }
   a.paths = HostPaths{a.flags.proc_root, a.flags.sys_root, a.flags.cgroup_root};
+  a.renderer = std::make_unique<PrometheusRenderer>(a.flags.node_name);
+  a.pending.reserve(static_cast<size_t>(a.flags.batch_ticks));
   return Status::Ok();
 }
 
@@ -197,7 +210,7 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
   if (req.path == "/healthz") return {200, "text/plain; charset=utf-8", {}, "ok\n"};
   if (req.path == "/metrics") {
     std::lock_guard lock(a.mu);
-    if (!a.has_latest) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
+    if (a.latest == nullptr) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
     AgentSelfStats self = a.self;
     if (a.shipper) {
       ShipperStats shipped = a.shipper->stats();
@@ -206,10 +219,16 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
       self.batches_dropped_total =
           shipped.batches_dropped_queue + shipped.batches_dropped_spool + shipped.batches_rejected;
     }
-    return {200,
-            "text/plain; version=0.0.4; charset=utf-8",
-            {},
-            RenderPrometheus(a.latest, a.flags.node_name, self)};
+    if (a.metrics_series_tick != a.self.samples_total) {
+      a.metrics_series.clear();
+      a.renderer->RenderSeries(*a.latest, a.metrics_series);
+      a.metrics_series_tick = a.self.samples_total;
+    }
+    HttpServerResponse response{200, kPrometheusContentType, {}, {}};
+    response.body.reserve(a.metrics_series.size() + 4096);
+    response.body = a.metrics_series;
+    a.renderer->RenderSelf(self, a.latest->wall_ns, response.body);
+    return response;
   }
   return JsonError(404, "not found", "the agent serves /metrics and /healthz");
 }
@@ -229,10 +248,17 @@ Status StartServer(Agent& a) {
   return Status::Ok();
 }
 
-// Hands a finished batch to every output. Sampling thread (or main, at shutdown).
-void EmitBatch(Agent& a, std::vector<Sample> samples) {
-  if (samples.empty()) return;
-  SampleBatch batch = a.batches->Make(std::move(samples), a.sampler->HostFacts());
+// Hands `a.pending` to every output as one batch. Sampling thread (or main, at shutdown).
+void EmitPending(Agent& a) {
+  SampleBatch batch;
+  {
+    std::lock_guard lock(a.mu);
+    if (a.pending.empty()) return;
+    batch = a.batches->Make(std::move(a.pending), a.sampler->HostFacts());
+    a.pending = {};
+    a.pending.reserve(static_cast<size_t>(a.flags.batch_ticks));
+    a.latest = &batch.samples.back();  // only read below until the lock is taken again
+  }
   if (a.output != nullptr) {
     std::string line = EncodeBatch(batch);
     line += '\n';
@@ -241,6 +267,15 @@ void EmitBatch(Agent& a, std::vector<Sample> samples) {
       spdlog::warn("--output: write failed: {}", std::strerror(errno));
     }
   }
+  {
+    std::lock_guard lock(a.mu);
+    if (a.shipper) {
+      a.last_emitted = batch.samples.back();
+    } else {
+      a.last_emitted = std::move(batch.samples.back());
+    }
+    a.latest = &a.last_emitted;
+  }
   if (a.shipper) a.shipper->Ship(std::move(batch));
 }
 
@@ -248,19 +283,17 @@ void Tick(Agent& a) {
   auto start = std::chrono::steady_clock::now();
   Sample sample = a.sampler->Tick();
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bool full = false;
   {
     std::lock_guard lock(a.mu);
-    a.latest = sample;
-    a.has_latest = true;
+    a.pending.push_back(std::move(sample));
+    a.latest = &a.pending.back();
     a.self.samples_total++;
     a.self.sample_duration_seconds = took;
     a.self.read_errors["node"] = a.sampler->read_errors();
+    full = static_cast<int>(a.pending.size()) >= a.flags.batch_ticks;
   }
-  a.pending.push_back(std::move(sample));
-  if (static_cast<int>(a.pending.size()) >= a.flags.batch_ticks) {
-    EmitBatch(a, std::move(a.pending));
-    a.pending.clear();
-  }
+  if (full) EmitPending(a);
 }
 
 Status StartSampling(Agent& a) {
@@ -274,7 +307,7 @@ void Teardown(Agent& a) {
     a.loop->Stop();
     a.loop.reset();
   }
-  if (a.batches) EmitBatch(a, std::move(a.pending));
+  if (a.batches) EmitPending(a);
   if (a.server) a.server->Stop();
   if (a.shipper) {
     a.shipper->Stop(std::chrono::seconds(5));
@@ -287,11 +320,10 @@ void Teardown(Agent& a) {
 
 // --once: two readings one interval apart (so rates can be derived), one batch, exit.
 Status RunOnce(Agent& a) {
-  std::vector<Sample> samples;
-  samples.push_back(a.sampler->Tick());
+  a.pending.push_back(a.sampler->Tick());
   std::this_thread::sleep_for(a.interval);
-  samples.push_back(a.sampler->Tick());
-  EmitBatch(a, std::move(samples));
+  a.pending.push_back(a.sampler->Tick());
+  EmitPending(a);
   return Status::Ok();
 }
 

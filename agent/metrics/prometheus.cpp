@@ -112,6 +112,23 @@ void AppendDouble(std::string& out, double v) {
   }
 }
 
+void AppendUint(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// "# HELP name help\n# TYPE name counter|gauge\n".
+void AppendHeader(std::string& out, const Family& family) {
+  out += "# HELP ";
+  out += family.name;
+  out += ' ';
+  AppendHelp(out, family.help);
+  out += "\n# TYPE ";
+  out += family.name;
+  out += family.type == Type::kCounter ? " counter\n" : " gauge\n";
+}
+
 // A label name: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
 std::string SanitizedLabelName(std::string_view raw) {
   std::string name(raw);
@@ -120,6 +137,24 @@ std::string SanitizedLabelName(std::string_view raw) {
     if (!ok) c = '_';
   }
   return name;
+}
+
+// `{k="v",...} ` (with the space before the value); just the space when there are no labels.
+void AppendLabels(std::string& out, const Labels& labels) {
+  if (!labels.empty()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : labels) {
+      if (!first) out += ',';
+      first = false;
+      out += k;
+      out += "=\"";
+      AppendLabelValue(out, v);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
 }
 
 // Collects series per family in first-use order, then writes each family once with its
@@ -135,7 +170,7 @@ class Exposition {
   void Add(const Family& family, const Labels& labels, uint64_t value) {
     std::string& body = Body(family);
     AppendName(body, family.name, labels);
-    body += std::to_string(value);
+    AppendUint(body, value);
     body += '\n';
   }
   template <typename T>
@@ -147,19 +182,11 @@ class Exposition {
     if (us) Add(family, labels, static_cast<double>(*us) / 1e6);
   }
 
-  std::string Render() const {
-    std::string out;
+  void RenderTo(std::string& out) const {
     for (const auto& [family, body] : families_) {
-      out += "# HELP ";
-      out += family->name;
-      out += ' ';
-      AppendHelp(out, family->help);
-      out += "\n# TYPE ";
-      out += family->name;
-      out += family->type == Type::kCounter ? " counter\n" : " gauge\n";
+      AppendHeader(out, *family);
       out += body;
     }
-    return out;
   }
 
  private:
@@ -173,20 +200,7 @@ class Exposition {
   }
   static void AppendName(std::string& out, std::string_view name, const Labels& labels) {
     out += name;
-    if (!labels.empty()) {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, v] : labels) {
-        if (!first) out += ',';
-        first = false;
-        out += k;
-        out += "=\"";
-        AppendLabelValue(out, v);
-        out += '"';
-      }
-      out += '}';
-    }
-    out += ' ';
+    AppendLabels(out, labels);
   }
 
   std::vector<std::pair<const Family*, std::string>> families_;
@@ -381,32 +395,102 @@ Labels CgroupLabels(const CgroupSample& c, const std::string& node) {
           {"pod", c.pod_name}, {"container", c.container_name}};
 }
 
-void AddCgroup(Exposition& x, const CgroupSample& c, const std::string& node) {
-  const Labels labels = CgroupLabels(c, node);
-  x.AddMicros(kCpuUsage, labels, c.cpu_usage_us);
-  x.Add(kCpuPeriods, labels, c.cpu_periods);
-  x.Add(kCpuThrottledPeriods, labels, c.cpu_throttled_periods);
-  x.AddMicros(kCpuThrottledTime, labels, c.cpu_throttled_us);
-  x.Add(kCpuLimit, labels, c.cpu_limit_cores);
-  x.Add(kMemUsage, labels, c.mem_usage_bytes);
-  x.Add(kMemWorkingSet, labels, c.mem_working_set_bytes);
-  x.Add(kMemLimit, labels, c.mem_limit_bytes);
-  x.Add(kOomKills, labels, c.oom_kills);
-  const std::optional<PsiTotals> psi[3] = {c.psi_cpu, c.psi_memory, c.psi_io};
-  AddPsi(x, kCgroupPsi, labels, psi);
-  if (c.net) AddNet(x, kPodNet, labels, *c.net);
-  if (c.scope == Scope::kPod) {
-    Labels info = labels;
-    info.emplace_back("qos", c.qos);
-    std::set<std::string> used;
-    for (const auto& [k, v] : info) used.insert(k);
-    for (const auto& [k, v] : c.labels) {
-      std::string name = "label_" + SanitizedLabelName(k);
-      if (!used.insert(name).second) continue;  // two pod labels that sanitise alike
-      info.emplace_back(std::move(name), v);
-    }
-    x.Add(kPodInfo, info, uint64_t{1});
+// jostle_pod_info's labels: the series labels, qos, then label_<sanitised key> per pod
+// label (the first of two keys that sanitise alike wins).
+Labels PodInfoLabels(const CgroupSample& c, const std::string& node) {
+  Labels info = CgroupLabels(c, node);
+  info.emplace_back("qos", c.qos);
+  std::set<std::string> used;
+  for (const auto& [k, v] : info) used.insert(k);
+  for (const auto& [k, v] : c.labels) {
+    std::string name = "label_" + SanitizedLabelName(k);
+    if (!used.insert(name).second) continue;
+    info.emplace_back(std::move(name), v);
   }
+  return info;
+}
+
+// The cgroup families in the order a cgroup's series are added; a family's place in the
+// output is the first cgroup (in sample order) that has it, then this order.
+enum CgroupField : uint8_t {
+  kFieldCpuUsage,
+  kFieldCpuPeriods,
+  kFieldCpuThrottledPeriods,
+  kFieldCpuThrottledTime,
+  kFieldCpuLimit,
+  kFieldMemUsage,
+  kFieldMemWorkingSet,
+  kFieldMemLimit,
+  kFieldOomKills,
+  kFieldPsiFirst,                       // [cpu, memory, io] x [some, full]
+  kFieldNetFirst = kFieldPsiFirst + 6,  // [receive, transmit] x [bytes, packets, drops, errors]
+  kFieldPodInfo = kFieldNetFirst + 8,
+  kCgroupFields,
+};
+
+const Family& CgroupFamily(int field) {
+  static const Family* const kFamilies[kCgroupFields] = {
+      &kCpuUsage,        &kCpuPeriods,      &kCpuThrottledPeriods, &kCpuThrottledTime,
+      &kCpuLimit,        &kMemUsage,        &kMemWorkingSet,       &kMemLimit,
+      &kOomKills,        &kCgroupPsi[0][0], &kCgroupPsi[0][1],     &kCgroupPsi[1][0],
+      &kCgroupPsi[1][1], &kCgroupPsi[2][0], &kCgroupPsi[2][1],     &kPodNet.f[0][0],
+      &kPodNet.f[0][1],  &kPodNet.f[0][2],  &kPodNet.f[0][3],      &kPodNet.f[1][0],
+      &kPodNet.f[1][1],  &kPodNet.f[1][2],  &kPodNet.f[1][3],      &kPodInfo,
+  };
+  return *kFamilies[field];
+}
+
+// One series value: absent, an integer, or a float (seconds from microseconds, cores).
+struct Value {
+  enum class Kind : uint8_t { kAbsent, kUint, kDouble } kind = Kind::kAbsent;
+  uint64_t u = 0;
+  double d = 0;
+};
+
+Value Uint(const std::optional<uint64_t>& v) {
+  return v ? Value{Value::Kind::kUint, *v, 0} : Value{};
+}
+Value Micros(const std::optional<uint64_t>& us) {
+  return us ? Value{Value::Kind::kDouble, 0, static_cast<double>(*us) / 1e6} : Value{};
+}
+
+Value CgroupValue(const CgroupSample& c, int field) {
+  switch (field) {
+    case kFieldCpuUsage:
+      return Micros(c.cpu_usage_us);
+    case kFieldCpuPeriods:
+      return Uint(c.cpu_periods);
+    case kFieldCpuThrottledPeriods:
+      return Uint(c.cpu_throttled_periods);
+    case kFieldCpuThrottledTime:
+      return Micros(c.cpu_throttled_us);
+    case kFieldCpuLimit:
+      return c.cpu_limit_cores ? Value{Value::Kind::kDouble, 0, *c.cpu_limit_cores} : Value{};
+    case kFieldMemUsage:
+      return Uint(c.mem_usage_bytes);
+    case kFieldMemWorkingSet:
+      return Uint(c.mem_working_set_bytes);
+    case kFieldMemLimit:
+      return Uint(c.mem_limit_bytes);
+    case kFieldOomKills:
+      return Uint(c.oom_kills);
+    case kFieldPodInfo:
+      return c.scope == Scope::kPod ? Value{Value::Kind::kUint, 1, 0} : Value{};
+    default:
+      break;
+  }
+  if (field < kFieldNetFirst) {
+    const std::optional<PsiTotals>& psi = (field - kFieldPsiFirst) / 2 == 0   ? c.psi_cpu
+                                          : (field - kFieldPsiFirst) / 2 == 1 ? c.psi_memory
+                                                                              : c.psi_io;
+    if (!psi) return {};
+    return Micros((field - kFieldPsiFirst) % 2 == 0 ? psi->some_us : psi->full_us);
+  }
+  if (!c.net) return {};
+  const NetCounters& n = *c.net;
+  const uint64_t values[8] = {n.rx_bytes, n.rx_packets, n.rx_drops, n.rx_errors,
+                              n.tx_bytes, n.tx_packets, n.tx_drops, n.tx_errors};
+  return {Value::Kind::kUint, values[field - kFieldNetFirst], 0};
 }
 
 void AddSelf(Exposition& x, const AgentSelfStats& self, const std::string& node, int64_t wall_ns) {
@@ -426,11 +510,104 @@ void AddSelf(Exposition& x, const AgentSelfStats& self, const std::string& node,
 
 std::string RenderPrometheus(const jostle::Sample& latest, const std::string& node,
                              const AgentSelfStats& self) {
+  std::string out;
+  PrometheusRenderer(node).Render(latest, self, out);
+  return out;
+}
+
+PrometheusRenderer::PrometheusRenderer(std::string node) : node_(std::move(node)) {}
+
+void PrometheusRenderer::Build(const CgroupSample& c, SeriesLabels& e) const {
+  e.scope = c.scope;
+  e.namespace_name = c.namespace_name;
+  e.pod_name = c.pod_name;
+  e.container_name = c.container_name;
+  e.block.clear();
+  AppendLabels(e.block, CgroupLabels(c, node_));
+  e.info_block.clear();
+  e.qos.clear();
+  e.labels.clear();
+  if (c.scope == Scope::kPod) {
+    e.qos = c.qos;
+    e.labels = c.labels;
+    AppendLabels(e.info_block, PodInfoLabels(c, node_));
+  }
+}
+
+const PrometheusRenderer::SeriesLabels& PrometheusRenderer::LabelsOf(const CgroupSample& c) {
+  auto [it, inserted] = cache_.try_emplace(c.id);
+  SeriesLabels& e = it->second;
+  bool same = !inserted && e.scope == c.scope && e.namespace_name == c.namespace_name &&
+              e.pod_name == c.pod_name && e.container_name == c.container_name &&
+              (c.scope != Scope::kPod || (e.qos == c.qos && e.labels == c.labels));
+  if (!same && !inserted && e.render == render_) {
+    // Another series of this render has this id (ids are unique per sample in practice):
+    // build this one's labels apart, for this render only.
+    SeriesLabels& spilled = spill_.emplace_back();
+    Build(c, spilled);
+    return spilled;
+  }
+  if (!same) Build(c, e);
+  e.render = render_;
+  return e;
+}
+
+void PrometheusRenderer::RenderSeries(const jostle::Sample& latest, std::string& out) {
+  ++render_;
+  Exposition node;
+  AddNode(node, latest.node, node_);
+  node.RenderTo(out);
+
+  const std::vector<CgroupSample>& cgroups = latest.cgroups;
+  spill_.clear();
+  // spill_ must not reallocate while series_ points into it.
+  spill_.reserve(cgroups.size());
+  series_.clear();
+  series_.reserve(cgroups.size());
+  for (const CgroupSample& c : cgroups) series_.push_back(&LabelsOf(c));
+  std::erase_if(cache_, [this](const auto& entry) { return entry.second.render != render_; });
+
+  // Families in order of first use, as Exposition would collect them.
+  int order[kCgroupFields];
+  int families = 0;
+  bool seen[kCgroupFields] = {};
+  for (size_t i = 0; i < cgroups.size() && families < kCgroupFields; ++i) {
+    for (int f = 0; f < kCgroupFields; ++f) {
+      if (seen[f] || CgroupValue(cgroups[i], f).kind == Value::Kind::kAbsent) continue;
+      seen[f] = true;
+      order[families++] = f;
+    }
+  }
+  for (int k = 0; k < families; ++k) {
+    const int f = order[k];
+    const Family& family = CgroupFamily(f);
+    AppendHeader(out, family);
+    for (size_t i = 0; i < cgroups.size(); ++i) {
+      Value v = CgroupValue(cgroups[i], f);
+      if (v.kind == Value::Kind::kAbsent) continue;
+      out += family.name;
+      out += f == kFieldPodInfo ? series_[i]->info_block : series_[i]->block;
+      if (v.kind == Value::Kind::kUint) {
+        AppendUint(out, v.u);
+      } else {
+        AppendDouble(out, v.d);
+      }
+      out += '\n';
+    }
+  }
+}
+
+void PrometheusRenderer::RenderSelf(const AgentSelfStats& self, int64_t wall_ns,
+                                    std::string& out) const {
   Exposition x;
-  AddNode(x, latest.node, node);
-  for (const CgroupSample& c : latest.cgroups) AddCgroup(x, c, node);
-  AddSelf(x, self, node, latest.wall_ns);
-  return x.Render();
+  AddSelf(x, self, node_, wall_ns);
+  x.RenderTo(out);
+}
+
+void PrometheusRenderer::Render(const jostle::Sample& latest, const AgentSelfStats& self,
+                                std::string& out) {
+  RenderSeries(latest, out);
+  RenderSelf(self, latest.wall_ns, out);
 }
 
 }  // namespace jostle::agent

@@ -48,7 +48,11 @@
 // values are escaped (\\, \", \n) and invalid UTF-8 is replaced by U+FFFD.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "agent/metrics/agent_self_stats.h"
 #include "jostle/sample.h"
@@ -58,7 +62,50 @@ namespace jostle::agent {
 // The MIME type to send with RenderPrometheus output.
 inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+// The whole exposition of one sample, from scratch (a fresh PrometheusRenderer).
 std::string RenderPrometheus(const jostle::Sample& latest, const std::string& node,
                              const AgentSelfStats& self);
+
+// Renders successive samples, keeping between calls what depends only on a series'
+// identity: every cgroup series' escaped label set (node, scope, id, namespace, pod,
+// container) and every pod's jostle_pod_info label set (those plus qos and label_*), built
+// when the series first appears or its identity fields change, dropped after a render that
+// no longer has it. A render is then the family names, those label sets and the numbers
+// (std::to_chars), written straight into the caller's buffer. The text is byte for byte
+// RenderPrometheus's: families in order of first use, node families first, jostle_agent_*
+// last. Not thread-safe: one caller at a time.
+class PrometheusRenderer {
+ public:
+  explicit PrometheusRenderer(std::string node);
+
+  // Appends every node and cgroup family of `latest` to `out` (all but jostle_agent_*).
+  void RenderSeries(const jostle::Sample& latest, std::string& out);
+  // Appends the jostle_agent_* families; `wall_ns` is the rendered sample's Sample::wall_ns.
+  void RenderSelf(const AgentSelfStats& self, int64_t wall_ns, std::string& out) const;
+  // RenderSeries then RenderSelf: the whole exposition.
+  void Render(const jostle::Sample& latest, const AgentSelfStats& self, std::string& out);
+
+  // Cgroup series whose label sets are kept now (tests).
+  size_t cached_series() const { return cache_.size(); }
+
+ private:
+  // Label sets of one cgroup series and the identity fields they were built from.
+  struct SeriesLabels {
+    Scope scope = Scope::kCgroup;
+    std::string namespace_name, pod_name, container_name, qos;
+    std::map<std::string, std::string> labels;
+    std::string block;       // `{node="..",scope="..",...,container=".."} `
+    std::string info_block;  // jostle_pod_info's, scope pod only
+    uint64_t render = 0;     // last render that used it
+  };
+  const SeriesLabels& LabelsOf(const CgroupSample& c);
+  void Build(const CgroupSample& c, SeriesLabels& e) const;
+
+  std::string node_;
+  uint64_t render_ = 0;
+  std::unordered_map<std::string, SeriesLabels> cache_;  // by CgroupSample::id
+  std::vector<SeriesLabels> spill_;          // this render's series whose id repeats another's
+  std::vector<const SeriesLabels*> series_;  // per cgroup of the sample being rendered
+};
 
 }  // namespace jostle::agent
