@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
@@ -194,13 +195,59 @@ std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
 
 namespace {
 
-// AttributeRun over rates already computed from each node's samples. `timeline_rates`: per
-// node, the rates to draw its timeline from instead of `rates` (sparse reads).
+// Samples are read this many sampling intervals beyond a padded window first; the window
+// is read again with the wide margin when WindowCoveredBy says that was not enough.
+constexpr double kNearMarginIntervals = 1.0;
+
+// What the attribution sees of one execution's window.
+struct WindowResult {
+  bool node_read = false;      // samples of the node were read (there may be none)
+  Signals signals;             // without a read: only the window bounds (unpadded)
+  std::string no_data_reason;  // set when !node_read or signals.node_points == 0
+};
+
+WindowResult WindowOf(const std::string& node, const NodeRates* rates, const WindowQuery& q,
+                      const WindowConfig& config) {
+  WindowResult w;
+  if (rates == nullptr) {
+    w.signals.window_start_ns = q.start_ns;
+    w.signals.window_end_ns = q.end_ns;
+    w.no_data_reason = NoDataReason(node, nullptr, w.signals);
+    return w;
+  }
+  w.node_read = true;
+  w.signals = WindowSignalsFromRates(*rates, q, config);
+  if (w.signals.node_points == 0) {
+    w.no_data_reason = NoDataReason(node, rates->frame.get(), w.signals);
+  }
+  return w;
+}
+
+// Where Attribute finds the windows it judges and the timelines it draws.
+struct WindowSource {
+  // The window `q` of execution `e` (which has a start time) on e.node.
+  std::function<WindowResult(const TestExecution& e, const WindowQuery& q)> window;
+  // The node's timeline over the run [start_ns, end_ns] and its padding, without marks;
+  // nullopt when no samples of the node were read.
+  std::function<std::optional<NodeTimeline>(const std::string& node, int64_t start_ns,
+                                            int64_t end_ns)>
+      timeline;
+};
+
+// The timeline of a node whose window rates are `rates`, drawn from `drawn` (the same
+// rates, or a sparse read of the node).
+NodeTimeline TimelineOf(const std::string& node, const NodeRates& rates, const NodeRates& drawn,
+                        int64_t start_ns, int64_t end_ns, const WindowConfig& config) {
+  auto pad =
+      static_cast<int64_t>(config.padding_intervals * static_cast<double>(rates.interval_ns));
+  return BuildTimeline(node, drawn, start_ns - pad, end_ns + pad);
+}
+
+// AttributeRun over the windows and timelines `source` gives.
 RunReport Attribute(std::string_view run, const std::vector<TestExecution>& executions,
-                    const std::map<std::string, NodeRates>& rates,
                     const std::map<std::string, std::vector<HistoryEntry>>& history,
                     const AttributionConfig& config, const ReportOptions& options,
-                    const std::map<std::string, NodeRates>& timeline_rates) {
+                    const WindowSource& source) {
   RunReport report;
   report.run = std::string(run);
   for (Verdict v : {Verdict::kContention, Verdict::kContentionPossible, Verdict::kFailsRegardless,
@@ -230,9 +277,10 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
 
   auto classify = [&](const TestExecution& e) -> std::optional<bool> {
     auto q = QueryOf(e, options);
-    auto r = rates.find(e.node);
-    if (!q || r == rates.end()) return std::nullopt;
-    return ClassifyWindow(r->second, *q, config);
+    if (!q) return std::nullopt;
+    WindowResult w = source.window(e, *q);
+    if (!w.node_read || w.signals.node_points == 0) return std::nullopt;
+    return AssessWindow(w.signals, config).contended;
   };
 
   auto judge = [&](const Group& g, const TestExecution& e, bool rerun_passed) {
@@ -280,15 +328,10 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
     } else if (!q) {
       f.reason = "no start time: the result file gives no timestamp for this test";
     } else {
-      auto r = rates.find(e.node);
-      const SampleFrame* samples = r == rates.end() ? nullptr : r->second.frame.get();
-      if (r != rates.end()) f.signals = WindowSignalsFromRates(r->second, *q, config.window);
-      if (r == rates.end() || f.signals.node_points == 0) {
-        if (r == rates.end()) {
-          f.signals.window_start_ns = q->start_ns;
-          f.signals.window_end_ns = q->end_ns;
-        }
-        f.reason = NoDataReason(e.node, samples, f.signals);
+      WindowResult w = source.window(e, *q);
+      f.signals = std::move(w.signals);
+      if (!w.node_read || f.signals.node_points == 0) {
+        f.reason = std::move(w.no_data_reason);
       } else {
         has_data = true;
         f.assessment = AssessWindow(f.signals, config);
@@ -323,20 +366,15 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
 
   if (report.start_ns) {
     for (const std::string& node : report.nodes) {
-      auto r = rates.find(node);
-      if (r == rates.end()) continue;
-      int64_t pad = static_cast<int64_t>(config.window.padding_intervals *
-                                         static_cast<double>(r->second.interval_ns));
-      auto sparse = timeline_rates.find(node);
-      const NodeRates& drawn = sparse == timeline_rates.end() ? r->second : sparse->second;
-      NodeTimeline t = BuildTimeline(node, drawn, *report.start_ns - pad, *report.end_ns + pad);
+      std::optional<NodeTimeline> t = source.timeline(node, *report.start_ns, *report.end_ns);
+      if (!t) continue;
       for (const auto* list : {&report.failures, &report.flaky_tests}) {
         for (const FailureReport& f : *list) {
           if (f.node != node || !f.start_ns) continue;
-          t.marks.push_back(TimelineMark{f.test_id, *f.start_ns, *f.end_ns, f.verdict});
+          t->marks.push_back(TimelineMark{f.test_id, *f.start_ns, *f.end_ns, f.verdict});
         }
       }
-      report.timelines.push_back(std::move(t));
+      report.timelines.push_back(std::move(*t));
     }
   }
   return report;
@@ -366,7 +404,18 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
   for (const auto& [node, samples] : samples_by_node) {
     rates.emplace(node, ComputeRates(samples, config.window));
   }
-  return Attribute(run, executions, rates, history, config, options, {});
+  WindowSource source;
+  source.window = [&](const TestExecution& e, const WindowQuery& q) {
+    auto r = rates.find(e.node);
+    return WindowOf(e.node, r == rates.end() ? nullptr : &r->second, q, config.window);
+  };
+  source.timeline = [&](const std::string& node, int64_t start_ns,
+                        int64_t end_ns) -> std::optional<NodeTimeline> {
+    auto r = rates.find(node);
+    if (r == rates.end()) return std::nullopt;
+    return TimelineOf(node, r->second, r->second, start_ns, end_ns, config.window);
+  };
+  return Attribute(run, executions, history, config, options, source);
 }
 
 Result<RunReport> BuildRunReport(Store& store, std::string_view run,
@@ -410,6 +459,15 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     it->second.first = std::min(it->second.first, *e.start_ns);
     it->second.second = std::max(it->second.second, EndOf(e));
   }
+  // The run's span and nodes, as Attribute takes them (timelines are drawn while reading).
+  std::optional<int64_t> run_start, run_end;
+  std::set<std::string> run_nodes;
+  for (const TestExecution& e : *executions) {
+    if (!e.node.empty()) run_nodes.insert(e.node);
+    if (!e.start_ns) continue;
+    run_start = run_start ? std::min(*run_start, *e.start_ns) : *e.start_ns;
+    run_end = run_end ? std::max(*run_end, EndOf(e)) : EndOf(e);
+  }
 
   int64_t oldest = std::numeric_limits<int64_t>::min();
   for (const auto& [node, range] : node_ranges) {
@@ -449,61 +507,129 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
 
   // What to read per node: short runs whole; long runs around the windows to judge (every
   // attempt of a test with a failure, and pending history) plus sparse timeline points.
+  // Around a window, `near` is read first (the window and kNearMarginIntervals, at least
+  // max_gap_intervals in all) and `around` (the window +- max_gap_intervals + 1) only for a
+  // node where a window is not covered by its near read (WindowCoveredBy).
   const auto pad = static_cast<int64_t>(config.window.padding_intervals * interval);
+  const auto near_margin = static_cast<int64_t>(kNearMarginIntervals * interval);
+  const auto min_span = static_cast<int64_t>(config.window.max_gap_intervals * interval);
   auto around = [&](int64_t start, int64_t end) {
     return std::make_pair(start - pad - margin, end + pad + margin);
   };
-  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> reads;
-  std::set<std::string> sparse_nodes;
+  // `end_margin`: pending history windows read one interval more after their end, so that
+  // a sample past the window tells they can be cached.
+  auto near = [&](int64_t start, int64_t end, int64_t end_margin) {
+    int64_t from = start - pad - near_margin, to = end + pad + end_margin;
+    if (to - from < min_span) {
+      int64_t more = min_span - (to - from);
+      from -= more / 2;
+      to += more - more / 2;
+    }
+    return std::make_pair(from, to);
+  };
+  struct Window {
+    const TestExecution* execution = nullptr;  // a run execution, or
+    size_t pending = 0;                        // (execution == nullptr) pending[pending]
+    WindowQuery query;
+    std::pair<int64_t, int64_t> near;
+  };
+  // Per node: the windows it judges, what to read for them, and what was found.
+  struct NodeRead {
+    std::string node;
+    std::vector<std::pair<int64_t, int64_t>> ranges;  // wide; empty: no window read
+    bool whole = false;   // read every sample of the node's part of the run (no near read)
+    bool sparse = false;  // the timeline comes from its own sparse read
+    std::vector<Window> windows;
+    Status status;
+    bool read = false;                  // window samples were read
+    std::vector<WindowResult> results;  // per window
+    std::optional<NodeTimeline> timeline;
+    bool frame_empty = true;  // of the window read
+    int64_t last_wall_ns = 0;
+    int64_t interval_ns = 0;
+  };
+  std::map<std::string, NodeRead> node_reads;
   for (const auto& [node, range] : node_ranges) {
+    NodeRead& r = node_reads[node];
     auto whole = std::make_pair(range.first - pad - margin, range.second + pad + margin);
     if (options.max_timeline_points > 0 &&
         static_cast<double>(whole.second - whole.first) > options.max_timeline_points * interval) {
-      sparse_nodes.insert(node);
+      r.sparse = true;
     } else {
-      reads[node].push_back(whole);
+      r.ranges.push_back(whole);
+      r.whole = true;
     }
   }
   for (const TestExecution& e : *executions) {
-    if (!e.start_ns || !sparse_nodes.count(e.node) || !judged_groups.count({e.job, e.test_id})) {
-      continue;
-    }
-    reads[e.node].push_back(around(*e.start_ns, EndOf(e)));
+    if (!e.start_ns || e.node.empty() || !judged_groups.count({e.job, e.test_id})) continue;
+    NodeRead& r = node_reads.at(e.node);
+    WindowQuery q = *QueryOf(e, options);
+    if (r.sparse) r.ranges.push_back(around(q.start_ns, q.end_ns));
+    r.windows.push_back({&e, 0, q, near(q.start_ns, q.end_ns, near_margin)});
   }
-  for (const Pending& p : pending)
-    reads[p.node].push_back(around(p.query.start_ns, p.query.end_ns));
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const Pending& p = pending[k];
+    NodeRead& r = node_reads[p.node];
+    r.ranges.push_back(around(p.query.start_ns, p.query.end_ns));
+    r.windows.push_back(
+        {nullptr, k, p.query,
+         near(p.query.start_ns, p.query.end_ns, near_margin + static_cast<int64_t>(interval))});
+  }
+  std::vector<NodeRead*> work_list;
+  for (auto& [node, r] : node_reads) {
+    r.node = node;
+    r.ranges = Merge(std::move(r.ranges));
+    // A node read whole for its windows draws its timeline from that read: keep it whole.
+    if (!r.sparse && run_nodes.count(node)) r.whole = true;
+    work_list.push_back(&r);
+  }
 
-  // Per node: one read around its windows, and for a sparse node one for its timeline
-  // points (the first tick of each step, CPU usage only per cgroup). Nodes are read in
-  // parallel, each read on its own store connection.
-  struct NodeRead {
-    std::string node;
-    std::vector<std::pair<int64_t, int64_t>> ranges;  // empty: no window read
-    bool sparse = false;
-    Status status;
-    std::optional<NodeRates> rates;
-    std::optional<NodeRates> timeline;
-  };
-  std::vector<NodeRead> node_reads;
-  {
-    std::set<std::string> read_nodes(sparse_nodes);
-    for (const auto& [node, ranges] : reads) read_nodes.insert(node);
-    for (const std::string& node : read_nodes) {
-      NodeRead& r = node_reads.emplace_back();
-      r.node = node;
-      if (auto it = reads.find(node); it != reads.end()) r.ranges = Merge(std::move(it->second));
-      r.sparse = sparse_nodes.count(node) > 0;
-    }
-  }
+  // Per node, on its own store connection (nodes in parallel): the window read (near, or
+  // wide when near is not enough), every window's signals, then the frame is dropped; for
+  // a sparse node with windows, one read for its timeline points (the first tick of each
+  // step, CPU usage only per cgroup).
   auto read_node = [&](NodeRead& r) -> Status {
     auto spacing = static_cast<int64_t>(interval);
     if (!r.ranges.empty()) {
-      auto got = store.SampleCounters(r.node, r.ranges, FrameRead{});
-      if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
-      r.rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
-      if (r.rates->interval_ns > 0) spacing = r.rates->interval_ns;
+      std::optional<NodeRates> rates;
+      if (!r.whole) {
+        std::vector<std::pair<int64_t, int64_t>> near_ranges;
+        near_ranges.reserve(r.windows.size());
+        for (const Window& w : r.windows) near_ranges.push_back(w.near);
+        auto got = store.SampleCounters(r.node, Merge(std::move(near_ranges)), FrameRead{});
+        if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
+        rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
+        r.results.reserve(r.windows.size());
+        for (const Window& w : r.windows) {
+          WindowResult result = WindowOf(r.node, &*rates, w.query, config.window);
+          if (result.signals.node_points == 0 ||
+              !WindowCoveredBy(*rates, w.query, config.window, w.near.first, w.near.second)) {
+            rates.reset();
+            r.results.clear();
+            break;
+          }
+          r.results.push_back(std::move(result));
+        }
+      }
+      if (!rates) {
+        auto got = store.SampleCounters(r.node, r.ranges, FrameRead{});
+        if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
+        rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
+        r.results.reserve(r.windows.size());
+        for (const Window& w : r.windows) {
+          r.results.push_back(WindowOf(r.node, &*rates, w.query, config.window));
+        }
+      }
+      r.read = true;
+      r.interval_ns = rates->interval_ns;
+      r.frame_empty = rates->frame->ticks.empty();
+      if (!r.frame_empty) r.last_wall_ns = rates->frame->ticks.back().wall_ns;
+      if (rates->interval_ns > 0) spacing = rates->interval_ns;
+      if (!r.sparse && run_start && run_nodes.count(r.node)) {
+        r.timeline = TimelineOf(r.node, *rates, *rates, *run_start, *run_end, config.window);
+      }
     }
-    if (!r.sparse) return Status::Ok();
+    if (!r.sparse || !r.read || !run_start) return Status::Ok();
     const auto& range = node_ranges.at(r.node);
     int64_t from = range.first - 2 * spacing, to = range.second + 2 * spacing;
     int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
@@ -514,19 +640,23 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     if (!points.ok()) return points.status().WithContext("samples of node " + r.node);
     WindowConfig stepped = config.window;
     stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
-    r.timeline = ComputeRates(std::make_shared<const SampleFrame>(std::move(*points)), stepped);
+    NodeRates drawn =
+        ComputeRates(std::make_shared<const SampleFrame>(std::move(*points)), stepped);
+    auto pad_ns =
+        static_cast<int64_t>(config.window.padding_intervals * static_cast<double>(r.interval_ns));
+    r.timeline = BuildTimeline(r.node, drawn, *run_start - pad_ns, *run_end + pad_ns);
     return Status::Ok();
   };
   {
     std::atomic<size_t> next{0};
     auto work = [&] {
-      for (size_t i = next++; i < node_reads.size(); i = next++) {
-        node_reads[i].status = read_node(node_reads[i]);
+      for (size_t i = next++; i < work_list.size(); i = next++) {
+        work_list[i]->status = read_node(*work_list[i]);
       }
     };
     // The store's read pool holds up to 4 connections by default.
     size_t threads = std::min<size_t>(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4),
-                                      node_reads.size());
+                                      work_list.size());
     std::vector<std::thread> pool;
     for (size_t k = 1; k < threads; ++k) {
       try {
@@ -538,36 +668,56 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     work();
     for (std::thread& t : pool) t.join();
   }
-  std::map<std::string, NodeRates> rates;
-  std::map<std::string, NodeRates> timeline_rates;
-  for (NodeRead& r : node_reads) {
-    JOSTLE_RETURN_IF_ERROR(r.status);
-    if (r.rates) rates.emplace(r.node, std::move(*r.rates));
-    if (r.timeline) timeline_rates.emplace(r.node, std::move(*r.timeline));
+  std::unordered_map<const TestExecution*, WindowResult> windows;
+  std::vector<const WindowResult*> pending_windows(pending.size(), nullptr);
+  std::map<std::string, NodeTimeline> timelines;
+  for (NodeRead* r : work_list) {
+    JOSTLE_RETURN_IF_ERROR(r->status);
+    if (r->timeline) timelines.emplace(r->node, std::move(*r->timeline));
+    if (!r->read) continue;
+    for (size_t k = 0; k < r->windows.size(); ++k) {
+      const Window& w = r->windows[k];
+      if (w.execution) {
+        windows.emplace(w.execution, std::move(r->results[k]));
+      } else {
+        pending_windows[w.pending] = &r->results[k];
+      }
+    }
   }
 
   std::vector<ContendedFact> cache;
-  for (const Pending& p : pending) {
-    auto r = rates.find(p.node);
-    if (r == rates.end()) continue;
-    std::optional<bool> contended = ClassifyWindow(r->second, p.query, config);
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const Pending& p = pending[k];
+    const WindowResult* w = pending_windows[k];
+    if (w == nullptr || w->signals.node_points == 0) continue;
+    WindowAssessment assessment = AssessWindow(w->signals, config);
+    std::optional<bool> contended = assessment.contended;
     history[p.test_id][p.index].contended = contended;
     // Cache only a window the node's samples cover past its end: later samples cannot
     // change it.
-    const std::vector<FrameTick>& samples = r->second.frame->ticks;
-    if (!options.history_cache || !contended || samples.empty() ||
-        samples.back().wall_ns < p.query.end_ns + pad + r->second.interval_ns) {
+    const NodeRead& r = node_reads.at(p.node);
+    if (!options.history_cache || r.frame_empty ||
+        r.last_wall_ns < p.query.end_ns + pad + r.interval_ns) {
       continue;
     }
-    Signals s = WindowSignalsFromRates(r->second, p.query, config.window);
-    auto assessment = AssessWindow(s, config);
     std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
     cache.push_back(ContendedFact{p.execution_id, contended, std::move(resource)});
   }
   JOSTLE_RETURN_IF_ERROR(store.SetContendedBatch(cache).WithContext(
       "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 
-  return Attribute(run, *executions, rates, history, config, options, timeline_rates);
+  WindowSource source;
+  source.window = [&](const TestExecution& e, const WindowQuery& q) {
+    auto it = windows.find(&e);
+    if (it != windows.end()) return it->second;
+    return WindowOf(e.node, nullptr, q, config.window);
+  };
+  source.timeline = [&](const std::string& node, int64_t, int64_t) -> std::optional<NodeTimeline> {
+    auto it = timelines.find(node);
+    if (it == timelines.end()) return std::nullopt;
+    return std::move(it->second);
+  };
+  return Attribute(run, *executions, history, config, options, source);
 }
 
 }  // namespace jostle::collector

@@ -123,9 +123,13 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
                        const AttributionConfig& config, const ReportOptions& options = {});
 
 // Loads the run's executions, resolves nodes of pods, fetches each node's samples (one range
-// query per node, or for long runs one per group of overlapping windows plus the sparse
+// query per node, or for long runs the samples around the windows it judges plus the sparse
 // timeline points; see ReportOptions), classifies the history of each judged test, and
-// attributes the run as AttributeRun does.
+// attributes the run as AttributeRun does. Around a window, a long run's node is read one
+// interval beyond the padded window first, and again with the wide margin
+// (max_gap_intervals + 1) only when a window is not covered by that read (WindowCoveredBy):
+// the signals are those of the wide read. Nodes are read in parallel, each on its own store
+// connection; a node's samples are released once its windows and timeline are computed.
 // NotFound when the run has no executions.
 Result<RunReport> BuildRunReport(Store& store, std::string_view run,
                                  const AttributionConfig& config,

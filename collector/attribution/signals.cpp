@@ -1,7 +1,10 @@
 #include "collector/attribution/signals.h"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -202,7 +205,8 @@ NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowCon
   out.cgroups.reserve(cgroup_samples);
   // Series are paired by CgroupSample::id: frame series sharing an id share a key.
   const std::vector<CgroupSample>& series = out.frame->series;
-  std::vector<uint32_t> key_of_series(series.size());
+  std::vector<uint32_t>& key_of_series = out.key_of_series;
+  key_of_series.resize(series.size());
   {
     std::unordered_map<std::string_view, uint32_t> key_of_id;
     for (size_t k = 0; k < series.size(); ++k) {
@@ -251,16 +255,62 @@ NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowCon
   return out;
 }
 
-Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
-                               const WindowConfig& config) {
-  Signals s;
-  s.interval_ns = rates.interval_ns;
+namespace {
+
+// The padded window [start, end] of `q` over `rates`.
+std::pair<int64_t, int64_t> PaddedWindow(const NodeRates& rates, const WindowQuery& q,
+                                         const WindowConfig& config) {
   int64_t pad =
       q.padding_ns >= 0
           ? q.padding_ns
           : static_cast<int64_t>(config.padding_intervals * static_cast<double>(rates.interval_ns));
-  s.window_start_ns = q.start_ns - pad;
-  s.window_end_ns = q.end_ns + pad;
+  return {q.start_ns - pad, q.end_ns + pad};
+}
+
+}  // namespace
+
+bool WindowCoveredBy(const NodeRates& rates, const WindowQuery& q, const WindowConfig& config,
+                     int64_t read_from_ns, int64_t read_to_ns) {
+  if (!rates.frame) return false;
+  const int64_t gap = rates.max_gap_ns;
+  // A series with no sample in the range pairs across it only within max_gap_ns.
+  if (read_to_ns - read_from_ns < gap) return false;
+  const auto [start, end] = PaddedWindow(rates, q, config);
+  // A series' rates inside [first, last] are the same in any frame holding the range; the
+  // rate into `first` must end before the window or be too long to count, and the rate out
+  // of `last` must begin after it or be too long.
+  auto edges_hold = [&](int64_t first, int64_t last) {
+    return (first <= start || first - read_from_ns >= gap) &&
+           (last >= end || read_to_ns - last >= gap);
+  };
+  const std::vector<FrameTick>& ticks = rates.frame->ticks;
+  auto lo = std::partition_point(ticks.begin(), ticks.end(),
+                                 [&](const FrameTick& t) { return t.wall_ns < read_from_ns; });
+  auto hi = std::partition_point(lo, ticks.end(),
+                                 [&](const FrameTick& t) { return t.wall_ns <= read_to_ns; });
+  if (lo == hi) return false;
+  if (!edges_hold(lo->wall_ns, std::prev(hi)->wall_ns)) return false;
+  constexpr int64_t kUnseen = std::numeric_limits<int64_t>::min();
+  std::vector<int64_t> first(rates.frame->series.size(), kUnseen);
+  std::vector<int64_t> last(first.size(), kUnseen);
+  for (auto it = lo; it != hi; ++it) {
+    for (const CgroupCounters& c : it->cgroups) {
+      uint32_t key = rates.key_of_series[c.series];
+      if (first[key] == kUnseen) first[key] = it->wall_ns;
+      last[key] = it->wall_ns;
+    }
+  }
+  for (size_t k = 0; k < first.size(); ++k) {
+    if (first[k] != kUnseen && !edges_hold(first[k], last[k])) return false;
+  }
+  return true;
+}
+
+Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
+                               const WindowConfig& config) {
+  Signals s;
+  s.interval_ns = rates.interval_ns;
+  std::tie(s.window_start_ns, s.window_end_ns) = PaddedWindow(rates, q, config);
   auto overlaps = [&](int64_t from, int64_t to) {
     return to > s.window_start_ns && from < s.window_end_ns;
   };

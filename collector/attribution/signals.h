@@ -69,6 +69,9 @@ struct NodeRates {
   int64_t max_gap_ns = 0;           // longest pair turned into a rate
   std::vector<NodeRate> node;       // ordered by to_ns
   std::vector<CgroupRate> cgroups;  // ordered by to_ns
+  // Per frame series, the key its rates are paired by (frame series sharing a
+  // CgroupSample::id share a key); keys are 0 .. number of distinct ids - 1.
+  std::vector<uint32_t> key_of_series;
 };
 
 // The identity and the later reading of a cgroup rate's series.
@@ -159,6 +162,18 @@ struct Signals {
 
 Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
                                const WindowConfig& config);
+
+// Whether WindowSignalsFromRates(rates, q, config) is the same over any other frame of the
+// node that holds every sample with read_from_ns <= wall_ns <= read_to_ns (as `rates`' frame
+// must) and gives the same interval_ns: true when no rate overlapping the window can pair a
+// sample inside that range with one outside it. Checked per series (and the node): its
+// first sample in the range is at or before the window start, or at least max_gap_ns after
+// read_from_ns; its last is at or after the window end, or at least max_gap_ns before
+// read_to_ns; and the range spans at least max_gap_ns, so a series absent from it cannot
+// pair across it. False when the range holds no sample. Lets a report read a narrow range
+// around a window and fall back to a wider read only when this is false.
+bool WindowCoveredBy(const NodeRates& rates, const WindowQuery& q, const WindowConfig& config,
+                     int64_t read_from_ns, int64_t read_to_ns);
 // ComputeRates + WindowSignalsFromRates with the default WindowConfig.
 Signals ComputeWindowSignals(const std::vector<Sample>& samples, const WindowQuery& q);
 

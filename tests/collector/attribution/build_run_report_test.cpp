@@ -67,6 +67,24 @@ class BuildRunReportTest : public ::testing::Test {
     }
   }
 
+  // Ships `s` as node `node`'s samples, in batches of 10 ticks as the agent does.
+  void PutSamples(const std::string& node, const NodeScenario& s) {
+    for (size_t i = 0, seq = 0; i < s.samples().size(); i += 10, ++seq) {
+      SampleBatch b;
+      b.node = node;
+      b.boot_id = "boot-1";
+      b.agent_start_ns = kT0 - kSecond;
+      b.seq = seq;
+      b.agent_version = "test";
+      b.interval_ns = kSecond;
+      for (size_t j = i; j < std::min(i + 10, s.samples().size()); ++j) {
+        b.samples.push_back(s.samples()[j]);
+      }
+      auto put = store_->PutBatch(b);
+      ASSERT_TRUE(put.ok()) << put.status().ToString();
+    }
+  }
+
   void Put(const std::string& run, std::vector<TestCase> tests, const std::string& node,
            const std::string& pod = "") {
     ResultOrigin origin;
@@ -232,6 +250,79 @@ TEST_F(BuildRunReportTest, UnknownRunIsNotFound) {
   auto report = BuildRunReport(*store_, "nope", AttributionConfig{});
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(report.status().IsNotFound()) << report.status().ToString();
+}
+
+// A long run reads the samples just around each window first, and around it with the wide
+// margin where a series has a hole near the window (the burner was missed for 3 ticks):
+// every window judges as the whole read does, hole or not.
+TEST_F(BuildRunReportTest, NearReadsJudgeLikeWholeReadsWithHolesInASeries) {
+  NodeScenario s;
+  for (int i = 0; i < 120; ++i) {
+    Tick t;
+    t.busy = (i >= 20 && i < 90) ? 0.97 : 0.2;
+    t.psi_cpu = t.busy > 0.9 ? 0.4 : 0.0;
+    t.cgroups = {Cgroup("/user.slice/ci.scope", 0.5), testing::OwnPod(0.5),
+                 testing::Pod("batch", "etl", 0.2 + 0.01 * i)};
+    // stress.service from 20 s, missed by the agent at 40-42 s and 70-73 s.
+    if (i >= 20 && i < 90 && !(i >= 40 && i <= 42) && !(i >= 70 && i <= 73)) {
+      t.cgroups.push_back(Cgroup("/system.slice/stress.service", 3.0 + 0.02 * i));
+    }
+    s.Add(t);
+  }
+  PutSamples("ci-2", s);
+  // Windows apart from each other (their near reads do not merge): before the burner, on
+  // its start, starting just after a hole (43 s), ending just before one (67 s), after it.
+  std::vector<TestCase> tests;
+  int n = 0;
+  for (int64_t start : {0, 10, 22, 43, 55, 67, 80, 100, 115}) {
+    tests.push_back(Case("t" + std::to_string(n++), {{Outcome::kFailed, start}}));
+  }
+  tests.push_back(Case("retried", {{Outcome::kFailed, 30}, {Outcome::kPassed, 90}}));
+  Put("earlier", {Case("t3", {{Outcome::kPassed, 47}}), Case("t5", {{Outcome::kPassed, 61}})},
+      "ci-2");
+  Put("holes", std::move(tests), "ci-2", "ci/runner-1");
+  ReportOptions whole_options;
+  whole_options.history_cache = false;
+  ReportOptions sparse_options = whole_options;
+  sparse_options.max_timeline_points = 20;  // the run spans ~117 s: read around windows only
+  auto whole = BuildRunReport(*store_, "holes", AttributionConfig{}, whole_options);
+  auto sparse = BuildRunReport(*store_, "holes", AttributionConfig{}, sparse_options);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_TRUE(sparse.ok()) << sparse.status().ToString();
+  ASSERT_EQ(whole->failures.size(), 9u);
+  ASSERT_EQ(sparse->failures.size(), whole->failures.size());
+  auto expect_same = [](const FailureReport& w, const FailureReport& s) {
+    EXPECT_EQ(w.test_id, s.test_id);
+    EXPECT_EQ(w.verdict, s.verdict) << w.test_id;
+    EXPECT_EQ(w.reason, s.reason) << w.test_id;
+    EXPECT_EQ(w.signals.window_start_ns, s.signals.window_start_ns) << w.test_id;
+    EXPECT_EQ(w.signals.node_points, s.signals.node_points) << w.test_id;
+    EXPECT_EQ(w.signals.values, s.signals.values) << w.test_id;
+    ASSERT_EQ(w.signals.neighbours.size(), s.signals.neighbours.size()) << w.test_id;
+    for (size_t i = 0; i < w.signals.neighbours.size(); ++i) {
+      EXPECT_EQ(w.signals.neighbours[i].id, s.signals.neighbours[i].id) << w.test_id;
+      EXPECT_EQ(w.signals.neighbours[i].cpu_us, s.signals.neighbours[i].cpu_us) << w.test_id;
+    }
+    ASSERT_EQ(w.assessment.culprits.size(), s.assessment.culprits.size()) << w.test_id;
+    for (size_t i = 0; i < w.assessment.culprits.size(); ++i) {
+      EXPECT_EQ(w.assessment.culprits[i].name, s.assessment.culprits[i].name) << w.test_id;
+      EXPECT_EQ(w.assessment.culprits[i].share, s.assessment.culprits[i].share) << w.test_id;
+    }
+    EXPECT_EQ(w.evidence.history.passed_clear, s.evidence.history.passed_clear) << w.test_id;
+    EXPECT_EQ(w.evidence.history.passed_contended, s.evidence.history.passed_contended)
+        << w.test_id;
+  };
+  for (size_t i = 0; i < whole->failures.size(); ++i) {
+    expect_same(whole->failures[i], sparse->failures[i]);
+  }
+  ASSERT_EQ(whole->flaky_tests.size(), 1u);
+  ASSERT_EQ(sparse->flaky_tests.size(), 1u);
+  expect_same(whole->flaky_tests[0], sparse->flaky_tests[0]);
+  // The windows on the holes do see the burner across them (its rate spans the hole).
+  const FailureReport* on_hole = Find(whole->failures, "suite::t3");  // 43 s
+  ASSERT_NE(on_hole, nullptr);
+  ASSERT_FALSE(on_hole->assessment.culprits.empty());
+  EXPECT_EQ(on_hole->assessment.culprits[0].name, "/system.slice/stress.service");
 }
 
 }  // namespace

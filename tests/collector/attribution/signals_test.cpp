@@ -225,5 +225,103 @@ TEST(WindowSignals, ParentSliceDoesNotOutrankTheBurnerInsideIt) {
   EXPECT_NEAR(cpu["/system.slice"], 0.1 * 3e6, 3e4);  // 3.2 − 3.0 − 0.1 cores, 3 intervals
 }
 
+// WindowCoveredBy: a frame holding only the samples in [from, to] (and some far away) gives
+// the signals of the full frame whenever it says so.
+void ExpectSameSignals(const Signals& a, const Signals& b, const std::string& where) {
+  EXPECT_EQ(a.window_start_ns, b.window_start_ns) << where;
+  EXPECT_EQ(a.window_end_ns, b.window_end_ns) << where;
+  EXPECT_EQ(a.node_points, b.node_points) << where;
+  EXPECT_EQ(a.pod_found, b.pod_found) << where;
+  EXPECT_EQ(a.values, b.values) << where;
+  EXPECT_EQ(a.node_cpu_busy_us, b.node_cpu_busy_us) << where;
+  ASSERT_EQ(a.neighbours.size(), b.neighbours.size()) << where;
+  for (size_t i = 0; i < a.neighbours.size(); ++i) {
+    EXPECT_EQ(a.neighbours[i].id, b.neighbours[i].id) << where;
+    EXPECT_EQ(a.neighbours[i].cpu_us, b.neighbours[i].cpu_us) << where << " " << a.neighbours[i].id;
+    EXPECT_EQ(a.neighbours[i].working_set_bytes, b.neighbours[i].working_set_bytes) << where;
+  }
+}
+
+// 40 ticks: "/steady" always there; "/gappy" missing from ticks 18-20 (within max_gap, so
+// its rate spans the hole); "/late" from tick 25; the own pod missing from ticks 30-33.
+std::vector<Sample> GappySamples() {
+  NodeScenario s;
+  for (int i = 0; i < 40; ++i) {
+    Tick t = Busy(0.2 + 0.01 * i);
+    t.cgroups = {Cgroup("/steady", 0.5)};
+    if (i < 18 || i > 20) t.cgroups.push_back(Cgroup("/gappy", 1.0 + 0.1 * i));
+    if (i >= 25) t.cgroups.push_back(Cgroup("/late", 2.0));
+    if (i < 30 || i > 33) t.cgroups.push_back(OwnPod(0.3, i % 3 == 0 ? 0.5 : 0.0));
+    s.Add(t);
+  }
+  return s.samples();
+}
+
+TEST(WindowCoveredBy, NarrowReadGivesTheSignalsOfTheFullFrameWhenCovered) {
+  const std::vector<Sample> all = GappySamples();
+  WindowConfig config;
+  NodeRates full = ComputeRates(all, config);
+  int covered = 0, not_covered = 0;
+  for (int64_t start_ms = 1500; start_ms < 38000; start_ms += 250) {
+    for (int64_t duration_ms : {50, 1500, 4000}) {
+      WindowQuery q = Q(kT0 + start_ms * 1'000'000, kT0 + (start_ms + duration_ms) * 1'000'000);
+      q.pod_namespace = "ci";
+      q.pod_name = "runner-1";
+      // The read BuildRunReport makes first: the padded window and one interval, >= 5 s.
+      int64_t from = q.start_ns - 2 * kSecond, to = q.end_ns + 2 * kSecond;
+      if (to - from < 5 * kSecond) {
+        int64_t more = 5 * kSecond - (to - from);
+        from -= more / 2;
+        to += more - more / 2;
+      }
+      std::vector<Sample> part;
+      part.push_back(all[0]);  // a sample far before: pairs across the cut must not count
+      for (const Sample& x : all) {
+        if (x.wall_ns >= from && x.wall_ns <= to && x.wall_ns != all[0].wall_ns) part.push_back(x);
+      }
+      NodeRates narrow = ComputeRates(part, config);
+      std::string where =
+          "start " + std::to_string(start_ms) + " ms, " + std::to_string(duration_ms) + " ms long";
+      if (!WindowCoveredBy(narrow, q, config, from, to)) {
+        ++not_covered;
+        continue;
+      }
+      ++covered;
+      ExpectSameSignals(WindowSignalsFromRates(full, q, config),
+                        WindowSignalsFromRates(narrow, q, config), where);
+    }
+  }
+  EXPECT_GT(covered, 200);
+  EXPECT_GT(not_covered, 10);
+}
+
+TEST(WindowCoveredBy, SeriesMissingAtTheEdgeOrShortRangeIsNotCovered) {
+  const std::vector<Sample> all = GappySamples();
+  WindowConfig config;
+  NodeRates full = ComputeRates(all, config);
+  auto covered = [&](int64_t start_s, int64_t end_s, int64_t from_s, int64_t to_s) {
+    return WindowCoveredBy(full, Q(kT0 + start_s * kSecond, kT0 + end_s * kSecond), config,
+                           kT0 + from_s * kSecond, kT0 + to_s * kSecond);
+  };
+  EXPECT_TRUE(covered(8, 10, 6, 12));  // every series in every tick
+  // Spans 4 s < max_gap (5 s): a series absent from it could pair across it.
+  EXPECT_FALSE(covered(8, 10, 7, 11));
+  // "/gappy" is first seen at 21, after the window starts (19): its rate from 17 is missed.
+  EXPECT_FALSE(covered(20, 22, 18, 24));
+  EXPECT_TRUE(covered(19, 21, 17, 23));  // seen at 17: the rate 17-21 is inside the range
+  // "/gappy" is last seen at 17, before the window ends (18): its rate to 21 is missed.
+  EXPECT_FALSE(covered(14, 17, 12, 19));
+  EXPECT_TRUE(covered(14, 16, 12, 18));  // the window ends at 17
+  // "/late" is first seen at 25, after the window starts and only 2 s into the range: a
+  // sample just before the range would pair with it.
+  EXPECT_FALSE(covered(25, 27, 23, 29));
+  EXPECT_TRUE(covered(30, 32, 20, 36));   // "/late" seen before; the own pod at 29 and 34
+  EXPECT_FALSE(covered(28, 31, 26, 33));  // the own pod last seen at 29, 4 s before the end
+  EXPECT_FALSE(covered(60, 62, 58, 64));  // no sample in the range
+  NodeRates empty = ComputeRates(std::vector<Sample>{}, config);
+  EXPECT_FALSE(
+      WindowCoveredBy(empty, Q(kT0, kT0 + kSecond), config, kT0 - 5 * kSecond, kT0 + 5 * kSecond));
+}
+
 }  // namespace
 }  // namespace jostle::collector
