@@ -28,6 +28,7 @@
 #include "agent/kube/pod_json.h"
 #include "agent/metrics/prometheus.h"
 #include "agent/sampler/sampler.h"
+#include "agent/shipper/batch_line.h"
 #include "agent/shipper/shipper.h"
 #include "flags/flag_values.h"
 #include "http_server/http_server.h"
@@ -75,6 +76,7 @@ struct Agent {
   std::unique_ptr<BatchAssembler> batches;
   std::unique_ptr<Shipper> shipper;
   std::FILE* output = nullptr;  // stdout or an appended file; owned unless stdout
+  std::string output_scratch;   // one sample's JSON at a time (WriteBatchLine)
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<TickLoop> loop;
 
@@ -90,11 +92,7 @@ struct Agent {
   Sample last_emitted;
   AgentSelfStats self;
   std::unique_ptr<PrometheusRenderer> renderer;  // made with the node name, after flags
-  // The node and cgroup families of `latest`, rendered on the first scrape after a tick
-  // and reused (with its capacity) until the next; the agent's own families are rendered
-  // per scrape.
-  std::string metrics_series;
-  uint64_t metrics_series_tick = 0;  // self.samples_total it was rendered at; 0: none
+  size_t metrics_bytes = 0;                      // size of the last /metrics body
 };
 
 std::string DefaultNodeName() {
@@ -219,15 +217,13 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
       self.batches_dropped_total =
           shipped.batches_dropped_queue + shipped.batches_dropped_spool + shipped.batches_rejected;
     }
-    if (a.metrics_series_tick != a.self.samples_total) {
-      a.metrics_series.clear();
-      a.renderer->RenderSeries(*a.latest, a.metrics_series);
-      a.metrics_series_tick = a.self.samples_total;
-    }
+    // Rendered per scrape straight into the response body: keeping the text between
+    // scrapes would save ~1 ms per extra scrape of a tick but hold ~2 MB at 100 pods, and
+    // the body would still be a copy (bench/BENCHMARKS.md, /metrics rendering).
     HttpServerResponse response{200, kPrometheusContentType, {}, {}};
-    response.body.reserve(a.metrics_series.size() + 4096);
-    response.body = a.metrics_series;
-    a.renderer->RenderSelf(self, a.latest->wall_ns, response.body);
+    response.body.reserve(a.metrics_bytes + 4096);
+    a.renderer->Render(*a.latest, self, response.body);
+    a.metrics_bytes = response.body.size();
     return response;
   }
   return JsonError(404, "not found", "the agent serves /metrics and /healthz");
@@ -260,12 +256,17 @@ void EmitPending(Agent& a) {
     a.latest = &batch.samples.back();  // only read below until the lock is taken again
   }
   if (a.output != nullptr) {
-    std::string line = EncodeBatch(batch);
-    line += '\n';
-    if (std::fwrite(line.data(), 1, line.size(), a.output) != line.size() ||
-        std::fflush(a.output) != 0) {
-      spdlog::warn("--output: write failed: {}", std::strerror(errno));
+    // One sample's text at a time: the whole line is megabytes with hundreds of cgroups.
+    Status written = WriteBatchLine(batch, a.output_scratch, [&a](std::string_view piece) {
+      if (std::fwrite(piece.data(), 1, piece.size(), a.output) != piece.size()) {
+        return Status::FromErrno(errno, "--output: write failed");
+      }
+      return Status::Ok();
+    });
+    if (written.ok() && std::fflush(a.output) != 0) {
+      written = Status::FromErrno(errno, "--output: write failed");
     }
+    if (!written.ok()) spdlog::warn("{}", written.ToString());
   }
   {
     std::lock_guard lock(a.mu);
