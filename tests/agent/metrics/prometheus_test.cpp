@@ -237,6 +237,87 @@ TEST(RenderPrometheus, EmptySampleHasOnlyAgentSeries) {
   EXPECT_THAT(text, Not(HasSubstr("jostle_agent_last_sample_timestamp_seconds{")));
 }
 
+// PrometheusRenderer keeps label sets between renders: every render must still be the text
+// of a fresh render of the same sample, as series come, go and change their names.
+TEST(PrometheusRenderer, SameTextAsAFreshRenderAsSeriesComeGoAndChange) {
+  PrometheusRenderer renderer("node-a");
+  const AgentSelfStats self = RichSelf();
+  auto expect_fresh = [&](const Sample& s, const char* step) {
+    SCOPED_TRACE(step);
+    std::string out;
+    renderer.Render(s, self, out);
+    EXPECT_EQ(out, RenderPrometheus(s, "node-a", self));
+    return out;
+  };
+  Sample s = RichSample();
+  expect_fresh(s, "first");
+  EXPECT_EQ(renderer.cached_series(), 3u);
+
+  s.cgroups[0].cpu_usage_us = 99000000;
+  s.cgroups[1].psi_io.reset();
+  std::string text = expect_fresh(s, "values changed");
+  EXPECT_THAT(Lines(text), Contains(::testing::AllOf(
+                               ::testing::StartsWith("jostle_container_cpu_usage_seconds_total{"),
+                               ::testing::EndsWith("container=\"\"} 99"))));
+
+  s.cgroups.erase(s.cgroups.begin() + 1);  // the container goes away
+  text = expect_fresh(s, "container gone");
+  EXPECT_THAT(text, Not(HasSubstr("/3f2a1b")));
+  EXPECT_EQ(renderer.cached_series(), 2u);
+
+  CgroupSample added = s.cgroups[1];
+  added.id = "/system.slice/new.service";
+  added.cpu_limit_cores = 0.5;  // a family no earlier cgroup has: it comes after theirs
+  s.cgroups.insert(s.cgroups.begin() + 1, added);
+  text = expect_fresh(s, "cgroup added");
+  EXPECT_THAT(text, HasSubstr("id=\"/system.slice/new.service\""));
+  EXPECT_EQ(renderer.cached_series(), 3u);
+
+  s.cgroups[0].namespace_name = "ci";
+  s.cgroups[0].pod_name = "renamed";
+  text = expect_fresh(s, "pod renamed");
+  EXPECT_THAT(text, HasSubstr("namespace=\"ci\",pod=\"renamed\""));
+  EXPECT_THAT(text, Not(HasSubstr("new-line")));
+
+  s.cgroups[0].labels["team"] = "other";
+  s.cgroups[0].qos = "guaranteed";
+  text = expect_fresh(s, "pod labels changed");
+  EXPECT_THAT(text, HasSubstr("qos=\"guaranteed\""));
+  EXPECT_THAT(text, HasSubstr("label_team=\"other\""));
+
+  expect_fresh(Sample{}, "empty");
+  EXPECT_EQ(renderer.cached_series(), 0u);
+  expect_fresh(RichSample(), "back again");
+}
+
+TEST(PrometheusRenderer, RepeatedIdsInOneSample) {
+  Sample s = RichSample();
+  CgroupSample twin = s.cgroups[0];
+  twin.scope = Scope::kCgroup;  // same id, other scope and names
+  twin.pod_name = "twin";
+  s.cgroups.push_back(twin);
+  PrometheusRenderer renderer("node-a");
+  for (int round = 0; round < 2; ++round) {
+    std::string out;
+    renderer.Render(s, RichSelf(), out);
+    EXPECT_EQ(out, RenderPrometheus(s, "node-a", RichSelf()));
+    EXPECT_THAT(out, HasSubstr("scope=\"cgroup\",id=\"0b7f3c9e-1111-2222-3333-444455556666\","
+                               "namespace=\"ci-\\\"quoted\\\"\",pod=\"twin\""));
+  }
+}
+
+TEST(PrometheusRenderer, SeriesThenSelfIsTheWholeTextAndAppends) {
+  PrometheusRenderer renderer("node-a");
+  std::string out = "previous\n";
+  renderer.RenderSeries(RichSample(), out);
+  renderer.RenderSelf(RichSelf(), RichSample().wall_ns, out);
+  EXPECT_EQ(out, "previous\n" + RenderPrometheus(RichSample(), "node-a", RichSelf()));
+  std::string series;
+  renderer.RenderSeries(RichSample(), series);
+  EXPECT_THAT(series, HasSubstr("jostle_pod_info{"));
+  EXPECT_THAT(series, Not(HasSubstr("jostle_agent_")));
+}
+
 TEST(RenderPrometheus, PassesPromtoolCheckMetrics) {
   if (!HavePromtool()) {
     GTEST_SKIP() << "/usr/bin/promtool not installed (Debian package prometheus)";
