@@ -273,17 +273,23 @@ TEST(PrometheusRenderer, SameTextAsAFreshRenderAsSeriesComeGoAndChange) {
   EXPECT_THAT(text, HasSubstr("id=\"/system.slice/new.service\""));
   EXPECT_EQ(renderer.cached_series(), 3u);
 
-  s.cgroups[0].namespace_name = "ci";
   s.cgroups[0].pod_name = "renamed";
   text = expect_fresh(s, "pod renamed");
-  EXPECT_THAT(text, HasSubstr("namespace=\"ci\",pod=\"renamed\""));
+  EXPECT_THAT(text, HasSubstr("pod=\"renamed\""));
   EXPECT_THAT(text, Not(HasSubstr("new-line")));
+
+  s.cgroups[0].namespace_name = "ci";
+  text = expect_fresh(s, "pod in another namespace");
+  EXPECT_THAT(text, HasSubstr("namespace=\"ci\",pod=\"renamed\""));
 
   s.cgroups[0].labels["team"] = "other";
   s.cgroups[0].qos = "guaranteed";
   text = expect_fresh(s, "pod labels changed");
   EXPECT_THAT(text, HasSubstr("qos=\"guaranteed\""));
   EXPECT_THAT(text, HasSubstr("label_team=\"other\""));
+
+  s.cgroups[0].scope = Scope::kCgroup;
+  text = expect_fresh(s, "same id, other scope");
 
   expect_fresh(Sample{}, "empty");
   EXPECT_EQ(renderer.cached_series(), 0u);
