@@ -72,6 +72,7 @@ NodeRate NodeRateOf(const NodeSample& p, const NodeSample& c, double dt_us) {
   if (busy && total && *total > 0 && *busy <= *total) {
     r.cpu_busy = *busy / *total;
     r.cpu_busy_us = *busy;
+    r.cpu_total_us = *total;
   }
   r.psi_cpu_some = PsiFraction(p.psi_cpu, c.psi_cpu, false, dt_us);
   r.psi_memory_some = PsiFraction(p.psi_memory, c.psi_memory, false, dt_us);
@@ -166,9 +167,9 @@ struct CountAcc {
   }
 };
 
-bool IsPathWithin(const std::string& path, const std::string& ancestor) {
+bool IsPathWithin(std::string_view path, std::string_view ancestor) {
   if (ancestor.empty() || path.size() <= ancestor.size()) return false;
-  if (path.compare(0, ancestor.size(), ancestor) != 0) return false;
+  if (path.substr(0, ancestor.size()) != ancestor) return false;
   return ancestor.back() == '/' || path[ancestor.size()] == '/';
 }
 
@@ -315,7 +316,47 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     return to > s.window_start_ns && from < s.window_end_ns;
   };
 
-  Acc busy, cpu_psi, mem_psi, mem_full, mem_used, io_psi, net_util;
+  // Which series are the test's own: the pod (or self cgroup) and everything related.
+  auto is_own_pod = [&](const CgroupSample& cg) {
+    if (cg.scope != Scope::kPod && cg.scope != Scope::kContainer) return false;
+    if (!q.pod_uid.empty() && cg.pod_uid == q.pod_uid) return true;
+    return !q.pod_name.empty() && cg.pod_name == q.pod_name && cg.namespace_name == q.pod_namespace;
+  };
+  auto is_self_cgroup = [&](const CgroupSample& cg) {
+    return !q.self_cgroup.empty() && (cg.id == q.self_cgroup || cg.path == q.self_cgroup);
+  };
+  auto first_cgroup =
+      std::partition_point(rates.cgroups.begin(), rates.cgroups.end(),
+                           [&](const CgroupRate& r) { return r.to_ns <= s.window_start_ns; });
+  auto cgroups_end = first_cgroup;
+  while (cgroups_end != rates.cgroups.end() &&
+         cgroups_end->to_ns <= s.window_end_ns + rates.max_gap_ns) {
+    ++cgroups_end;
+  }
+
+  // CPU-µs of the own series per node interval [from, to], for node.cpu.busy_others: the
+  // outermost own series only (a child's usage is part of its parent's).
+  std::map<std::pair<int64_t, int64_t>, double> own_cpu;
+  {
+    std::vector<const CgroupRate*> own_rates;
+    std::vector<std::string_view> own_series_paths;
+    for (auto it = first_cgroup; it != cgroups_end; ++it) {
+      if (!overlaps(it->from_ns, it->to_ns) || !it->cpu_us) continue;
+      const CgroupSample& cg = SeriesOf(rates, *it);
+      if (cg.scope == Scope::kContainer || !(is_own_pod(cg) || is_self_cgroup(cg))) continue;
+      own_rates.push_back(&*it);
+      if (!cg.path.empty()) own_series_paths.push_back(cg.path);
+    }
+    for (const CgroupRate* r : own_rates) {
+      const std::string& path = SeriesOf(rates, *r).path;
+      bool nested = std::any_of(own_series_paths.begin(), own_series_paths.end(),
+                                [&](std::string_view p) { return IsPathWithin(path, p); });
+      if (!nested) own_cpu[{r->from_ns, r->to_ns}] += *r->cpu_us;
+    }
+  }
+
+  Acc busy, busy_others, cpu_psi, mem_psi, mem_full, mem_used, io_psi, net_util;
+  bool own_cpu_seen = false;
   CountAcc drops;
   double out_segs = 0, retrans = 0;
   bool have_segs = false;
@@ -331,6 +372,15 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (!overlaps(r.from_ns, r.to_ns)) continue;
     ++s.node_points;
     busy.Add(r.cpu_busy);
+    if (r.cpu_busy && r.cpu_busy_us && r.cpu_total_us) {
+      auto own = own_cpu.find({r.from_ns, r.to_ns});
+      if (own == own_cpu.end()) {
+        busy_others.Add(r.cpu_busy);
+      } else {
+        own_cpu_seen = true;
+        busy_others.Add(std::max(0.0, *r.cpu_busy_us - own->second) / *r.cpu_total_us);
+      }
+    }
     cpu_psi.Add(r.psi_cpu_some);
     mem_psi.Add(r.psi_memory_some);
     mem_full.Add(r.psi_memory_full);
@@ -349,6 +399,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     any_sample = true;
   }
   busy.Put(s.values, kNodeCpuBusy);
+  if (own_cpu_seen) busy_others.Put(s.values, kNodeCpuBusyOthers);
   cpu_psi.Put(s.values, kNodeCpuPsiSome);
   mem_psi.Put(s.values, kNodeMemoryPsiSome);
   mem_full.Put(s.values, kNodeMemoryPsiFull);
@@ -365,15 +416,6 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (n.mem_total_bytes) s.node_mem_total_bytes = static_cast<double>(*n.mem_total_bytes);
   }
 
-  // Which series are the test's own: the pod (or self cgroup) and everything related.
-  auto is_own_pod = [&](const CgroupSample& cg) {
-    if (cg.scope != Scope::kPod && cg.scope != Scope::kContainer) return false;
-    if (!q.pod_uid.empty() && cg.pod_uid == q.pod_uid) return true;
-    return !q.pod_name.empty() && cg.pod_name == q.pod_name && cg.namespace_name == q.pod_namespace;
-  };
-  auto is_self_cgroup = [&](const CgroupSample& cg) {
-    return !q.self_cgroup.empty() && (cg.id == q.self_cgroup || cg.path == q.self_cgroup);
-  };
   std::vector<std::string> own_paths;
   if (!q.self_cgroup.empty() && q.self_cgroup.front() == '/') own_paths.push_back(q.self_cgroup);
 
@@ -387,12 +429,8 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   CountAcc pod_oom, pod_drops;
   double periods_total = 0, throttled_total = 0;
   const CgroupCounters* own_latest = nullptr;
-  auto first_cgroup =
-      std::partition_point(rates.cgroups.begin(), rates.cgroups.end(),
-                           [&](const CgroupRate& r) { return r.to_ns <= s.window_start_ns; });
-  for (auto it = first_cgroup; it != rates.cgroups.end(); ++it) {
+  for (auto it = first_cgroup; it != cgroups_end; ++it) {
     const CgroupRate& r = *it;
-    if (r.to_ns > s.window_end_ns + rates.max_gap_ns) break;
     if (!overlaps(r.from_ns, r.to_ns)) continue;
     const CgroupSample& cg = SeriesOf(rates, r);
     bool own_pod = is_own_pod(cg);

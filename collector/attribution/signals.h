@@ -28,6 +28,7 @@ struct NodeRate {
   size_t sample_index = 0;                 // index of the later sample (SampleFrame::ticks)
   std::optional<double> cpu_busy;          // Δbusy / Δtotal (/proc/stat), fraction
   std::optional<double> cpu_busy_us;       // Δbusy, CPU-µs (all CPUs together)
+  std::optional<double> cpu_total_us;      // Δtotal, CPU-µs; set with cpu_busy
   std::optional<double> psi_cpu_some;      // Δstall µs / Δwall µs (/proc/pressure/cpu)
   std::optional<double> psi_memory_some;   // /proc/pressure/memory "some"
   std::optional<double> psi_memory_full;   // /proc/pressure/memory "full"
@@ -113,6 +114,11 @@ struct SignalStat {
 
 // Signal names (keys of Signals::values). Fractions unless stated.
 inline constexpr const char* kNodeCpuBusy = "node.cpu.busy";
+// Node CPU busy without the test's own pod (or, for `jostle run`, its cgroup): per interval
+// (Δbusy − Δown CPU usage) / Δtotal, clamped at 0; an interval without a rate of the own
+// series counts whole. Present only when the own series has a CPU rate in the window; the
+// node-busy threshold is then compared with it instead of node.cpu.busy.
+inline constexpr const char* kNodeCpuBusyOthers = "node.cpu.busy_others";
 inline constexpr const char* kNodeCpuPsiSome = "node.cpu.psi_some";
 inline constexpr const char* kNodeMemoryPsiSome = "node.memory.psi_some";
 inline constexpr const char* kNodeMemoryPsiFull = "node.memory.psi_full";

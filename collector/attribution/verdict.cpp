@@ -186,8 +186,13 @@ const char* CulpritKindName(CulpritKind k) {
 
 WindowAssessment AssessWindow(const Signals& signals, const AttributionConfig& config) {
   WindowAssessment a;
-  for (const Rule& rule : Rules(config)) {
+  for (Rule rule : Rules(config)) {
     if (rule.threshold <= 0) continue;
+    // Node CPU saturation by the others when the test's own CPU use is known: a test that
+    // keeps a small machine busy by itself has not been crowded out.
+    if (rule.signal == kNodeCpuBusy && signals.values.count(kNodeCpuBusyOthers)) {
+      rule.signal = kNodeCpuBusyOthers;
+    }
     auto it = signals.values.find(rule.signal);
     if (it == signals.values.end()) continue;
     double value = rule.count || !config.window.use_mean ? it->second.peak : it->second.mean;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "collector/attribution/test_scenario.h"
+#include "collector/attribution/verdict.h"
 
 namespace jostle::collector {
 namespace {
@@ -321,6 +322,71 @@ TEST(WindowCoveredBy, SeriesMissingAtTheEdgeOrShortRangeIsNotCovered) {
   NodeRates empty = ComputeRates(std::vector<Sample>{}, config);
   EXPECT_FALSE(
       WindowCoveredBy(empty, Q(kT0, kT0 + kSecond), config, kT0 - 5 * kSecond, kT0 + 5 * kSecond));
+}
+
+// A 2-CPU machine: node busy counts the test's own pod, busy_others leaves it out.
+TEST(WindowSignals, NodeBusyOthersLeavesOutTheOwnPod) {
+  auto window = [](double own_cores, double neighbour_cores, bool pod_known) {
+    Tick t = Busy(0.97);  // 1.94 of 2 CPUs
+    t.cgroups = {OwnPod(own_cores), Pod("batch", "etl", neighbour_cores)};
+    NodeScenario s(kT0, /*cpus=*/2);
+    s.Repeat(6, t);
+    WindowQuery q = Q(kT0 + 2 * kSecond, kT0 + 3 * kSecond);
+    if (pod_known) {
+      q.pod_namespace = "ci";
+      q.pod_name = "runner-1";
+    }
+    return ComputeWindowSignals(s.samples(), q);
+  };
+  AttributionConfig config;
+  // The test itself keeps the machine busy: not contended by node busy.
+  Signals self_busy = window(1.9, 0.04, true);
+  EXPECT_NEAR(self_busy.values.at(kNodeCpuBusy).peak, 0.97, 1e-6);
+  ASSERT_TRUE(self_busy.values.count(kNodeCpuBusyOthers));
+  EXPECT_NEAR(self_busy.values.at(kNodeCpuBusyOthers).peak, (1.94 - 1.9) / 2, 1e-6);
+  EXPECT_EQ(self_busy.values.at(kNodeCpuBusyOthers).points,
+            self_busy.values.at(kNodeCpuBusy).points);
+  EXPECT_FALSE(AssessWindow(self_busy, config).contended);
+  // A neighbour does: contended on busy_others, the neighbour the culprit.
+  Signals crowded = window(0.1, 1.8, true);
+  EXPECT_NEAR(crowded.values.at(kNodeCpuBusyOthers).peak, (1.94 - 0.1) / 2, 1e-6);
+  WindowAssessment a = AssessWindow(crowded, config);
+  ASSERT_TRUE(a.contended);
+  ASSERT_FALSE(a.crossings.empty());
+  EXPECT_EQ(a.crossings[0].signal, kNodeCpuBusyOthers);
+  ASSERT_FALSE(a.culprits.empty());
+  EXPECT_EQ(a.culprits[0].name, "batch/etl");
+  // Own pod unknown: node busy as measured, and the rule uses it.
+  Signals unknown = window(1.9, 0.04, false);
+  EXPECT_FALSE(unknown.values.count(kNodeCpuBusyOthers));
+  WindowAssessment u = AssessWindow(unknown, config);
+  ASSERT_TRUE(u.contended);
+  EXPECT_EQ(u.crossings[0].signal, kNodeCpuBusy);
+}
+
+// `jostle run`: the test command's cgroup is subtracted once, not again for its children;
+// an interval without a sample of it counts whole.
+TEST(WindowSignals, NodeBusyOthersSubtractsTheSelfCgroupOnce) {
+  Tick t = Busy(0.97);
+  t.cgroups = {Cgroup("/user.slice/test.scope", 1.2), Cgroup("/user.slice/test.scope/make", 1.0),
+               Cgroup("/system.slice/burner.service", 0.7)};
+  Tick gap = t;
+  gap.cgroups = {Cgroup("/system.slice/burner.service", 0.7)};
+  NodeScenario s(kT0, /*cpus=*/2);
+  s.Repeat(4, t).Add(gap).Repeat(3, t);
+  WindowQuery q = Q(kT0 + 1 * kSecond, kT0 + 2 * kSecond);  // intervals 0-1 .. 2-3
+  q.self_cgroup = "/user.slice/test.scope";
+  Signals sig = ComputeWindowSignals(s.samples(), q);
+  ASSERT_TRUE(sig.values.count(kNodeCpuBusyOthers));
+  EXPECT_NEAR(sig.values.at(kNodeCpuBusyOthers).peak, (1.94 - 1.2) / 2, 1e-6);
+  EXPECT_FALSE(AssessWindow(sig, AttributionConfig{}).contended);
+  // The padded window 3-6 s over the tick without the self cgroup (4 s): its rate spans 3-5 s,
+  // so the intervals 3-4 and 4-5 count whole, 5-6 without it.
+  WindowQuery over_gap = Q(kT0 + 4 * kSecond, kT0 + 5 * kSecond);
+  over_gap.self_cgroup = "/user.slice/test.scope";
+  Signals g = ComputeWindowSignals(s.samples(), over_gap);
+  EXPECT_NEAR(g.values.at(kNodeCpuBusyOthers).peak, 0.97, 1e-6);
+  EXPECT_NEAR(g.values.at(kNodeCpuBusyOthers).mean, (0.97 * 2 + 0.37) / 3, 1e-6);
 }
 
 }  // namespace
