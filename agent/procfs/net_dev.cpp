@@ -44,11 +44,15 @@ Result<std::vector<NetCounters>> ParseNetDev(std::string_view text, std::string_
     }
     std::string_view name = text::Trim(line.substr(0, colon));
     if (name.empty()) return text::Malformed(source, lines.number(), "empty interface name");
-    auto fields = text::SplitFields(line.substr(colon + 1));
-    if (fields.size() < kColumns) {
+    // Extra columns are ignored, so only the first kColumns are looked at.
+    std::string_view fields[kColumns];
+    size_t count = 0;
+    text::FieldCursor cursor(line.substr(colon + 1));
+    for (std::string_view field; count < kColumns && cursor.Next(field);) fields[count++] = field;
+    if (count < kColumns) {
       return text::Malformed(source, lines.number(),
-                             "interface " + std::string(name) + " has " +
-                                 std::to_string(fields.size()) + " counters, need 16");
+                             "interface " + std::string(name) + " has " + std::to_string(count) +
+                                 " counters, need 16");
     }
     uint64_t v[kColumns];
     for (size_t i = 0; i < kColumns; ++i) {

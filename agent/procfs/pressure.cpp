@@ -11,32 +11,33 @@ Result<PsiTotals> ParsePressure(std::string_view text, std::string_view source) 
   std::string_view line;
   PsiTotals totals;
   while (lines.Next(line)) {
-    auto fields = text::SplitFields(line);
-    if (fields.empty()) continue;
+    text::FieldCursor fields(line);
+    std::string_view kind;
+    if (!fields.Next(kind)) continue;
     std::optional<uint64_t>* target = nullptr;
-    if (fields[0] == "some") {
+    if (kind == "some") {
       target = &totals.some_us;
-    } else if (fields[0] == "full") {
+    } else if (kind == "full") {
       target = &totals.full_us;
     } else {
       continue;
     }
-    std::string kind(fields[0]);
     if (target->has_value()) {
-      return text::Malformed(source, lines.number(), "second '" + kind + "' line");
+      return text::Malformed(source, lines.number(), "second '" + std::string(kind) + "' line");
     }
-    for (size_t i = 1; i < fields.size(); ++i) {
-      if (!fields[i].starts_with("total=")) continue;
-      auto v = text::ParseUint64(fields[i].substr(6));
+    for (std::string_view field; fields.Next(field);) {
+      if (!field.starts_with("total=")) continue;
+      auto v = text::ParseUint64(field.substr(6));
       if (!v) {
-        return text::Malformed(
-            source, lines.number(),
-            "'" + kind + "' total " + text::Quote(fields[i]) + " is not a microsecond count");
+        return text::Malformed(source, lines.number(),
+                               "'" + std::string(kind) + "' total " + text::Quote(field) +
+                                   " is not a microsecond count");
       }
       *target = *v;
     }
     if (!target->has_value()) {
-      return text::Malformed(source, lines.number(), "'" + kind + "' line has no total=");
+      return text::Malformed(source, lines.number(),
+                             "'" + std::string(kind) + "' line has no total=");
     }
   }
   if (!totals.some_us) {

@@ -32,7 +32,28 @@ class LineCursor {
   int number_ = 0;
 };
 
-// Fields separated by runs of spaces or tabs.
+// Iterates the fields of one line, separated by runs of spaces, tabs or '\r', without
+// allocating (for files read on every tick).
+class FieldCursor {
+ public:
+  explicit FieldCursor(std::string_view line) : rest_(line) {}
+  // False when there is no field left.
+  bool Next(std::string_view& field) {
+    size_t i = 0;
+    while (i < rest_.size() && IsSpace(rest_[i])) ++i;
+    size_t end = i;
+    while (end < rest_.size() && !IsSpace(rest_[end])) ++end;
+    field = rest_.substr(i, end - i);
+    rest_ = rest_.substr(end);
+    return end > i;
+  }
+
+ private:
+  static bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+  std::string_view rest_;
+};
+
+// Fields separated by runs of spaces, tabs or '\r' (FieldCursor's).
 std::vector<std::string_view> SplitFields(std::string_view line);
 
 // Strips spaces, tabs and newlines at both ends.

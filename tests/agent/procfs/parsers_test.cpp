@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "agent/procfs/loadavg.h"
 #include "agent/procfs/meminfo.h"
@@ -13,6 +15,7 @@
 #include "agent/procfs/net_snmp.h"
 #include "agent/procfs/pressure.h"
 #include "agent/procfs/proc_stat.h"
+#include "agent/procfs/text_fields.h"
 
 namespace jostle::agent {
 namespace {
@@ -113,6 +116,27 @@ TEST(ParseMemInfo, Table) {
        "is not a kB count"},
   };
   for (const auto& c : cases) Check(c, ParseMemInfo(c.text));
+}
+
+TEST(FieldCursor, FieldsBetweenRunsOfSpacesTabsAndCarriageReturns) {
+  struct Case {
+    std::string_view line;
+    std::vector<std::string_view> fields;
+  };
+  const Case cases[] = {
+      {"", {}},
+      {" \t\r ", {}},
+      {"a", {"a"}},
+      {"  some avg10=0.00\ttotal=5\r", {"some", "avg10=0.00", "total=5"}},
+      {"eth0:  1 2\t\t3 ", {"eth0:", "1", "2", "3"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string_view> got;
+    text::FieldCursor cursor(c.line);
+    for (std::string_view f; cursor.Next(f);) got.push_back(f);
+    EXPECT_EQ(got, c.fields) << "'" << c.line << "'";
+    EXPECT_EQ(text::SplitFields(c.line), c.fields) << "'" << c.line << "'";
+  }
 }
 
 TEST(ParsePressure, Table) {
