@@ -272,7 +272,7 @@ std::pair<int64_t, int64_t> PaddedWindow(const NodeRates& rates, const WindowQue
 
 bool WindowCoveredBy(const NodeRates& rates, const WindowQuery& q, const WindowConfig& config,
                      int64_t read_from_ns, int64_t read_to_ns) {
-  if (!rates.frame) return false;
+  if (!rates.frame || rates.key_of_series.size() != rates.frame->series.size()) return false;
   const int64_t gap = rates.max_gap_ns;
   // A series with no sample in the range pairs across it only within max_gap_ns.
   if (read_to_ns - read_from_ns < gap) return false;
