@@ -1,6 +1,12 @@
 #include "collector/store/schema.h"
 
+#include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "collector/store/cgroup_pack.h"
 
 namespace jostle::collector::sqlite {
 namespace {
@@ -178,10 +184,113 @@ CREATE INDEX alerts_by_cooldown ON alerts(cooldown_key, target_key, at_ns);
 CREATE INDEX alerts_by_time ON alerts(at_ns);
 )sql";
 
+// Cgroup readings packed per tick (cgroup_pack.h): one B-tree entry per node and tick instead
+// of one per cgroup. Existing rows are packed by jostle_pack_cgroups (registered by Migrate),
+// in ord order. The series indexes lose last_wall_ns, which every stored batch moves: the
+// per-batch span update then rewrites only the series row (Prune's series scan and NodeOfPod
+// do not need it indexed).
+constexpr std::string_view kPackedCgroupsV3 = R"sql(
+CREATE TABLE cgroup_ticks(
+  node_id INTEGER NOT NULL,
+  wall_ns INTEGER NOT NULL,
+  cgroups INTEGER NOT NULL,        -- readings in `packed` (Prune counts them)
+  packed BLOB NOT NULL,            -- the tick's cgroup readings in agent order (cgroup_pack.h)
+  PRIMARY KEY(node_id, wall_ns)
+) WITHOUT ROWID;
+INSERT INTO cgroup_ticks(node_id, wall_ns, cgroups, packed)
+  SELECT node_id, wall_ns, count(*), jostle_pack_cgroups(ord, series_id, present, cpu_usage_us,
+    cpu_periods, cpu_throttled_periods, cpu_throttled_us, cpu_limit_cores, mem_usage_bytes,
+    mem_working_set_bytes, mem_limit_bytes, oom_kills, psi_cpu_some_us, psi_cpu_full_us,
+    psi_memory_some_us, psi_memory_full_us, psi_io_some_us, psi_io_full_us, net_interface,
+    net_rx_bytes, net_rx_packets, net_rx_errors, net_rx_drops, net_tx_bytes, net_tx_packets,
+    net_tx_errors, net_tx_drops, net_speed_mbps)
+  FROM cgroup_samples GROUP BY node_id, wall_ns;
+DROP TABLE cgroup_samples;
+DROP INDEX series_by_pod;
+DROP INDEX series_by_time;
+CREATE INDEX series_by_pod ON series(namespace, pod);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSamplesV1},
     {2, kResultsV2},
+    {3, kPackedCgroupsV3},
 };
+
+// v1 cgroup_samples present bits (kPackedCgroupsV3 reads them).
+constexpr int64_t kV1PsiCpu = 1, kV1PsiMemory = 2, kV1PsiIo = 4, kV1Net = 8;
+
+// jostle_pack_cgroups(ord, series_id, present, <26 v1 counter columns>): aggregate packing
+// one tick's cgroup_samples rows, sorted by ord, into a cgroup_ticks.packed blob.
+struct PackRow {
+  int64_t ord = 0;
+  int64_t series_id = 0;
+  CgroupCounters counters;
+};
+constexpr int kPackArgs = 28;
+
+std::optional<uint64_t> OptValue(sqlite3_value* v) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) return std::nullopt;
+  return static_cast<uint64_t>(sqlite3_value_int64(v));
+}
+
+void PackStep(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto** rows = static_cast<std::vector<PackRow>**>(
+      sqlite3_aggregate_context(ctx, sizeof(std::vector<PackRow>*)));
+  if (rows == nullptr || argc != kPackArgs) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (*rows == nullptr) *rows = new std::vector<PackRow>();
+  PackRow r;
+  r.ord = sqlite3_value_int64(argv[0]);
+  r.series_id = sqlite3_value_int64(argv[1]);
+  const int64_t present = sqlite3_value_int64(argv[2]);
+  CgroupCounters& c = r.counters;
+  c.cpu_usage_us = OptValue(argv[3]);
+  c.cpu_periods = OptValue(argv[4]);
+  c.cpu_throttled_periods = OptValue(argv[5]);
+  c.cpu_throttled_us = OptValue(argv[6]);
+  if (sqlite3_value_type(argv[7]) != SQLITE_NULL) c.cpu_limit_cores = sqlite3_value_double(argv[7]);
+  c.mem_usage_bytes = OptValue(argv[8]);
+  c.mem_working_set_bytes = OptValue(argv[9]);
+  c.mem_limit_bytes = OptValue(argv[10]);
+  c.oom_kills = OptValue(argv[11]);
+  auto psi = [&](std::optional<PsiTotals>& p, int64_t bit, int arg) {
+    if ((present & bit) != 0) p = PsiTotals{OptValue(argv[arg]), OptValue(argv[arg + 1])};
+  };
+  psi(c.psi_cpu, kV1PsiCpu, 12);
+  psi(c.psi_memory, kV1PsiMemory, 14);
+  psi(c.psi_io, kV1PsiIo, 16);
+  if ((present & kV1Net) != 0) {
+    NetCounters& n = c.net.emplace();
+    const unsigned char* text = sqlite3_value_text(argv[18]);
+    if (text != nullptr) {
+      n.interface.assign(reinterpret_cast<const char*>(text),
+                         static_cast<size_t>(sqlite3_value_bytes(argv[18])));
+    }
+    uint64_t* fields[] = {&n.rx_bytes, &n.rx_packets, &n.rx_errors, &n.rx_drops,
+                          &n.tx_bytes, &n.tx_packets, &n.tx_errors, &n.tx_drops};
+    for (int k = 0; k < 8; ++k)
+      *fields[k] = static_cast<uint64_t>(sqlite3_value_int64(argv[19 + k]));
+    if (sqlite3_value_type(argv[27]) != SQLITE_NULL) n.speed_mbps = sqlite3_value_int64(argv[27]);
+  }
+  (*rows)->push_back(std::move(r));
+}
+
+void PackFinal(sqlite3_context* ctx) {
+  auto** rows = static_cast<std::vector<PackRow>**>(sqlite3_aggregate_context(ctx, 0));
+  std::unique_ptr<std::vector<PackRow>> owned(rows != nullptr ? *rows : nullptr);
+  pack::TickPacker packer;
+  if (owned) {
+    std::stable_sort(owned->begin(), owned->end(),
+                     [](const PackRow& a, const PackRow& b) { return a.ord < b.ord; });
+    for (const PackRow& r : *owned) packer.Add(r.series_id, r.counters);
+  }
+  std::string blob;
+  packer.Finish(blob);
+  sqlite3_result_blob64(ctx, blob.data(), blob.size(), SQLITE_TRANSIENT);
+}
 
 }  // namespace
 
@@ -190,6 +299,10 @@ std::span<const Migration> SchemaMigrations() { return kMigrations; }
 int CurrentSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
 Status Migrate(Connection& conn, std::span<const Migration> migrations) {
+  const int rc =
+      sqlite3_create_function_v2(conn.handle(), "jostle_pack_cgroups", kPackArgs, SQLITE_UTF8,
+                                 nullptr, nullptr, PackStep, PackFinal, nullptr);
+  if (rc != SQLITE_OK) return sqlite::FromSqlite(rc, conn.handle(), "register jostle_pack_cgroups");
   int latest = migrations.empty() ? 0 : migrations.back().version;
   Result<int64_t> current = conn.QueryInt("PRAGMA user_version");
   if (!current.ok()) return current.status();

@@ -25,18 +25,10 @@ inline constexpr std::string_view kNodeSamplesRangeSql =
     "psi_memory_full_us, psi_io_some_us, psi_io_full_us, tcp_out_segs, tcp_retrans_segs, "
     "load1, load5, load15, net FROM node_samples "
     "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns";
-inline constexpr std::string_view kCgroupSamplesRangeSql =
-    "SELECT wall_ns, series_id, present, cpu_usage_us, cpu_periods, cpu_throttled_periods, "
-    "cpu_throttled_us, cpu_limit_cores, mem_usage_bytes, mem_working_set_bytes, "
-    "mem_limit_bytes, oom_kills, psi_cpu_some_us, psi_cpu_full_us, psi_memory_some_us, "
-    "psi_memory_full_us, psi_io_some_us, psi_io_full_us, net_interface, net_rx_bytes, "
-    "net_rx_packets, net_rx_errors, net_rx_drops, net_tx_bytes, net_tx_packets, net_tx_errors, "
-    "net_tx_drops, net_speed_mbps FROM cgroup_samples "
-    "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns, ord";
-// The same rows with only the CPU usage counter (columns 0-3 as above; report timelines).
-inline constexpr std::string_view kCgroupCpuRangeSql =
-    "SELECT wall_ns, series_id, present, cpu_usage_us FROM cgroup_samples "
-    "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns, ord";
+// Packed cgroup readings of each tick (cgroup_pack.h), same bindings.
+inline constexpr std::string_view kCgroupTicksRangeSql =
+    "SELECT wall_ns, packed FROM cgroup_ticks "
+    "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns";
 // The series of pod ?1/?2 with their node and time span (NodeOfPod).
 inline constexpr std::string_view kPodSeriesSql =
     "SELECT n.name, s.first_wall_ns, s.last_wall_ns, s.scope FROM series s "
@@ -47,6 +39,7 @@ std::span<const Migration> SchemaMigrations();
 int CurrentSchemaVersion();
 
 // Applies migrations[k] for every k whose version exceeds the database's user_version.
+// Registers the SQL functions the migrations use (jostle_pack_cgroups) on `conn` first.
 // Unsupported when the database's user_version exceeds the last migration's version.
 Status Migrate(Connection& conn, std::span<const Migration> migrations);
 

@@ -50,6 +50,9 @@ class Statement {
   void Bind(int i, const std::string& v) { Bind(i, std::string_view(v)); }
   void Bind(int i, const char* v) { Bind(i, std::string_view(v)); }
   void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  void BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC);
+  }
   template <typename T>
   void Bind(int i, const std::optional<T>& v) {
     if (v) {
@@ -73,6 +76,12 @@ class Statement {
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string Text(int col) const;
   std::string_view TextView(int col) const;
+  // Valid until the next Step/Reset of this statement.
+  std::string_view BlobView(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), n);
+  }
   std::optional<int64_t> OptInt64(int col) const {
     return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int64(col));
   }

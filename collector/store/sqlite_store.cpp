@@ -5,13 +5,23 @@
 // the commit must survive power loss, not just a crash of the collector process. With WAL,
 // synchronous=NORMAL syncs only at checkpoints: a commit survives a process crash but the
 // last commits can vanish on power loss or a kernel panic, and the agent would never resend
-// them. FULL adds one fsync of the WAL per commit; PutBatch writes a whole batch (thousands
-// of rows) per commit, so that fsync is paid once per batch, not per row (see
+// them. FULL adds one fsync of the WAL per commit, paid per group of batches, not per row:
+// group commit: PutBatch calls that arrive while a commit is in progress queue up, and the
+// next commit stores all of them in one write transaction (one fsync), each batch inside its
+// own SAVEPOINT. A batch that fails is rolled back to its savepoint alone and its caller gets
+// the error; the others stay in the group. Every caller returns only after the COMMIT that
+// holds its batch succeeded; if that COMMIT fails (or SQLite drops the transaction) every
+// batch of the group gets the error and none is acknowledged. A replay of a batch that is
+// earlier in the same group sees its key row and is acknowledged as a replay (see
 // bench/BENCHMARKS.md for both settings). SqliteStoreOptions::durable_commits=false selects
 // NORMAL for throw-away local databases (`jostle run`).
 //
+// Cgroup readings are stored packed, one cgroup_ticks row per node and tick
+// (cgroup_pack.h): one B-tree insert per tick instead of one per cgroup.
+//
 // Threads and connections:
-// - one writer connection, guarded by write_mu_, used by every method that writes (PutBatch,
+// - one writer connection, guarded by write_mu_, used by every method that writes (PutBatch's
+//   group leader,
 //   PutResults, Prune, Checkpoint, SetContended, RecordAlert). write_mu_ also guards the
 //   node and series id caches. Prune takes write_mu_ once per chunk of kPruneChunkRows rows
 //   so ingest is never held up by more than one chunk.
@@ -35,6 +45,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "collector/store/cgroup_pack.h"
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
 #include "collector/store/store.h"
@@ -58,13 +69,14 @@ using sqlite::Transaction;
 
 // Rows deleted per Prune step (each step is one short write transaction).
 constexpr int kPruneChunkRows = 5000;
+// cgroup_ticks deleted per Prune step: a tick holds all cgroups of a node (often 50-500).
+constexpr int kPruneChunkTicks = 50;
 // Series identities kept in memory per store; the cache is dropped when it grows past this.
 constexpr size_t kMaxCachedSeries = 200000;
 
 constexpr int kPsiCpuBit = 1;
 constexpr int kPsiMemoryBit = 2;
 constexpr int kPsiIoBit = 4;
-constexpr int kNetBit = 8;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -270,79 +282,6 @@ struct CacheUndo {
   std::vector<std::tuple<int64_t, int, std::string>> series;
 };
 
-// cgroup_samples rows are inserted kRowsPerInsert at a time with one multi-row INSERT: one
-// statement execution per 32 rows instead of per row (the per-statement overhead dominated).
-constexpr size_t kRowsPerInsert = 32;
-constexpr int kCgroupColumns = 30;
-
-const std::string& CgroupInsertSql(size_t rows) {
-  static const auto build = [](size_t n) {
-    std::string sql =
-        "INSERT OR IGNORE INTO cgroup_samples(node_id, wall_ns, ord, series_id, present, "
-        "cpu_usage_us, cpu_periods, cpu_throttled_periods, cpu_throttled_us, "
-        "cpu_limit_cores, mem_usage_bytes, mem_working_set_bytes, mem_limit_bytes, "
-        "oom_kills, psi_cpu_some_us, psi_cpu_full_us, psi_memory_some_us, "
-        "psi_memory_full_us, psi_io_some_us, psi_io_full_us, net_interface, net_rx_bytes, "
-        "net_rx_packets, net_rx_errors, net_rx_drops, net_tx_bytes, net_tx_packets, "
-        "net_tx_errors, net_tx_drops, net_speed_mbps) VALUES ";
-    for (size_t r = 0; r < n; ++r) {
-      sql += r == 0 ? "(" : ",(";
-      for (int c = 0; c < kCgroupColumns; ++c) sql += c == 0 ? "?" : ",?";
-      sql += ')';
-    }
-    return sql;
-  };
-  static const std::string one = build(1);
-  static const std::string many = build(kRowsPerInsert);
-  return rows == 1 ? one : many;
-}
-
-struct PendingCgroupRow {
-  const CgroupSample* cgroup = nullptr;
-  int64_t wall_ns = 0;
-  int64_t ord = 0;
-  int64_t series_id = 0;
-};
-
-// Binds one row's kCgroupColumns parameters, starting after parameter `base`.
-void BindCgroupRow(Statement& q, int base, int64_t node_id, const PendingCgroupRow& row) {
-  const CgroupSample& c = *row.cgroup;
-  const int present = (c.psi_cpu ? kPsiCpuBit : 0) | (c.psi_memory ? kPsiMemoryBit : 0) |
-                      (c.psi_io ? kPsiIoBit : 0) | (c.net ? kNetBit : 0);
-  q.Bind(base + 1, node_id);
-  q.Bind(base + 2, row.wall_ns);
-  q.Bind(base + 3, row.ord);
-  q.Bind(base + 4, row.series_id);
-  q.Bind(base + 5, present);
-  q.Bind(base + 6, c.cpu_usage_us);
-  q.Bind(base + 7, c.cpu_periods);
-  q.Bind(base + 8, c.cpu_throttled_periods);
-  q.Bind(base + 9, c.cpu_throttled_us);
-  q.Bind(base + 10, c.cpu_limit_cores);
-  q.Bind(base + 11, c.mem_usage_bytes);
-  q.Bind(base + 12, c.mem_working_set_bytes);
-  q.Bind(base + 13, c.mem_limit_bytes);
-  q.Bind(base + 14, c.oom_kills);
-  BindPsi(q, base + 15, c.psi_cpu);
-  BindPsi(q, base + 17, c.psi_memory);
-  BindPsi(q, base + 19, c.psi_io);
-  if (c.net) {
-    const NetCounters& net = *c.net;
-    q.Bind(base + 21, net.interface);
-    q.Bind(base + 22, net.rx_bytes);
-    q.Bind(base + 23, net.rx_packets);
-    q.Bind(base + 24, net.rx_errors);
-    q.Bind(base + 25, net.rx_drops);
-    q.Bind(base + 26, net.tx_bytes);
-    q.Bind(base + 27, net.tx_packets);
-    q.Bind(base + 28, net.tx_errors);
-    q.Bind(base + 29, net.tx_drops);
-    q.Bind(base + 30, net.speed_mbps);
-  } else {
-    for (int i = 21; i <= 30; ++i) q.BindNull(base + i);
-  }
-}
-
 // The executions SELECT shared by RunExecutions and TestHistory.
 constexpr std::string_view kExecutionColumns =
     "SELECT e.id, r.name, e.job, e.test_id, e.suite, e.classname, e.name, e.file, e.line, "
@@ -454,6 +393,16 @@ class SqliteStore final : public Store {
   Result<ReadLease> Reader();
   void ReturnReader(std::unique_ptr<Connection> conn);
 
+  // One PutBatch caller waiting for the group commit that contains its batch.
+  struct GroupEntry {
+    const SampleBatch* batch;
+    std::optional<Result<bool>> result;  // set by the leader before done
+    bool done;                           // guarded by group_mu_
+  };
+  // Stores the group's batches in one write transaction, each inside its own savepoint, and
+  // sets every entry's result: true/false (stored/replay) only when the commit succeeded.
+  void CommitGroupLocked(const std::vector<GroupEntry*>& group);
+  // Inserts one batch inside the caller's transaction.
   Result<bool> PutBatchLocked(const SampleBatch& batch, CacheUndo& undo);
   Result<int64_t> NodeIdLocked(const std::string& name, CacheUndo& undo);
   Result<int64_t> SeriesIdLocked(int64_t node_id, const CgroupSample& c, int64_t wall_ns,
@@ -461,8 +410,13 @@ class SqliteStore final : public Store {
   void UndoCaches(const CacheUndo& undo);
   Result<UploadSummary> PutResultsLocked(const ResultOrigin& origin, const ResultSet& set);
   // One Prune step under write_mu_: runs `sql` with the bound values, returns rows changed.
-  Result<int64_t> PruneStep(std::string_view sql, std::initializer_list<int64_t> args);
-  Result<int64_t> PruneSamples(std::string_view table, int64_t node_id, int64_t before_ns);
+  // With `count_sql` (same bindings), returns its count instead of the rows changed.
+  Result<int64_t> PruneStep(std::string_view sql, std::initializer_list<int64_t> args,
+                            std::string_view count_sql = {});
+  // Deletes one node's ticks of `table` older than before_ns, `chunk_ticks` ticks per step;
+  // returns sample rows deleted (`rows_column` summed, or rows of the table when empty).
+  Result<int64_t> PruneSamples(std::string_view table, std::string_view rows_column,
+                               int64_t chunk_ticks, int64_t node_id, int64_t before_ns);
 
   const std::string path_;
   const SqliteStoreOptions options_;
@@ -473,6 +427,15 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, int64_t> node_ids_;  // guarded by write_mu_
   NodeSeriesCache series_;                             // guarded by write_mu_
   size_t cached_series_ = 0;                           // guarded by write_mu_
+  pack::TickPacker packer_;                            // guarded by write_mu_ (reused buffers)
+  std::string packed_;                                 // guarded by write_mu_
+
+  // Group commit: PutBatch callers queue here; one of them (the leader) takes the queue and
+  // commits it under write_mu_ while later callers queue for the next group.
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<GroupEntry*> group_queue_;  // guarded by group_mu_
+  bool group_leader_ = false;             // guarded by group_mu_
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
@@ -520,11 +483,85 @@ void SqliteStore::ReturnReader(std::unique_ptr<Connection> conn) {
 
 Result<bool> SqliteStore::PutBatch(const SampleBatch& batch) {
   if (batch.node.empty()) return Status::InvalidArgument("sample batch has no node name");
-  std::lock_guard<std::mutex> lock(write_mu_);
-  CacheUndo undo;
-  Result<bool> stored = PutBatchLocked(batch, undo);
-  if (!stored.ok()) UndoCaches(undo);
-  return stored;
+  GroupEntry me{&batch, std::nullopt, false};
+  std::unique_lock<std::mutex> lock(group_mu_);
+  group_queue_.push_back(&me);
+  for (;;) {
+    if (me.done) return std::move(*me.result);
+    if (group_leader_) {
+      group_cv_.wait(lock);
+      continue;
+    }
+    // Lead: commit every batch queued so far (this one included) in one transaction.
+    group_leader_ = true;
+    std::vector<GroupEntry*> group;
+    group.swap(group_queue_);
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> write(write_mu_);
+      CommitGroupLocked(group);
+    }
+    lock.lock();
+    group_leader_ = false;
+    for (GroupEntry* e : group) e->done = true;
+    group_cv_.notify_all();
+  }
+}
+
+void SqliteStore::CommitGroupLocked(const std::vector<GroupEntry*>& group) {
+  auto fail = [](GroupEntry* e, const Status& st) { e->result = Result<bool>(st); };
+  Result<Transaction> txn = Transaction::Begin(*writer_, /*immediate=*/true);
+  if (!txn.ok()) {
+    for (GroupEntry* e : group) fail(e, txn.status());
+    return;
+  }
+  CacheUndo kept;  // cache entries of the batches still in the transaction
+  for (size_t i = 0; i < group.size(); ++i) {
+    GroupEntry* e = group[i];
+    // A group of one needs no savepoint: its failure rolls back the transaction.
+    const bool savepoint = group.size() > 1;
+    Status st = Status::Ok();
+    if (savepoint) {
+      Result<Statement> begin = writer_->Prepare("SAVEPOINT batch");
+      st = begin.ok() ? begin->Run() : begin.status();
+    }
+    CacheUndo undo;
+    Result<bool> stored = st.ok() ? PutBatchLocked(*e->batch, undo) : Result<bool>(st);
+    if (stored.ok()) {
+      if (savepoint) {
+        Result<Statement> release = writer_->Prepare("RELEASE batch");
+        st = release.ok() ? release->Run() : release.status();
+      }
+      if (st.ok()) {
+        e->result = std::move(stored);
+        kept.nodes.insert(kept.nodes.end(), undo.nodes.begin(), undo.nodes.end());
+        kept.series.insert(kept.series.end(), undo.series.begin(), undo.series.end());
+        continue;
+      }
+      stored = Result<bool>(st);
+    }
+    // This batch failed: undo it alone, keep the others of the group.
+    UndoCaches(undo);
+    fail(e, stored.status());
+    if (savepoint && writer_->InTransaction() &&
+        writer_->Exec("ROLLBACK TO batch; RELEASE batch").ok()) {
+      continue;
+    }
+    // The whole transaction is gone (SQLite rolled it back): no batch of the group is stored.
+    UndoCaches(kept);
+    const Status lost = stored.status().WithContext("group commit rolled back");
+    for (size_t k = 0; k < group.size(); ++k) {
+      if (k != i) fail(group[k], lost);
+    }
+    return;
+  }
+  Status committed = txn->Commit();
+  if (!committed.ok()) {
+    UndoCaches(kept);
+    for (GroupEntry* e : group) {
+      if (e->result->ok()) fail(e, committed);
+    }
+  }
 }
 
 void SqliteStore::UndoCaches(const CacheUndo& undo) {
@@ -615,7 +652,6 @@ Result<int64_t> SqliteStore::SeriesIdLocked(int64_t node_id, const CgroupSample&
 }
 
 Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& undo) {
-  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
   STORE_ASSIGN_OR_RETURN(int64_t node_id, NodeIdLocked(batch.node, undo));
 
   int64_t first_wall = std::numeric_limits<int64_t>::max();
@@ -654,8 +690,7 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
     ins.Bind(12, now);
     JOSTLE_RETURN_IF_ERROR(ins.Run());
     if (writer_->Changes() == 0) {
-      // A replay: nothing of it is stored again. Commit keeps a newly seen node row, if any.
-      JOSTLE_RETURN_IF_ERROR(txn.Commit());
+      // A replay (also of a batch earlier in the same group): nothing of it is stored again.
       return false;
     }
   }
@@ -669,13 +704,16 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
           "psi_io_some_us, psi_io_full_us, tcp_out_segs, tcp_retrans_segs, load1, load5, "
           "load15, net) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
           "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"));
-  STORE_ASSIGN_OR_RETURN(Statement cg_one, writer_->Prepare(CgroupInsertSql(1)));
-  STORE_ASSIGN_OR_RETURN(Statement cg_many, writer_->Prepare(CgroupInsertSql(kRowsPerInsert)));
-  std::array<PendingCgroupRow, kRowsPerInsert> pending;
-  size_t pending_rows = 0;
+  STORE_ASSIGN_OR_RETURN(
+      Statement tick_ins,
+      writer_->Prepare("INSERT OR IGNORE INTO cgroup_ticks(node_id, wall_ns, cgroups, packed) "
+                       "VALUES(?1, ?2, ?3, ?4)"));
+  pack::TickPacker& packer = packer_;
+  std::string& packed = packed_;
 
   // series id -> (first, last) wall_ns seen in this batch
   std::unordered_map<int64_t, std::pair<int64_t, int64_t>> touched;
+  touched.reserve(64);
   std::string net_json;
   for (const Sample& s : batch.samples) {
     const NodeSample& n = s.node;
@@ -704,29 +742,24 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
     JOSTLE_RETURN_IF_ERROR(node_ins.Run());
     node_ins.Reset();
 
-    for (size_t ord = 0; ord < s.cgroups.size(); ++ord) {
-      const CgroupSample& c = s.cgroups[ord];
+    if (s.cgroups.empty()) continue;
+    packer.Clear();
+    for (const CgroupSample& c : s.cgroups) {
       STORE_ASSIGN_OR_RETURN(int64_t series_id, SeriesIdLocked(node_id, c, s.wall_ns, undo));
       auto [span, fresh] = touched.try_emplace(series_id, s.wall_ns, s.wall_ns);
       if (!fresh) {
         span->second.first = std::min(span->second.first, s.wall_ns);
         span->second.second = std::max(span->second.second, s.wall_ns);
       }
-      pending[pending_rows++] = {&c, s.wall_ns, static_cast<int64_t>(ord), series_id};
-      if (pending_rows == kRowsPerInsert) {
-        for (size_t r = 0; r < kRowsPerInsert; ++r) {
-          BindCgroupRow(cg_many, static_cast<int>(r) * kCgroupColumns, node_id, pending[r]);
-        }
-        JOSTLE_RETURN_IF_ERROR(cg_many.Run());
-        cg_many.Reset();
-        pending_rows = 0;
-      }
+      packer.Add(series_id, c);
     }
-  }
-  for (size_t r = 0; r < pending_rows; ++r) {
-    BindCgroupRow(cg_one, 0, node_id, pending[r]);
-    JOSTLE_RETURN_IF_ERROR(cg_one.Run());
-    cg_one.Reset();
+    packer.Finish(packed);
+    tick_ins.Bind(1, node_id);
+    tick_ins.Bind(2, s.wall_ns);
+    tick_ins.Bind(3, static_cast<int64_t>(packer.rows()));
+    tick_ins.BindBlob(4, packed);
+    JOSTLE_RETURN_IF_ERROR(tick_ins.Run());
+    tick_ins.Reset();
   }
 
   if (!touched.empty()) {
@@ -758,7 +791,6 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
     upd.Bind(4, now);
     JOSTLE_RETURN_IF_ERROR(upd.Run());
   }
-  JOSTLE_RETURN_IF_ERROR(txn.Commit());
   return true;
 }
 
@@ -830,9 +862,34 @@ Result<SampleFrame> SqliteStore::SampleCounters(
                                                              ? std::string_view(kFirstNodeSampleSql)
                                                              : sqlite::kNodeSamplesRangeSql));
   const bool cpu_only = read.cgroup_fields == CgroupFields::kCpuUsage;
-  STORE_ASSIGN_OR_RETURN(
-      Statement cgroups_q,
-      conn.Prepare(cpu_only ? sqlite::kCgroupCpuRangeSql : sqlite::kCgroupSamplesRangeSql));
+  STORE_ASSIGN_OR_RETURN(Statement cgroups_q, conn.Prepare(sqlite::kCgroupTicksRangeSql));
+  // Series id -> frame index, remembered per position in the tick: a node's cgroups come in
+  // the same order tick after tick, so most rows skip the hash lookup.
+  std::vector<std::pair<int64_t, uint32_t>> by_position;
+  size_t position = 0;
+  auto series_index = [&](int64_t series_id) -> Result<uint32_t> {
+    const size_t pos = position++;
+    if (pos < by_position.size() && by_position[pos].first == series_id) {
+      return by_position[pos].second;
+    }
+    auto it = index_of_series.find(series_id);
+    if (it == index_of_series.end()) {
+      // Outside the span recorded on the series row (not expected); look it up by id.
+      STORE_ASSIGN_OR_RETURN(Statement one,
+                             conn.Prepare(std::string(kSeriesColumns) + "WHERE id = ?1"));
+      one.Bind(1, series_id);
+      JOSTLE_RETURN_IF_ERROR(load_series(one));
+      it = index_of_series.find(series_id);
+      if (it == index_of_series.end()) {
+        return Status::Internal("cgroup sample refers to missing series " +
+                                std::to_string(series_id));
+      }
+    }
+    if (pos >= by_position.size()) by_position.resize(pos + 1);
+    by_position[pos] = {series_id, it->second};
+    return it->second;
+  };
+  std::vector<uint32_t> masks;
   for (const auto& [from_ns, to_ns] : ranges) {
     const size_t first_tick = out.ticks.size();
     nodes_q.Reset();
@@ -861,8 +918,6 @@ Result<SampleFrame> SqliteStore::SampleCounters(
       n.load5 = nodes_q.OptDouble(17);
       n.load15 = nodes_q.OptDouble(18);
       STORE_ASSIGN_OR_RETURN(n.net, DecodeNet(nodes_q.TextView(19)));
-      // Every series alive in the window usually has a row in each tick: no regrowth.
-      s.cgroups.reserve(out.series.size());
       out.ticks.push_back(std::move(s));
     }
     if (out.ticks.size() == first_tick) continue;
@@ -881,50 +936,11 @@ Result<SampleFrame> SqliteStore::SampleCounters(
         return Status::Internal("cgroup sample at " + std::to_string(wall) + " of node " +
                                 std::string(node) + " has no node sample");
       }
-      const int64_t series_id = cgroups_q.Int64(1);
-      auto it = index_of_series.find(series_id);
-      if (it == index_of_series.end()) {
-        // Outside the span recorded on the series row (not expected); look it up by id.
-        STORE_ASSIGN_OR_RETURN(Statement one,
-                               conn.Prepare(std::string(kSeriesColumns) + "WHERE id = ?1"));
-        one.Bind(1, series_id);
-        JOSTLE_RETURN_IF_ERROR(load_series(one));
-        it = index_of_series.find(series_id);
-        if (it == index_of_series.end()) {
-          return Status::Internal("cgroup sample refers to missing series " +
-                                  std::to_string(series_id));
-        }
-      }
-      const Statement& q = cgroups_q;
-      CgroupCounters& c = out.ticks[tick].cgroups.emplace_back();
-      c.series = it->second;
-      const int present = static_cast<int>(q.Int64(2));
-      c.cpu_usage_us = q.OptUInt64(3);
-      if (cpu_only) continue;
-      c.cpu_periods = q.OptUInt64(4);
-      c.cpu_throttled_periods = q.OptUInt64(5);
-      c.cpu_throttled_us = q.OptUInt64(6);
-      c.cpu_limit_cores = q.OptDouble(7);
-      c.mem_usage_bytes = q.OptUInt64(8);
-      c.mem_working_set_bytes = q.OptUInt64(9);
-      c.mem_limit_bytes = q.OptUInt64(10);
-      c.oom_kills = q.OptUInt64(11);
-      c.psi_cpu = ReadPsi(q, 12, present, kPsiCpuBit);
-      c.psi_memory = ReadPsi(q, 14, present, kPsiMemoryBit);
-      c.psi_io = ReadPsi(q, 16, present, kPsiIoBit);
-      if ((present & kNetBit) != 0) {
-        NetCounters net;
-        net.interface = q.TextView(18);
-        net.rx_bytes = q.UInt64(19);
-        net.rx_packets = q.UInt64(20);
-        net.rx_errors = q.UInt64(21);
-        net.rx_drops = q.UInt64(22);
-        net.tx_bytes = q.UInt64(23);
-        net.tx_packets = q.UInt64(24);
-        net.tx_errors = q.UInt64(25);
-        net.tx_drops = q.UInt64(26);
-        net.speed_mbps = q.OptInt64(27);
-        c.net = std::move(net);
+      position = 0;
+      Status st = pack::UnpackTick(cgroups_q.BlobView(1), cpu_only, series_index,
+                                   out.ticks[tick].cgroups, masks);
+      if (!st.ok()) {
+        return st.WithContext("node " + std::string(node) + " tick " + std::to_string(wall));
       }
     }
   }
@@ -1162,25 +1178,39 @@ Result<std::vector<TestExecution>> SqliteStore::TestHistory(std::string_view tes
 // ---------------------------------------------------------------------------------------
 // Retention
 
-Result<int64_t> SqliteStore::PruneStep(std::string_view sql, std::initializer_list<int64_t> args) {
+Result<int64_t> SqliteStore::PruneStep(std::string_view sql, std::initializer_list<int64_t> args,
+                                       std::string_view count_sql) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  std::optional<int64_t> counted;
+  if (!count_sql.empty()) {
+    // Counted under the same lock as the delete: only this connection writes.
+    STORE_ASSIGN_OR_RETURN(Statement c, writer_->Prepare(count_sql));
+    int i = 1;
+    for (int64_t v : args) c.Bind(i++, v);
+    STORE_ASSIGN_OR_RETURN(bool row, c.Step());
+    counted = row ? c.Int64(0) : 0;
+  }
   STORE_ASSIGN_OR_RETURN(Statement q, writer_->Prepare(sql));
   int i = 1;
   for (int64_t v : args) q.Bind(i++, v);
   JOSTLE_RETURN_IF_ERROR(q.Run());
-  return writer_->Changes();
+  return counted ? *counted : writer_->Changes();
 }
 
-// Deletes one node's rows of `table` older than before_ns, kPruneChunkRows (plus the rest of
-// the boundary tick) per step.
-Result<int64_t> SqliteStore::PruneSamples(std::string_view table, int64_t node_id,
-                                          int64_t before_ns) {
+Result<int64_t> SqliteStore::PruneSamples(std::string_view table, std::string_view rows_column,
+                                          int64_t chunk_ticks, int64_t node_id, int64_t before_ns) {
   const std::string t(table);
   const std::string boundary_sql = "SELECT wall_ns FROM " + t +
                                    " WHERE node_id = ?1 AND wall_ns < ?2 ORDER BY wall_ns "
                                    "LIMIT 1 OFFSET ?3";
   const std::string delete_upto_sql = "DELETE FROM " + t + " WHERE node_id = ?1 AND wall_ns <= ?2";
   const std::string delete_rest_sql = "DELETE FROM " + t + " WHERE node_id = ?1 AND wall_ns < ?2";
+  std::string count_upto_sql, count_rest_sql;
+  if (!rows_column.empty()) {
+    const std::string sum = "SELECT coalesce(sum(" + std::string(rows_column) + "), 0) FROM " + t;
+    count_upto_sql = sum + " WHERE node_id = ?1 AND wall_ns <= ?2";
+    count_rest_sql = sum + " WHERE node_id = ?1 AND wall_ns < ?2";
+  }
   int64_t deleted = 0;
   for (;;) {
     std::optional<int64_t> boundary;
@@ -1189,15 +1219,17 @@ Result<int64_t> SqliteStore::PruneSamples(std::string_view table, int64_t node_i
       STORE_ASSIGN_OR_RETURN(Statement q, lease.conn().Prepare(boundary_sql));
       q.Bind(1, node_id);
       q.Bind(2, before_ns);
-      q.Bind(3, kPruneChunkRows - 1);
+      q.Bind(3, chunk_ticks - 1);
       STORE_ASSIGN_OR_RETURN(bool row, q.Step());
       if (row) boundary = q.Int64(0);
     }
     if (!boundary) {
-      STORE_ASSIGN_OR_RETURN(int64_t n, PruneStep(delete_rest_sql, {node_id, before_ns}));
+      STORE_ASSIGN_OR_RETURN(int64_t n,
+                             PruneStep(delete_rest_sql, {node_id, before_ns}, count_rest_sql));
       return deleted + n;
     }
-    STORE_ASSIGN_OR_RETURN(int64_t n, PruneStep(delete_upto_sql, {node_id, *boundary}));
+    STORE_ASSIGN_OR_RETURN(int64_t n,
+                           PruneStep(delete_upto_sql, {node_id, *boundary}, count_upto_sql));
     deleted += n;
     std::this_thread::yield();
   }
@@ -1216,8 +1248,10 @@ Result<int64_t> SqliteStore::Prune(int64_t before_ns) {
     }
   }
   for (int64_t node_id : node_ids) {
-    STORE_ASSIGN_OR_RETURN(int64_t c, PruneSamples("cgroup_samples", node_id, before_ns));
-    STORE_ASSIGN_OR_RETURN(int64_t n, PruneSamples("node_samples", node_id, before_ns));
+    STORE_ASSIGN_OR_RETURN(
+        int64_t c, PruneSamples("cgroup_ticks", "cgroups", kPruneChunkTicks, node_id, before_ns));
+    STORE_ASSIGN_OR_RETURN(int64_t n,
+                           PruneSamples("node_samples", "", kPruneChunkRows, node_id, before_ns));
     deleted += c + n;
   }
   // Series whose last tick is gone; the id caches may name them, so drop the caches.
@@ -1605,6 +1639,9 @@ Status Configure(Connection& conn, const std::string& path, const SqliteStoreOpt
   JOSTLE_RETURN_IF_ERROR(conn.Exec(options.durable_commits ? "PRAGMA synchronous = FULL"
                                                            : "PRAGMA synchronous = NORMAL"));
   JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA foreign_keys = ON"));
+  // Statement journals (the per-batch SAVEPOINTs of a group commit) stay in memory instead of
+  // a temporary file opened, written and unlinked per batch.
+  JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA temp_store = MEMORY"));
   // 64 MiB page cache for the writer; the WAL is truncated to 64 MiB after checkpoints.
   JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA cache_size = -65536"));
   JOSTLE_RETURN_IF_ERROR(conn.Exec("PRAGMA journal_size_limit = 67108864"));

@@ -305,16 +305,11 @@ TEST(StoreFileTest, RangeQueriesAreIndexRangeScans) {
               HasSubstr("SEARCH node_samples USING PRIMARY KEY (node_id=? AND wall_ns>? AND "
                         "wall_ns<?)"));
   EXPECT_THAT(node_plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
-  const std::string cg_plan = plan(sqlite::kCgroupSamplesRangeSql);
+  const std::string cg_plan = plan(sqlite::kCgroupTicksRangeSql);
   EXPECT_THAT(cg_plan,
-              HasSubstr("SEARCH cgroup_samples USING PRIMARY KEY (node_id=? AND wall_ns>? AND "
+              HasSubstr("SEARCH cgroup_ticks USING PRIMARY KEY (node_id=? AND wall_ns>? AND "
                         "wall_ns<?)"));
   EXPECT_THAT(cg_plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
-  const std::string cpu_plan = plan(sqlite::kCgroupCpuRangeSql);
-  EXPECT_THAT(cpu_plan,
-              HasSubstr("SEARCH cgroup_samples USING PRIMARY KEY (node_id=? AND wall_ns>? AND "
-                        "wall_ns<?)"));
-  EXPECT_THAT(cpu_plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
   EXPECT_THAT(plan(sqlite::kPodSeriesSql),
               HasSubstr("USING INDEX series_by_pod (namespace=? AND pod=?)"));
 }

@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
 #include "collector/store/store.h"
@@ -65,6 +68,158 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
   auto put = (*store)->PutResults({"run", "", "", "", "", "upload"}, set);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
+}
+
+// Writes `batch` the way version 2 stored it: one cgroup_samples row per cgroup and tick,
+// rows inserted in reverse ord order (the migration must order them by ord). Labels must be
+// plain (no characters JSON escapes) and node interfaces empty.
+void PutBatchAsVersion2(sqlite::Connection& conn, const SampleBatch& batch) {
+  ASSERT_TRUE(conn.Exec("INSERT INTO nodes(id, name) VALUES(1, '" + batch.node + "')").ok());
+  auto node_ins = conn.Prepare(
+      "INSERT INTO node_samples(node_id, wall_ns, mono_ns, boot_id, present, cpu_busy_us, "
+      "cpu_total_us, net) VALUES(1, ?1, ?2, 'b', 0, ?3, ?4, '[]')");
+  ASSERT_TRUE(node_ins.ok());
+  auto series_ins = conn.Prepare(
+      "INSERT INTO series(node_id, scope, sid, path, pod_uid, container_id, namespace, pod, "
+      "container, qos, labels, host_network, first_wall_ns, last_wall_ns) "
+      "VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  ASSERT_TRUE(series_ins.ok());
+  std::vector<std::string> texts;  // bound SQLITE_STATIC: must outlive Run()
+  const int64_t first = batch.samples.front().wall_ns, last = batch.samples.back().wall_ns;
+  const std::vector<CgroupSample>& cgroups = batch.samples.front().cgroups;
+  for (const CgroupSample& c : cgroups) {
+    std::string labels;
+    for (const auto& [k, v] : c.labels) {
+      labels += (labels.empty() ? "{\"" : ",\"") + k + "\":\"" + v + "\"";
+    }
+    if (!labels.empty()) labels += "}";
+    texts.push_back(labels);
+    series_ins->Bind(1, ScopeName(c.scope));
+    series_ins->Bind(2, c.id);
+    series_ins->Bind(3, c.path);
+    series_ins->Bind(4, c.pod_uid);
+    series_ins->Bind(5, c.container_id);
+    series_ins->Bind(6, c.namespace_name);
+    series_ins->Bind(7, c.pod_name);
+    series_ins->Bind(8, c.container_name);
+    series_ins->Bind(9, c.qos);
+    series_ins->Bind(10, texts.back());
+    series_ins->Bind(11, c.host_network);
+    series_ins->Bind(12, first);
+    series_ins->Bind(13, last);
+    ASSERT_TRUE(series_ins->Run().ok());
+    series_ins->Reset();
+  }
+  auto cg_ins = conn.Prepare(
+      "INSERT INTO cgroup_samples VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)");
+  ASSERT_TRUE(cg_ins.ok());
+  auto psi = [&](int i, const std::optional<PsiTotals>& p) {
+    if (p) {
+      cg_ins->Bind(i, p->some_us);
+      cg_ins->Bind(i + 1, p->full_us);
+    }
+  };
+  for (const Sample& s : batch.samples) {
+    node_ins->Bind(1, s.wall_ns);
+    node_ins->Bind(2, s.mono_ns);
+    node_ins->Bind(3, s.node.cpu_busy_us);
+    node_ins->Bind(4, s.node.cpu_total_us);
+    ASSERT_TRUE(node_ins->Run().ok());
+    node_ins->Reset();
+    ASSERT_EQ(s.cgroups.size(), cgroups.size());
+    for (size_t ord = s.cgroups.size(); ord-- > 0;) {
+      const CgroupSample& c = s.cgroups[ord];
+      const int present =
+          (c.psi_cpu ? 1 : 0) | (c.psi_memory ? 2 : 0) | (c.psi_io ? 4 : 0) | (c.net ? 8 : 0);
+      for (int i = 1; i <= 29; ++i) cg_ins->BindNull(i);
+      cg_ins->Bind(1, s.wall_ns);
+      cg_ins->Bind(2, static_cast<int64_t>(ord));
+      cg_ins->Bind(3, static_cast<int64_t>(ord + 1));  // series ids 1.. in insertion order
+      cg_ins->Bind(4, present);
+      cg_ins->Bind(5, c.cpu_usage_us);
+      cg_ins->Bind(6, c.cpu_periods);
+      cg_ins->Bind(7, c.cpu_throttled_periods);
+      cg_ins->Bind(8, c.cpu_throttled_us);
+      cg_ins->Bind(9, c.cpu_limit_cores);
+      cg_ins->Bind(10, c.mem_usage_bytes);
+      cg_ins->Bind(11, c.mem_working_set_bytes);
+      cg_ins->Bind(12, c.mem_limit_bytes);
+      cg_ins->Bind(13, c.oom_kills);
+      psi(14, c.psi_cpu);
+      psi(16, c.psi_memory);
+      psi(18, c.psi_io);
+      if (c.net) {
+        cg_ins->Bind(20, c.net->interface);
+        const uint64_t v[] = {c.net->rx_bytes,  c.net->rx_packets, c.net->rx_errors,
+                              c.net->rx_drops,  c.net->tx_bytes,   c.net->tx_packets,
+                              c.net->tx_errors, c.net->tx_drops};
+        for (int k = 0; k < 8; ++k) cg_ins->Bind(21 + k, v[k]);
+        cg_ins->Bind(29, c.net->speed_mbps);
+      }
+      ASSERT_TRUE(cg_ins->Run().ok());
+      cg_ins->Reset();
+    }
+  }
+}
+
+TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  SampleBatch batch = testing::MakeBatch("old-node", 0, kT0, 4);
+  for (Sample& s : batch.samples) {
+    s.node = NodeSample{};
+    s.node.cpu_busy_us = 7;
+    s.node.cpu_total_us = 9;
+    for (CgroupSample& c : s.cgroups) {
+      if (!c.labels.empty()) c.labels = {{"app", c.pod_name}, {"team", "ci"}};
+    }
+    // Values at the edges of the stored types.
+    CgroupSample& pod = s.cgroups.front();
+    pod.cpu_usage_us = ~0ull;
+    pod.cpu_limit_cores = 0.1;
+    pod.net->speed_mbps = -1;
+    pod.net->interface = "";
+    s.cgroups.back().oom_kills = 0;
+  }
+  {
+    auto conn = sqlite::Connection::Open(path, false);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(sqlite::Migrate(**conn, sqlite::SchemaMigrations().first(2)).ok());
+    PutBatchAsVersion2(**conn, batch);
+    // A tick with no cgroup rows stays without any.
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO node_samples(node_id, wall_ns, mono_ns, boot_id, "
+                           "present, cpu_busy_us, cpu_total_us, net) VALUES(1, " +
+                           std::to_string(kT0 + 100 * kSecond) + ", 1, 'b', 0, 7, 9, '[]')")
+                    .ok());
+  }
+  EXPECT_EQ(UserVersion(path), 2);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
+  auto samples = (*store)->Samples("old-node", kT0, kT0 + 100 * kSecond);
+  ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+  ASSERT_EQ(samples->size(), batch.samples.size() + 1);
+  for (size_t i = 0; i < batch.samples.size(); ++i) {
+    EXPECT_EQ((*samples)[i], batch.samples[i]) << "tick " << i;
+  }
+  EXPECT_TRUE(samples->back().cgroups.empty());
+  {
+    auto conn = sqlite::Connection::Open(path, false);
+    ASSERT_TRUE(conn.ok());
+    EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM cgroup_ticks"),
+              static_cast<int64_t>(batch.samples.size()));
+    EXPECT_EQ(
+        *(*conn)->QueryInt("SELECT count(*) FROM sqlite_master WHERE name = 'cgroup_samples'"), 0);
+  }
+  // New batches go in beside the migrated ticks, and their series are reused.
+  SampleBatch next = testing::MakeBatch("old-node", 1, kT0 + 10 * kSecond, 2);
+  auto put = (*store)->PutBatch(next);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto later = (*store)->Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, next.samples);
 }
 
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {

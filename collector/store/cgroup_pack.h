@@ -1,0 +1,265 @@
+// The cgroup readings of one node's tick packed into one blob (cgroup_ticks.packed): one
+// B-tree entry per tick instead of one per cgroup, so storing a tick costs one insert.
+//
+// Format (version 1), integers as unsigned LEB128 varints unless noted:
+//   byte   version (1)
+//   varint rows
+//   head:  per row, in the agent's order: series id, field mask, cpu_usage_us (when in mask)
+//   tail:  per row, in the same order, the other fields the mask names, in kField order;
+//          cpu_limit_cores as 8 bytes (IEEE 754 bits, little endian); speed_mbps zigzag;
+//          net: interface (varint length + bytes), then the 8 counters.
+// The head alone gives series and CPU usage (report timelines read only that).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/store/sample_frame.h"
+#include "jostle/sample.h"
+#include "jostle/status.h"
+
+namespace jostle::collector::pack {
+
+inline constexpr uint8_t kPackVersion = 1;
+
+// Field mask bits: which optional values a row carries.
+enum FieldBit : uint32_t {
+  kCpuUsage = 1u << 0,
+  kCpuPeriods = 1u << 1,
+  kCpuThrottledPeriods = 1u << 2,
+  kCpuThrottledUs = 1u << 3,
+  kCpuLimit = 1u << 4,
+  kMemUsage = 1u << 5,
+  kMemWorkingSet = 1u << 6,
+  kMemLimit = 1u << 7,
+  kOomKills = 1u << 8,
+  kPsiCpu = 1u << 9,  // the PsiTotals is present; its two values have their own bits
+  kPsiCpuSome = 1u << 10,
+  kPsiCpuFull = 1u << 11,
+  kPsiMemory = 1u << 12,
+  kPsiMemorySome = 1u << 13,
+  kPsiMemoryFull = 1u << 14,
+  kPsiIo = 1u << 15,
+  kPsiIoSome = 1u << 16,
+  kPsiIoFull = 1u << 17,
+  kNet = 1u << 18,
+  kNetSpeed = 1u << 19,
+};
+
+inline void PutVarint(std::string& out, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, static_cast<size_t>(n));
+}
+
+// Reads packed values from a blob; every read checks bounds and sets ok() false on overrun.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return p_ == end_; }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return Fail();
+      const auto b = static_cast<uint8_t>(*p_++);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return Fail();
+  }
+  uint8_t Byte() {
+    if (p_ == end_) return static_cast<uint8_t>(Fail());
+    return static_cast<uint8_t>(*p_++);
+  }
+  double Double() {
+    if (end_ - p_ < 8) return static_cast<double>(Fail());
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    p_ += 8;
+    return std::bit_cast<double>(bits);
+  }
+  std::string_view Bytes(uint64_t n) {
+    if (static_cast<uint64_t>(end_ - p_) < n) {
+      Fail();
+      return {};
+    }
+    std::string_view s(p_, static_cast<size_t>(n));
+    p_ += n;
+    return s;
+  }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+// Packs one tick's rows. Counters is CgroupSample or CgroupCounters (same field names).
+class TickPacker {
+ public:
+  template <typename Counters>
+  void Add(int64_t series_id, const Counters& c) {
+    uint32_t mask = 0;
+    auto opt = [&](const auto& v, uint32_t bit) {
+      if (v) {
+        mask |= bit;
+        PutVarint(tail_, *v);
+      }
+    };
+    // Tail first (it decides the mask), head after.
+    opt(c.cpu_periods, kCpuPeriods);
+    opt(c.cpu_throttled_periods, kCpuThrottledPeriods);
+    opt(c.cpu_throttled_us, kCpuThrottledUs);
+    if (c.cpu_limit_cores) {
+      mask |= kCpuLimit;
+      const auto bits = std::bit_cast<uint64_t>(*c.cpu_limit_cores);
+      char buf[8];
+      for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+      tail_.append(buf, 8);
+    }
+    opt(c.mem_usage_bytes, kMemUsage);
+    opt(c.mem_working_set_bytes, kMemWorkingSet);
+    opt(c.mem_limit_bytes, kMemLimit);
+    opt(c.oom_kills, kOomKills);
+    auto psi = [&](const std::optional<PsiTotals>& p, uint32_t bit, uint32_t some, uint32_t full) {
+      if (!p) return;
+      mask |= bit;
+      opt(p->some_us, some);
+      opt(p->full_us, full);
+    };
+    psi(c.psi_cpu, kPsiCpu, kPsiCpuSome, kPsiCpuFull);
+    psi(c.psi_memory, kPsiMemory, kPsiMemorySome, kPsiMemoryFull);
+    psi(c.psi_io, kPsiIo, kPsiIoSome, kPsiIoFull);
+    if (c.net) {
+      const NetCounters& n = *c.net;
+      mask |= kNet;
+      PutVarint(tail_, n.interface.size());
+      tail_.append(n.interface);
+      for (uint64_t v : {n.rx_bytes, n.rx_packets, n.rx_errors, n.rx_drops, n.tx_bytes,
+                         n.tx_packets, n.tx_errors, n.tx_drops}) {
+        PutVarint(tail_, v);
+      }
+      if (n.speed_mbps) {
+        mask |= kNetSpeed;
+        const auto s = static_cast<uint64_t>(*n.speed_mbps);
+        PutVarint(tail_, (s << 1) ^ static_cast<uint64_t>(*n.speed_mbps >> 63));
+      }
+    }
+    if (c.cpu_usage_us) mask |= kCpuUsage;
+    PutVarint(head_, static_cast<uint64_t>(series_id));
+    PutVarint(head_, mask);
+    if (c.cpu_usage_us) PutVarint(head_, *c.cpu_usage_us);
+    ++rows_;
+  }
+  size_t rows() const { return rows_; }
+  // The blob of the rows added since the last Clear(), into `out` (replaced).
+  void Finish(std::string& out) const {
+    out.clear();
+    out.reserve(head_.size() + tail_.size() + 12);
+    out.push_back(static_cast<char>(kPackVersion));
+    PutVarint(out, rows_);
+    out.append(head_);
+    out.append(tail_);
+  }
+  void Clear() {
+    head_.clear();
+    tail_.clear();
+    rows_ = 0;
+  }
+
+ private:
+  std::string head_;
+  std::string tail_;
+  size_t rows_ = 0;
+};
+
+// Appends one packed tick's rows to `out`. series_index(int64_t series id) -> Result<uint32_t>
+// maps a stored series id to SampleFrame::series. cpu_only: fill cpu_usage_us only.
+// `masks` is scratch space reused across calls.
+template <typename SeriesIndex>
+Status UnpackTick(std::string_view blob, bool cpu_only, SeriesIndex&& series_index,
+                  std::vector<CgroupCounters>& out, std::vector<uint32_t>& masks) {
+  Cursor in(blob);
+  const uint8_t version = in.Byte();
+  if (in.ok() && version != kPackVersion) {
+    return Status::Internal("cgroup_ticks.packed: unknown format version " +
+                            std::to_string(version));
+  }
+  const uint64_t rows = in.Varint();
+  if (!in.ok() || rows > blob.size()) {
+    return Status::Internal("cgroup_ticks.packed: bad row count");
+  }
+  const size_t first = out.size();
+  out.reserve(first + rows);
+  masks.clear();
+  for (uint64_t r = 0; r < rows; ++r) {
+    const auto series_id = static_cast<int64_t>(in.Varint());
+    const auto mask = static_cast<uint32_t>(in.Varint());
+    if (!in.ok()) break;
+    Result<uint32_t> index = series_index(series_id);
+    if (!index.ok()) return index.status();
+    CgroupCounters& c = out.emplace_back();
+    c.series = *index;
+    if ((mask & kCpuUsage) != 0) c.cpu_usage_us = in.Varint();
+    masks.push_back(mask);
+  }
+  if (!in.ok()) return Status::Internal("cgroup_ticks.packed: truncated head");
+  if (cpu_only) return Status::Ok();
+  for (uint64_t r = 0; r < rows; ++r) {
+    CgroupCounters& c = out[first + r];
+    const uint32_t mask = masks[r];
+    auto opt = [&](std::optional<uint64_t>& v, uint32_t bit) {
+      if ((mask & bit) != 0) v = in.Varint();
+    };
+    opt(c.cpu_periods, kCpuPeriods);
+    opt(c.cpu_throttled_periods, kCpuThrottledPeriods);
+    opt(c.cpu_throttled_us, kCpuThrottledUs);
+    if ((mask & kCpuLimit) != 0) c.cpu_limit_cores = in.Double();
+    opt(c.mem_usage_bytes, kMemUsage);
+    opt(c.mem_working_set_bytes, kMemWorkingSet);
+    opt(c.mem_limit_bytes, kMemLimit);
+    opt(c.oom_kills, kOomKills);
+    auto psi = [&](std::optional<PsiTotals>& p, uint32_t bit, uint32_t some, uint32_t full) {
+      if ((mask & bit) == 0) return;
+      p.emplace();
+      opt(p->some_us, some);
+      opt(p->full_us, full);
+    };
+    psi(c.psi_cpu, kPsiCpu, kPsiCpuSome, kPsiCpuFull);
+    psi(c.psi_memory, kPsiMemory, kPsiMemorySome, kPsiMemoryFull);
+    psi(c.psi_io, kPsiIo, kPsiIoSome, kPsiIoFull);
+    if ((mask & kNet) != 0) {
+      NetCounters& n = c.net.emplace();
+      n.interface = in.Bytes(in.Varint());
+      for (uint64_t* v : {&n.rx_bytes, &n.rx_packets, &n.rx_errors, &n.rx_drops, &n.tx_bytes,
+                          &n.tx_packets, &n.tx_errors, &n.tx_drops}) {
+        *v = in.Varint();
+      }
+      if ((mask & kNetSpeed) != 0) {
+        const uint64_t z = in.Varint();
+        n.speed_mbps = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+      }
+    }
+  }
+  if (!in.ok()) return Status::Internal("cgroup_ticks.packed: truncated");
+  if (!in.at_end()) return Status::Internal("cgroup_ticks.packed: trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace jostle::collector::pack
