@@ -424,7 +424,19 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
     bool own = false;
   };
-  std::map<std::string, Totals> series;
+  // Per series key (CgroupSample::id), its slot in `series`; -1 until seen in the window.
+  std::vector<uint32_t> local_keys;
+  const std::vector<uint32_t>* key_of_series = &rates.key_of_series;
+  if (rates.frame && key_of_series->size() != rates.frame->series.size()) {
+    std::unordered_map<std::string_view, uint32_t> key_of_id;
+    for (const CgroupSample& cg : rates.frame->series) {
+      local_keys.push_back(
+          key_of_id.try_emplace(cg.id, static_cast<uint32_t>(key_of_id.size())).first->second);
+    }
+    key_of_series = &local_keys;
+  }
+  std::vector<int> slot_of_key(key_of_series->size(), -1);
+  std::vector<Totals> series;
   Acc pod_cpu_psi, pod_throttle, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
   CountAcc pod_oom, pod_drops;
   double periods_total = 0, throttled_total = 0;
@@ -437,7 +449,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     bool self = is_self_cgroup(cg);
     if ((own_pod || self) && !cg.path.empty()) own_paths.push_back(cg.path);
     if (cg.scope == Scope::kContainer) continue;
-    Totals& t = series[cg.id];
+    int& slot = slot_of_key[(*key_of_series)[CountersOf(rates, r).series]];
+    if (slot < 0) {
+      slot = static_cast<int>(series.size());
+      series.emplace_back();
+    }
+    Totals& t = series[static_cast<size_t>(slot)];
     t.cg = &cg;
     t.own = t.own || own_pod || self;
     t.cpu_us += r.cpu_us.value_or(0);
@@ -490,20 +507,23 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   }
 
   // Usage exclusive of sampled child cgroups: subtract each series from its nearest sampled
-  // ancestor, so a parent slice does not outrank the burner inside it.
-  std::map<std::string, std::string> id_of_path;
-  for (const auto& [id, t] : series) {
-    if (!t.cg->path.empty()) id_of_path[t.cg->path] = id;
+  // ancestor, so a parent slice does not outrank the burner inside it. Series in id order
+  // (a path shared by two series names the later id).
+  std::sort(series.begin(), series.end(),
+            [](const Totals& a, const Totals& b) { return a.cg->id < b.cg->id; });
+  std::unordered_map<std::string_view, size_t> index_of_path;
+  for (size_t k = 0; k < series.size(); ++k) {
+    if (!series[k].cg->path.empty()) index_of_path[series[k].cg->path] = k;
   }
-  std::map<std::string, Totals> exclusive = series;
-  for (const auto& [id, t] : series) {
-    std::string p = t.cg->path;
+  std::vector<Totals> exclusive = series;
+  for (const Totals& t : series) {
+    std::string_view p = t.cg->path;
     while (!p.empty()) {
       size_t slash = p.find_last_of('/');
-      if (slash == std::string::npos || slash == 0) break;
-      p.resize(slash);
-      auto parent = id_of_path.find(p);
-      if (parent == id_of_path.end()) continue;
+      if (slash == std::string_view::npos || slash == 0) break;
+      p = p.substr(0, slash);
+      auto parent = index_of_path.find(p);
+      if (parent == index_of_path.end()) continue;
       Totals& e = exclusive[parent->second];
       e.cpu_us = std::max(0.0, e.cpu_us - t.cpu_us);
       e.ws_peak = std::max(0.0, e.ws_peak - t.ws_peak);
@@ -512,14 +532,14 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       break;
     }
   }
-  for (const auto& [id, t] : exclusive) {
+  for (const Totals& t : exclusive) {
     if (t.own) continue;
     bool related = false;
     for (const std::string& own : own_paths) related = related || IsRelated(t.cg->path, own);
     if (related) continue;
     NeighbourUsage u;
     u.scope = t.cg->scope;
-    u.id = id;
+    u.id = t.cg->id;
     u.name = SeriesName(*t.cg);
     if (t.cg->scope == Scope::kPod) u.namespace_name = t.cg->namespace_name;
     u.cpu_us = t.cpu_us;
