@@ -51,6 +51,7 @@ struct AgentFlags {
   std::string pod_log_dir = "/var/log/pods";
   std::vector<std::string> cgroups;
   int cgroup_depth = 2;
+  int container_cpu_every = 1;
   std::string collector;
   std::string token_file;
   std::string spool_dir;
@@ -110,6 +111,9 @@ Status ValidateFlags(Agent& a) {
   }
   a.interval = *interval;
   if (a.flags.node_name.empty()) a.flags.node_name = DefaultNodeName();
+  if (a.flags.container_cpu_every < 1 || a.flags.container_cpu_every > 3600) {
+    return Status::InvalidArgument("--container-cpu-every: expected 1..3600");
+  }
   if (a.flags.batch_ticks < 1 || a.flags.batch_ticks > 3600) {
     return Status::InvalidArgument("--batch-ticks: expected 1..3600");
   }
@@ -167,6 +171,7 @@ Status OpenSampler(Agent& a) {
   CgroupOptions options;
   options.extra_cgroups = a.flags.cgroups;
   options.plain_cgroup_depth = a.flags.cgroup_depth;
+  options.container_cpu_every_ticks = a.flags.container_cpu_every;
   auto sampler = Sampler::Open(a.paths, options, a.pods.get());
   if (!sampler.ok()) return sampler.status();
   a.sampler = std::move(sampler.value());
@@ -415,6 +420,12 @@ int main(int argc, char** argv) {
   app.add_option("--cgroup-depth", f.cgroup_depth,
                  "Levels below the root where other cgroups (services, docker scopes) are "
                  "found; 0 for none")
+      ->capture_default_str();
+  app.add_option("--container-cpu-every", f.container_cpu_every,
+                 "Read containers' CPU every N ticks, carried in between (pods' and other "
+                 "cgroups' CPU is read every tick whatever N). Default 1: every tick. Above 1, "
+                 "a container's CPU counters move in steps every N ticks and a tick reads "
+                 "fewer files (about 45% fewer at 5 containers per pod)")
       ->capture_default_str();
   app.add_option("--collector", f.collector,
                  "jostle-collector base URL, e.g. "

@@ -124,6 +124,11 @@ bool ContainerDetailDeferred(Scope scope, const CgroupOptions& options) {
   return scope == Scope::kContainer && options.container_detail_every_ticks > 1;
 }
 
+// True when containers' CPU files are read every few ticks (not the default).
+bool ContainerCpuDeferred(Scope scope, const CgroupOptions& options) {
+  return scope == Scope::kContainer && options.container_cpu_every_ticks > 1;
+}
+
 Rate RateOf(FileKind kind, Scope scope, const CgroupOptions& options) {
   switch (kind) {
     case FileKind::kCpuStat:
@@ -131,6 +136,7 @@ Rate RateOf(FileKind kind, Scope scope, const CgroupOptions& options) {
     case FileKind::kCpuacctUsage:
     case FileKind::kCpuacctUser:
     case FileKind::kCpuacctSys:
+      return ContainerCpuDeferred(scope, options) ? Rate::kPeriodic : Rate::kEveryTick;
     case FileKind::kNetDev:
       return Rate::kEveryTick;
     case FileKind::kMemCurrent:
@@ -197,6 +203,10 @@ struct Entity {
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> mem_limit_bytes;
   std::optional<PsiTotals> psi_cpu, psi_memory, psi_io;  // deferred containers only
+  // Containers' CPU when CgroupOptions::container_cpu_every_ticks > 1.
+  int cpu_countdown = 0;
+  bool cpu_read = false;
+  std::optional<uint64_t> cpu_usage_us, cpu_periods, cpu_throttled_periods, cpu_throttled_us;
   // Pods' network.
   bool net_resolved = false;
   bool host_network = false;
@@ -708,24 +718,6 @@ struct CgroupSampler::State {
       vanished = o == Outcome::kVanished;
       return o == Outcome::kOk;
     };
-    // CPU.
-    read(FileKind::kCpuStat, [&](std::string_view t, std::string_view src) {
-      auto v = ParseCpuStatV2(t, src);
-      if (!v.ok()) return v.status();
-      out.cpu_usage_us = v->usage_usec;
-      out.cpu_periods = v->nr_periods;
-      out.cpu_throttled_periods = v->nr_throttled;
-      out.cpu_throttled_us = v->throttled_usec;
-      return Status::Ok();
-    });
-    read(FileKind::kCpuStatV1, [&](std::string_view t, std::string_view src) {
-      auto v = ParseCpuStatV1(t, src);
-      if (!v.ok()) return v.status();
-      out.cpu_periods = v->nr_periods;
-      out.cpu_throttled_periods = v->nr_throttled;
-      out.cpu_throttled_us = v->throttled_time_ns / 1000;
-      return Status::Ok();
-    });
     auto single = [](std::optional<uint64_t>& dest) {
       return [&dest](std::string_view t, std::string_view src) {
         auto v = ParseSingleValue(t, src);
@@ -734,16 +726,54 @@ struct CgroupSampler::State {
         return Status::Ok();
       };
     };
-    std::optional<uint64_t> usage_ns;
-    read(FileKind::kCpuacctUsage, single(usage_ns));
-    if (!usage_ns && !vanished && HasMissingOrNone(e, FileKind::kCpuacctUsage)) {
-      std::optional<uint64_t> user_ns, sys_ns;
-      if (read(FileKind::kCpuacctUser, single(user_ns)) &&
-          read(FileKind::kCpuacctSys, single(sys_ns))) {
-        usage_ns = *user_ns + *sys_ns;
+    // CPU: every tick, or for containers every container_cpu_every_ticks (carried between).
+    const bool cpu_deferred = ContainerCpuDeferred(e.scope, options);
+    if (!cpu_deferred || e.cpu_countdown <= 0) {
+      read(FileKind::kCpuStat, [&](std::string_view t, std::string_view src) {
+        auto v = ParseCpuStatV2(t, src);
+        if (!v.ok()) return v.status();
+        out.cpu_usage_us = v->usage_usec;
+        out.cpu_periods = v->nr_periods;
+        out.cpu_throttled_periods = v->nr_throttled;
+        out.cpu_throttled_us = v->throttled_usec;
+        return Status::Ok();
+      });
+      read(FileKind::kCpuStatV1, [&](std::string_view t, std::string_view src) {
+        auto v = ParseCpuStatV1(t, src);
+        if (!v.ok()) return v.status();
+        out.cpu_periods = v->nr_periods;
+        out.cpu_throttled_periods = v->nr_throttled;
+        out.cpu_throttled_us = v->throttled_time_ns / 1000;
+        return Status::Ok();
+      });
+      std::optional<uint64_t> usage_ns;
+      read(FileKind::kCpuacctUsage, single(usage_ns));
+      if (!usage_ns && !vanished && HasMissingOrNone(e, FileKind::kCpuacctUsage)) {
+        std::optional<uint64_t> user_ns, sys_ns;
+        if (read(FileKind::kCpuacctUser, single(user_ns)) &&
+            read(FileKind::kCpuacctSys, single(sys_ns))) {
+          usage_ns = *user_ns + *sys_ns;
+        }
       }
+      if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
+      if (cpu_deferred) {
+        // A new container's first round comes after 1..every ticks, by creation order.
+        const int every = options.container_cpu_every_ticks;
+        e.cpu_countdown =
+            e.cpu_read ? every : 1 + static_cast<int>(e.ordinal % static_cast<size_t>(every));
+        e.cpu_read = true;
+        e.cpu_usage_us = out.cpu_usage_us;
+        e.cpu_periods = out.cpu_periods;
+        e.cpu_throttled_periods = out.cpu_throttled_periods;
+        e.cpu_throttled_us = out.cpu_throttled_us;
+      }
+    } else {
+      out.cpu_usage_us = e.cpu_usage_us;
+      out.cpu_periods = e.cpu_periods;
+      out.cpu_throttled_periods = e.cpu_throttled_periods;
+      out.cpu_throttled_us = e.cpu_throttled_us;
     }
-    if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
+    if (cpu_deferred) --e.cpu_countdown;
     // Memory (and PSI of deferred containers).
     const bool deferred = ContainerDetailDeferred(e.scope, options);
     auto read_usage = [&](std::optional<uint64_t>& usage) {

@@ -22,22 +22,29 @@ Result<PsiTotals> ParsePressure(std::string_view text, std::string_view source) 
     } else {
       continue;
     }
+    // Error text "'<kind>'..." (built by appending: GCC 12 warns, wrongly, on
+    // "literal" + std::string(view) at -O3).
+    auto about_kind = [kind](std::string_view what) {
+      std::string msg = "'";
+      msg += kind;
+      msg += what;
+      return msg;
+    };
     if (target->has_value()) {
-      return text::Malformed(source, lines.number(), "second '" + std::string(kind) + "' line");
+      return text::Malformed(source, lines.number(), "second " + about_kind("' line"));
     }
     for (std::string_view field; fields.Next(field);) {
       if (!field.starts_with("total=")) continue;
       auto v = text::ParseUint64(field.substr(6));
       if (!v) {
-        return text::Malformed(source, lines.number(),
-                               "'" + std::string(kind) + "' total " + text::Quote(field) +
-                                   " is not a microsecond count");
+        return text::Malformed(
+            source, lines.number(),
+            about_kind("' total ") + text::Quote(field) + " is not a microsecond count");
       }
       *target = *v;
     }
     if (!target->has_value()) {
-      return text::Malformed(source, lines.number(),
-                             "'" + std::string(kind) + "' line has no total=");
+      return text::Malformed(source, lines.number(), about_kind("' line has no total="));
     }
   }
   if (!totals.some_us) {

@@ -9,8 +9,10 @@
 // mode 0 "reopen" keeps no file open (every file is opened, read and closed when due);
 // mode 2 "every-tick" reads containers' memory and PSI on every tick, as pods', with up
 // to 18000 files kept open (the sampler's behaviour before containers' detail was
-// deferred). A cycle includes the amortised rescan (every 10th Read) and the periodic
-// reads (memory.stat every 5th Read, containers' detail every 10th, limits every 60th).
+// deferred); mode 3 "container-cpu-every-10" is the default with containers' CPU read
+// every 10 ticks (jostle-agent --container-cpu-every 10). A cycle includes the amortised rescan
+// (every 10th Read) and the periodic reads (memory.stat every 5th Read, containers' detail every
+// 10th, limits every 60th).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -150,6 +152,7 @@ void BM_ReadCycle(benchmark::State& state) {
     options.max_open_files = 18000;
     options.container_detail_every_ticks = 1;
   }
+  if (mode == 3) options.container_cpu_every_ticks = 10;
   auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), options);
   if (!sampler.ok()) {
     state.SkipWithError(sampler.status().ToString().c_str());
@@ -164,7 +167,10 @@ void BM_ReadCycle(benchmark::State& state) {
     cpu_us += ThreadCpuUs() - start;
     benchmark::DoNotOptimize(out);
   }
-  state.SetLabel(mode == 0 ? "reopen" : mode == 1 ? "default" : "every-tick");
+  state.SetLabel(mode == 0   ? "reopen"
+                 : mode == 1 ? "default"
+                 : mode == 2 ? "every-tick"
+                             : "container-cpu-every-10");
   state.counters["pods"] = pods;
   state.counters["samples"] = static_cast<double>(samples);
   state.counters["open_files"] = static_cast<double>(sampler->stats().open_files);
@@ -178,7 +184,7 @@ void BM_ReadCycle(benchmark::State& state) {
 // 60 cycles: six rescans, twelve memory.stat rounds, six rounds of containers' detail and
 // one of limits.
 BENCHMARK(BM_ReadCycle)
-    ->ArgsProduct({{100, 1000}, {1, 0, 2}})
+    ->ArgsProduct({{100, 1000}, {1, 0, 2, 3}})
     ->Iterations(60)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();

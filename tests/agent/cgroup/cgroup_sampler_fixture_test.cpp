@@ -480,6 +480,52 @@ TEST_F(FixtureCopy, ContainersMemoryAndPsiAreReadEveryFewTicksAndCarried) {
   }
 }
 
+TEST_F(FixtureCopy, ContainersCpuEveryFewTicksWhenAskedPodsCpuEveryTick) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  options.container_cpu_every_ticks = 4;
+  options.rescan_every_ticks = 100;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  const std::string id = std::string(kPodG) + "/" + kC1;
+  std::string pdir = dir_ +
+                     "/sys/fs/cgroup/kubepods.slice/"
+                     "kubepods-pod0b5c1d2e_1111_4a4a_8b8b_000000000001.slice";
+  std::string cdir = pdir + "/cri-containerd-" + kC1 + ".scope";
+  ASSERT_TRUE(fs::exists(cdir + "/cpu.stat")) << cdir;
+  ByKey by = Index(sampler->Read());
+  CgroupSample first = Get(by, Scope::kContainer, id);
+  ExpectCounters(first, 2, {});  // read at once for a new container
+  auto write_cpu = [](const std::string& dir, int usage) {
+    std::ofstream(dir + "/cpu.stat")
+        << "usage_usec " << usage << "\nnr_periods 7\nnr_throttled 1\nthrottled_usec 5\n";
+  };
+  write_cpu(cdir, 4242);
+  write_cpu(pdir, 9000);
+  int reads_until_fresh = 0;
+  for (int i = 1; i <= 4 && reads_until_fresh == 0; ++i) {
+    by = Index(sampler->Read());
+    const CgroupSample& c = Get(by, Scope::kContainer, id);
+    EXPECT_EQ(Get(by, Scope::kPod, kPodG).cpu_usage_us, 9000u) << "pods' CPU every tick";
+    if (c.cpu_usage_us == 4242u) {
+      EXPECT_EQ(c.cpu_periods, 7u) << "cpu.stat read whole";
+      reads_until_fresh = i;
+    } else {
+      EXPECT_EQ(c.cpu_usage_us, first.cpu_usage_us) << "carried";
+      EXPECT_EQ(c.cpu_periods, first.cpu_periods) << "carried";
+      EXPECT_EQ(c.cpu_throttled_us, first.cpu_throttled_us) << "carried";
+    }
+  }
+  EXPECT_GE(reads_until_fresh, 1);
+  EXPECT_LE(reads_until_fresh, 4);
+  // From then on exactly every 4th tick.
+  write_cpu(cdir, 5555);
+  for (int i = 1; i <= 4; ++i) {
+    auto usage = Get(Index(sampler->Read()), Scope::kContainer, id).cpu_usage_us;
+    EXPECT_EQ(usage, i < 4 ? 4242u : 5555u) << "read " << i;
+  }
+}
+
 // Collects the warnings logged while it lives.
 class CapturedWarnings {
  public:
