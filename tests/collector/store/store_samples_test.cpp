@@ -253,6 +253,40 @@ TEST_P(StoreSamplesTest, ConcurrentPutBatchFromSeveralThreads) {
   }
 }
 
+TEST_P(StoreSamplesTest, SameBatchFromManyThreadsAtOnceIsStoredOnce) {
+  // Concurrent calls share group commits, so a batch and its replay can be in one group.
+  constexpr int kThreads = 8;
+  constexpr int kBatches = 10;
+  std::atomic<int> stored{0}, replays{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kBatches; ++i) {
+        auto r = store_->PutBatch(MakeBatch("node-a", i, kT0 + i * 3 * kSecond, 3));
+        if (!r.ok()) {
+          ++errors;
+        } else if (*r) {
+          ++stored;
+        } else {
+          ++replays;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(stored.load(), kBatches);
+  EXPECT_EQ(replays.load(), (kThreads - 1) * kBatches);
+  SampleBatch all;
+  for (int i = 0; i < kBatches; ++i) {
+    auto b = MakeBatch("node-a", i, kT0 + i * 3 * kSecond, 3);
+    all.samples.insert(all.samples.end(), b.samples.begin(), b.samples.end());
+  }
+  auto got = store_->Samples("node-a", kT0, kT0 + 1000 * kSecond);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, all.samples);
+}
+
 INSTANTIATE_TEST_SUITE_P(FileAndMemory, StoreSamplesTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "File" : "Memory"; });
 
@@ -312,6 +346,65 @@ TEST(StoreFileTest, RangeQueriesAreIndexRangeScans) {
   EXPECT_THAT(cg_plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
   EXPECT_THAT(plan(sqlite::kPodSeriesSql),
               HasSubstr("USING INDEX series_by_pod (namespace=? AND pod=?)"));
+}
+
+TEST(StoreFileTest, FailingBatchInAGroupLosesNoOtherBatch) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok());
+  {
+    // Batches whose first tick has mono_ns 666 fail half-way (after their key row).
+    auto conn = sqlite::Connection::Open(path, false);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)
+                    ->Exec("CREATE TRIGGER fail_tick BEFORE INSERT ON node_samples "
+                           "WHEN NEW.mono_ns = 666 BEGIN SELECT RAISE(ABORT, 'injected'); END")
+                    .ok());
+  }
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 12;
+  auto batch = [](int t, int i) {
+    SampleBatch b = MakeBatch("node-" + std::to_string(t), i, kT0 + i * 2 * kSecond, 2);
+    if (t % 2 == 0 && i % 3 == 1) b.samples[0].mono_ns = 666;  // the bad ones
+    return b;
+  };
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kBatches; ++i) {
+        SampleBatch b = batch(t, i);
+        auto r = (*store)->PutBatch(b);
+        const bool bad = b.samples[0].mono_ns == 666;
+        if (bad ? r.ok() : (!r.ok() || !*r)) ++wrong;
+        if (bad && r.status().message().find("injected") == std::string::npos) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    std::vector<Sample> want;
+    for (int i = 0; i < kBatches; ++i) {
+      SampleBatch b = batch(t, i);
+      if (b.samples[0].mono_ns != 666) want.insert(want.end(), b.samples.begin(), b.samples.end());
+    }
+    auto got = (*store)->Samples("node-" + std::to_string(t), kT0, kT0 + 1000 * kSecond);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, want) << "node-" << t;
+  }
+  // Nothing of a failed batch was kept: once the fault is gone, its retry is stored.
+  {
+    auto conn = sqlite::Connection::Open(path, false);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)->Exec("DROP TRIGGER fail_tick").ok());
+  }
+  SampleBatch retry = batch(0, 1);
+  retry.samples[0].mono_ns = 1;
+  auto r = (*store)->PutBatch(retry);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(*r);
 }
 
 TEST(StoreFileTest, DatabaseIsInWalMode) {
