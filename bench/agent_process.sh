@@ -9,6 +9,7 @@
 # Usage: bench/agent_process.sh [BUILD_DIR]          (default: build-release)
 # Env:   DURATION=60 PODS=100 CONTAINERS=5 OUT=<file for the Markdown table>
 #        NODE_EXPORTER=/usr/bin/prometheus-node-exporter
+#        AGENT_ARGS="--container-cpu-every 10"   (extra jostle-agent flags, split on spaces)
 #
 # The fake node's proc root holds the pods' processes (ns/net, net/dev) and links to this
 # machine's /proc/{stat,meminfo,loadavg,pressure,sys,1/net}, so the agent reads both node
@@ -49,7 +50,7 @@ exporter_port=$(free_port)
 
 "$agent" --cgroup-root "$root/sys/fs/cgroup" --proc-root "$root/proc" --kube off \
   --interval 1s --listen "127.0.0.1:$agent_port" --output /dev/null --log-level warn \
-  2>"$work/agent.log" &
+  ${AGENT_ARGS:-} 2>"$work/agent.log" &
 agent_pid=$!
 pids+=($agent_pid)
 "$exporter" --web.listen-address="127.0.0.1:$exporter_port" --log.level=warn \
