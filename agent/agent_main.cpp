@@ -86,9 +86,9 @@ struct Agent {
   // Samples of the batch being filled, oldest first (capacity --batch-ticks, so pushing
   // never moves them).
   std::vector<Sample> pending;
-  // The sample /metrics shows: the newest of `pending`, of the batch being emitted, or
-  // `last_emitted`; null before the first tick. No sample is copied for /metrics, except
-  // the newest of each batch handed to the shipper.
+  // The sample /metrics shows: the newest of `pending`, or after a batch went out a copy of
+  // its newest sample in `last_emitted` (one copy per batch, not per tick); null before the
+  // first tick.
   const Sample* latest = nullptr;
   Sample last_emitted;
   AgentSelfStats self;
@@ -258,7 +258,15 @@ void EmitPending(Agent& a) {
     batch = a.batches->Make(std::move(a.pending), a.sampler->HostFacts());
     a.pending = {};
     a.pending.reserve(static_cast<size_t>(a.flags.batch_ticks));
-    a.latest = &batch.samples.back();  // only read below until the lock is taken again
+    // /metrics goes on showing the newest sample from a copy: writing the batch moves its
+    // samples in and out (WriteBatchLine) and the shipper takes it. One copy per batch, and
+    // none when nothing serves /metrics.
+    if (a.server) {
+      a.last_emitted = batch.samples.back();
+      a.latest = &a.last_emitted;
+    } else {
+      a.latest = nullptr;
+    }
   }
   if (a.output != nullptr) {
     // One sample's text at a time: the whole line is megabytes with hundreds of cgroups.
@@ -272,15 +280,6 @@ void EmitPending(Agent& a) {
       written = Status::FromErrno(errno, "--output: write failed");
     }
     if (!written.ok()) spdlog::warn("{}", written.ToString());
-  }
-  {
-    std::lock_guard lock(a.mu);
-    if (a.shipper) {
-      a.last_emitted = batch.samples.back();
-    } else {
-      a.last_emitted = std::move(batch.samples.back());
-    }
-    a.latest = &a.last_emitted;
   }
   if (a.shipper) a.shipper->Ship(std::move(batch));
 }
