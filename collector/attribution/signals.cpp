@@ -276,7 +276,9 @@ bool WindowCoveredBy(const NodeRates& rates, const WindowQuery& q, const WindowC
   const int64_t gap = rates.max_gap_ns;
   // A series with no sample in the range pairs across it only within max_gap_ns.
   if (read_to_ns - read_from_ns < gap) return false;
-  const auto [start, end] = PaddedWindow(rates, q, config);
+  const std::pair<int64_t, int64_t> window = PaddedWindow(rates, q, config);
+  const int64_t start = window.first;
+  const int64_t end = window.second;
   // A series' rates inside [first, last] are the same in any frame holding the range; the
   // rate into `first` must end before the window or be too long to count, and the rate out
   // of `last` must begin after it or be too long.

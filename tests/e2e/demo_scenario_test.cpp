@@ -21,64 +21,19 @@
 #include <string>
 
 #include "jostle_test/test_paths.h"
+#include "support/chromium_page.h"
 
 namespace jostle {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using testing::ReadFile;
+using testing::ShellQuote;
 
 int ShellExitCode(int status) {
   if (status == -1) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string FindChromium() {
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
-    std::string cmd = std::string("command -v ") + name + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return name;
-  }
-  return "";
-}
-
-// Headless Chromium with `mode` flags on `url`; stdout and stderr go to files.
-int RunChromium(const std::string& chromium, const fs::path& dir, const std::string& mode,
-                const std::string& url, const fs::path& out, const fs::path& err) {
-  fs::path profile = dir / ("profile-" + out.stem().string());
-  fs::create_directories(profile);
-  std::string cmd = "timeout 120 " + chromium +
-                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
-                    " --disable-background-networking --disable-component-update --disable-sync"
-                    " --enable-logging=stderr --v=0 --user-data-dir=" +
-                    Quote(profile.string()) + " --window-size=1280,1800 " + mode + " " +
-                    Quote(url) + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-  return std::system(cmd.c_str());
-}
-
-// Lines where the page's console reported an error or an exception.
-std::string ConsoleErrors(const std::string& log) {
-  std::string bad;
-  std::istringstream lines(log);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("Uncaught") != std::string::npos || line.find(":CONSOLE(") != std::string::npos ||
-        line.find("Failed to load resource") != std::string::npos) {
-      bad += line + "\n";
-    }
-  }
-  return bad;
 }
 
 json Failure(const json& report, const std::string& name) {
@@ -92,13 +47,13 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   fs::path work = fs::path(testing::kBuildDir) / "demo-e2e";
   fs::path log = fs::path(testing::kBuildDir) / "demo-e2e.log";
   fs::remove_all(work);
-  std::string cmd = "cd " + Quote(testing::kBuildDir) +
-                    " && JOSTLE_BIN=" + Quote(testing::kBinDir) +
-                    " DEMO_DIR=" + Quote(work.string()) + " DEMO_QUIET_WAIT=30" + " timeout 300 " +
-                    Quote(std::string(testing::kSourceDir) + "/demo/run-demo.sh") + " >" +
-                    Quote(log.string()) + " 2>&1";
+  std::string cmd =
+      "cd " + ShellQuote(testing::kBuildDir) + " && JOSTLE_BIN=" + ShellQuote(testing::kBinDir) +
+      " DEMO_DIR=" + ShellQuote(work.string()) + " DEMO_QUIET_WAIT=30" + " timeout 300 " +
+      ShellQuote(std::string(testing::kSourceDir) + "/demo/run-demo.sh") + " >" +
+      ShellQuote(log.string()) + " 2>&1";
   int rc = ShellExitCode(std::system(cmd.c_str()));
-  std::string output = ReadAll(log);
+  std::string output = ReadFile(log);
   if (rc == 77) GTEST_SKIP() << output;
   if (rc == 2) GTEST_SKIP() << "the machine was not quiet during the quiet run:\n" << output;
   ASSERT_EQ(rc, 0) << output;
@@ -108,12 +63,12 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   EXPECT_NE(output.find("test_price_rounding: fails-regardless"), std::string::npos) << output;
 
   // The quiet run: the bug failed in a clear window; the budget tests passed.
-  json quiet = json::parse(ReadAll(work / "quiet" / "report" / "report.json"));
+  json quiet = json::parse(ReadFile(work / "quiet" / "report" / "report.json"));
   EXPECT_EQ(quiet["summary"]["failed"], 1) << quiet["failures"].dump(2);
   EXPECT_EQ(Failure(quiet, "test_price_rounding")["verdict"], "no-contention");
 
   // The last run, with the quiet run and the first noisy run as history.
-  json report = json::parse(ReadAll(work / "noisy-2" / "report" / "report.json"));
+  json report = json::parse(ReadFile(work / "noisy-2" / "report" / "report.json"));
   EXPECT_EQ(report["summary"]["tests"], 5);
   EXPECT_EQ(report["summary"]["failed"], 4) << report["failures"].dump(2);
   for (const char* name : {"test_checkout_latency_budget", "test_search_latency_budget",
@@ -138,28 +93,14 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   EXPECT_TRUE(Failure(report, "test_parse_order_id").is_null());
 
   // The HTML report in a real browser.
-  std::string chromium = FindChromium();
+  std::string chromium = testing::FindChromium();
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed; the report was not opened";
-  fs::path shots = fs::path(testing::kBuildDir) / "demo-screenshot";
-  fs::remove_all(shots);
-  fs::create_directories(shots);
-  std::string url = "file://" + (work / "noisy-2" / "report" / "report.html").string();
-  fs::path png = shots / "report.png";
-  RunChromium(chromium, shots, "--screenshot=" + Quote(png.string()), url, shots / "shot.out",
-              shots / "shot.err");
-  ASSERT_TRUE(fs::exists(png)) << ReadAll(shots / "shot.err");
-  std::string image = ReadAll(png);
-  ASSERT_GT(image.size(), 8u);
-  EXPECT_EQ(image.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
-  EXPECT_GT(image.size(), 40u * 1024) << "screenshot looks empty";
-  std::printf("demo report screenshot: %s\n", png.c_str());
-  RunChromium(chromium, shots, "--dump-dom", url, shots / "dom.html", shots / "dom.err");
-  std::string dom = ReadAll(shots / "dom.html");
-  EXPECT_NE(dom.find("id=\"failure-table\""), std::string::npos) << dom.substr(0, 500);
-  EXPECT_NE(dom.find("<svg"), std::string::npos);
-  EXPECT_NE(dom.find("jostle-demo-burner"), std::string::npos);
-  EXPECT_NE(dom.find("test_price_rounding"), std::string::npos);
-  EXPECT_EQ(ConsoleErrors(ReadAll(shots / "dom.err") + ReadAll(shots / "shot.err")), "");
+  testing::ChromiumPage page =
+      testing::OpenInChromium(chromium, work / "noisy-2" / "report" / "report.html",
+                              fs::path(testing::kBuildDir) / "demo-screenshot", 1280, 1800);
+  testing::ExpectRenderedReport(page);
+  EXPECT_NE(page.dom.find("jostle-demo-burner"), std::string::npos);
+  EXPECT_NE(page.dom.find("test_price_rounding"), std::string::npos);
 }
 
 }  // namespace

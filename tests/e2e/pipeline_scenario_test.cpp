@@ -29,6 +29,7 @@
 
 #include "e2e/child_process.h"
 #include "jostle_test/test_paths.h"
+#include "support/shell_files.h"
 
 namespace jostle {
 namespace {
@@ -37,21 +38,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
+using testing::ReadFile;
+using testing::ShellQuote;
+
 constexpr const char* kToken = "pipeline-e2e-token-1";
 constexpr const char* kNode = "e2e-node";
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 bool Have(const std::string& check) {
   return std::system((check + " >/dev/null 2>&1").c_str()) == 0;
@@ -145,7 +136,7 @@ class TestCgroup {
   std::string Enter() const {
     std::string s;
     for (const auto& dir : dirs_)
-      s += "echo $$ > " + Quote((dir / "cgroup.procs").string()) + " && ";
+      s += "echo $$ > " + ShellQuote((dir / "cgroup.procs").string()) + " && ";
     return s;
   }
   const std::string& name() const { return name_; }
@@ -171,10 +162,10 @@ class PipelineScenarioTest : public ::testing::Test {
 
   // Runs the demo suite in `cgroup`, writing dir_/junit-RUN.xml; returns pytest's exit code.
   int RunSuite(const TestCgroup& cgroup, const std::string& run) {
-    std::string cmd = cgroup.Enter() + "cd " + Quote(dir_.string()) +
+    std::string cmd = cgroup.Enter() + "cd " + ShellQuote(dir_.string()) +
                       " && exec /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml=" +
-                      Quote("junit-" + run + ".xml") + " " +
-                      Quote(std::string(testing::kSourceDir) + "/demo/suite");
+                      ShellQuote("junit-" + run + ".xml") + " " +
+                      ShellQuote(std::string(testing::kSourceDir) + "/demo/suite");
     testing::ChildProcess p({"/bin/sh", "-c", cmd}, (dir_ / ("pytest-" + run + ".log")).string());
     auto status = p.Wait(milliseconds(120000));
     return status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
@@ -184,28 +175,29 @@ class PipelineScenarioTest : public ::testing::Test {
   int Curl(const std::string& args, std::string* body) {
     fs::path out = dir_ / "curl.out";
     fs::remove(out);
-    std::string cmd = "curl -sS -o " + Quote(out.string()) + " -w '%{http_code}' -H " +
-                      Quote(std::string("Authorization: Bearer ") + kToken) + " " + args + " > " +
-                      Quote((dir_ / "curl.code").string()) + " 2>" +
-                      Quote((dir_ / "curl.err").string());
+    std::string cmd = "curl -sS -o " + ShellQuote(out.string()) + " -w '%{http_code}' -H " +
+                      ShellQuote(std::string("Authorization: Bearer ") + kToken) + " " + args +
+                      " > " + ShellQuote((dir_ / "curl.code").string()) + " 2>" +
+                      ShellQuote((dir_ / "curl.err").string());
     std::system(cmd.c_str());
-    *body = ReadAll(out);
-    return std::atoi(ReadAll(dir_ / "curl.code").c_str());
+    *body = ReadFile(out);
+    return std::atoi(ReadFile(dir_ / "curl.code").c_str());
   }
 
   json Upload(const std::string& run) {
     std::string body;
-    int code = Curl("--data-binary @" + Quote((dir_ / ("junit-" + run + ".xml")).string()) + " " +
-                        Quote(base_ + "/api/v1/runs/" + run + "/results?node=" + kNode +
-                              "&tz=" + LocalTzParam()),
-                    &body);
-    EXPECT_EQ(code, 200) << body << ReadAll(dir_ / "curl.err");
+    int code =
+        Curl("--data-binary @" + ShellQuote((dir_ / ("junit-" + run + ".xml")).string()) + " " +
+                 ShellQuote(base_ + "/api/v1/runs/" + run + "/results?node=" + kNode +
+                            "&tz=" + LocalTzParam()),
+             &body);
+    EXPECT_EQ(code, 200) << body << ReadFile(dir_ / "curl.err");
     return json::parse(body, nullptr, false);
   }
 
   json Report(const std::string& run) {
     std::string body;
-    int code = Curl(Quote(base_ + "/api/v1/runs/" + run + "/report?format=json"), &body);
+    int code = Curl(ShellQuote(base_ + "/api/v1/runs/" + run + "/report?format=json"), &body);
     EXPECT_EQ(code, 200) << body;
     return json::parse(body, nullptr, false);
   }
@@ -240,11 +232,11 @@ TEST_F(PipelineScenarioTest, AgentCollectorCurlUploadReportGivesContentionToTheB
                                   (dir_ / "collector.log").string());
   std::string body;
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (Curl(Quote(base_ + "/healthz"), &body) != 200 &&
+  while (Curl(ShellQuote(base_ + "/healthz"), &body) != 200 &&
          std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(milliseconds(50));
   }
-  ASSERT_EQ(Curl(Quote(base_ + "/healthz"), &body), 200) << collector.Log();
+  ASSERT_EQ(Curl(ShellQuote(base_ + "/healthz"), &body), 200) << collector.Log();
 
   testing::ChildProcess agent(
       {std::string(testing::kBinDir) + "/jostle-agent", "--node-name", kNode, "--interval", "500ms",
@@ -256,7 +248,7 @@ TEST_F(PipelineScenarioTest, AgentCollectorCurlUploadReportGivesContentionToTheB
   std::this_thread::sleep_for(milliseconds(1500));  // a few samples before the first test
 
   // 1. Quiet.
-  ASSERT_EQ(RunSuite(*tests, "quiet"), 1) << ReadAll(dir_ / "pytest-quiet.log");
+  ASSERT_EQ(RunSuite(*tests, "quiet"), 1) << ReadFile(dir_ / "pytest-quiet.log");
   std::this_thread::sleep_for(milliseconds(2000));  // samples past the last window
   json up = Upload("quiet");
   EXPECT_EQ(up["tests"], 5) << up.dump();
@@ -279,10 +271,10 @@ TEST_F(PipelineScenarioTest, AgentCollectorCurlUploadReportGivesContentionToTheB
   std::this_thread::sleep_for(milliseconds(2000));
   stress.Signal(SIGTERM);
   stress.Wait(milliseconds(10000));
-  ASSERT_EQ(rc, 1) << ReadAll(dir_ / "pytest-noisy.log");
+  ASSERT_EQ(rc, 1) << ReadFile(dir_ / "pytest-noisy.log");
   up = Upload("noisy");
   EXPECT_EQ(up["tests"], 5) << up.dump();
-  EXPECT_EQ(up["failed"], 4) << up.dump() << ReadAll(dir_ / "pytest-noisy.log");
+  EXPECT_EQ(up["failed"], 4) << up.dump() << ReadFile(dir_ / "pytest-noisy.log");
 
   json report = Report("noisy");
   ASSERT_TRUE(report.is_object());
@@ -302,7 +294,7 @@ TEST_F(PipelineScenarioTest, AgentCollectorCurlUploadReportGivesContentionToTheB
   EXPECT_EQ(bug["verdict"], "fails-regardless") << bug.dump(2);
 
   // Markdown of the same run, as a PR comment would take it.
-  ASSERT_EQ(Curl(Quote(base_ + "/api/v1/runs/noisy/report?format=md"), &body), 200);
+  ASSERT_EQ(Curl(ShellQuote(base_ + "/api/v1/runs/noisy/report?format=md"), &body), 200);
   EXPECT_NE(body.find("contention"), std::string::npos) << body;
   EXPECT_NE(body.find(burner->name()), std::string::npos) << body;
   agent.Signal(SIGTERM);

@@ -20,6 +20,7 @@
 
 #include "e2e/child_process.h"
 #include "jostle_test/test_paths.h"
+#include "support/shell_files.h"
 
 namespace jostle {
 namespace {
@@ -27,21 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
+using testing::ReadFile;
+using testing::ShellQuote;
 
 constexpr const char* kPython = "/usr/bin/python3";
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 bool HavePytest() {
   return std::system((std::string(kPython) + " -c 'import pytest' >/dev/null 2>&1").c_str()) == 0;
@@ -70,12 +60,12 @@ class RunCommandTest : public ::testing::Test {
   std::unique_ptr<testing::ChildProcess> Start(const std::vector<std::string>& flags,
                                                const std::vector<std::string>& command,
                                                const std::vector<std::string>& env = {}) {
-    std::string line = "cd " + Quote((dir_ / "work").string()) + " && exec env";
-    for (const auto& e : env) line += " " + Quote(e);
-    line += " " + Quote(std::string(testing::kBinDir) + "/jostle") + " run --interval 200ms";
-    for (const auto& f : flags) line += " " + Quote(f);
+    std::string line = "cd " + ShellQuote((dir_ / "work").string()) + " && exec env";
+    for (const auto& e : env) line += " " + ShellQuote(e);
+    line += " " + ShellQuote(std::string(testing::kBinDir) + "/jostle") + " run --interval 200ms";
+    for (const auto& f : flags) line += " " + ShellQuote(f);
     line += " --";
-    for (const auto& c : command) line += " " + Quote(c);
+    for (const auto& c : command) line += " " + ShellQuote(c);
     // `sh -c 'exec ...'` leaves jostle itself as the child, so signals reach it directly.
     return std::make_unique<testing::ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", line},
                                                    (dir_ / "jostle.log").string());
@@ -90,9 +80,9 @@ class RunCommandTest : public ::testing::Test {
     return status ? ExitCode(*status) : -1;
   }
 
-  std::string Log() const { return ReadAll(dir_ / "jostle.log"); }
+  std::string Log() const { return ReadFile(dir_ / "jostle.log"); }
   json Report(const std::string& report_dir = "jostle-report") const {
-    std::string text = ReadAll(dir_ / "work" / report_dir / "report.json");
+    std::string text = ReadFile(dir_ / "work" / report_dir / "report.json");
     json j = json::parse(text, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "report.json is not JSON: " << text.substr(0, 300);
     return j;
@@ -156,7 +146,7 @@ TEST_F(RunCommandTest, ASignalSentToJostleReachesTheCommand) {
   auto status = p->Wait(milliseconds(30000));
   ASSERT_TRUE(status.has_value()) << "jostle did not end after SIGTERM:\n" << Log();
   EXPECT_EQ(ExitCode(*status), 7) << Log();
-  EXPECT_EQ(ReadAll(dir_ / "work" / "got-term"), "term\n");
+  EXPECT_EQ(ReadFile(dir_ / "work" / "got-term"), "term\n");
   // jostle itself finished its work: the report is there.
   EXPECT_TRUE(fs::exists(dir_ / "work" / "jostle-report" / "report.html"));
 }
@@ -224,9 +214,9 @@ TEST_F(RunCommandTest, WrapsARealPytestSuite) {
   EXPECT_TRUE(f["window"]["pod_found"].get<bool>()) << "the command's own cgroup was not sampled";
 
   // The Markdown went to stdout and was appended to the step summary.
-  std::string md = ReadAll(dir_ / "work" / "jostle-report" / "report.md");
+  std::string md = ReadFile(dir_ / "work" / "jostle-report" / "report.md");
   ASSERT_FALSE(md.empty());
-  EXPECT_EQ(ReadAll(summary), "# earlier step\n" + md + "\n");
+  EXPECT_EQ(ReadFile(summary), "# earlier step\n" + md + "\n");
   EXPECT_NE(Log().find(md), std::string::npos);
 
   // --db keeps history: the second run's failure counts the first run's.
