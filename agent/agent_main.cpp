@@ -77,20 +77,19 @@ struct Agent {
   std::unique_ptr<BatchAssembler> batches;
   std::unique_ptr<Shipper> shipper;
   std::FILE* output = nullptr;  // stdout or an appended file; owned unless stdout
-  std::string output_scratch;   // one sample's JSON at a time (WriteBatchLine)
+  // The batch being filled, encoded a tick at a time as text (--output) and/or gzip
+  // (--collector): no tick's Sample waits for the end of its batch. Sampling thread only.
+  BatchLineBuilder pending;
+  Sample next;  // the sample being taken (last-but-one tick's, reused); sampling thread only
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<TickLoop> loop;
 
   // Guards the fields below: written by the sampling thread, read by /metrics.
   std::mutex mu;
-  // Samples of the batch being filled, oldest first (capacity --batch-ticks, so pushing
-  // never moves them).
-  std::vector<Sample> pending;
-  // The sample /metrics shows: the newest of `pending`, or after a batch went out a copy of
-  // its newest sample in `last_emitted` (one copy per batch, not per tick); null before the
-  // first tick.
-  const Sample* latest = nullptr;
-  Sample last_emitted;
+  // The newest sample, which /metrics shows (swapped with `next` after each tick); absent
+  // before the first tick.
+  Sample latest;
+  bool have_latest = false;
   AgentSelfStats self;
   std::unique_ptr<PrometheusRenderer> renderer;  // made with the node name, after flags
   size_t metrics_bytes = 0;                      // size of the last /metrics body
@@ -132,7 +131,6 @@ Status ValidateFlags(Agent& a) {
   }
   a.paths = HostPaths{a.flags.proc_root, a.flags.sys_root, a.flags.cgroup_root};
   a.renderer = std::make_unique<PrometheusRenderer>(a.flags.node_name);
-  a.pending.reserve(static_cast<size_t>(a.flags.batch_ticks));
   return Status::Ok();
 }
 
@@ -213,7 +211,7 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
   if (req.path == "/healthz") return {200, "text/plain; charset=utf-8", {}, "ok\n"};
   if (req.path == "/metrics") {
     std::lock_guard lock(a.mu);
-    if (a.latest == nullptr) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
+    if (!a.have_latest) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
     AgentSelfStats self = a.self;
     if (a.shipper) {
       ShipperStats shipped = a.shipper->stats();
@@ -227,7 +225,7 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
     // the body would still be a copy (bench/BENCHMARKS.md, /metrics rendering).
     HttpServerResponse response{200, kPrometheusContentType, {}, {}};
     response.body.reserve(a.metrics_bytes + 4096);
-    a.renderer->Render(*a.latest, self, response.body);
+    a.renderer->Render(a.latest, self, response.body);
     a.metrics_bytes = response.body.size();
     return response;
   }
@@ -249,56 +247,51 @@ Status StartServer(Agent& a) {
   return Status::Ok();
 }
 
-// Hands `a.pending` to every output as one batch. Sampling thread (or main, at shutdown).
+// Closes the batch being filled and hands it to every output. Sampling thread (or main, at
+// shutdown).
 void EmitPending(Agent& a) {
-  SampleBatch batch;
-  {
-    std::lock_guard lock(a.mu);
-    if (a.pending.empty()) return;
-    batch = a.batches->Make(std::move(a.pending), a.sampler->HostFacts());
-    a.pending = {};
-    a.pending.reserve(static_cast<size_t>(a.flags.batch_ticks));
-    // /metrics goes on showing the newest sample from a copy: writing the batch moves its
-    // samples in and out (WriteBatchLine) and the shipper takes it. One copy per batch, and
-    // none when nothing serves /metrics.
-    if (a.server) {
-      a.last_emitted = batch.samples.back();
-      a.latest = &a.last_emitted;
-    } else {
-      a.latest = nullptr;
-    }
+  if (!a.pending.started() || a.pending.samples() == 0) return;
+  if (Status s = a.pending.Finish(a.sampler->HostFacts()); !s.ok()) {
+    spdlog::error("batch of {} samples dropped: {}", a.pending.samples(), s.ToString());
+    return;
   }
   if (a.output != nullptr) {
-    // One sample's text at a time: the whole line is megabytes with hundreds of cgroups.
-    Status written = WriteBatchLine(batch, a.output_scratch, [&a](std::string_view piece) {
-      if (std::fwrite(piece.data(), 1, piece.size(), a.output) != piece.size()) {
-        return Status::FromErrno(errno, "--output: write failed");
-      }
-      return Status::Ok();
-    });
-    if (written.ok() && std::fflush(a.output) != 0) {
+    std::string_view line = a.pending.text();
+    Status written = Status::Ok();
+    if (std::fwrite(line.data(), 1, line.size(), a.output) != line.size() ||
+        std::fputc('\n', a.output) == EOF || std::fflush(a.output) != 0) {
       written = Status::FromErrno(errno, "--output: write failed");
     }
     if (!written.ok()) spdlog::warn("{}", written.ToString());
   }
-  if (a.shipper) a.shipper->Ship(std::move(batch));
+  if (a.shipper) a.shipper->ShipPayload(a.pending.TakeGzip());
+}
+
+// Takes one sample into `a.latest` (for /metrics) and into the pending batch.
+void TakeSample(Agent& a) {
+  auto start = std::chrono::steady_clock::now();
+  a.sampler->Tick(a.next);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (a.output != nullptr || a.shipper) {
+    Status added = Status::Ok();
+    if (!a.pending.started()) {
+      added = a.pending.Start(a.batches->Make({}, a.sampler->HostFacts()), a.output != nullptr,
+                              a.shipper != nullptr, static_cast<size_t>(a.flags.batch_ticks));
+    }
+    if (added.ok()) added = a.pending.Add(a.next);
+    if (!added.ok()) spdlog::error("sample dropped from its batch: {}", added.ToString());
+  }
+  std::lock_guard lock(a.mu);
+  std::swap(a.next, a.latest);
+  a.have_latest = true;
+  a.self.samples_total++;
+  a.self.sample_duration_seconds = took;
+  a.self.read_errors["node"] = a.sampler->read_errors();
 }
 
 void Tick(Agent& a) {
-  auto start = std::chrono::steady_clock::now();
-  Sample sample = a.sampler->Tick();
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  bool full = false;
-  {
-    std::lock_guard lock(a.mu);
-    a.pending.push_back(std::move(sample));
-    a.latest = &a.pending.back();
-    a.self.samples_total++;
-    a.self.sample_duration_seconds = took;
-    a.self.read_errors["node"] = a.sampler->read_errors();
-    full = static_cast<int>(a.pending.size()) >= a.flags.batch_ticks;
-  }
-  if (full) EmitPending(a);
+  TakeSample(a);
+  if (static_cast<int>(a.pending.samples()) >= a.flags.batch_ticks) EmitPending(a);
 }
 
 Status StartSampling(Agent& a) {
@@ -325,9 +318,9 @@ void Teardown(Agent& a) {
 
 // --once: two readings one interval apart (so rates can be derived), one batch, exit.
 Status RunOnce(Agent& a) {
-  a.pending.push_back(a.sampler->Tick());
+  TakeSample(a);
   std::this_thread::sleep_for(a.interval);
-  a.pending.push_back(a.sampler->Tick());
+  TakeSample(a);
   EmitPending(a);
   return Status::Ok();
 }

@@ -971,7 +971,44 @@ Result<CgroupSampler> CgroupSampler::Open(const HostPaths& paths, CgroupOptions 
   return CgroupSampler(std::move(state));
 }
 
+namespace {
+
+// Ordering of samples and entities: (scope, id), as the entity map is keyed.
+bool SampleBefore(const CgroupSample& s, Scope scope, const std::string& id) {
+  return s.scope != scope ? s.scope < scope : s.id < id;
+}
+
+void AssignIfChanged(std::string& dest, const std::string& src) {
+  if (dest != src) dest = src;
+}
+
+// Makes `s` what a fresh CgroupSample is, keeping its strings' contents where the caller
+// sets them again (id, path, pod uid, container id, qos) and their capacity elsewhere.
+void ResetKeepingStrings(CgroupSample& s) {
+  CgroupSample fresh;
+  fresh.id.swap(s.id);
+  fresh.path.swap(s.path);
+  fresh.pod_uid.swap(s.pod_uid);
+  fresh.container_id.swap(s.container_id);
+  fresh.qos.swap(s.qos);
+  fresh.namespace_name.swap(s.namespace_name);
+  fresh.pod_name.swap(s.pod_name);
+  fresh.container_name.swap(s.container_name);
+  fresh.namespace_name.clear();
+  fresh.pod_name.clear();
+  fresh.container_name.clear();
+  s = std::move(fresh);
+}
+
+}  // namespace
+
 std::vector<CgroupSample> CgroupSampler::Read() {
+  std::vector<CgroupSample> out;
+  Read(out);
+  return out;
+}
+
+void CgroupSampler::Read(std::vector<CgroupSample>& out) {
   State& s = *state_;
   // Open listed the trees; the first Read reads what it found.
   if (s.stats.ticks > 0 &&
@@ -979,29 +1016,50 @@ std::vector<CgroupSample> CgroupSampler::Read() {
     s.Scan();
   }
   ++s.stats.ticks;
-  std::vector<CgroupSample> out;
-  out.reserve(s.entities.size());
+  // `out`'s samples are reused in place where their (scope, id) is still known: both `out`
+  // (when it came from Read) and the entities are ordered by (scope, id), so one merge pass
+  // moves each kept sample to its new position; samples of cgroups gone are dropped. Any
+  // other content of `out` is only slower.
+  const bool ordered = std::is_sorted(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return SampleBefore(a, b.scope, b.id);
+  });
+  if (!ordered) out.clear();
+  // out[0, kept): this tick's samples; out[kept, next): spent (last tick's samples of
+  // cgroups gone, or of one that vanished this tick), reused for new series; out[next, end):
+  // last tick's samples not reached yet, in order.
+  size_t kept = 0;
+  size_t next = 0;
   for (auto it = s.entities.begin(); it != s.entities.end();) {
     Entity& e = it->second;
-    CgroupSample sample;
+    while (next < out.size() && SampleBefore(out[next], e.scope, e.id)) ++next;
+    if (next < out.size() && out[next].scope == e.scope && out[next].id == e.id) {
+      if (next != kept) std::swap(out[kept], out[next]);
+      ++next;
+    } else if (kept == next) {
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(kept), CgroupSample{});
+      ++next;
+    }
+    CgroupSample& sample = out[kept];
+    ResetKeepingStrings(sample);
     sample.scope = e.scope;
-    sample.id = e.id;
-    sample.path = e.where.path;
-    sample.pod_uid = e.where.pod_uid;
-    sample.container_id = e.where.container_id;
-    sample.qos = e.where.qos;
+    AssignIfChanged(sample.id, e.id);
+    AssignIfChanged(sample.path, e.where.path);
+    AssignIfChanged(sample.pod_uid, e.where.pod_uid);
+    AssignIfChanged(sample.container_id, e.where.container_id);
+    AssignIfChanged(sample.qos, e.where.qos);
     if (!s.ReadEntity(e, sample)) {
+      // out[kept] is spent: kept does not move.
       ++s.stats.vanished;
       spdlog::debug("cgroup sampler: {} went away between listing and reading", e.id);
       s.CloseAll(e);
       it = s.entities.erase(it);
       continue;
     }
-    out.push_back(std::move(sample));
+    ++kept;
     ++it;
   }
+  out.resize(kept);
   s.stats.cgroups = s.entities.size();
-  return out;
 }
 
 const std::map<std::string, std::string>& CgroupSampler::host_facts() const {

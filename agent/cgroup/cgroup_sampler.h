@@ -153,6 +153,13 @@ class CgroupSampler {
   // whole: unreadable metrics are nullopt, vanished cgroups are left out. Only pod_uid,
   // container_id, qos, path and host_network are filled among the identity fields.
   std::vector<CgroupSample> Read();
+  // The same samples as Read() into `out`, reusing the samples it holds: when `out` is what
+  // the last call left in it, a series still present keeps its CgroupSample and identity
+  // strings (rewritten only when they changed), its readings are reset and read again, and
+  // a series gone is dropped. Pod names, container names and labels are cleared (capacity
+  // kept) for the caller to fill again. Any other content of `out` gives the same result,
+  // only slower.
+  void Read(std::vector<CgroupSample>& out);
 
   // Facts detected at Open and updated at each scan: "cgroup" = "v2" | "v1" | "hybrid";
   // "cgroup_driver" = "systemd" | "cgroupfs" | "none" (no kubepods directory found);

@@ -29,9 +29,10 @@ void ApplyPodNames(const PodDirectory& pods, std::vector<CgroupSample>& samples)
       meta = pods.Find(s.pod_uid);
     }
     if (!meta) continue;
+    // Assigned into the strings' kept capacity (CgroupSampler::Read(vector&) clears them).
     s.namespace_name = meta->namespace_name;
     s.pod_name = meta->name;
-    s.labels = meta->labels;
+    if (s.labels != meta->labels) s.labels = meta->labels;
     if (s.qos.empty()) s.qos = meta->qos;
     if (s.scope == Scope::kContainer) {
       auto it = meta->container_names.find(s.container_id);
@@ -52,12 +53,16 @@ Result<std::unique_ptr<Sampler>> Sampler::Open(const HostPaths& paths, CgroupOpt
 
 Sample Sampler::Tick() {
   Sample s;
+  Tick(s);
+  return s;
+}
+
+void Sampler::Tick(Sample& s) {
   s.wall_ns = WallNowNs();
   s.mono_ns = MonoNowNs();
   s.node = node_.Read();
-  s.cgroups = cgroups_.Read();
+  cgroups_.Read(s.cgroups);
   if (pods_ != nullptr) ApplyPodNames(*pods_, s.cgroups);
-  return s;
 }
 
 std::map<std::string, std::string> Sampler::HostFacts() const {

@@ -34,6 +34,9 @@ class Sampler {
   static Result<std::unique_ptr<Sampler>> Open(const HostPaths& paths, CgroupOptions options,
                                                const PodDirectory* pods);
   Sample Tick();
+  // The same as Tick() into `out`, reusing its cgroup samples (CgroupSampler::Read(vector&)):
+  // pass the Sample an earlier call filled to avoid copying every cgroup's identity strings.
+  void Tick(Sample& out);
   // Facts for SampleBatch::host: node reader's and cgroup sampler's merged.
   std::map<std::string, std::string> HostFacts() const;
   uint64_t read_errors() const { return node_.read_errors(); }

@@ -50,7 +50,9 @@ Result<std::unique_ptr<Shipper>> Shipper::Start(ShipperOptions options) {
 
 Shipper::~Shipper() { Stop(milliseconds(0)); }
 
-bool Shipper::Ship(SampleBatch batch) {
+bool Shipper::Ship(const SampleBatch& batch) { return ShipPayload(Encode(batch)); }
+
+bool Shipper::ShipPayload(std::string payload) {
   bool dropped = false;
   {
     std::lock_guard lock(mu_);
@@ -58,7 +60,7 @@ bool Shipper::Ship(SampleBatch batch) {
       queue_.pop_front();
       dropped = true;
     }
-    queue_.push_back(std::move(batch));
+    queue_.push_back(std::move(payload));
     queued_ = queue_.size();
   }
   cv_.notify_one();
@@ -199,17 +201,17 @@ void Shipper::SpoolPayload(std::string payload) {
   ++spooled_;
 }
 
-void Shipper::MoveQueueToSpool(std::deque<SampleBatch>& batches) {
-  while (!batches.empty()) {
-    SpoolPayload(Encode(batches.front()));
-    batches.pop_front();
+void Shipper::MoveQueueToSpool(std::deque<std::string>& payloads) {
+  while (!payloads.empty()) {
+    SpoolPayload(std::move(payloads.front()));
+    payloads.pop_front();
   }
 }
 
 void Shipper::Run() {
   auto retry_at = Clock::now();  // no send before this (backoff)
   for (;;) {
-    std::deque<SampleBatch> batches;
+    std::deque<std::string> batches;
     bool stopping;
     Clock::time_point deadline;
     {
@@ -244,7 +246,7 @@ void Shipper::Run() {
         MoveQueueToSpool(batches);
         break;
       }
-      std::string payload = Encode(batches.front());
+      std::string payload = std::move(batches.front());
       batches.pop_front();
       milliseconds asked{0};
       switch (Send(payload, &asked)) {

@@ -1,5 +1,5 @@
-// Shipper: takes SampleBatch objects from the sampling loop and delivers them to the
-// collector's POST /api/v1/samples, gzip-compressed, with a bearer token.
+// Shipper: takes batches (SampleBatch objects or their gzip payloads) from the sampling loop and
+// delivers them to the collector's POST /api/v1/samples, gzip-compressed, with a bearer token.
 //
 // Ship() never blocks the sampling loop: it appends to a bounded in-memory queue that the
 // shipper's own thread drains. A send that gets no answer, a 5xx, a 408 or a 429 is retried
@@ -67,8 +67,12 @@ class Shipper {
   Shipper& operator=(const Shipper&) = delete;
 
   // Any thread; never blocks on I/O. When the queue is full the oldest queued batch is
-  // dropped (counted) and false returned.
-  bool Ship(SampleBatch batch);
+  // dropped (counted) and false returned. The batch is encoded and compressed here, on the
+  // caller's thread: the queue holds payloads.
+  bool Ship(const SampleBatch& batch);
+  // As Ship, for a batch already encoded and compressed: `payload` is Gzip(EncodeBatch(b))
+  // or any gzip whose inflation is that text (BatchLineBuilder).
+  bool ShipPayload(std::string payload);
 
   // Delivers what it can until `deadline` passes (queue and spool), then writes whatever is
   // left to the spool and stops the thread. Idempotent.
@@ -83,7 +87,7 @@ class Shipper {
   SendVerdict Send(const std::string& payload, std::chrono::milliseconds* retry_after);
   std::string Token();
   void SpoolPayload(std::string payload);
-  void MoveQueueToSpool(std::deque<SampleBatch>& batches);
+  void MoveQueueToSpool(std::deque<std::string>& payloads);
   std::string Encode(const SampleBatch& batch) const;
 
   const ShipperOptions options_;
@@ -93,7 +97,7 @@ class Shipper {
 
   mutable std::mutex mu_;  // guards queue_, stopping_, deadline_
   std::condition_variable cv_;
-  std::deque<SampleBatch> queue_;
+  std::deque<std::string> queue_;  // gzip payloads, oldest first
   bool stopping_ = false;
   std::chrono::steady_clock::time_point deadline_;
 

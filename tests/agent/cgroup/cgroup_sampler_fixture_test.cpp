@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -568,6 +569,90 @@ TEST_F(FixtureCopy, UnreadableHostNetnsIsWarnedOnlyWhenThereArePods) {
     EXPECT_FALSE(samples.empty());
     EXPECT_EQ(warnings.Count("ns/net"), 0u);
   }
+}
+
+// Read(vector&) reusing last tick's samples gives exactly what a fresh Read() of a second
+// sampler over the same tree gives, as cgroups disappear, appear and are renamed or moved.
+TEST_F(FixtureCopy, ReusedSamplesEqualAFreshRead) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  options.rescan_every_ticks = 1;
+  auto reused = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  auto fresh = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  const std::string root = dir_ + "/sys/fs/cgroup";
+  const std::string burstable = root + "/kubepods.slice/kubepods-burstable.slice";
+  const std::string pod_b = "/kubepods-burstable-pod0b5c1d2e_2222_4a4a_8b8b_000000000002.slice";
+  const std::string kept = dir_ + "/kept";
+  std::vector<CgroupSample> out;
+  auto expect_same = [&](const std::string& step) {
+    reused->Read(out);
+    std::vector<CgroupSample> want = fresh->Read();
+    EXPECT_FALSE(want.empty()) << step;
+    EXPECT_EQ(out, want) << step;
+    // What a caller filled in (ApplyPodNames) must not survive into the next read.
+    for (CgroupSample& s : out) {
+      s.namespace_name = "stale-ns";
+      s.pod_name = "stale-pod";
+      s.container_name = "stale-container";
+      s.labels = {{"stale", "yes"}};
+      s.cpu_usage_us = 424242;
+      s.net = NetCounters{"stale", 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    }
+    return want;
+  };
+  auto first = expect_same("first read, into an empty vector");
+  expect_same("nothing changed");
+
+  fs::rename(burstable + pod_b, kept);  // pod B and its two containers disappear
+  auto without_b = expect_same("pod removed");
+  EXPECT_EQ(without_b.size() + 3, first.size());
+
+  fs::rename(kept, burstable + pod_b);  // and come back
+  expect_same("pod back");
+
+  fs::rename(root + "/system.slice/containerd.service", root + "/system.slice/aaa.service");
+  fs::rename(root + "/user.slice", root + "/zzz.slice");
+  auto renamed = expect_same("plain cgroups renamed");
+  EXPECT_EQ(Index(renamed).count({Scope::kCgroup, "/system.slice/aaa.service"}), 1u);
+
+  // Pod B moved under the besteffort slice: same ids, other paths.
+  fs::rename(burstable + pod_b, root + "/kubepods.slice/kubepods-besteffort.slice" + pod_b);
+  expect_same("pod moved");
+
+  // Last tick's samples in another order, or foreign samples, only cost time.
+  std::reverse(out.begin(), out.end());
+  expect_same("reversed input");
+  CgroupSample foreign;
+  foreign.id = "/not/a/cgroup";
+  out.insert(out.begin(), foreign);
+  out.push_back(foreign);
+  expect_same("foreign samples in the input");
+}
+
+TEST_F(FixtureCopy, ReusedSamplesDropACgroupThatVanishesMidRead) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  options.rescan_every_ticks = 100;
+  options.max_open_files = 0;  // every file opened when read, so a removed one is missed
+  auto reused = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  auto fresh = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(reused.ok() && fresh.ok());
+  std::vector<CgroupSample> out;
+  reused->Read(out);
+  EXPECT_EQ(out, fresh->Read());
+  // Listed, then gone: both samplers find out while reading.
+  fs::remove_all(dir_ + "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice");
+  fs::remove_all(dir_ + "/sys/fs/cgroup/user.slice");
+  reused->Read(out);
+  std::vector<CgroupSample> want = fresh->Read();
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(Index(out).count({Scope::kPod, kPodB}), 0u);
+  EXPECT_EQ(reused->stats().vanished, fresh->stats().vanished);
+  EXPECT_GT(reused->stats().vanished, 0u);
+  reused->Read(out);
+  EXPECT_EQ(out, fresh->Read());
 }
 
 }  // namespace

@@ -96,5 +96,87 @@ TEST(WriteBatchLine, StopsAtTheFirstWriteError) {
   EXPECT_EQ(batch, Batch(3, 2));
 }
 
+// BatchLineBuilder: a batch added a sample at a time is EncodeBatch's text of the same
+// batch, and its gzip inflates to that text, for any number of samples and batches in a row.
+TEST(BatchLineBuilder, StreamedBytesEqualEncodeBatch) {
+  BatchLineBuilder builder;
+  for (int round = 0; round < 2; ++round) {  // the second round reuses the stream and buffers
+    for (int samples : {0, 1, 2, 10}) {
+      for (int cgroups : {0, 1, 5, 300}) {
+        SampleBatch batch = Batch(samples, cgroups);
+        batch.seq = static_cast<uint64_t>(samples * 1000 + cgroups);
+        const SampleBatch before = batch;
+        ASSERT_TRUE(builder.Start(batch, true, true).ok());
+        EXPECT_TRUE(builder.started());
+        for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
+        EXPECT_EQ(batch, before);
+        EXPECT_EQ(builder.samples(), static_cast<size_t>(samples));
+        ASSERT_TRUE(builder.Finish(batch.host).ok());
+        EXPECT_FALSE(builder.started());
+        const std::string want = EncodeBatch(before);
+        EXPECT_EQ(builder.text(), want) << samples << " samples, " << cgroups;
+        std::string gz = builder.TakeGzip();
+        ASSERT_TRUE(LooksGzipped(gz));
+        auto inflated = Gunzip(gz, 1 << 30);
+        ASSERT_TRUE(inflated.ok()) << inflated.status().ToString();
+        EXPECT_EQ(*inflated, want) << samples << " samples, " << cgroups;
+        if (samples == 10 && cgroups == 300) {
+          EXPECT_LT(gz.size(), want.size() / 4);
+        }
+      }
+    }
+  }
+}
+
+TEST(BatchLineBuilder, KeepsOnlyWhatIsAskedFor) {
+  BatchLineBuilder builder;
+  SampleBatch batch = Batch(3, 4);
+  ASSERT_TRUE(builder.Start(batch, false, true).ok());
+  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
+  ASSERT_TRUE(builder.Finish(batch.host).ok());
+  EXPECT_TRUE(builder.text().empty());
+  EXPECT_EQ(Gunzip(builder.TakeGzip(), 1 << 30).value(), EncodeBatch(batch));
+
+  ASSERT_TRUE(builder.Start(batch, true, false).ok());
+  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
+  ASSERT_TRUE(builder.Finish(batch.host).ok());
+  EXPECT_EQ(builder.text(), EncodeBatch(batch));
+  EXPECT_TRUE(builder.TakeGzip().empty());
+}
+
+// Host facts that changed during the batch are the batch's facts at Finish, as
+// BatchAssembler::Make at the end of the batch gave them.
+TEST(BatchLineBuilder, HostFactsAtFinishWin) {
+  BatchLineBuilder builder;
+  SampleBatch batch = Batch(4, 3);
+  ASSERT_TRUE(builder.Start(batch, true, true).ok());
+  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
+  batch.host["cgroup_driver"] = "systemd";
+  batch.host.erase("psi");
+  ASSERT_TRUE(builder.Finish(batch.host).ok());
+  EXPECT_EQ(builder.text(), EncodeBatch(batch));
+  EXPECT_EQ(Gunzip(builder.TakeGzip(), 1 << 30).value(), EncodeBatch(batch));
+}
+
+TEST(BatchLineBuilder, AddOrFinishOutsideABatchIsAnError) {
+  BatchLineBuilder builder;
+  Sample s;
+  EXPECT_EQ(builder.Add(s).code(), Status::Code::kInternal);
+  EXPECT_EQ(builder.Finish({}).code(), Status::Code::kInternal);
+  SampleBatch batch = Batch(1, 1);
+  ASSERT_TRUE(builder.Start(batch, true, false).ok());
+  ASSERT_TRUE(builder.Finish(batch.host).ok());
+  EXPECT_EQ(builder.text(), EncodeBatch(SampleBatch{batch.wire_version,
+                                                    batch.node,
+                                                    batch.boot_id,
+                                                    batch.agent_start_ns,
+                                                    batch.seq,
+                                                    batch.agent_version,
+                                                    batch.interval_ns,
+                                                    batch.host,
+                                                    {}}));
+  EXPECT_EQ(builder.Add(s).code(), Status::Code::kInternal);
+}
+
 }  // namespace
 }  // namespace jostle::agent
