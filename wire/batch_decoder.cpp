@@ -24,10 +24,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "jostle/version.h"
 #include "jostle/wire.h"
@@ -268,6 +272,113 @@ enum NetKey {
 constexpr KeyTable<kNetKeys> kNetTable({"if", "rx_bytes", "rx_packets", "rx_errors", "rx_drops",
                                         "tx_bytes", "tx_packets", "tx_errors", "tx_drops",
                                         "speed_mbps"});
+
+// Reuse of a batch decoded before (DecodeBatchInto). Each element is brought back to a
+// default value, the same as a new one, except that its vectors keep their elements (refilled
+// by the decode and cut to the new count) and its strings and label map keep their buffers
+// and nodes. Every field not named here is reset by the assignment from a new object, so a
+// field added to the model later is reset without being listed.
+void ResetKeepingBuffers(NetCounters* n) {
+  NetCounters fresh;
+  fresh.interface.swap(n->interface);
+  *n = std::move(fresh);
+  n->interface.clear();
+}
+
+void ResetKeepingBuffers(NodeSample* n) {
+  NodeSample fresh;
+  fresh.net.swap(n->net);  // refilled by the "net" member, or emptied when it is absent
+  *n = std::move(fresh);
+}
+
+void ResetKeepingBuffers(CgroupSample* c) {
+  CgroupSample fresh;
+  std::string* strings[] = {
+      &c->id,       &c->path,           &c->pod_uid, &c->container_id, &c->namespace_name,
+      &c->pod_name, &c->container_name, &c->qos};
+  std::string* fresh_strings[] = {&fresh.id,
+                                  &fresh.path,
+                                  &fresh.pod_uid,
+                                  &fresh.container_id,
+                                  &fresh.namespace_name,
+                                  &fresh.pod_name,
+                                  &fresh.container_name,
+                                  &fresh.qos};
+  for (size_t i = 0; i < std::size(strings); ++i) fresh_strings[i]->swap(*strings[i]);
+  fresh.labels.swap(c->labels);  // refilled by the "labels" member, or emptied when absent
+  *c = std::move(fresh);
+  for (std::string* s : strings) s->clear();
+}
+
+void ResetKeepingBuffers(Sample* s) {
+  Sample fresh;
+  fresh.cgroups.swap(s->cgroups);    // refilled by "cgroups", or emptied when absent
+  fresh.node.net.swap(s->node.net);  // the same through "node"
+  *s = std::move(fresh);
+}
+
+void ResetKeepingBuffers(SampleBatch* b) {
+  SampleBatch fresh;
+  fresh.node.swap(b->node);
+  fresh.boot_id.swap(b->boot_id);
+  fresh.agent_version.swap(b->agent_version);
+  fresh.host.swap(b->host);        // refilled by "host", or emptied when absent
+  fresh.samples.swap(b->samples);  // refilled by "samples" ("samples" is required)
+  *b = std::move(fresh);
+  b->node.clear();
+  b->boot_id.clear();
+  b->agent_version.clear();
+}
+
+// Element i of an array being decoded into *v: the element a previous decode left there,
+// reset, or a new one. Elements come in order (i == v->size() when a new one is needed);
+// the caller cuts *v to the number decoded once the array ends.
+template <typename T>
+T& RefillElement(std::vector<T>* v, size_t i) {
+  if (i < v->size()) {
+    ResetKeepingBuffers(&(*v)[i]);
+    return (*v)[i];
+  }
+  return v->emplace_back();
+}
+
+// Fills a string map from an object's members in document order with the result of
+// clear() followed by insert_or_assign() per member, but keeps the nodes (and their
+// strings' buffers) of the entries it held when the keys come in the map's order and match
+// theirs, as the labels of the same pods do from one batch to the next.
+class MapRefill {
+ public:
+  explicit MapRefill(std::map<std::string, std::string>* map) : map_(map), next_(map->begin()) {}
+
+  void Set(std::string_view key, std::string_view value) {
+    // [begin, next_) holds entries set by this fill, [next_, end) the old ones left over.
+    while (next_ != map_->end() && std::string_view(next_->first) < key) {
+      next_ = map_->erase(next_);
+    }
+    if (next_ != map_->end() && next_->first == key) {
+      next_->second.assign(value);
+      ++next_;
+      return;
+    }
+    // key sorts before every leftover: either set before (repeated member) or new.
+    map_->insert_or_assign(next_, std::string(key), std::string(value));
+  }
+  void Erase(std::string_view key) {
+    auto it = map_->find(std::string(key));
+    if (it == map_->end()) return;
+    if (it == next_) {
+      next_ = map_->erase(it);
+    } else {
+      map_->erase(it);
+    }
+  }
+  // Drops the old entries no member matched.
+  void Finish() { map_->erase(next_, map_->end()); }
+
+ private:
+  std::map<std::string, std::string>* map_;
+  std::map<std::string, std::string>::iterator next_;
+};
 
 class BatchScanner {
  public:
@@ -784,20 +895,25 @@ bool BatchScanner::ReadString(const Path& at, std::string* out, bool* present) {
 // otherwise a member that is not a string is left out (host).
 bool BatchScanner::ReadStringMap(const Path& at, std::map<std::string, std::string>* out,
                                  bool strict) {
-  out->clear();
-  if (IsNull()) return TakeNull();
+  if (IsNull()) {
+    out->clear();
+    return TakeNull();
+  }
   if (*p_ != '{') return Schema(at, "expected an object");
-  return Members([&](std::string_view key) {
+  MapRefill fill(out);
+  bool ok = Members([&](std::string_view key) {
     if (*p_ == '"') {
       std::string_view v;
       if (!ScanString(&v, &value_scratch_)) return false;
-      out->insert_or_assign(std::string(key), std::string(v));
+      fill.Set(key, v);
       return true;
     }
     if (strict) return Schema(Path::Member(at, key), "expected a string");
-    if (auto it = out->find(std::string(key)); it != out->end()) out->erase(it);
+    fill.Erase(key);
     return SkipValue();
   });
+  if (ok) fill.Finish();
+  return ok;
 }
 
 bool BatchScanner::DecodePsi(const Path& at, std::optional<PsiTotals>* out) {
@@ -842,7 +958,8 @@ bool BatchScanner::DecodeNet(const Path& at, NetCounters* n) {
 }
 
 bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
-  return SchemaMembers(kNodeTable, [&](int k, std::string_view key) {
+  bool has_net = false;
+  bool ok = SchemaMembers(kNodeTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     switch (k) {
       case kNCpuBusyUs:
@@ -861,12 +978,23 @@ bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
         return DecodePsi(field, &n->psi_memory);
       case kNPsiIo:
         return DecodePsi(field, &n->psi_io);
-      case kNNet:
-        n->net.clear();
-        if (IsNull()) return TakeNull();
+      case kNNet: {
+        has_net = true;
+        if (IsNull()) {
+          n->net.clear();
+          return TakeNull();
+        }
         if (*p_ != '[') return Schema(field, "expected an array");
-        return Elements(
-            [&](size_t i) { return DecodeNet(Path::Element(field, i), &n->net.emplace_back()); });
+        size_t count = 0;
+        if (!Elements([&](size_t i) {
+              count = i + 1;
+              return DecodeNet(Path::Element(field, i), &RefillElement(&n->net, i));
+            })) {
+          return false;
+        }
+        n->net.resize(count);
+        return true;
+      }
       case kNTcpOutSegs:
         return ReadU64(field, &n->tcp_out_segs);
       case kNTcpRetransSegs:
@@ -881,11 +1009,14 @@ bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
         return SkipValue();
     }
   });
+  if (ok && !has_net) n->net.clear();
+  return ok;
 }
 
 bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
   enum class ScopeSeen { kMissing, kKnown, kUnknown } scope = ScopeSeen::kMissing;
   bool has_id = false;
+  bool has_labels = false;
   bool present;  // of the optional strings; absent and empty are the same to them
   bool ok = SchemaMembers(kCgroupTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
@@ -927,6 +1058,7 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
       case kCQos:
         return ReadString(field, &c->qos, &present);
       case kCLabels:
+        has_labels = true;
         return ReadStringMap(field, &c->labels, /*strict=*/true);
       case kCCpuUsageUs:
         return ReadU64(field, &c->cpu_usage_us);
@@ -974,6 +1106,7 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
     }
   });
   if (!ok) return false;
+  if (!has_labels) c->labels.clear();
   if (scope == ScopeSeen::kMissing) return Schema(Path::Member(at, "scope"), "missing");
   if (scope == ScopeSeen::kUnknown) {
     return Schema(Path::Member(at, "scope"), "expected pod, container or cgroup");
@@ -986,6 +1119,8 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
 bool BatchScanner::DecodeSample(const Path& at, Sample* s, size_t expected_cgroups) {
   std::optional<int64_t> wall_ns;
   std::optional<int64_t> mono_ns;
+  bool has_node = false;
+  bool has_cgroups = false;
   bool ok = SchemaMembers(kSampleTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
     switch (k) {
@@ -994,24 +1129,40 @@ bool BatchScanner::DecodeSample(const Path& at, Sample* s, size_t expected_cgrou
       case kSMonoNs:
         return ReadI64(field, &mono_ns);
       case kSNode:
-        s->node = NodeSample{};
-        if (IsNull()) return TakeNull();
+        has_node = true;
+        ResetKeepingBuffers(&s->node);
+        if (IsNull()) {
+          s->node.net.clear();
+          return TakeNull();
+        }
         if (*p_ != '{') return Schema(field, "expected an object");
         return DecodeNode(field, &s->node);
-      case kSCgroups:
-        s->cgroups.clear();
-        if (IsNull()) return TakeNull();
+      case kSCgroups: {
+        has_cgroups = true;
+        if (IsNull()) {
+          s->cgroups.clear();
+          return TakeNull();
+        }
         if (*p_ != '[') return Schema(field, "expected an array");
         s->cgroups.reserve(expected_cgroups);
-        return Elements([&](size_t i) {
-          if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
-          return DecodeCgroup(Path::Element(field, i), &s->cgroups.emplace_back());
-        });
+        size_t count = 0;
+        if (!Elements([&](size_t i) {
+              count = i + 1;
+              if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
+              return DecodeCgroup(Path::Element(field, i), &RefillElement(&s->cgroups, i));
+            })) {
+          return false;
+        }
+        s->cgroups.resize(count);
+        return true;
+      }
       default:
         return SkipValue();
     }
   });
   if (!ok) return false;
+  if (!has_node) s->node.net.clear();
+  if (!has_cgroups) s->cgroups.clear();
   if (!wall_ns) return Schema(Path::Member(at, "wall_ns"), "missing");
   s->wall_ns = *wall_ns;
   s->mono_ns = mono_ns.value_or(0);
@@ -1034,6 +1185,7 @@ bool BatchScanner::Scan(SampleBatch* b) {
     schema_error_ = Status::InvalidArgument("sample batch: expected a JSON object");
     return false;
   }
+  ResetKeepingBuffers(b);
   std::optional<int64_t> wire_version;
   std::optional<int64_t> agent_start_ns;
   std::optional<int64_t> interval_ns;
@@ -1041,6 +1193,7 @@ bool BatchScanner::Scan(SampleBatch* b) {
   bool has_node = false;
   bool has_boot_id = false;
   bool has_samples = false;
+  bool has_host = false;
   bool present;
   bool ok = SchemaMembers(kBatchTable, [&](int k, std::string_view key) {
     Path field = Path::Member(root, key);
@@ -1060,23 +1213,35 @@ bool BatchScanner::Scan(SampleBatch* b) {
       case kBIntervalNs:
         return ReadI64(field, &interval_ns);
       case kBHost:
+        has_host = true;
         return ReadStringMap(field, &b->host, /*strict=*/false);
-      case kBSamples:
-        b->samples.clear();
+      case kBSamples: {
         has_samples = false;
-        if (IsNull()) return TakeNull();
+        if (IsNull()) {
+          b->samples.clear();
+          return TakeNull();
+        }
         if (*p_ != '[') return Schema(field, "expected an array");
         has_samples = true;
-        return Elements([&](size_t i) {
-          if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
-          size_t expected = b->samples.empty() ? 0 : b->samples.back().cgroups.size();
-          return DecodeSample(Path::Element(field, i), &b->samples.emplace_back(), expected);
-        });
+        size_t count = 0;
+        if (!Elements([&](size_t i) {
+              count = i + 1;
+              if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
+              size_t expected = i == 0 ? 0 : b->samples[i - 1].cgroups.size();
+              return DecodeSample(Path::Element(field, i), &RefillElement(&b->samples, i),
+                                  expected);
+            })) {
+          return false;
+        }
+        b->samples.resize(count);
+        return true;
+      }
       default:
         return SkipValue();
     }
   });
   if (!ok) return false;
+  if (!has_host) b->host.clear();
   SkipWs();
   // nlohmann_json takes a NUL byte for the end of the input: whatever follows is not read.
   if (p_ != end_ && *p_ != '\0') return Syntax();
@@ -1208,11 +1373,17 @@ Status Triage(std::string_view json, const BatchScanner& scanner) {
 
 }  // namespace
 
+Status DecodeBatchInto(std::string_view json, SampleBatch* batch) {
+  BatchScanner scanner(json);
+  if (scanner.Scan(batch)) return Status::Ok();
+  return Triage(json, scanner);
+}
+
 Result<SampleBatch> DecodeBatch(std::string_view json) {
   SampleBatch batch;
-  BatchScanner scanner(json);
-  if (scanner.Scan(&batch)) return batch;
-  return Triage(json, scanner);
+  Status s = DecodeBatchInto(json, &batch);
+  if (!s.ok()) return s;
+  return batch;
 }
 
 }  // namespace jostle

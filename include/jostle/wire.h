@@ -17,10 +17,21 @@ std::string EncodeBatch(const SampleBatch& batch);
 // with a message naming the offending field.
 Result<SampleBatch> DecodeBatch(std::string_view json);
 
+// DecodeBatch into *batch, reusing what *batch holds from an earlier decode: the capacity of
+// its vectors, the elements in them, the buffers of its strings and the nodes of its label
+// maps, so that decoding batches of a similar shape one after another allocates almost
+// nothing. On success *batch equals what DecodeBatch(json) gives, whatever it held before.
+// On failure the Status is DecodeBatch's and *batch is a valid batch of unspecified content.
+Status DecodeBatchInto(std::string_view json, SampleBatch* batch);
+
 // gzip helpers (RFC 1952). Gunzip stops and fails with ResourceExhausted as soon as the
 // output would exceed max_output bytes, so a gzip bomb is never inflated whole.
 std::string Gzip(std::string_view data, int level = 6);
 Result<std::string> Gunzip(std::string_view data, size_t max_output);
+// Gunzip into *out, reusing its capacity; the same results and errors as Gunzip (on failure
+// *out holds unspecified bytes). Gunzip and GunzipInto keep one inflate state per thread and
+// reset it between calls instead of allocating and freeing zlib's state and window per call.
+Status GunzipInto(std::string_view data, size_t max_output, std::string* out);
 bool LooksGzipped(std::string_view data);
 
 }  // namespace jostle
