@@ -3,6 +3,8 @@
 // what a fresh DecodeBatch gives, the same batch or the same error.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -195,6 +197,30 @@ TEST(DecodeBatchIntoTest, ReusesTheBuffersOfABatchOfTheSameShape) {
   auto fresh = DecodeBatch(doc);
   ASSERT_TRUE(fresh.ok());
   EXPECT_TRUE(reused == *fresh);
+}
+
+// Integers of every length from 1 to 20 digits, and one past uint64, whatever digits they hold
+// (the scanner reads eight digits at a time).
+TEST(DecodeBatchIntoTest, IntegersOfEveryLength) {
+  SampleBatch reused;
+  for (const char* digits : {"12345678901234567890", "98765432109876543210", "10000000000000000009",
+                             "18446744073709551615", "99999999999999999999"}) {
+    for (size_t len = 1; len <= 20; ++len) {
+      std::string number(digits, len);
+      const std::string doc = kHead +
+                              R"("samples":[{"wall_ns":1,"cgroups":[{"scope":"pod",)"
+                              R"("id":"p","cpu_usage_us":)" +
+                              number + ",\"oom_kills\":" + number + "}]}]}";
+      errno = 0;
+      const unsigned long long want = std::strtoull(number.c_str(), nullptr, 10);
+      const bool fits = errno != ERANGE;
+      Status s = DecodeBatchInto(doc, &reused);
+      ASSERT_EQ(s.ok(), fits) << number << ": " << s.ToString();
+      if (!fits) continue;
+      EXPECT_EQ(reused.samples[0].cgroups[0].cpu_usage_us, want) << number;
+      EXPECT_EQ(reused.samples[0].cgroups[0].oom_kills, want) << number;
+    }
+  }
 }
 
 TEST(GunzipIntoTest, SameBytesAndErrorsAsGunzipOneAfterAnother) {
