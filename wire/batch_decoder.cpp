@@ -125,10 +125,26 @@ constexpr std::array<bool, 256> kPlain = MakePlainTable();
     std::memcpy(&y, b, 8);
     if (x != y) return false;
   }
-  for (; n > 0; ++a, ++b, --n) {
-    if (*a != *b) return false;
+  // The last 1..7 bytes as two loads that may overlap, not a byte loop.
+  if (n >= 4) {
+    uint32_t x[2];
+    uint32_t y[2];
+    std::memcpy(&x[0], a, 4);
+    std::memcpy(&x[1], a + n - 4, 4);
+    std::memcpy(&y[0], b, 4);
+    std::memcpy(&y[1], b + n - 4, 4);
+    return x[0] == y[0] && x[1] == y[1];
   }
-  return true;
+  if (n >= 2) {
+    uint16_t x[2];
+    uint16_t y[2];
+    std::memcpy(&x[0], a, 2);
+    std::memcpy(&x[1], a + n - 2, 2);
+    std::memcpy(&y[0], b, 2);
+    std::memcpy(&y[1], b + n - 2, 2);
+    return x[0] == y[0] && x[1] == y[1];
+  }
+  return n == 0 || *a == *b;
 }
 
 // The members of each object of the schema, in the order EncodeBatch writes them. Lookup
