@@ -15,6 +15,7 @@
 #include "e2e/child_process.h"
 #include "http_client/http_client.h"
 #include "jostle_test/test_paths.h"
+#include "support/loopback_port.h"
 
 namespace jostle {
 namespace {
@@ -23,19 +24,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 constexpr const char* kToken = "agent-e2e-token-1";
-
-// A loopback port that was free a moment ago (bind to 0, read it, release it).
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Polls /healthz until it answers 200 or the deadline passes.
 bool WaitHealthy(const std::string& base, milliseconds deadline) {
@@ -62,7 +50,7 @@ class CollectorRestartTest : public ::testing::Test {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "tokens") << "agent " << kToken << "\n";
     std::ofstream(dir_ / "agent-token") << kToken << "\n";
-    port_ = FreePort();
+    port_ = testing::FreeLoopbackPort();
     base_ = "http://127.0.0.1:" + std::to_string(port_);
   }
   void TearDown() override {

@@ -29,6 +29,7 @@
 
 #include "e2e/child_process.h"
 #include "jostle_test/test_paths.h"
+#include "support/loopback_port.h"
 #include "support/shell_files.h"
 
 namespace jostle {
@@ -46,18 +47,6 @@ constexpr const char* kNode = "e2e-node";
 
 bool Have(const std::string& check) {
   return std::system((check + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // This machine's UTC offset as "+HH:MM" URL-encoded (pytest writes local time without one).
@@ -154,7 +143,7 @@ class PipelineScenarioTest : public ::testing::Test {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "tokens") << "agent,ci,read " << kToken << "\n";
     std::ofstream(dir_ / "token") << kToken << "\n";
-    base_ = "http://127.0.0.1:" + std::to_string(FreePort());
+    base_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);
