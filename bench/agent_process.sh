@@ -10,6 +10,10 @@
 # Env:   DURATION=60 PODS=100 CONTAINERS=5 OUT=<file for the Markdown table>
 #        NODE_EXPORTER=/usr/bin/prometheus-node-exporter
 #        AGENT_ARGS="--container-cpu-every 10"   (extra jostle-agent flags, split on spaces)
+#        SINK=output      batches to --output /dev/null (default)
+#        SINK=collector   batches POSTed (gzip) to collector_sink.py, a 200-answering stand-in
+#        SINK=both        both at once
+#        SMAPS=<file>     copy the agent's /proc/PID/smaps there at the end of the window
 #
 # The fake node's proc root holds the pods' processes (ns/net, net/dev) and links to this
 # machine's /proc/{stat,meminfo,loadavg,pressure,sys,1/net}, so the agent reads both node
@@ -30,6 +34,7 @@ cleanup() {
   for p in "${pids[@]}"; do
     if kill -0 "$p" 2>/dev/null; then kill -TERM "$p"; wait "$p" 2>/dev/null || true; fi
   done
+  if [[ -s $work/sink.log ]]; then cat "$work/sink.log" >&2; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,8 +53,20 @@ free_port() {
 agent_port=$(free_port)
 exporter_port=$(free_port)
 
+sink_args=()
+case ${SINK:-output} in
+  output) sink_args=(--output /dev/null) ;;
+  collector | both)
+    python3 "$here/agent_process/collector_sink.py" "$work/sink.port" 2>"$work/sink.log" &
+    pids+=($!)
+    for _ in $(seq 50); do [[ -s $work/sink.port ]] && break; sleep 0.1; done
+    sink_args=(--collector "http://127.0.0.1:$(cat "$work/sink.port")")
+    [[ $SINK = both ]] && sink_args+=(--output /dev/null)
+    ;;
+  *) echo "SINK: output, collector or both" >&2; exit 2 ;;
+esac
 "$agent" --cgroup-root "$root/sys/fs/cgroup" --proc-root "$root/proc" --kube off \
-  --interval 1s --listen "127.0.0.1:$agent_port" --output /dev/null --log-level warn \
+  --interval 1s --listen "127.0.0.1:$agent_port" "${sink_args[@]}" --log-level warn \
   ${AGENT_ARGS:-} 2>"$work/agent.log" &
 agent_pid=$!
 pids+=($agent_pid)
@@ -70,5 +87,7 @@ args=(--duration "${DURATION:-60}"
 [[ -n ${OUT:-} ]] && args+=(--markdown "$OUT")
 status=0
 python3 "$here/agent_process/measure.py" "${args[@]}" || status=$?
+[[ -n ${SMAPS:-} ]] && cp "/proc/$agent_pid/smaps" "$SMAPS"
+echo "sink: ${SINK:-output}" >&2
 if [[ -s $work/agent.log ]]; then echo "agent log:" >&2; cat "$work/agent.log" >&2; fi
 exit $status

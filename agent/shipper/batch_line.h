@@ -45,6 +45,8 @@ Status WriteBatchLine(SampleBatch& batch, std::string& scratch,
 class BatchLineBuilder {
  public:
   explicit BatchLineBuilder(int gzip_level = 6) : gzip_level_(gzip_level) {}
+  // zlib level of the gzip, 1..9; takes effect at the first Start that keeps a gzip.
+  void set_gzip_level(int level) { gzip_level_ = level; }
   ~BatchLineBuilder();
   BatchLineBuilder(const BatchLineBuilder&) = delete;
   BatchLineBuilder& operator=(const BatchLineBuilder&) = delete;
