@@ -91,8 +91,8 @@ struct Number {
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Eight bytes read as a little-endian word (first byte lowest).
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the digit words assume little endian");
+// Eight bytes read as a little-endian word (first byte lowest); big-endian hosts scan digits
+// one at a time (ScanNumber).
 // True when all eight bytes are '0'..'9'.
 constexpr bool AllDigits(uint64_t w) {
   return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
@@ -670,6 +670,7 @@ bool BatchScanner::ScanNumber(Number* n) {
   } else {
     // Eight digits at a time (counters are mostly 8 to 19 digits long), the rest one by one;
     // both wrap modulo 2^64 alike.
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (limit - p >= 8) {
       uint64_t w;
       std::memcpy(&w, p, 8);
@@ -677,6 +678,7 @@ bool BatchScanner::ScanNumber(Number* n) {
       v = v * 100000000 + EightDigits(w);
       p += 8;
     }
+#endif
     for (; p < limit && IsDigit(*p); ++p) v = v * 10 + static_cast<uint64_t>(*p - '0');
   }
   size_t digit_count = static_cast<size_t>(p - digits);
