@@ -4,8 +4,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <memory>
+
+#include "jostle/wire.h"
 
 namespace jostle::logging {
 namespace {
@@ -28,34 +29,7 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 std::string JsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
+  AppendJsonEscaped(out, s);
   return out;
 }
 

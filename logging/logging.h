@@ -17,7 +17,8 @@ struct LogOptions {
 // Installs the default logger. InvalidArgument for an unknown level.
 Status SetupLogging(const LogOptions& options);
 
-// Escapes a string for inclusion in a JSON string literal (no surrounding quotes).
+// Escapes a string for inclusion in a JSON string literal (no surrounding quotes), as
+// jostle::AppendJsonEscaped does (ill-formed UTF-8 becomes U+FFFD).
 std::string JsonEscape(std::string_view s);
 
 }  // namespace jostle::logging

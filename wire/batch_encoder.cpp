@@ -20,6 +20,65 @@ namespace {
 
 using wire_internal::Utf8SequenceLength;
 
+// The inside of a JSON string literal; see AppendJsonEscaped in jostle/wire.h.
+void AppendEscaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  const auto* run = p;  // start of bytes not yet copied
+  while (p < end) {
+    unsigned char c = *p;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++p;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t prefix;
+      size_t len = Utf8SequenceLength(p, end, &prefix);
+      if (len != 0) {
+        p += len;
+        continue;
+      }
+      out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+      out.append("\xEF\xBF\xBD", 3);
+      p += prefix;
+      run = p;
+      continue;
+    }
+    out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+    switch (c) {
+      case '"':
+        out.append("\\\"", 2);
+        break;
+      case '\\':
+        out.append("\\\\", 2);
+        break;
+      case '\b':
+        out.append("\\b", 2);
+        break;
+      case '\f':
+        out.append("\\f", 2);
+        break;
+      case '\n':
+        out.append("\\n", 2);
+        break;
+      case '\r':
+        out.append("\\r", 2);
+        break;
+      case '\t':
+        out.append("\\t", 2);
+        break;
+      default: {
+        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(u, sizeof(u));
+      }
+    }
+    ++p;
+    run = p;
+  }
+  out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+}
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::string* out) : out_(*out) {}
@@ -109,62 +168,8 @@ class JsonWriter {
 };
 
 void JsonWriter::String(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out_ += '"';
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  const auto* run = p;  // start of bytes not yet copied
-  while (p < end) {
-    unsigned char c = *p;
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++p;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t prefix;
-      size_t len = Utf8SequenceLength(p, end, &prefix);
-      if (len != 0) {
-        p += len;
-        continue;
-      }
-      out_.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
-      out_.append("\xEF\xBF\xBD", 3);
-      p += prefix;
-      run = p;
-      continue;
-    }
-    out_.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
-    switch (c) {
-      case '"':
-        out_.append("\\\"", 2);
-        break;
-      case '\\':
-        out_.append("\\\\", 2);
-        break;
-      case '\b':
-        out_.append("\\b", 2);
-        break;
-      case '\f':
-        out_.append("\\f", 2);
-        break;
-      case '\n':
-        out_.append("\\n", 2);
-        break;
-      case '\r':
-        out_.append("\\r", 2);
-        break;
-      case '\t':
-        out_.append("\\t", 2);
-        break;
-      default: {
-        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out_.append(u, sizeof(u));
-      }
-    }
-    ++p;
-    run = p;
-  }
-  out_.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+  AppendEscaped(out_, s);
   out_ += '"';
   need_comma_ = true;
 }
@@ -310,5 +315,7 @@ std::string EncodeBatch(const SampleBatch& batch) {
   w.EndObject();
   return out;
 }
+
+void AppendJsonEscaped(std::string& out, std::string_view s) { AppendEscaped(out, s); }
 
 }  // namespace jostle

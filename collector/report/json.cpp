@@ -8,20 +8,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const char* OutcomeText(Outcome o) {
-  switch (o) {
-    case Outcome::kPassed:
-      return "passed";
-    case Outcome::kFailed:
-      return "failed";
-    case Outcome::kError:
-      return "error";
-    case Outcome::kSkipped:
-      return "skipped";
-  }
-  return "failed";
-}
-
 Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 template <typename T>
@@ -47,7 +33,7 @@ Json Failure(const FailureReport& f) {
   j["pod"] = f.pod.empty() ? Json(nullptr) : Json(f.pod);
   j["attempt"] = f.attempt;
   j["attempts"] = f.attempts;
-  j["outcome"] = OutcomeText(f.outcome);
+  j["outcome"] = OutcomeName(f.outcome);
   j["message"] = f.message;
   j["start"] = TimeOrNull(f.start_ns);
   j["end"] = TimeOrNull(f.end_ns);

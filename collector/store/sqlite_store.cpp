@@ -49,6 +49,7 @@
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
 #include "collector/store/store.h"
+#include "jostle/wire.h"
 
 #define STORE_CONCAT_INNER_(a, b) a##b
 #define STORE_CONCAT_(a, b) STORE_CONCAT_INNER_(a, b)
@@ -84,20 +85,6 @@ int64_t NowNs() {
       .count();
 }
 
-const char* OutcomeText(Outcome o) {
-  switch (o) {
-    case Outcome::kPassed:
-      return "passed";
-    case Outcome::kFailed:
-      return "failed";
-    case Outcome::kError:
-      return "error";
-    case Outcome::kSkipped:
-      return "skipped";
-  }
-  return "passed";
-}
-
 Outcome ParseOutcome(std::string_view s) {
   if (s == "failed") return Outcome::kFailed;
   if (s == "error") return Outcome::kError;
@@ -115,34 +102,7 @@ bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
+  AppendJsonEscaped(out, s);
   out += '"';
 }
 
@@ -1109,7 +1069,7 @@ Result<UploadSummary> SqliteStore::PutResultsLocked(const ResultOrigin& origin,
       ins.Bind(8, tc.file);
       ins.Bind(9, tc.line);
       ins.Bind(10, next + static_cast<int>(a));
-      ins.Bind(11, OutcomeText(at.outcome));
+      ins.Bind(11, OutcomeName(at.outcome));
       ins.Bind(12, at.start_ns);
       ins.Bind(13, at.duration_s);
       ins.Bind(14, at.timing_approximate);

@@ -13,6 +13,11 @@ namespace jostle {
 // Serialises a batch to one line of JSON (no trailing newline).
 std::string EncodeBatch(const SampleBatch& batch);
 
+// Appends `s` escaped for the inside of a JSON string literal (no quotes): quote, backslash
+// and control characters escaped, other bytes kept as UTF-8, each ill-formed UTF-8 subpart
+// replaced by U+FFFD. EncodeBatch writes every string this way.
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
 // Parses a batch; refuses unknown wire versions, wrong types and missing identity fields
 // with a message naming the offending field.
 Result<SampleBatch> DecodeBatch(std::string_view json);

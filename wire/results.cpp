@@ -1,3 +1,4 @@
+// The test-result model of include/jostle/results.h: outcome names, failed and flaky tests.
 #include "jostle/results.h"
 
 namespace jostle {
