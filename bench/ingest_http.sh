@@ -5,6 +5,8 @@
 #
 # Usage: bench/ingest_http.sh [BUILD_DIR]      (default: build)
 # Env:   AGENTS=50 BATCHES=30 TICKS=10 CGROUPS=50 THREADS=4 DB_DIR=<tmp dir>
+#        COLLECTOR_CPU=0 LOAD_CPU=1: pin the collector and the load generator to those CPUs
+#        (taskset), so the collector has exactly one core and the load generator another
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -22,7 +24,10 @@ trap cleanup EXIT
 token=bench-agent-token-$$
 echo "agent $token" > "$work/tokens"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --db "$work/bench.db" --listen "127.0.0.1:$port" --token-file "$work/tokens" \
+pin_collector=() pin_load=()
+[[ -n ${COLLECTOR_CPU:-} ]] && pin_collector=(taskset -c "$COLLECTOR_CPU")
+[[ -n ${LOAD_CPU:-} ]] && pin_load=(taskset -c "$LOAD_CPU")
+"${pin_collector[@]}" "$bin" serve --db "$work/bench.db" --listen "127.0.0.1:$port" --token-file "$work/tokens" \
   --threads "${THREADS:-4}" --log-level warn 2>"$work/collector.log" &
 pid=$!
 for _ in $(seq 200); do
@@ -31,7 +36,7 @@ for _ in $(seq 200); do
 done
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$work/collector.log" >&2; exit 1; }
 
-python3 "$here/ingest_http/load.py" --url "http://127.0.0.1:$port" --token "$token" \
+"${pin_load[@]}" python3 "$here/ingest_http/load.py" --url "http://127.0.0.1:$port" --token "$token" \
   --pid "$pid" --agents "${AGENTS:-50}" --batches "${BATCHES:-30}" --ticks "${TICKS:-10}" \
   --cgroups "${CGROUPS:-50}"
 status=$?

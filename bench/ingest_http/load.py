@@ -79,8 +79,9 @@ def main():
     payloads = []
     for i in range(a.agents):
         node = f"bench-node-{i:03d}"
+        # Compact, members in EncodeBatch's order: the text jostle-agent sends.
         payloads.append([gzip.compress(json.dumps(
-            make_batch(node, s, a.ticks, a.cgroups, base_ns)).encode(), 6)
+            make_batch(node, s, a.ticks, a.cgroups, base_ns), separators=(",", ":")).encode(), 6)
             for s in range(a.batches)])
     rows_per_batch = a.ticks * (1 + a.cgroups)
     wire_bytes = sum(len(b) for agent in payloads for b in agent)
