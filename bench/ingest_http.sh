@@ -5,6 +5,7 @@
 #
 # Usage: bench/ingest_http.sh [BUILD_DIR]      (default: build)
 # Env:   AGENTS=50 BATCHES=30 TICKS=10 CGROUPS=50 THREADS=4 DB_DIR=<tmp dir>
+#        WIRE_VERSION=2 (identities once per batch, as jostle-agent sends; 1: in every sample)
 #        COLLECTOR_CPU=0 LOAD_CPU=1: pin the collector and the load generator to those CPUs
 #        (taskset), so the collector has exactly one core and the load generator another
 set -euo pipefail
@@ -38,7 +39,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$work/collector.
 
 "${pin_load[@]}" python3 "$here/ingest_http/load.py" --url "http://127.0.0.1:$port" --token "$token" \
   --pid "$pid" --agents "${AGENTS:-50}" --batches "${BATCHES:-30}" --ticks "${TICKS:-10}" \
-  --cgroups "${CGROUPS:-50}"
+  --cgroups "${CGROUPS:-50}" --wire-version "${WIRE_VERSION:-2}"
 status=$?
 kill -TERM "$pid"
 wait "$pid" || { echo "collector exited with $?" >&2; cat "$work/collector.log" >&2; exit 1; }

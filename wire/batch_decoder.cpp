@@ -10,7 +10,9 @@
 // - a member whose value is null is absent; an absent optional field stays std::nullopt;
 // - a repeated member: the last one wins (an error in any of them is an error);
 // - integers are checked against the field's type: unsigned fields refuse a minus sign,
-//   signed fields refuse values beyond int64, fractions and exponents are not integers.
+//   signed fields refuse values beyond int64, fractions and exponents are not integers;
+// - series references ("s", wire_version 2, described in jostle/sample.h) are resolved as
+//   they come: a reference copies the identity of the entry that defined its series.
 //
 // Errors: the first problem in document order decides the message, which names the field
 // by its path (`batch.samples[0].cgroups[3].cpu_usage_us: expected an unsigned integer`).
@@ -235,6 +237,7 @@ constexpr KeyTable<kNodeKeys> kNodeTable({"cpu_busy_us", "cpu_total_us", "cpus",
                                           "load5", "load15"});
 
 enum CgroupKey {
+  kCSeries,
   kCScope,
   kCId,
   kCPath,
@@ -261,7 +264,8 @@ enum CgroupKey {
   kCHostNetwork,
   kCgroupKeys
 };
-constexpr KeyTable<kCgroupKeys> kCgroupTable({"scope",
+constexpr KeyTable<kCgroupKeys> kCgroupTable({"s",
+                                              "scope",
                                               "id",
                                               "path",
                                               "pod_uid",
@@ -379,7 +383,7 @@ void ResetKeepingBuffers(Sample* s) {
 
 // host and samples are left to their members (refilled, or emptied when absent).
 void ResetKeepingBuffers(SampleBatch* b) {
-  b->wire_version = 1;
+  b->wire_version = kWireVersion;
   b->node.clear();
   b->boot_id.clear();
   b->agent_start_ns = 0;
@@ -499,9 +503,9 @@ class BatchScanner {
   bool ReadString(const Path& at, std::string* out, bool* present);
   bool ReadStringMap(const Path& at, std::map<std::string, std::string>* out, bool strict);
 
-  bool DecodeSample(const Path& at, Sample* s, size_t expected_cgroups);
+  bool DecodeSample(const Path& at, Sample* s, uint32_t sample, size_t expected_cgroups);
   bool DecodeNode(const Path& at, NodeSample* n);
-  bool DecodeCgroup(const Path& at, CgroupSample* c);
+  bool DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample, uint32_t index);
   bool DecodePsi(const Path& at, std::optional<PsiTotals>* out);
   bool DecodeNet(const Path& at, NetCounters* n);
 
@@ -513,6 +517,11 @@ class BatchScanner {
   std::string value_scratch_;  // the same for a string value
   std::string skip_scratch_;   // strings inside skipped values
   std::string skip_stack_;     // closing brackets of the containers SkipValue is inside
+  // Series references (wire_version 2): where series n was defined, as (sample, cgroup)
+  // indices into the batch being decoded.
+  SampleBatch* batch_ = nullptr;
+  std::vector<std::pair<uint32_t, uint32_t>> series_;
+  std::string first_reference_;  // path of the first "s" member, for a version-1 batch
 };
 
 // Scans the string starting at the opening quote at p_. *out views the input when the string
@@ -1101,13 +1110,17 @@ bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
   return ok;
 }
 
-bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
+bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample,
+                                uint32_t index) {
   enum class ScopeSeen { kMissing, kKnown, kUnknown } scope = ScopeSeen::kMissing;
   bool has_id = false;
   bool has_labels = false;
+  bool identity = false;  // an identity member was seen (null ones included)
+  std::optional<uint64_t> series;
   bool present;  // of the optional strings; absent and empty are the same to them
   bool ok = SchemaMembers(kCgroupTable, [&](int k, std::string_view key) {
     Path field = Path::Member(at, key);
+    if (k >= kCScope && k <= kCLabels) identity = true;
     switch (k) {
       case kCScope: {
         if (IsNull()) {
@@ -1189,12 +1202,44 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
           return Literal(*p_ == 'f' ? "false" : "null");
         }
         return Schema(field, "expected true or false");
+      case kCSeries:
+        if (!ReadU64(field, &series)) return false;
+        if (series && first_reference_.empty()) first_reference_ = field.ToString();
+        return true;
       default:
         return SkipValue();
     }
   });
   if (!ok) return false;
+  if (series && !identity) {
+    // A reference: the identity of a series defined earlier in the batch.
+    if (*series >= series_.size()) {
+      return Schema(Path::Member(at, "s"), "refers to a series not defined before it");
+    }
+    auto [si, ci] = series_[*series];
+    const CgroupSample& def = batch_->samples[si].cgroups[ci];
+    c->scope = def.scope;
+    c->id = def.id;
+    c->path = def.path;
+    c->pod_uid = def.pod_uid;
+    c->container_id = def.container_id;
+    c->namespace_name = def.namespace_name;
+    c->pod_name = def.pod_name;
+    c->container_name = def.container_name;
+    c->qos = def.qos;
+    // Labels are left from the element's previous decode (ResetKeepingBuffers): equal ones,
+    // the common case in DecodeBatchInto, keep their nodes.
+    if (c->labels != def.labels) c->labels = def.labels;
+    return true;
+  }
   if (!has_labels) c->labels.clear();
+  if (series) {
+    if (*series != series_.size()) {
+      return Schema(Path::Member(at, "s"),
+                    "defines a series out of order (expected the next number)");
+    }
+    series_.emplace_back(sample, index);
+  }
   if (scope == ScopeSeen::kMissing) return Schema(Path::Member(at, "scope"), "missing");
   if (scope == ScopeSeen::kUnknown) {
     return Schema(Path::Member(at, "scope"), "expected pod, container or cgroup");
@@ -1204,7 +1249,8 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c) {
   return true;
 }
 
-bool BatchScanner::DecodeSample(const Path& at, Sample* s, size_t expected_cgroups) {
+bool BatchScanner::DecodeSample(const Path& at, Sample* s, uint32_t sample,
+                                size_t expected_cgroups) {
   std::optional<int64_t> wall_ns;
   std::optional<int64_t> mono_ns;
   bool has_node = false;
@@ -1237,7 +1283,8 @@ bool BatchScanner::DecodeSample(const Path& at, Sample* s, size_t expected_cgrou
         if (!Elements([&](size_t i) {
               count = i + 1;
               if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
-              return DecodeCgroup(Path::Element(field, i), &RefillElement(&s->cgroups, i));
+              return DecodeCgroup(Path::Element(field, i), &RefillElement(&s->cgroups, i), sample,
+                                  static_cast<uint32_t>(i));
             })) {
           return false;
         }
@@ -1274,6 +1321,9 @@ bool BatchScanner::Scan(SampleBatch* b) {
     return false;
   }
   ResetKeepingBuffers(b);
+  batch_ = b;
+  series_.clear();
+  first_reference_.clear();
   std::optional<int64_t> wire_version;
   std::optional<int64_t> agent_start_ns;
   std::optional<int64_t> interval_ns;
@@ -1317,7 +1367,7 @@ bool BatchScanner::Scan(SampleBatch* b) {
               if (*p_ != '{') return Schema(Path::Element(field, i), "expected an object");
               size_t expected = i == 0 ? 0 : b->samples[i - 1].cgroups.size();
               return DecodeSample(Path::Element(field, i), &RefillElement(&b->samples, i),
-                                  expected);
+                                  static_cast<uint32_t>(i), expected);
             })) {
           return false;
         }
@@ -1334,7 +1384,14 @@ bool BatchScanner::Scan(SampleBatch* b) {
   // nlohmann_json takes a NUL byte for the end of the input: whatever follows is not read.
   if (p_ != end_ && *p_ != '\0') return Syntax();
   if (!wire_version) return Schema(Path::Member(root, "wire_version"), "missing");
-  if (*wire_version != kWireVersion) return Schema(root, "unsupported wire_version");
+  if (*wire_version < kOldestWireVersion || *wire_version > kWireVersion) {
+    return Schema(root, "unsupported wire_version");
+  }
+  if (*wire_version < 2 && !first_reference_.empty()) {
+    schema_error_ = Status::InvalidArgument(first_reference_ +
+                                            ": series references need wire_version 2");
+    return false;
+  }
   if (!has_node) return Schema(Path::Member(root, "node"), "missing");
   if (b->node.empty()) return Schema(Path::Member(root, "node"), "empty");
   if (!has_boot_id) return Schema(Path::Member(root, "boot_id"), "missing");
@@ -1357,9 +1414,13 @@ class BatchTriage : public nlohmann::json_sax<nlohmann::json> {
 
   bool null() override { return Value(Version::kMissing); }
   bool boolean(bool) override { return Value(Version::kOther); }
-  bool number_integer(number_integer_t v) override { return Integer(v == kWireVersion, v); }
+  bool number_integer(number_integer_t v) override {
+    return Integer(v >= kOldestWireVersion && v <= kWireVersion, v);
+  }
   bool number_unsigned(number_unsigned_t v) override {
-    return Integer(v == static_cast<number_unsigned_t>(kWireVersion), v);
+    return Integer(v >= static_cast<number_unsigned_t>(kOldestWireVersion) &&
+                       v <= static_cast<number_unsigned_t>(kWireVersion),
+                   v);
   }
   bool number_float(number_float_t, const string_t&) override { return Value(Version::kOther); }
   bool string(string_t&) override { return Value(Version::kOther); }
@@ -1447,6 +1508,7 @@ Status Triage(std::string_view json, const BatchScanner& scanner) {
       if (!triage.version_supported()) {
         return Status::Unsupported("batch.wire_version: " + triage.version_text() +
                                    " is not supported (this collector speaks " +
+                                   std::to_string(kOldestWireVersion) + " to " +
                                    std::to_string(kWireVersion) + ")");
       }
       break;

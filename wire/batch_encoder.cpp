@@ -5,7 +5,8 @@
 // written as 0. Strings are escaped as JSON requires (quote, backslash and control
 // characters) and otherwise written as UTF-8; a byte sequence that is not UTF-8 (a cgroup
 // path can hold any bytes) becomes U+FFFD, one per maximal ill-formed subpart. A double
-// that is not finite is written as null (absent).
+// that is not finite is written as null (absent). In wire_version 2 a cgroup entry starts
+// with its series number "s"; only the entry that defines the series carries the identity.
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -232,20 +233,49 @@ void WriteNode(JsonWriter& w, const NodeSample& n) {
   w.EndObject();
 }
 
-void WriteCgroup(JsonWriter& w, const CgroupSample& c) {
+bool SameIdentity(const CgroupSample& a, const CgroupSample& b) {
+  return a.scope == b.scope && a.id == b.id && a.path == b.path && a.pod_uid == b.pod_uid &&
+         a.container_id == b.container_id && a.namespace_name == b.namespace_name &&
+         a.pod_name == b.pod_name && a.container_name == b.container_name && a.qos == b.qos &&
+         a.labels == b.labels;
+}
+
+void CopyIdentity(const CgroupSample& from, CgroupSample* to) {
+  to->scope = from.scope;
+  to->id = from.id;
+  to->path = from.path;
+  to->pod_uid = from.pod_uid;
+  to->container_id = from.container_id;
+  to->namespace_name = from.namespace_name;
+  to->pod_name = from.pod_name;
+  to->container_name = from.container_name;
+  to->qos = from.qos;
+  to->labels = from.labels;
+}
+
+// Series reference of a cgroup entry (wire_version 2).
+struct SeriesRef {
+  enum class Kind { kNone, kDefine, kRefer } kind = Kind::kNone;
+  uint32_t series = 0;
+};
+
+void WriteCgroup(JsonWriter& w, const CgroupSample& c, SeriesRef ref) {
   w.BeginObject();
-  w.Member("scope", ScopeName(c.scope));
-  w.Member("id", c.id);
-  w.Member("path", c.path);
-  w.NonEmptyMember("pod_uid", c.pod_uid);
-  w.NonEmptyMember("container_id", c.container_id);
-  w.NonEmptyMember("namespace", c.namespace_name);
-  w.NonEmptyMember("pod", c.pod_name);
-  w.NonEmptyMember("container", c.container_name);
-  w.NonEmptyMember("qos", c.qos);
-  if (!c.labels.empty()) {
-    w.Key("labels");
-    WriteStringMap(w, c.labels);
+  if (ref.kind != SeriesRef::Kind::kNone) w.Member("s", uint64_t{ref.series});
+  if (ref.kind != SeriesRef::Kind::kRefer) {
+    w.Member("scope", ScopeName(c.scope));
+    w.Member("id", c.id);
+    w.Member("path", c.path);
+    w.NonEmptyMember("pod_uid", c.pod_uid);
+    w.NonEmptyMember("container_id", c.container_id);
+    w.NonEmptyMember("namespace", c.namespace_name);
+    w.NonEmptyMember("pod", c.pod_name);
+    w.NonEmptyMember("container", c.container_name);
+    w.NonEmptyMember("qos", c.qos);
+    if (!c.labels.empty()) {
+      w.Key("labels");
+      WriteStringMap(w, c.labels);
+    }
   }
   w.Member("cpu_usage_us", c.cpu_usage_us);
   w.Member("cpu_periods", c.cpu_periods);
@@ -272,12 +302,12 @@ void WriteCgroup(JsonWriter& w, const CgroupSample& c) {
 
 }  // namespace
 
-std::string EncodeBatch(const SampleBatch& batch) {
-  size_t cgroups = 0;
-  for (const auto& s : batch.samples) cgroups += s.cgroups.size();
-  std::string out;
-  out.reserve(256 + batch.samples.size() * 512 + cgroups * 768);
-  JsonWriter w(&out);
+void BatchEncoder::Head(const SampleBatch& batch, std::string* out) {
+  refs_ = batch.wire_version >= 2;
+  samples_ = 0;
+  series_ = 0;
+  by_id_.clear();
+  JsonWriter w(out);
   w.BeginObject();
   w.Key("wire_version");
   w.Signed(batch.wire_version);
@@ -293,26 +323,53 @@ std::string EncodeBatch(const SampleBatch& batch) {
   WriteStringMap(w, batch.host);
   w.Key("samples");
   w.BeginArray();
-  for (const auto& s : batch.samples) {
+}
+
+void BatchEncoder::Append(const Sample& sample, std::string* out) {
+  if (samples_++ > 0) *out += ',';
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("wall_ns");
+  w.Signed(sample.wall_ns);
+  w.Key("mono_ns");
+  w.Signed(sample.mono_ns);
+  w.Key("node");
+  WriteNode(w, sample.node);
+  w.Key("cgroups");
+  w.BeginArray();
+  for (const auto& c : sample.cgroups) {
     w.Element();
-    w.BeginObject();
-    w.Key("wall_ns");
-    w.Signed(s.wall_ns);
-    w.Key("mono_ns");
-    w.Signed(s.mono_ns);
-    w.Key("node");
-    WriteNode(w, s.node);
-    w.Key("cgroups");
-    w.BeginArray();
-    for (const auto& c : s.cgroups) {
-      w.Element();
-      WriteCgroup(w, c);
+    SeriesRef ref;
+    if (refs_) {
+      auto [it, added] = by_id_.try_emplace(c.id, 0);
+      if (!added && SameIdentity(identities_[it->second], c)) {
+        ref = {SeriesRef::Kind::kRefer, it->second};
+      } else {
+        // A new cgroup, or one whose identity changed: the next series.
+        if (series_ == identities_.size()) identities_.emplace_back();
+        CopyIdentity(c, &identities_[series_]);
+        it->second = static_cast<uint32_t>(series_);
+        ref = {SeriesRef::Kind::kDefine, it->second};
+        ++series_;
+      }
     }
-    w.EndArray();
-    w.EndObject();
+    WriteCgroup(w, c, ref);
   }
   w.EndArray();
   w.EndObject();
+}
+
+void BatchEncoder::Tail(std::string* out) { out->append("]}"); }
+
+std::string EncodeBatch(const SampleBatch& batch) {
+  size_t cgroups = 0;
+  for (const auto& s : batch.samples) cgroups += s.cgroups.size();
+  std::string out;
+  out.reserve(256 + batch.samples.size() * 512 + cgroups * 256);
+  BatchEncoder encoder;
+  encoder.Head(batch, &out);
+  for (const auto& s : batch.samples) encoder.Append(s, &out);
+  BatchEncoder::Tail(&out);
   return out;
 }
 

@@ -15,51 +15,19 @@ constexpr std::string_view kTail = "]}";
 
 }  // namespace
 
-Status WriteBatchLine(SampleBatch& batch, std::string& scratch,
+Status WriteBatchLine(const SampleBatch& batch, std::string& scratch,
                       const std::function<Status(std::string_view)>& write) {
-  // The batch with no samples is the shared head ending in "[]}"; a batch of one sample is
-  // that head without "]}", the sample, and "]}". Both are checked, not assumed.
-  SampleBatch one;
-  one.wire_version = batch.wire_version;
-  one.node = batch.node;
-  one.boot_id = batch.boot_id;
-  one.agent_start_ns = batch.agent_start_ns;
-  one.seq = batch.seq;
-  one.agent_version = batch.agent_version;
-  one.interval_ns = batch.interval_ns;
-  one.host = batch.host;
-  std::string head = EncodeBatch(one);
-  bool shaped = head.size() >= 3 && head.ends_with("[]}");
-  if (shaped) head.resize(head.size() - kTail.size());
-  // Each sample is encoded alone (moved into `one` and back), then cut out of its
-  // one-sample batch.
-  one.samples.resize(1);
-  for (size_t i = 0; shaped && i < batch.samples.size(); ++i) {
-    std::swap(one.samples[0], batch.samples[i]);
-    scratch = EncodeBatch(one);
-    std::swap(one.samples[0], batch.samples[i]);
-    shaped = scratch.size() > head.size() + kTail.size() && scratch.starts_with(head) &&
-             scratch.ends_with(kTail);
-    if (!shaped && i > 0) {
-      return Status::Internal("batch line: sample " + std::to_string(i) +
-                              " encodes with a different head than the first");
+  BatchEncoder encoder;
+  scratch.clear();
+  encoder.Head(batch, &scratch);
+  for (const Sample& sample : batch.samples) {
+    if (scratch.size() >= (64 << 10)) {
+      JOSTLE_RETURN_IF_ERROR(write(scratch));
+      scratch.clear();
     }
-    if (!shaped) break;
-    if (i == 0) {
-      JOSTLE_RETURN_IF_ERROR(write(head));
-    } else {
-      JOSTLE_RETURN_IF_ERROR(write(","));
-    }
-    JOSTLE_RETURN_IF_ERROR(write(std::string_view(scratch).substr(
-        head.size(), scratch.size() - head.size() - kTail.size())));
-    if (i + 1 == batch.samples.size()) return write("]}\n");
+    encoder.Append(sample, &scratch);
   }
-  if (shaped && batch.samples.empty()) {
-    head += "]}\n";
-    return write(head);
-  }
-  // Not shaped as expected (nothing written yet).
-  scratch = EncodeBatch(batch);
+  BatchEncoder::Tail(&scratch);
   scratch += '\n';
   return write(scratch);
 }
@@ -75,20 +43,16 @@ Status BatchLineBuilder::Start(const SampleBatch& head, bool keep_text, bool kee
   expected_samples_ = std::max<size_t>(expected_samples, 1);
   keep_text_ = keep_text;
   keep_gzip_ = keep_gzip;
-  one_.wire_version = head.wire_version;
-  one_.node = head.node;
-  one_.boot_id = head.boot_id;
-  one_.agent_start_ns = head.agent_start_ns;
-  one_.seq = head.seq;
-  one_.agent_version = head.agent_version;
-  one_.interval_ns = head.interval_ns;
-  one_.host = head.host;
-  one_.samples.clear();
-  head_ = EncodeBatch(one_);
-  if (head_.size() < 3 || !head_.ends_with("[]}")) {
-    return Status::Internal("batch line: a batch's encoding does not end in its samples array");
-  }
-  head_.resize(head_.size() - kTail.size());
+  head_batch_.wire_version = head.wire_version;
+  head_batch_.node = head.node;
+  head_batch_.boot_id = head.boot_id;
+  head_batch_.agent_start_ns = head.agent_start_ns;
+  head_batch_.seq = head.seq;
+  head_batch_.agent_version = head.agent_version;
+  head_batch_.interval_ns = head.interval_ns;
+  head_batch_.host = head.host;
+  head_.clear();
+  encoder_.Head(head_batch_, &head_);
   text_.clear();
   gzip_.clear();
   if (keep_gzip_) {
@@ -102,7 +66,6 @@ Status BatchLineBuilder::Start(const SampleBatch& head, bool keep_text, bool kee
       return Status::Internal("batch line: deflateReset failed");
     }
   }
-  one_.samples.resize(1);
   started_ = true;
   return Status::Ok();
 }
@@ -132,24 +95,18 @@ Status BatchLineBuilder::Append(std::string_view piece) {
   return Status::Ok();
 }
 
-Status BatchLineBuilder::Add(Sample& sample) {
+Status BatchLineBuilder::Add(const Sample& sample) {
   if (!started_) return Status::Internal("batch line: Add outside a batch");
-  std::swap(one_.samples[0], sample);
-  scratch_ = EncodeBatch(one_);
-  std::swap(one_.samples[0], sample);
-  if (scratch_.size() <= head_.size() + kTail.size() || !scratch_.starts_with(head_) ||
-      !scratch_.ends_with(kTail)) {
-    started_ = false;
-    return Status::Internal("batch line: a sample encodes with a different head than its batch");
-  }
+  scratch_.clear();
+  encoder_.Append(sample, &scratch_);
   if (samples_ == 0 && keep_text_) {
-    // Room for the expected samples at this one's size, plus 1/8 (samples grow as pods come).
-    size_t want = head_.size() + (scratch_.size() - head_.size()) * expected_samples_;
+    // Room for this first sample (every identity written) and the rest at a third of its
+    // size (identities referred to), plus 1/8 (samples grow as pods come).
+    size_t want = head_.size() + scratch_.size() + scratch_.size() / 3 * (expected_samples_ - 1);
     text_.reserve(want + want / 8);
   }
-  JOSTLE_RETURN_IF_ERROR(Append(samples_ == 0 ? std::string_view(head_) : std::string_view(",")));
-  JOSTLE_RETURN_IF_ERROR(Append(std::string_view(scratch_).substr(
-      head_.size(), scratch_.size() - head_.size() - kTail.size())));
+  if (samples_ == 0) JOSTLE_RETURN_IF_ERROR(Append(head_));
+  JOSTLE_RETURN_IF_ERROR(Append(scratch_));
   ++samples_;
   return Status::Ok();
 }
@@ -160,15 +117,12 @@ Status BatchLineBuilder::Finish(const std::map<std::string, std::string>& host) 
   if (samples_ == 0) JOSTLE_RETURN_IF_ERROR(Append(head_));
   if (keep_text_) text_.append(kTail);
   if (keep_gzip_) JOSTLE_RETURN_IF_ERROR(Deflate(kTail, Z_FINISH));
-  if (host == one_.host) return Status::Ok();
+  if (host == head_batch_.host) return Status::Ok();
   // The host facts changed during the batch (rare: a cgroup driver seen for the first
   // time): the head is encoded again and the text, and the gzip from its inflation, redone.
-  one_.host = host;
-  one_.samples.clear();
-  std::string head = EncodeBatch(one_);
-  one_.samples.resize(1);
-  if (!head.ends_with("[]}")) return Status::Internal("batch line: head changed shape");
-  head.resize(head.size() - kTail.size());
+  head_batch_.host = host;
+  std::string head;
+  BatchEncoder().Head(head_batch_, &head);
   if (keep_text_) text_.replace(0, head_.size(), head);
   if (keep_gzip_) {
     auto text = Gunzip(gzip_, size_t{1} << 34);

@@ -19,18 +19,14 @@
 
 #include "jostle/sample.h"
 #include "jostle/status.h"
+#include "jostle/wire.h"
 
 namespace jostle::agent {
 
 // Calls `write` with consecutive pieces whose concatenation is EncodeBatch(batch) + "\n",
-// stopping at the first error it returns. The pieces are the batch's members up to the
-// samples array, each sample's encoding, and the closing "]}\n"; `scratch` holds one piece
-// at a time (its capacity is kept for the next call). When EncodeBatch's text does not
-// have the shape this relies on (the samples array last), the whole line is one piece.
-// `batch` is unchanged on return: its samples are moved out and back one at a time.
-// Internal when a later sample's text does not share the first one's head (after pieces
-// were written).
-Status WriteBatchLine(SampleBatch& batch, std::string& scratch,
+// stopping at the first error it returns. Each piece is at least 64 KiB of whole samples,
+// or the rest; `scratch` holds one piece at a time (its capacity is kept for the next call).
+Status WriteBatchLine(const SampleBatch& batch, std::string& scratch,
                       const std::function<Status(std::string_view)>& write);
 
 // Builds EncodeBatch(batch) one sample at a time: Start with the batch's members, Add each
@@ -39,8 +35,9 @@ Status WriteBatchLine(SampleBatch& batch, std::string& scratch,
 // them then). The text and/or its gzip (RFC 1952, one member) are kept, as asked at Start;
 // after Finish, text() is EncodeBatch's text without a trailing newline and TakeGzip()
 // a gzip whose inflation is that text. Memory between ticks: the text so far (capacity kept
-// from one batch to the next), the compressed bytes so far and zlib's deflate state
-// (~270 KiB at level 6, kept), one sample's encoding while it is added.
+// from one batch to the next), the compressed bytes so far, zlib's deflate state
+// (~270 KiB at level 6, kept), one copy of each series' identity (BatchEncoder) and one
+// sample's encoding while it is added.
 // Not thread-safe.
 class BatchLineBuilder {
  public:
@@ -54,14 +51,11 @@ class BatchLineBuilder {
   // Begins a batch with `head`'s members (its samples are ignored). Drops any batch in
   // progress. `expected_samples`: how many samples the batch will likely get; the text's
   // buffer is sized from it and the first sample's size (growing it by doubling would
-  // touch up to twice the text at once). Internal when EncodeBatch's text does not end in
-  // its samples array.
+  // touch up to twice the text at once).
   Status Start(const SampleBatch& head, bool keep_text, bool keep_gzip,
                size_t expected_samples = 1);
-  // Appends one sample's encoding. `sample` is moved into an internal one-sample batch for
-  // encoding and moved back: it is unchanged on return. Internal when its encoding does not
-  // share the batch's head (the batch is then dropped).
-  Status Add(Sample& sample);
+  // Appends one sample's encoding.
+  Status Add(const Sample& sample);
   // Closes the batch (started() is false after it); `host` is the batch's host facts.
   Status Finish(const std::map<std::string, std::string>& host);
 
@@ -82,8 +76,9 @@ class BatchLineBuilder {
   bool keep_gzip_ = false;
   size_t samples_ = 0;
   size_t expected_samples_ = 1;
-  SampleBatch one_;      // the head's members and one sample while it is encoded
-  std::string head_;     // EncodeBatch(one_ without samples) minus its closing "]}"
+  SampleBatch head_batch_;  // the head's members (no samples)
+  BatchEncoder encoder_;    // the series defined in this batch so far
+  std::string head_;        // the batch's text up to its first sample
   std::string scratch_;  // one sample's encoding
   std::string text_;     // the batch so far
   std::string gzip_;     // its compression so far

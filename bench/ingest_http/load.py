@@ -15,16 +15,20 @@ import time
 import urllib.parse
 
 
-def make_batch(node, seq, ticks, cgroups, base_ns):
+def make_batch(node, seq, ticks, cgroups, base_ns, wire_version):
     samples = []
     for t in range(ticks):
         wall = base_ns + (seq * ticks + t) * 1_000_000_000
         cg = []
         for c in range(cgroups):
-            cg.append({
-                "scope": "pod", "id": f"uid-{node}-{c}", "path": f"/kubepods/burstable/pod{c}",
-                "pod_uid": f"uid-{node}-{c}", "namespace": f"ns-{c % 7}", "pod": f"pod-{c}",
-                "qos": "burstable",
+            # Version 2 writes each cgroup's identity once per batch (series references).
+            entry = {"s": c} if wire_version >= 2 else {}
+            if wire_version < 2 or t == 0:
+                entry.update({
+                    "scope": "pod", "id": f"uid-{node}-{c}",
+                    "path": f"/kubepods/burstable/pod{c}", "pod_uid": f"uid-{node}-{c}",
+                    "namespace": f"ns-{c % 7}", "pod": f"pod-{c}", "qos": "burstable"})
+            cg.append(entry | {
                 "cpu_usage_us": 1_000_000 * seq + 1000 * t + c,
                 "cpu_periods": 10 * seq + t, "cpu_throttled_periods": seq,
                 "cpu_throttled_us": 100 * seq, "cpu_limit_cores": 2.0,
@@ -52,7 +56,7 @@ def make_batch(node, seq, ticks, cgroups, base_ns):
             },
             "cgroups": cg,
         })
-    return {"wire_version": 1, "node": node, "boot_id": "b0075eed-0000-4000-8000-000000000000",
+    return {"wire_version": wire_version, "node": node, "boot_id": "b0075eed-0000-4000-8000-000000000000",
             "agent_start_ns": base_ns, "seq": seq, "agent_version": "bench",
             "interval_ns": 1_000_000_000, "host": {}, "samples": samples}
 
@@ -73,6 +77,8 @@ def main():
     p.add_argument("--batches", type=int, default=30, help="batches per agent")
     p.add_argument("--ticks", type=int, default=10, help="samples per batch")
     p.add_argument("--cgroups", type=int, default=50, help="cgroup readings per sample")
+    p.add_argument("--wire-version", type=int, default=2,
+                   help="2: identities once per batch, as jostle-agent sends; 1: in every sample")
     a = p.parse_args()
 
     base_ns = (int(time.time()) - 3600) * 1_000_000_000
@@ -81,7 +87,7 @@ def main():
         node = f"bench-node-{i:03d}"
         # Compact, members in EncodeBatch's order: the text jostle-agent sends.
         payloads.append([gzip.compress(json.dumps(
-            make_batch(node, s, a.ticks, a.cgroups, base_ns), separators=(",", ":")).encode(), 6)
+            make_batch(node, s, a.ticks, a.cgroups, base_ns, a.wire_version), separators=(",", ":")).encode(), 6)
             for s in range(a.batches)])
     rows_per_batch = a.ticks * (1 + a.cgroups)
     wire_bytes = sum(len(b) for agent in payloads for b in agent)

@@ -112,8 +112,24 @@ struct Sample {
 
 // What the agent ships: several ticks of one node. (node, boot_id, agent_start_ns, seq)
 // identifies a batch; the collector acknowledges a replay without storing it twice.
+//
+// On the wire (JSON, members named as the fields here; jostle/wire.h) a batch is
+// {"wire_version", "node", "boot_id", "agent_start_ns", "seq", "agent_version",
+// "interval_ns", "host", "samples": [{"wall_ns", "mono_ns", "node": {...}, "cgroups":
+// [{...}]}]}. An absent optional field is left out, never written as 0.
+//
+// Series references (wire_version 2): a cgroup's identity members (scope, id, path,
+// pod_uid, container_id, namespace, pod, container, qos, labels) are the same tick after
+// tick, so a batch writes them once. A cgroup entry may carry "s": N, a series number:
+//   - with identity members, it defines series N, which must be the next number
+//     (series are numbered 0, 1, 2... in document order within the batch);
+//   - without identity members, it takes the identity of series N, defined earlier in the
+//     same batch, and carries only readings: {"s":3,"cpu_usage_us":123,...}.
+// An entry without "s" carries its identity, as in wire_version 1. When a cgroup's identity
+// changes within a batch (its pod name became known), the writer defines a new series. A
+// decoded batch holds every sample's identity in full either way.
 struct SampleBatch {
-  int wire_version = 1;
+  int wire_version = 2;  // kWireVersion (jostle/version.h)
   std::string node;            // --node-name
   std::string boot_id;         // /proc/sys/kernel/random/boot_id
   int64_t agent_start_ns = 0;  // wall clock when the agent process started

@@ -112,11 +112,14 @@ TEST(BatchDecodeTest, NotJsonAndUnsupportedVersionOutrankEveryOtherError) {
       << r.status().message();
 
   // A newer wire version after a sample this version cannot read: Unsupported.
-  r = DecodeBatch(R"({"samples":[{"wall_ns":"new shape"}],"wire_version":2})");
+  r = DecodeBatch(R"({"samples":[{"wall_ns":"new shape"}],"wire_version":3})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kUnsupported);
   EXPECT_EQ(r.status().message(),
-            "batch.wire_version: 2 is not supported (this collector speaks 1)");
+            "batch.wire_version: 3 is not supported (this collector speaks 1 to 2)");
+  r = DecodeBatch(R"({"samples":[{"wall_ns":1}],"wire_version":0})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnsupported);
 
   r = DecodeBatch(R"({"wire_version":18446744073709551615})");
   ASSERT_FALSE(r.ok());
@@ -124,7 +127,7 @@ TEST(BatchDecodeTest, NotJsonAndUnsupportedVersionOutrankEveryOtherError) {
   EXPECT_NE(r.status().message().find("18446744073709551615 is not supported"), std::string::npos);
 
   // A repeated wire_version: the last one counts, as for every member.
-  r = DecodeBatch(R"({"wire_version":1,"node":"n","wire_version":3})");
+  r = DecodeBatch(R"({"wire_version":1,"node":"n","wire_version":7})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kUnsupported);
 }
