@@ -35,7 +35,7 @@ Status WriteBatchLine(const SampleBatch& batch, std::string& scratch,
 // them then). The text and/or its gzip (RFC 1952, one member) are kept, as asked at Start;
 // after Finish, text() is EncodeBatch's text without a trailing newline and TakeGzip()
 // a gzip whose inflation is that text. Memory between ticks: the text so far (capacity kept
-// from one batch to the next), the compressed bytes so far, zlib's deflate state
+// from one batch to the next while it fits), the compressed bytes so far, zlib's deflate state
 // (~270 KiB at level 6, kept), one copy of each series' identity (BatchEncoder) and one
 // sample's encoding while it is added.
 // Not thread-safe.
@@ -50,8 +50,9 @@ class BatchLineBuilder {
 
   // Begins a batch with `head`'s members (its samples are ignored). Drops any batch in
   // progress. `expected_samples`: how many samples the batch will likely get; the text's
-  // buffer is sized from it and the first sample's size (growing it by doubling would
-  // touch up to twice the text at once).
+  // buffer is sized from it and the first sample's size for the first batch, and from the
+  // last batch's size after that (growing it by doubling would hold up to three times the
+  // text at once).
   Status Start(const SampleBatch& head, bool keep_text, bool keep_gzip,
                size_t expected_samples = 1);
   // Appends one sample's encoding.
@@ -76,6 +77,7 @@ class BatchLineBuilder {
   bool keep_gzip_ = false;
   size_t samples_ = 0;
   size_t expected_samples_ = 1;
+  size_t last_text_size_ = 0;  // of the last batch finished with its text kept
   SampleBatch head_batch_;  // the head's members (no samples)
   BatchEncoder encoder_;    // the series defined in this batch so far
   std::string head_;        // the batch's text up to its first sample
