@@ -10,7 +10,9 @@ RUN apt-get update -qq \
           -DJOSTLE_BUILD_TESTS=OFF -DJOSTLE_BUILD_BENCH=OFF \
  && cmake --build /build --target jostle-agent jostle-collector jostle
 
-# Run stage: the shared libraries the binaries link (ldd of build/bin/*), nothing else.
+# Run stage: the shared libraries the binaries link (ldd of build/bin/*) and libcurl4, which
+# ldd does not show: http_client loads libcurl.so.4 with dlopen at the first outbound request.
+# Nothing else.
 FROM debian:12-slim
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates libcurl4 libfmt9 \

@@ -1,17 +1,110 @@
 #include "http_client/http_client.h"
 
-#include <curl/curl.h>
+#include <curl/curl.h>  // types and constants only: the functions come from CurlApi
+#include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <mutex>
 
 namespace jostle::http {
 namespace {
 
-std::once_flag curl_init_once;
+// The libcurl functions this file calls, by name without the "curl_" prefix. libcurl is not
+// linked: the first request dlopen()s it, so a process that never sends one (the agent with
+// --output and --kube off) does not map libcurl and the ~30 libraries it pulls in (OpenSSL,
+// GnuTLS, Kerberos, LDAP, libssh2...): about 6 MiB of resident memory once they are loaded.
+#define JOSTLE_CURL_FUNCTIONS(X) \
+  X(global_init)                 \
+  X(easy_init)                   \
+  X(easy_cleanup)                \
+  X(easy_reset)                  \
+  X(easy_setopt)                 \
+  X(easy_getinfo)                \
+  X(easy_strerror)               \
+  X(slist_append)                \
+  X(slist_free_all)              \
+  X(multi_init)                  \
+  X(multi_cleanup)               \
+  X(multi_add_handle)            \
+  X(multi_remove_handle)         \
+  X(multi_perform)               \
+  X(multi_poll)                  \
+  X(multi_wakeup)                \
+  X(multi_info_read)             \
+  X(multi_strerror)
+
+// Pointers to libcurl's functions with the signatures of <curl/curl.h> (easy_setopt and
+// easy_getinfo stay variadic).
+struct CurlApi {
+#define JOSTLE_CURL_FIELD(name) decltype(&curl_##name) name = nullptr;
+  JOSTLE_CURL_FUNCTIONS(JOSTLE_CURL_FIELD)
+#undef JOSTLE_CURL_FIELD
+};
+
+constexpr const char* kLibcurlSoname = "libcurl.so.4";
+
+// libcurl as the first request of the process found it: `api` is complete when `status` is
+// Ok. The library stays loaded until exit (easy and multi handles may live that long).
+struct LoadedLibcurl {
+  CurlApi api;
+  Status status;
+};
+
+std::string LastDlError() {
+  const char* error = dlerror();
+  return error != nullptr ? error : "unknown dlerror";
+}
+
+template <typename Function>
+bool Resolve(void* library, const char* name, Function* out, std::string* error) {
+  dlerror();  // clears an earlier error
+  void* symbol = dlsym(library, name);
+  if (symbol == nullptr) {
+    *error = LastDlError();
+    return false;
+  }
+  *out = reinterpret_cast<Function>(symbol);
+  return true;
+}
+
+LoadedLibcurl LoadLibcurl() {
+  LoadedLibcurl loaded;
+  const std::string failed = std::string(kLibcurlSoname) + " could not be loaded: ";
+  void* library = dlopen(kLibcurlSoname, RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    loaded.status = Status::Unavailable(failed + LastDlError() + "; install libcurl4");
+  } else {
+    std::string error;
+    bool resolved = true;  // stops at the first missing function; `error` names it
+#define JOSTLE_CURL_RESOLVE(name) \
+  resolved = resolved && Resolve(library, "curl_" #name, &loaded.api.name, &error);
+    JOSTLE_CURL_FUNCTIONS(JOSTLE_CURL_RESOLVE)
+#undef JOSTLE_CURL_RESOLVE
+    if (!resolved) {
+      // Not closed: a partly resolved library is never used, and unloading it gains nothing.
+      loaded.api = CurlApi{};
+      loaded.status = Status::Unavailable(failed + error + "; install libcurl4 (7.68 or later)");
+    }
+  }
+  if (!loaded.status.ok()) {
+    spdlog::error("http: {}; every outbound HTTP request fails", loaded.status.message());
+    return loaded;
+  }
+  if (CURLcode code = loaded.api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
+    spdlog::warn("http: curl_global_init: {}", loaded.api.easy_strerror(code));
+  }
+  return loaded;
+}
+
+// Loads libcurl at the first call; thread-safe (a function-local static), and failures are
+// logged once, by that first call. Never destroyed, so a client destroyed during static
+// destruction can still clean up its handles.
+const LoadedLibcurl& Libcurl() {
+  static const LoadedLibcurl* const loaded = new LoadedLibcurl(LoadLibcurl());
+  return *loaded;
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -34,6 +127,7 @@ struct Transfer {
   const std::function<bool(std::string_view)>* sink = nullptr;
   HttpResponse* response = nullptr;
   const std::atomic<bool>* cancelled = nullptr;
+  const CurlApi* curl = nullptr;
   CURL* easy = nullptr;
   bool stopped_by_caller = false;
   bool stopped_by_cancel = false;
@@ -48,7 +142,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   }
   if (transfer->response->status == 0) {
     long code = 0;
-    curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &code);
+    transfer->curl->easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &code);
     transfer->response->status = code;
   }
   if (!(*transfer->sink)(std::string_view(data, n))) {
@@ -138,26 +232,27 @@ std::string MaskSecrets(std::string_view text) {
   return out;
 }
 
+// Created by the first request (so libcurl is loaded whenever one is non-null), on the
+// client's thread. `multi` is also read by Cancel() from any thread.
 struct HttpClient::Handles {
-  CURLM* multi = nullptr;
+  std::atomic<CURLM*> multi{nullptr};
   CURL* easy = nullptr;
   ~Handles() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
-    if (multi != nullptr) curl_multi_cleanup(multi);
+    if (easy != nullptr) Libcurl().api.easy_cleanup(easy);
+    if (CURLM* m = multi.load(); m != nullptr) Libcurl().api.multi_cleanup(m);
   }
 };
 
-HttpClient::HttpClient() : handles_(std::make_unique<Handles>()) {
-  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  handles_->multi = curl_multi_init();
-  handles_->easy = curl_easy_init();
-}
+HttpClient::HttpClient() : handles_(std::make_unique<Handles>()) {}
 
 HttpClient::~HttpClient() = default;
 
 void HttpClient::Cancel() {
   cancelled_.store(true);
-  if (handles_->multi != nullptr) curl_multi_wakeup(handles_->multi);
+  // A Perform that stores `multi` after this load sees `cancelled_` before it polls.
+  if (CURLM* multi = handles_->multi.load(); multi != nullptr) {
+    Libcurl().api.multi_wakeup(multi);
+  }
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
@@ -197,78 +292,85 @@ Status HttpClient::Perform(const HttpRequest& request,
                            const std::function<bool(std::string_view)>& sink,
                            HttpResponse* response) {
   const std::string where = request.method + " " + MaskSecrets(request.url);
-  if (handles_->multi == nullptr || handles_->easy == nullptr) {
+  if (cancelled_.load()) return Status::Unavailable(where + ": cancelled");
+  const LoadedLibcurl& libcurl = Libcurl();
+  if (!libcurl.status.ok()) return libcurl.status.WithContext(where);
+  const CurlApi& curl = libcurl.api;
+  if (handles_->multi.load() == nullptr) handles_->multi.store(curl.multi_init());
+  if (handles_->easy == nullptr) handles_->easy = curl.easy_init();
+  CURLM* multi = handles_->multi.load();
+  if (multi == nullptr || handles_->easy == nullptr) {
     return Status::Internal(where + ": libcurl handles could not be created");
   }
-  if (cancelled_.load()) return Status::Unavailable(where + ": cancelled");
 
   CURL* easy = handles_->easy;
   // Reset keeps the connection cache (held by the multi handle) and the DNS cache.
-  curl_easy_reset(easy);
+  curl.easy_reset(easy);
   char error_buffer[CURL_ERROR_SIZE] = {0};
   Transfer transfer;
   transfer.sink = &sink;
   transfer.response = response;
   transfer.cancelled = &cancelled_;
+  transfer.curl = &curl;
   transfer.easy = easy;
 
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : request.headers) {
-    header_list = curl_slist_append(header_list, (name + ": " + value).c_str());
+    header_list = curl.slist_append(header_list, (name + ": " + value).c_str());
   }
   if (!request.bearer_token.empty()) {
     header_list =
-        curl_slist_append(header_list, ("Authorization: Bearer " + request.bearer_token).c_str());
+        curl.slist_append(header_list, ("Authorization: Bearer " + request.bearer_token).c_str());
   }
   // No "Expect: 100-continue" round trip before large bodies.
-  header_list = curl_slist_append(header_list, "Expect:");
+  header_list = curl.slist_append(header_list, "Expect:");
 
-  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+  curl.easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
+  curl.easy_setopt(easy, CURLOPT_HTTPHEADER, header_list);
+  curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connect_timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &transfer);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (!request.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, request.ca_file.c_str());
+  curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl.easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+  curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl.easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+  curl.easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  curl.easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  curl.easy_setopt(easy, CURLOPT_XFERINFODATA, &transfer);
+  curl.easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  curl.easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (!request.ca_file.empty()) curl.easy_setopt(easy, CURLOPT_CAINFO, request.ca_file.c_str());
   if (request.method == "GET") {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    curl.easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    curl.easy_setopt(easy, CURLOPT_NOBODY, 1L);
   } else {
     if (request.method != "POST") {
-      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     if (request.method == "POST" || !request.body.empty()) {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+      curl.easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+      curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(request.body.size()));
     }
   }
 
   const auto started = std::chrono::steady_clock::now();
   CURLcode code = CURLE_OK;
-  CURLMcode mcode = curl_multi_add_handle(handles_->multi, easy);
+  CURLMcode mcode = curl.multi_add_handle(multi, easy);
   if (mcode != CURLM_OK) {
-    curl_slist_free_all(header_list);
-    return Status::Internal(where + ": curl_multi_add_handle: " + curl_multi_strerror(mcode));
+    curl.slist_free_all(header_list);
+    return Status::Internal(where + ": curl_multi_add_handle: " + curl.multi_strerror(mcode));
   }
   bool done = false;
   while (!done) {
     int running = 0;
-    mcode = curl_multi_perform(handles_->multi, &running);
+    mcode = curl.multi_perform(multi, &running);
     if (mcode != CURLM_OK) break;
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(handles_->multi, &queued)) {
+    while (CURLMsg* msg = curl.multi_info_read(multi, &queued)) {
       if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
         code = msg->data.result;
         done = true;
@@ -279,14 +381,14 @@ Status HttpClient::Perform(const HttpRequest& request,
       transfer.stopped_by_cancel = true;
       break;
     }
-    mcode = curl_multi_poll(handles_->multi, nullptr, 0, 1000, nullptr);
+    mcode = curl.multi_poll(multi, nullptr, 0, 1000, nullptr);
     if (mcode != CURLM_OK) break;
   }
-  curl_multi_remove_handle(handles_->multi, easy);
-  curl_slist_free_all(header_list);
+  curl.multi_remove_handle(multi, easy);
+  curl.slist_free_all(header_list);
   if (response->status == 0) {
     long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     response->status = status;
   }
   const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -298,11 +400,11 @@ Status HttpClient::Perform(const HttpRequest& request,
     return Status::Unavailable(where + ": cancelled");
   }
   if (mcode != CURLM_OK) {
-    return Status::Internal(where + ": " + curl_multi_strerror(mcode));
+    return Status::Internal(where + ": " + curl.multi_strerror(mcode));
   }
   if (transfer.stopped_by_caller && code == CURLE_WRITE_ERROR) code = CURLE_OK;
   if (code != CURLE_OK) {
-    std::string message = where + ": " + curl_easy_strerror(code);
+    std::string message = where + ": " + curl.easy_strerror(code);
     if (error_buffer[0] != '\0') message += std::string(" (") + error_buffer + ")";
     spdlog::debug("http: {} after {} ms", message, elapsed_ms);
     switch (code) {

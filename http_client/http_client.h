@@ -1,9 +1,10 @@
 // The one outbound HTTP client of jostle (agent shipper, Kubernetes API client, webhook
-// sender): a small wrapper over libcurl.
+// sender): a small wrapper over libcurl. libcurl is not linked: the first request of the
+// process loads libcurl.so.4 (dlopen), so a process that sends none never maps it.
 //
-// Threading: one HttpClient per thread. Each HttpClient owns one curl easy handle (reused,
-// so connections are kept alive between requests to the same host). Only Cancel() may be
-// called from another thread.
+// Threading: one HttpClient per thread. Each HttpClient owns one curl easy handle, created
+// by its first request and reused (so connections are kept alive between requests to the
+// same host). Only Cancel() may be called from another thread.
 #pragma once
 
 #include <atomic>
@@ -53,7 +54,8 @@ class HttpClient {
   // Performs one request and returns the whole response. Any HTTP status is a response,
   // not an error. Unavailable when the peer cannot be reached, the connection breaks or
   // the timeout passes (the message carries curl's message and the URL, tokens masked),
-  // or the client was cancelled; InvalidArgument for a malformed URL or option.
+  // or the client was cancelled, or libcurl.so.4 could not be loaded (then every request
+  // fails); InvalidArgument for a malformed URL or option.
   Result<HttpResponse> Send(const HttpRequest& request);
 
   // Performs one request and hands the response body to `on_data` chunk by chunk as it
