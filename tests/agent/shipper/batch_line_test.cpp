@@ -1,5 +1,4 @@
-// WriteBatchLine: the pieces concatenate to EncodeBatch's line, whatever the batch holds.
-// BatchLineBuilder: the same text, built a sample at a time.
+// BatchLineBuilder: EncodeBatch's text, built and given out a sample at a time.
 #include "agent/shipper/batch_line.h"
 
 #include <gtest/gtest.h>
@@ -44,59 +43,35 @@ SampleBatch Batch(int samples, int cgroups) {
   return b;
 }
 
-struct Written {
+// Runs a batch through a builder: the text as given to TextOut (in pieces), the gzip kept.
+struct Built {
   std::string text;
-  std::vector<size_t> pieces;
+  size_t pieces = 0;
+  std::string gzip;
 };
 
-Written Write(SampleBatch& batch) {
-  Written w;
-  std::string scratch;
-  Status s = WriteBatchLine(batch, scratch, [&w](std::string_view piece) {
-    w.text.append(piece);
-    w.pieces.push_back(piece.size());
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return w;
-}
-
-TEST(WriteBatchLine, SameLineAsEncodeBatch) {
-  for (int samples : {0, 1, 2, 10}) {
-    for (int cgroups : {0, 1, 5}) {
-      SampleBatch batch = Batch(samples, cgroups);
-      const SampleBatch before = batch;
-      Written w = Write(batch);
-      EXPECT_EQ(w.text, EncodeBatch(before) + "\n") << samples << " samples, " << cgroups;
-      EXPECT_EQ(batch, before);
-      auto decoded = DecodeBatch(std::string_view(w.text).substr(0, w.text.size() - 1));
-      ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-      EXPECT_EQ(decoded->samples.size(), static_cast<size_t>(samples));
-    }
+Built Build(BatchLineBuilder& builder, const SampleBatch& batch, bool text, bool gzip) {
+  Built b;
+  BatchLineBuilder::TextOut out;
+  if (text) {
+    out = [&b](std::string_view piece) {
+      b.text.append(piece);
+      ++b.pieces;
+    };
   }
+  EXPECT_TRUE(builder.Start(batch, out, gzip).ok());
+  EXPECT_TRUE(builder.started());
+  for (const Sample& s : batch.samples) EXPECT_TRUE(builder.Add(s).ok());
+  EXPECT_EQ(builder.samples(), batch.samples.size());
+  EXPECT_TRUE(builder.Finish().ok());
+  EXPECT_FALSE(builder.started());
+  b.gzip = builder.TakeGzip();
+  return b;
 }
 
-TEST(WriteBatchLine, PiecesAreBounded) {
-  SampleBatch batch = Batch(10, 300);
-  size_t one_sample = EncodeBatch(Batch(1, 300)).size();
-  Written w = Write(batch);
-  ASSERT_GT(w.pieces.size(), 1u);
-  for (size_t n : w.pieces) EXPECT_LT(n, (64u << 10) + one_sample);
-}
-
-TEST(WriteBatchLine, StopsAtTheFirstWriteError) {
-  SampleBatch batch = Batch(10, 300);
-  std::string scratch;
-  int calls = 0;
-  Status s = WriteBatchLine(batch, scratch, [&calls](std::string_view) {
-    return ++calls == 2 ? Status::IOError("disk full") : Status::Ok();
-  });
-  EXPECT_EQ(s.code(), Status::Code::kIOError);
-  EXPECT_EQ(calls, 2);
-}
-
-// BatchLineBuilder: a batch added a sample at a time is EncodeBatch's text of the same
-// batch, and its gzip inflates to that text, for any number of samples and batches in a row.
+// A batch added a sample at a time is EncodeBatch's text of the same batch, given out one
+// sample at a time, and its gzip inflates to that text, for any number of samples and
+// batches in a row.
 TEST(BatchLineBuilder, StreamedBytesEqualEncodeBatch) {
   BatchLineBuilder builder;
   for (int round = 0; round < 2; ++round) {  // the second round reuses the stream and buffers
@@ -104,23 +79,19 @@ TEST(BatchLineBuilder, StreamedBytesEqualEncodeBatch) {
       for (int cgroups : {0, 1, 5, 300}) {
         SampleBatch batch = Batch(samples, cgroups);
         batch.seq = static_cast<uint64_t>(samples * 1000 + cgroups);
-        const SampleBatch before = batch;
-        ASSERT_TRUE(builder.Start(batch, true, true).ok());
-        EXPECT_TRUE(builder.started());
-        for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
-        EXPECT_EQ(batch, before);
-        EXPECT_EQ(builder.samples(), static_cast<size_t>(samples));
-        ASSERT_TRUE(builder.Finish(batch.host).ok());
-        EXPECT_FALSE(builder.started());
-        const std::string want = EncodeBatch(before);
-        EXPECT_EQ(builder.text(), want) << samples << " samples, " << cgroups;
-        std::string gz = builder.TakeGzip();
-        ASSERT_TRUE(LooksGzipped(gz));
-        auto inflated = Gunzip(gz, 1 << 30);
+        Built b = Build(builder, batch, true, true);
+        const std::string want = EncodeBatch(batch);
+        EXPECT_EQ(b.text, want) << samples << " samples, " << cgroups;
+        EXPECT_EQ(b.pieces, static_cast<size_t>(samples) + 1);  // the samples, the tail
+        ASSERT_TRUE(LooksGzipped(b.gzip));
+        auto inflated = Gunzip(b.gzip, 1 << 30);
         ASSERT_TRUE(inflated.ok()) << inflated.status().ToString();
         EXPECT_EQ(*inflated, want) << samples << " samples, " << cgroups;
+        auto decoded = DecodeBatch(b.text);  // (paths that are not UTF-8 come back as U+FFFD)
+        ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+        EXPECT_EQ(decoded->samples.size(), batch.samples.size());
         if (samples == 10 && cgroups == 300) {
-          EXPECT_LT(gz.size(), want.size() / 4);
+          EXPECT_LT(b.gzip.size(), want.size() / 4);
         }
       }
     }
@@ -130,50 +101,38 @@ TEST(BatchLineBuilder, StreamedBytesEqualEncodeBatch) {
 TEST(BatchLineBuilder, KeepsOnlyWhatIsAskedFor) {
   BatchLineBuilder builder;
   SampleBatch batch = Batch(3, 4);
-  ASSERT_TRUE(builder.Start(batch, false, true).ok());
-  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
-  ASSERT_TRUE(builder.Finish(batch.host).ok());
-  EXPECT_TRUE(builder.text().empty());
-  EXPECT_EQ(Gunzip(builder.TakeGzip(), 1 << 30).value(), EncodeBatch(batch));
+  Built gzip_only = Build(builder, batch, false, true);
+  EXPECT_TRUE(gzip_only.text.empty());
+  EXPECT_EQ(Gunzip(gzip_only.gzip, 1 << 30).value(), EncodeBatch(batch));
 
-  ASSERT_TRUE(builder.Start(batch, true, false).ok());
-  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
-  ASSERT_TRUE(builder.Finish(batch.host).ok());
-  EXPECT_EQ(builder.text(), EncodeBatch(batch));
-  EXPECT_TRUE(builder.TakeGzip().empty());
+  Built text_only = Build(builder, batch, true, false);
+  EXPECT_EQ(text_only.text, EncodeBatch(batch));
+  EXPECT_TRUE(text_only.gzip.empty());
 }
 
-// Host facts that changed during the batch are the batch's facts at Finish, as
-// BatchAssembler::Make at the end of the batch gave them.
-TEST(BatchLineBuilder, HostFactsAtFinishWin) {
+// The host facts are the batch's at Start; a change shows in the next batch.
+TEST(BatchLineBuilder, HostFactsAreThoseAtStart) {
   BatchLineBuilder builder;
   SampleBatch batch = Batch(4, 3);
-  ASSERT_TRUE(builder.Start(batch, true, true).ok());
-  for (Sample& s : batch.samples) ASSERT_TRUE(builder.Add(s).ok());
-  batch.host["cgroup_driver"] = "systemd";
-  batch.host.erase("psi");
-  ASSERT_TRUE(builder.Finish(batch.host).ok());
-  EXPECT_EQ(builder.text(), EncodeBatch(batch));
+  BatchLineBuilder::TextOut none;
+  ASSERT_TRUE(builder.Start(batch, none, true).ok());
+  SampleBatch later = batch;
+  later.host["cgroup_driver"] = "systemd";
+  for (const Sample& s : later.samples) ASSERT_TRUE(builder.Add(s).ok());
+  ASSERT_TRUE(builder.Finish().ok());
   EXPECT_EQ(Gunzip(builder.TakeGzip(), 1 << 30).value(), EncodeBatch(batch));
+  EXPECT_EQ(Gunzip(Build(builder, later, false, true).gzip, 1 << 30).value(), EncodeBatch(later));
 }
 
 TEST(BatchLineBuilder, AddOrFinishOutsideABatchIsAnError) {
   BatchLineBuilder builder;
   Sample s;
   EXPECT_EQ(builder.Add(s).code(), Status::Code::kInternal);
-  EXPECT_EQ(builder.Finish({}).code(), Status::Code::kInternal);
+  EXPECT_EQ(builder.Finish().code(), Status::Code::kInternal);
   SampleBatch batch = Batch(1, 1);
-  ASSERT_TRUE(builder.Start(batch, true, false).ok());
-  ASSERT_TRUE(builder.Finish(batch.host).ok());
-  EXPECT_EQ(builder.text(), EncodeBatch(SampleBatch{batch.wire_version,
-                                                    batch.node,
-                                                    batch.boot_id,
-                                                    batch.agent_start_ns,
-                                                    batch.seq,
-                                                    batch.agent_version,
-                                                    batch.interval_ns,
-                                                    batch.host,
-                                                    {}}));
+  batch.samples.clear();
+  Built empty = Build(builder, batch, true, false);
+  EXPECT_EQ(empty.text, EncodeBatch(batch));
   EXPECT_EQ(builder.Add(s).code(), Status::Code::kInternal);
 }
 
