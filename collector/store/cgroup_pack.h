@@ -12,6 +12,7 @@
 #pragma once
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,15 +51,23 @@ enum FieldBit : uint32_t {
   kNetSpeed = 1u << 19,
 };
 
-inline void PutVarint(std::string& out, uint64_t v) {
-  char buf[10];
-  int n = 0;
+// Bytes of the longest varint (a uint64_t).
+inline constexpr size_t kMaxVarint = 10;
+
+// Writes `v` as an unsigned LEB128 varint at `p`, which has room for kMaxVarint bytes;
+// returns the end of what was written.
+inline char* WriteVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, static_cast<size_t>(n));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+inline void PutVarint(std::string& out, uint64_t v) {
+  char buf[kMaxVarint];
+  out.append(buf, static_cast<size_t>(WriteVarint(buf, v) - buf));
 }
 
 // Reads packed values from a blob; every read checks bounds and sets ok() false on overrun.
@@ -111,37 +120,40 @@ class Cursor {
 };
 
 // Packs one tick's rows. Counters is CgroupSample or CgroupCounters (same field names).
+// Each row is encoded into a stack buffer and appended to head_ and tail_ in one piece (the
+// net interface name, which has no bound, in a piece of its own).
 class TickPacker {
  public:
   template <typename Counters>
   void Add(int64_t series_id, const Counters& c) {
+    // Tail first (it decides the mask), head after. Before the interface name at most 14
+    // varints and the 8-byte limit; after it at most 9 varints.
+    char buf[14 * kMaxVarint + 8];
+    char* p = buf;
     uint32_t mask = 0;
-    auto opt = [&](const auto& v, uint32_t bit) {
+    auto opt = [&](const std::optional<uint64_t>& v, uint32_t bit) {
       if (v) {
         mask |= bit;
-        PutVarint(tail_, *v);
+        p = WriteVarint(p, *v);
       }
     };
-    // Tail first (it decides the mask), head after.
     opt(c.cpu_periods, kCpuPeriods);
     opt(c.cpu_throttled_periods, kCpuThrottledPeriods);
     opt(c.cpu_throttled_us, kCpuThrottledUs);
     if (c.cpu_limit_cores) {
       mask |= kCpuLimit;
       const auto bits = std::bit_cast<uint64_t>(*c.cpu_limit_cores);
-      char buf[8];
-      for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
-      tail_.append(buf, 8);
+      for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((bits >> (8 * i)) & 0xff);
     }
     opt(c.mem_usage_bytes, kMemUsage);
     opt(c.mem_working_set_bytes, kMemWorkingSet);
     opt(c.mem_limit_bytes, kMemLimit);
     opt(c.oom_kills, kOomKills);
-    auto psi = [&](const std::optional<PsiTotals>& p, uint32_t bit, uint32_t some, uint32_t full) {
-      if (!p) return;
+    auto psi = [&](const std::optional<PsiTotals>& v, uint32_t bit, uint32_t some, uint32_t full) {
+      if (!v) return;
       mask |= bit;
-      opt(p->some_us, some);
-      opt(p->full_us, full);
+      opt(v->some_us, some);
+      opt(v->full_us, full);
     };
     psi(c.psi_cpu, kPsiCpu, kPsiCpuSome, kPsiCpuFull);
     psi(c.psi_memory, kPsiMemory, kPsiMemorySome, kPsiMemoryFull);
@@ -149,29 +161,33 @@ class TickPacker {
     if (c.net) {
       const NetCounters& n = *c.net;
       mask |= kNet;
-      PutVarint(tail_, n.interface.size());
+      p = WriteVarint(p, n.interface.size());
+      tail_.append(buf, static_cast<size_t>(p - buf));
       tail_.append(n.interface);
+      p = buf;
       for (uint64_t v : {n.rx_bytes, n.rx_packets, n.rx_errors, n.rx_drops, n.tx_bytes,
                          n.tx_packets, n.tx_errors, n.tx_drops}) {
-        PutVarint(tail_, v);
+        p = WriteVarint(p, v);
       }
       if (n.speed_mbps) {
         mask |= kNetSpeed;
         const auto s = static_cast<uint64_t>(*n.speed_mbps);
-        PutVarint(tail_, (s << 1) ^ static_cast<uint64_t>(*n.speed_mbps >> 63));
+        p = WriteVarint(p, (s << 1) ^ static_cast<uint64_t>(*n.speed_mbps >> 63));
       }
     }
+    tail_.append(buf, static_cast<size_t>(p - buf));
     if (c.cpu_usage_us) mask |= kCpuUsage;
-    PutVarint(head_, static_cast<uint64_t>(series_id));
-    PutVarint(head_, mask);
-    if (c.cpu_usage_us) PutVarint(head_, *c.cpu_usage_us);
+    p = WriteVarint(buf, static_cast<uint64_t>(series_id));
+    p = WriteVarint(p, mask);
+    if (c.cpu_usage_us) p = WriteVarint(p, *c.cpu_usage_us);
+    head_.append(buf, static_cast<size_t>(p - buf));
     ++rows_;
   }
   size_t rows() const { return rows_; }
   // The blob of the rows added since the last Clear(), into `out` (replaced).
   void Finish(std::string& out) const {
     out.clear();
-    out.reserve(head_.size() + tail_.size() + 12);
+    out.reserve(head_.size() + tail_.size() + 1 + kMaxVarint);
     out.push_back(static_cast<char>(kPackVersion));
     PutVarint(out, rows_);
     out.append(head_);

@@ -29,6 +29,12 @@ inline constexpr std::string_view kNodeSamplesRangeSql =
 inline constexpr std::string_view kCgroupTicksRangeSql =
     "SELECT wall_ns, packed FROM cgroup_ticks "
     "WHERE node_id = ?1 AND wall_ns BETWEEN ?2 AND ?3 ORDER BY wall_ns";
+// Widens the [first_wall_ns, last_wall_ns] span of the series with ids ?1 to ?4 (inclusive)
+// to cover [?2, ?3]: one statement per run of consecutive series ids of a stored batch. Must
+// stay a range scan of the rowid.
+inline constexpr std::string_view kSeriesSpanRangeSql =
+    "UPDATE series SET first_wall_ns = min(first_wall_ns, ?2), "
+    "last_wall_ns = max(last_wall_ns, ?3) WHERE id BETWEEN ?1 AND ?4";
 // The series of pod ?1/?2 with their node and time span (NodeOfPod).
 inline constexpr std::string_view kPodSeriesSql =
     "SELECT n.name, s.first_wall_ns, s.last_wall_ns, s.scope FROM series s "

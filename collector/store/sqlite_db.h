@@ -5,7 +5,9 @@
 
 #include <sqlite3.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,9 +122,15 @@ class Connection {
   sqlite3* handle() const { return db_; }
 
  private:
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // SQL text -> statement
+  // SQL text -> statement; looked up by string_view, without a copy of the text.
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };
 
 // BEGIN on construction (IMMEDIATE for writers, DEFERRED for snapshot reads); ROLLBACK on

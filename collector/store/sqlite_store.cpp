@@ -7,17 +7,23 @@
 // last commits can vanish on power loss or a kernel panic, and the agent would never resend
 // them. FULL adds one fsync of the WAL per commit, paid per group of batches, not per row:
 // group commit: PutBatch calls that arrive while a commit is in progress queue up, and the
-// next commit stores all of them in one write transaction (one fsync), each batch inside its
-// own SAVEPOINT. A batch that fails is rolled back to its savepoint alone and its caller gets
-// the error; the others stay in the group. Every caller returns only after the COMMIT that
-// holds its batch succeeded; if that COMMIT fails (or SQLite drops the transaction) every
-// batch of the group gets the error and none is acknowledged. A replay of a batch that is
-// earlier in the same group sees its key row and is acknowledged as a replay (see
-// bench/BENCHMARKS.md for both settings). SqliteStoreOptions::durable_commits=false selects
-// NORMAL for throw-away local databases (`jostle run`).
+// next commit stores all of them in one write transaction (one fsync). The group is first
+// stored without savepoints; if one of its batches fails, that transaction is rolled back and
+// the group is stored again with each batch inside its own SAVEPOINT, where a batch that fails
+// is rolled back to its savepoint alone and its caller gets the error; the others stay in the
+// group. Every caller returns only after the COMMIT that holds its batch succeeded; if that
+// COMMIT fails (or SQLite drops the transaction) every batch of the group gets the error and
+// none is acknowledged. A replay of a batch that is earlier in the same group sees its key
+// row and is acknowledged as a replay (see bench/BENCHMARKS.md for both settings).
+// SqliteStoreOptions::durable_commits=false selects NORMAL for throw-away local databases
+// (`jostle run`).
 //
 // Cgroup readings are stored packed, one cgroup_ticks row per node and tick
-// (cgroup_pack.h): one B-tree insert per tick instead of one per cgroup.
+// (cgroup_pack.h): one B-tree insert per tick instead of one per cgroup. The writer caches
+// series ids per node by cgroup id and by position in the tick, and compares each reading's
+// identity with the cached one, so a steady stream of ticks costs no series lookups in SQLite;
+// each batch widens the [first, last] span of its series with one UPDATE per run of
+// consecutive series ids.
 //
 // Threads and connections:
 // - one writer connection, guarded by write_mu_, used by every method that writes (PutBatch's
@@ -72,7 +78,8 @@ using sqlite::Transaction;
 constexpr int kPruneChunkRows = 5000;
 // cgroup_ticks deleted per Prune step: a tick holds all cgroups of a node (often 50-500).
 constexpr int kPruneChunkTicks = 50;
-// Series identities kept in memory per store; the cache is dropped when it grows past this.
+// Series identities kept in memory per store; the cache is dropped before the next batch
+// once it has grown past this.
 constexpr size_t kMaxCachedSeries = 200000;
 
 constexpr int kPsiCpuBit = 1;
@@ -113,9 +120,10 @@ void AppendNumber(std::string& out, T v) {
   out.append(buf, end);
 }
 
-// Compact JSON of a node's interfaces (see the node_samples comment in schema.cpp).
-std::string EncodeNet(const std::vector<NetCounters>& net) {
-  std::string out = "[";
+// Compact JSON of a node's interfaces (see the node_samples comment in schema.cpp), into
+// `out` (replaced).
+void EncodeNet(const std::vector<NetCounters>& net, std::string& out) {
+  out.assign(1, '[');
   for (size_t i = 0; i < net.size(); ++i) {
     const NetCounters& n = net[i];
     if (i > 0) out += ',';
@@ -135,7 +143,6 @@ std::string EncodeNet(const std::vector<NetCounters>& net) {
     out += ']';
   }
   out += ']';
-  return out;
 }
 
 Result<std::vector<NetCounters>> DecodeNet(std::string_view text) {
@@ -160,9 +167,11 @@ Result<std::vector<NetCounters>> DecodeNet(std::string_view text) {
   return out;
 }
 
-std::string EncodeStringMap(const std::map<std::string, std::string>& m) {
-  if (m.empty()) return "";
-  std::string out = "{";
+// JSON object of `m` into `out` (replaced); "" when `m` is empty.
+void EncodeStringMap(const std::map<std::string, std::string>& m, std::string& out) {
+  out.clear();
+  if (m.empty()) return;
+  out += '{';
   bool first = true;
   for (const auto& [k, v] : m) {
     if (!first) out += ',';
@@ -172,6 +181,11 @@ std::string EncodeStringMap(const std::map<std::string, std::string>& m) {
     AppendJsonString(out, v);
   }
   out += '}';
+}
+
+std::string EncodeStringMap(const std::map<std::string, std::string>& m) {
+  std::string out;
+  EncodeStringMap(m, out);
   return out;
 }
 
@@ -223,18 +237,40 @@ bool SameIdentity(const SeriesIdentity& a, const CgroupSample& c) {
          a.host_network == c.host_network && a.labels == c.labels;
 }
 
+// A series row the writer stored or found, with what PutBatchLocked notes about it per batch.
 struct CachedSeries {
   SeriesIdentity identity;
   int64_t id = 0;
+  Scope scope = Scope::kCgroup;
+  uint64_t batch = 0;  // the last batch (SqliteStore::batch_number_) with a reading of it
+  uint32_t span = 0;   // in that batch, the index of its SeriesSpan
 };
 
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-// Per node id, per Scope: CgroupSample::id -> the series row last used for it.
+// Per Scope: CgroupSample::id -> the series row last used for it.
 using SeriesMap = std::unordered_map<std::string, CachedSeries, StringHash, std::equal_to<>>;
-using NodeSeriesCache = std::unordered_map<int64_t, std::array<SeriesMap, 3>>;
+using CachedEntry = SeriesMap::value_type;
+
+// The series cache of one node.
+struct NodeSeries {
+  std::array<SeriesMap, 3> by_scope;
+  // The entry each position of the node's last tick resolved to. An agent lists its cgroups
+  // in the same order tick after tick, so a reading is checked against the entry at its
+  // position first (id and identity compared) and the hash lookup is skipped. Points into
+  // by_scope; cleared whenever an entry of by_scope is erased.
+  std::vector<CachedEntry*> by_position;
+};
+using NodeSeriesCache = std::unordered_map<int64_t, NodeSeries>;
+
+// The ticks of one series in one batch: [first, last] wall_ns.
+struct SeriesSpan {
+  int64_t id = 0;
+  int64_t first = 0;
+  int64_t last = 0;
+};
 
 // Cache entries added inside a write transaction, dropped again when it rolls back.
 struct CacheUndo {
@@ -359,14 +395,22 @@ class SqliteStore final : public Store {
     std::optional<Result<bool>> result;  // set by the leader before done
     bool done;                           // guarded by group_mu_
   };
-  // Stores the group's batches in one write transaction, each inside its own savepoint, and
-  // sets every entry's result: true/false (stored/replay) only when the commit succeeded.
+  // Stores the group's batches in one write transaction and sets every entry's result:
+  // true/false (stored/replay) only when the commit succeeded. First without savepoints;
+  // when a batch of a larger group fails, again with one savepoint per batch.
   void CommitGroupLocked(const std::vector<GroupEntry*>& group);
+  // One attempt of CommitGroupLocked. Returns false, with nothing stored, no result set and
+  // the caches as before, when a batch failed without savepoints in a group of several.
+  bool TryCommitGroupLocked(const std::vector<GroupEntry*>& group, bool savepoints);
   // Inserts one batch inside the caller's transaction.
   Result<bool> PutBatchLocked(const SampleBatch& batch, CacheUndo& undo);
   Result<int64_t> NodeIdLocked(const std::string& name, CacheUndo& undo);
-  Result<int64_t> SeriesIdLocked(int64_t node_id, const CgroupSample& c, int64_t wall_ns,
-                                 CacheUndo& undo);
+  // The cached series of reading `c` at `position` in its tick of node `node_id`, stored
+  // first when new.
+  Result<CachedSeries*> SeriesLocked(int64_t node_id, NodeSeries& node, size_t position,
+                                     const CgroupSample& c, int64_t wall_ns, CacheUndo& undo);
+  // Widens the stored span of every series in spans_ (sorted and merged first).
+  Status UpdateSeriesSpansLocked();
   void UndoCaches(const CacheUndo& undo);
   Result<UploadSummary> PutResultsLocked(const ResultOrigin& origin, const ResultSet& set);
   // One Prune step under write_mu_: runs `sql` with the bound values, returns rows changed.
@@ -387,8 +431,13 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, int64_t> node_ids_;  // guarded by write_mu_
   NodeSeriesCache series_;                             // guarded by write_mu_
   size_t cached_series_ = 0;                           // guarded by write_mu_
-  pack::TickPacker packer_;                            // guarded by write_mu_ (reused buffers)
-  std::string packed_;                                 // guarded by write_mu_
+  uint64_t batch_number_ = 0;                          // guarded by write_mu_
+  // PutBatchLocked's buffers, reused from batch to batch; guarded by write_mu_.
+  pack::TickPacker packer_;
+  std::string packed_;
+  std::string host_json_;
+  std::string net_json_;
+  std::vector<SeriesSpan> spans_;  // the series of the batch being stored
 
   // Group commit: PutBatch callers queue here; one of them (the leader) takes the queue and
   // commits it under write_mu_ while later callers queue for the next group.
@@ -469,26 +518,34 @@ Result<bool> SqliteStore::PutBatch(const SampleBatch& batch) {
 }
 
 void SqliteStore::CommitGroupLocked(const std::vector<GroupEntry*>& group) {
+  // Savepoints cost every batch a copy of each page it changes (the statement journal) and
+  // two statements, and almost no batch fails: try the group without them first.
+  if (!TryCommitGroupLocked(group, /*savepoints=*/false)) {
+    TryCommitGroupLocked(group, /*savepoints=*/true);  // settles every entry
+  }
+}
+
+bool SqliteStore::TryCommitGroupLocked(const std::vector<GroupEntry*>& group, bool savepoints) {
   auto fail = [](GroupEntry* e, const Status& st) { e->result = Result<bool>(st); };
   Result<Transaction> txn = Transaction::Begin(*writer_, /*immediate=*/true);
   if (!txn.ok()) {
     for (GroupEntry* e : group) fail(e, txn.status());
-    return;
+    return true;
   }
+  // A group of one needs no savepoint: its failure rolls back the transaction.
+  savepoints = savepoints && group.size() > 1;
   CacheUndo kept;  // cache entries of the batches still in the transaction
   for (size_t i = 0; i < group.size(); ++i) {
     GroupEntry* e = group[i];
-    // A group of one needs no savepoint: its failure rolls back the transaction.
-    const bool savepoint = group.size() > 1;
     Status st = Status::Ok();
-    if (savepoint) {
+    if (savepoints) {
       Result<Statement> begin = writer_->Prepare("SAVEPOINT batch");
       st = begin.ok() ? begin->Run() : begin.status();
     }
     CacheUndo undo;
     Result<bool> stored = st.ok() ? PutBatchLocked(*e->batch, undo) : Result<bool>(st);
     if (stored.ok()) {
-      if (savepoint) {
+      if (savepoints) {
         Result<Statement> release = writer_->Prepare("RELEASE batch");
         st = release.ok() ? release->Run() : release.status();
       }
@@ -500,10 +557,17 @@ void SqliteStore::CommitGroupLocked(const std::vector<GroupEntry*>& group) {
       }
       stored = Result<bool>(st);
     }
-    // This batch failed: undo it alone, keep the others of the group.
+    // This batch failed.
     UndoCaches(undo);
+    if (!savepoints && group.size() > 1) {
+      // It cannot be undone alone: drop the transaction (txn rolls back) and let the caller
+      // store the group again, each batch in its own savepoint.
+      UndoCaches(kept);
+      for (GroupEntry* g : group) g->result.reset();
+      return false;
+    }
     fail(e, stored.status());
-    if (savepoint && writer_->InTransaction() &&
+    if (savepoints && writer_->InTransaction() &&
         writer_->Exec("ROLLBACK TO batch; RELEASE batch").ok()) {
       continue;
     }
@@ -513,7 +577,7 @@ void SqliteStore::CommitGroupLocked(const std::vector<GroupEntry*>& group) {
     for (size_t k = 0; k < group.size(); ++k) {
       if (k != i) fail(group[k], lost);
     }
-    return;
+    return true;
   }
   Status committed = txn->Commit();
   if (!committed.ok()) {
@@ -522,13 +586,16 @@ void SqliteStore::CommitGroupLocked(const std::vector<GroupEntry*>& group) {
       if (e->result->ok()) fail(e, committed);
     }
   }
+  return true;
 }
 
 void SqliteStore::UndoCaches(const CacheUndo& undo) {
   for (const std::string& n : undo.nodes) node_ids_.erase(n);
   for (const auto& [node_id, scope, id] : undo.series) {
     auto it = series_.find(node_id);
-    if (it != series_.end() && it->second[scope].erase(id) > 0) --cached_series_;
+    if (it == series_.end()) continue;
+    it->second.by_position.clear();
+    if (it->second.by_scope[scope].erase(id) > 0) --cached_series_;
   }
 }
 
@@ -552,63 +619,110 @@ Result<int64_t> SqliteStore::NodeIdLocked(const std::string& name, CacheUndo& un
   return id;
 }
 
-Result<int64_t> SqliteStore::SeriesIdLocked(int64_t node_id, const CgroupSample& c, int64_t wall_ns,
-                                            CacheUndo& undo) {
-  const int scope = static_cast<int>(c.scope);
-  SeriesMap& map = series_[node_id][scope];
-  auto it = map.find(std::string_view(c.id));
-  if (it != map.end() && SameIdentity(it->second.identity, c)) return it->second.id;
-
-  const std::string labels = EncodeStringMap(c.labels);
-  STORE_ASSIGN_OR_RETURN(
-      Statement find,
-      writer_->Prepare("SELECT id FROM series WHERE node_id = ?1 AND scope = ?2 AND sid = ?3 "
-                       "AND path = ?4 AND pod_uid = ?5 AND container_id = ?6 AND namespace = ?7 "
-                       "AND pod = ?8 AND container = ?9 AND qos = ?10 AND labels = ?11 "
-                       "AND host_network = ?12"));
-  auto bind_identity = [&](Statement& s) {
-    s.Bind(1, node_id);
-    s.Bind(2, ScopeName(c.scope));
-    s.Bind(3, c.id);
-    s.Bind(4, c.path);
-    s.Bind(5, c.pod_uid);
-    s.Bind(6, c.container_id);
-    s.Bind(7, c.namespace_name);
-    s.Bind(8, c.pod_name);
-    s.Bind(9, c.container_name);
-    s.Bind(10, c.qos);
-    s.Bind(11, labels);
-    s.Bind(12, c.host_network);
-  };
-  bind_identity(find);
-  STORE_ASSIGN_OR_RETURN(bool found, find.Step());
-  int64_t id = 0;
-  if (found) {
-    id = find.Int64(0);
+Result<CachedSeries*> SqliteStore::SeriesLocked(int64_t node_id, NodeSeries& node, size_t position,
+                                                const CgroupSample& c, int64_t wall_ns,
+                                                CacheUndo& undo) {
+  if (position < node.by_position.size()) {
+    CachedEntry* at = node.by_position[position];
+    if (at != nullptr && at->second.scope == c.scope && at->first == c.id &&
+        SameIdentity(at->second.identity, c)) {
+      return &at->second;
+    }
   } else {
+    node.by_position.resize(position + 1, nullptr);
+  }
+  const int scope = static_cast<int>(c.scope);
+  SeriesMap& map = node.by_scope[scope];
+  auto it = map.find(std::string_view(c.id));
+  if (it == map.end() || !SameIdentity(it->second.identity, c)) {
+    const std::string labels = EncodeStringMap(c.labels);
     STORE_ASSIGN_OR_RETURN(
-        Statement ins,
-        writer_->Prepare("INSERT INTO series(node_id, scope, sid, path, pod_uid, container_id, "
-                         "namespace, pod, container, qos, labels, host_network, first_wall_ns, "
-                         "last_wall_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                         "?13, ?13)"));
-    bind_identity(ins);
-    ins.Bind(13, wall_ns);
-    JOSTLE_RETURN_IF_ERROR(ins.Run());
-    id = writer_->LastInsertRowid();
+        Statement find,
+        writer_->Prepare("SELECT id FROM series WHERE node_id = ?1 AND scope = ?2 AND sid = ?3 "
+                         "AND path = ?4 AND pod_uid = ?5 AND container_id = ?6 AND namespace = ?7 "
+                         "AND pod = ?8 AND container = ?9 AND qos = ?10 AND labels = ?11 "
+                         "AND host_network = ?12"));
+    auto bind_identity = [&](Statement& s) {
+      s.Bind(1, node_id);
+      s.Bind(2, ScopeName(c.scope));
+      s.Bind(3, c.id);
+      s.Bind(4, c.path);
+      s.Bind(5, c.pod_uid);
+      s.Bind(6, c.container_id);
+      s.Bind(7, c.namespace_name);
+      s.Bind(8, c.pod_name);
+      s.Bind(9, c.container_name);
+      s.Bind(10, c.qos);
+      s.Bind(11, labels);
+      s.Bind(12, c.host_network);
+    };
+    bind_identity(find);
+    STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+    int64_t id = 0;
+    if (found) {
+      id = find.Int64(0);
+    } else {
+      STORE_ASSIGN_OR_RETURN(
+          Statement ins,
+          writer_->Prepare("INSERT INTO series(node_id, scope, sid, path, pod_uid, container_id, "
+                           "namespace, pod, container, qos, labels, host_network, first_wall_ns, "
+                           "last_wall_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                           "?12, ?13, ?13)"));
+      bind_identity(ins);
+      ins.Bind(13, wall_ns);
+      JOSTLE_RETURN_IF_ERROR(ins.Run());
+      id = writer_->LastInsertRowid();
+    }
+    CachedSeries entry{
+        SeriesIdentity{c.path, c.pod_uid, c.container_id, c.namespace_name, c.pod_name,
+                       c.container_name, c.qos, c.labels, c.host_network},
+        id, c.scope};
+    auto [pos, inserted] = map.insert_or_assign(c.id, std::move(entry));
+    if (inserted) ++cached_series_;
+    undo.series.emplace_back(node_id, scope, c.id);
+    it = pos;
   }
-  if (cached_series_ >= kMaxCachedSeries) {
-    series_.clear();
-    cached_series_ = 0;
+  node.by_position[position] = &*it;
+  return &it->second;
+}
+
+Status SqliteStore::UpdateSeriesSpansLocked() {
+  if (spans_.empty()) return Status::Ok();
+  std::sort(spans_.begin(), spans_.end(),
+            [](const SeriesSpan& a, const SeriesSpan& b) { return a.id < b.id; });
+  // A series read under two identities in turn within the batch was noted twice.
+  size_t n = 0;
+  for (const SeriesSpan& s : spans_) {
+    if (n > 0 && spans_[n - 1].id == s.id) {
+      spans_[n - 1].first = std::min(spans_[n - 1].first, s.first);
+      spans_[n - 1].last = std::max(spans_[n - 1].last, s.last);
+    } else {
+      spans_[n++] = s;
+    }
   }
-  SeriesMap& target = series_[node_id][scope];
-  CachedSeries entry{SeriesIdentity{c.path, c.pod_uid, c.container_id, c.namespace_name, c.pod_name,
-                                    c.container_name, c.qos, c.labels, c.host_network},
-                     id};
-  auto [pos, inserted] = target.insert_or_assign(c.id, std::move(entry));
-  if (inserted) ++cached_series_;
-  undo.series.emplace_back(node_id, scope, c.id);
-  return id;
+  spans_.resize(n);
+  STORE_ASSIGN_OR_RETURN(
+      Statement one, writer_->Prepare("UPDATE series SET first_wall_ns = min(first_wall_ns, ?2), "
+                                      "last_wall_ns = max(last_wall_ns, ?3) WHERE id = ?1"));
+  STORE_ASSIGN_OR_RETURN(Statement range, writer_->Prepare(sqlite::kSeriesSpanRangeSql));
+  // Series created together have consecutive ids and usually the same span: one statement
+  // per run of consecutive ids with one span. Every id of a run is a series of this batch.
+  for (size_t i = 0; i < n;) {
+    size_t end = i + 1;
+    while (end < n && spans_[end].id == spans_[end - 1].id + 1 &&
+           spans_[end].first == spans_[i].first && spans_[end].last == spans_[i].last) {
+      ++end;
+    }
+    Statement& upd = end - i == 1 ? one : range;
+    upd.Reset();
+    upd.Bind(1, spans_[i].id);
+    upd.Bind(2, spans_[i].first);
+    upd.Bind(3, spans_[i].last);
+    if (end - i > 1) upd.Bind(4, spans_[end - 1].id);
+    JOSTLE_RETURN_IF_ERROR(upd.Run());
+    i = end;
+  }
+  return Status::Ok();
 }
 
 Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& undo) {
@@ -630,7 +744,7 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
                          "wire_version, agent_version, interval_ns, host, samples, first_wall_ns, "
                          "last_wall_ns, received_ns) "
                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
-    const std::string host = EncodeStringMap(batch.host);
+    EncodeStringMap(batch.host, host_json_);
     ins.Bind(1, node_id);
     ins.Bind(2, batch.boot_id);
     ins.Bind(3, batch.agent_start_ns);
@@ -638,7 +752,7 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
     ins.Bind(5, batch.wire_version);
     ins.Bind(6, batch.agent_version);
     ins.Bind(7, batch.interval_ns);
-    ins.Bind(8, host);
+    ins.Bind(8, host_json_);
     ins.Bind(9, static_cast<int64_t>(batch.samples.size()));
     if (any) {
       ins.Bind(10, first_wall);
@@ -669,17 +783,21 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
       writer_->Prepare("INSERT OR IGNORE INTO cgroup_ticks(node_id, wall_ns, cgroups, packed) "
                        "VALUES(?1, ?2, ?3, ?4)"));
   pack::TickPacker& packer = packer_;
-  std::string& packed = packed_;
 
-  // series id -> (first, last) wall_ns seen in this batch
-  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> touched;
-  touched.reserve(64);
-  std::string net_json;
+  // The cache is dropped between batches, never within one: `node` and the entries it
+  // points to stay valid for the whole batch.
+  if (cached_series_ >= kMaxCachedSeries) {
+    series_.clear();
+    cached_series_ = 0;
+  }
+  NodeSeries& node = series_[node_id];
+  const uint64_t batch_number = ++batch_number_;
+  spans_.clear();
   for (const Sample& s : batch.samples) {
     const NodeSample& n = s.node;
     int present = (n.psi_cpu ? kPsiCpuBit : 0) | (n.psi_memory ? kPsiMemoryBit : 0) |
                   (n.psi_io ? kPsiIoBit : 0);
-    net_json = EncodeNet(n.net);
+    EncodeNet(n.net, net_json_);
     node_ins.Bind(1, node_id);
     node_ins.Bind(2, s.wall_ns);
     node_ins.Bind(3, s.mono_ns);
@@ -698,42 +816,37 @@ Result<bool> SqliteStore::PutBatchLocked(const SampleBatch& batch, CacheUndo& un
     node_ins.Bind(19, n.load1);
     node_ins.Bind(20, n.load5);
     node_ins.Bind(21, n.load15);
-    node_ins.Bind(22, net_json);
+    node_ins.Bind(22, net_json_);
     JOSTLE_RETURN_IF_ERROR(node_ins.Run());
     node_ins.Reset();
 
     if (s.cgroups.empty()) continue;
     packer.Clear();
-    for (const CgroupSample& c : s.cgroups) {
-      STORE_ASSIGN_OR_RETURN(int64_t series_id, SeriesIdLocked(node_id, c, s.wall_ns, undo));
-      auto [span, fresh] = touched.try_emplace(series_id, s.wall_ns, s.wall_ns);
-      if (!fresh) {
-        span->second.first = std::min(span->second.first, s.wall_ns);
-        span->second.second = std::max(span->second.second, s.wall_ns);
+    for (size_t position = 0; position < s.cgroups.size(); ++position) {
+      const CgroupSample& c = s.cgroups[position];
+      STORE_ASSIGN_OR_RETURN(CachedSeries * series,
+                             SeriesLocked(node_id, node, position, c, s.wall_ns, undo));
+      if (series->batch != batch_number) {
+        series->batch = batch_number;
+        series->span = static_cast<uint32_t>(spans_.size());
+        spans_.push_back(SeriesSpan{series->id, s.wall_ns, s.wall_ns});
+      } else {
+        SeriesSpan& span = spans_[series->span];
+        span.first = std::min(span.first, s.wall_ns);
+        span.last = std::max(span.last, s.wall_ns);
       }
-      packer.Add(series_id, c);
+      packer.Add(series->id, c);
     }
-    packer.Finish(packed);
+    packer.Finish(packed_);
     tick_ins.Bind(1, node_id);
     tick_ins.Bind(2, s.wall_ns);
     tick_ins.Bind(3, static_cast<int64_t>(packer.rows()));
-    tick_ins.BindBlob(4, packed);
+    tick_ins.BindBlob(4, packed_);
     JOSTLE_RETURN_IF_ERROR(tick_ins.Run());
     tick_ins.Reset();
   }
 
-  if (!touched.empty()) {
-    STORE_ASSIGN_OR_RETURN(
-        Statement upd, writer_->Prepare("UPDATE series SET first_wall_ns = min(first_wall_ns, ?2), "
-                                        "last_wall_ns = max(last_wall_ns, ?3) WHERE id = ?1"));
-    for (const auto& [id, span] : touched) {
-      upd.Bind(1, id);
-      upd.Bind(2, span.first);
-      upd.Bind(3, span.second);
-      JOSTLE_RETURN_IF_ERROR(upd.Run());
-      upd.Reset();
-    }
-  }
+  JOSTLE_RETURN_IF_ERROR(UpdateSeriesSpansLocked());
   {
     STORE_ASSIGN_OR_RETURN(
         Statement upd,

@@ -346,6 +346,8 @@ TEST(StoreFileTest, RangeQueriesAreIndexRangeScans) {
   EXPECT_THAT(cg_plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
   EXPECT_THAT(plan(sqlite::kPodSeriesSql),
               HasSubstr("USING INDEX series_by_pod (namespace=? AND pod=?)"));
+  EXPECT_THAT(plan(sqlite::kSeriesSpanRangeSql),
+              HasSubstr("SEARCH series USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"));
 }
 
 TEST(StoreFileTest, FailingBatchInAGroupLosesNoOtherBatch) {
