@@ -439,9 +439,18 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   }
   std::vector<int> slot_of_key(key_of_series->size(), -1);
   std::vector<Totals> series;
-  Acc pod_cpu_psi, pod_throttle, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
+  Acc pod_cpu_psi, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
   CountAcc pod_oom, pod_drops;
-  double periods_total = 0, throttled_total = 0;
+  // CPU throttling of each own series: the pod (or self cgroup) and each of its containers.
+  // Kubernetes sets CPU limits per container, and a container that hits its limit is
+  // throttled in its own cgroup, not in the pod's (whose quota is the sum of the limits).
+  struct Throttle {
+    const CgroupSample* cg = nullptr;
+    const CgroupCounters* latest = nullptr;
+    Acc ratio;
+    double periods = 0, throttled = 0;
+  };
+  std::vector<Throttle> throttles;
   const CgroupCounters* own_latest = nullptr;
   for (auto it = first_cgroup; it != cgroups_end; ++it) {
     const CgroupRate& r = *it;
@@ -450,6 +459,18 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     bool own_pod = is_own_pod(cg);
     bool self = is_self_cgroup(cg);
     if ((own_pod || self) && !cg.path.empty()) own_paths.push_back(cg.path);
+    if ((own_pod || self) && r.periods && r.throttled_periods && *r.periods > 0) {
+      auto t = std::find_if(throttles.begin(), throttles.end(),
+                            [&](const Throttle& x) { return x.cg->id == cg.id; });
+      if (t == throttles.end()) {
+        t = throttles.emplace(throttles.end());
+        t->cg = &cg;
+      }
+      t->latest = &CountersOf(rates, r);
+      t->ratio.Add(*r.throttled_periods / *r.periods);
+      t->periods += *r.periods;
+      t->throttled += *r.throttled_periods;
+    }
     if (cg.scope == Scope::kContainer) continue;
     int& slot = slot_of_key[(*key_of_series)[CountersOf(rates, r).series]];
     if (slot < 0) {
@@ -467,11 +488,6 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     s.pod_found = true;
     own_latest = &CountersOf(rates, r);
     pod_cpu_psi.Add(r.psi_cpu_some);
-    if (r.periods && r.throttled_periods && *r.periods > 0) {
-      pod_throttle.Add(*r.throttled_periods / *r.periods);
-      periods_total += *r.periods;
-      throttled_total += *r.throttled_periods;
-    }
     if (r.cpu_us && r.to_ns > r.from_ns) {
       pod_cores.Add(*r.cpu_us * 1e3 / static_cast<double>(r.to_ns - r.from_ns));
     }
@@ -483,9 +499,16 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     pod_drops.Add(r.net_drops);
   }
   pod_cpu_psi.Put(s.values, kPodCpuPsiSome);
-  pod_throttle.Put(s.values, kPodThrottle);
-  if (pod_throttle.n > 0 && periods_total > 0) {
-    s.values[kPodThrottle].mean = throttled_total / periods_total;
+  // The most throttled own series speaks for the pod (ties: the first seen, the pod's own
+  // series sorting before its containers' when both are throttled alike).
+  const Throttle* worst = nullptr;
+  for (const Throttle& t : throttles) {
+    if (t.periods <= 0) continue;
+    if (worst == nullptr || t.throttled / t.periods > worst->throttled / worst->periods) worst = &t;
+  }
+  if (worst != nullptr) {
+    worst->ratio.Put(s.values, kPodThrottle);
+    s.values[kPodThrottle].mean = worst->throttled / worst->periods;
   }
   pod_cores.Put(s.values, kPodCpuCores);
   pod_mem_psi.Put(s.values, kPodMemoryPsiSome);
@@ -494,8 +517,14 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   pod_io_psi.Put(s.values, kPodIoPsiSome);
   pod_oom.Put(s.values, kPodOomKills);
   pod_drops.Put(s.values, kPodNetDrops);
-  if (own_latest) {
+  if (worst != nullptr && worst->cg->scope == Scope::kContainer) {
+    s.throttled_container =
+        worst->cg->container_name.empty() ? worst->cg->id : worst->cg->container_name;
+    s.pod_cpu_limit_cores = worst->latest->cpu_limit_cores;
+  } else if (own_latest) {
     s.pod_cpu_limit_cores = own_latest->cpu_limit_cores;
+  }
+  if (own_latest) {
     if (own_latest->mem_limit_bytes) {
       s.pod_mem_limit_bytes = static_cast<double>(*own_latest->mem_limit_bytes);
     }

@@ -156,7 +156,8 @@ struct Signals {
   int node_points = 0;     // node rate intervals overlapping the window
   bool pod_found = false;  // a series of the test's pod/cgroup was in the samples
   std::map<std::string, SignalStat> values;
-  std::optional<double> pod_cpu_limit_cores;
+  std::optional<double> pod_cpu_limit_cores;  // of throttled_container when that is set
+  std::string throttled_container;  // the own container throttled most, when more than the pod
   std::optional<double> pod_mem_limit_bytes;
   std::string pod_label;  // "namespace/name" or the self cgroup, for own-limit culprits
   // Totals over the window, for shares.

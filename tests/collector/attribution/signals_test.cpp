@@ -191,6 +191,67 @@ TEST(WindowSignals, OwnPodSignalsAndLimits) {
   EXPECT_NEAR(sig.neighbours[0].cpu_us, 1.5e6 * 4, 10);
 }
 
+// Kubernetes limits CPU per container: a container at its limit is throttled in its own
+// cgroup while the pod's (quota = the sum of its containers') is not.
+TEST(WindowSignals, OwnContainerThrottledUnderAnUnthrottledPod) {
+  Tick t = Busy(0.3);
+  CgroupTick pod = OwnPod(1.2, 0);
+  pod.cpu_limit_cores = 1.5;
+  auto container = [&](const std::string& name, double cores, double throttled, double limit) {
+    CgroupTick c;
+    c.scope = Scope::kContainer;
+    c.id = "cid-" + name;
+    c.path = pod.path + "/cri-containerd-" + name + ".scope";
+    c.namespace_name = "ci";
+    c.pod_name = "runner-1";
+    c.pod_uid = pod.id;
+    c.container_name = name;
+    c.cores = cores;
+    c.throttled = throttled;
+    c.cpu_limit_cores = limit;
+    return c;
+  };
+  t.cgroups = {pod, container("tests", 1.0, 0.6, 1.0), container("sidecar", 0.2, 0.1, 0.5),
+               Pod("other", "web", 0.5)};
+  NodeScenario s;
+  s.Repeat(5, t);
+  WindowQuery q = Q(kT0 + kSecond, kT0 + 3 * kSecond);
+  q.pod_namespace = "ci";
+  q.pod_name = "runner-1";
+  Signals sig = ComputeWindowSignals(s.samples(), q);
+  EXPECT_NEAR(sig.values.at(kPodThrottle).peak, 0.6, 1e-9);
+  EXPECT_NEAR(sig.values.at(kPodThrottle).mean, 0.6, 1e-9);
+  EXPECT_EQ(sig.throttled_container, "tests");
+  EXPECT_EQ(sig.pod_cpu_limit_cores, 1.0);
+  EXPECT_NEAR(sig.values.at(kPodCpuCores).peak, 1.2, 1e-6);  // the pod's own use
+  ASSERT_EQ(sig.neighbours.size(), 1u);  // own containers are no neighbours
+  EXPECT_EQ(sig.neighbours[0].name, "other/web");
+
+  // The pod throttled more than any container: the pod speaks, with its own limit.
+  t.cgroups[0].throttled = 0.8;
+  NodeScenario p;
+  p.Repeat(5, t);
+  Signals by_pod = ComputeWindowSignals(p.samples(), q);
+  EXPECT_NEAR(by_pod.values.at(kPodThrottle).peak, 0.8, 1e-9);
+  EXPECT_EQ(by_pod.throttled_container, "");
+  EXPECT_EQ(by_pod.pod_cpu_limit_cores, 1.5);
+
+  // Another pod's throttled container is not the test's.
+  t.cgroups[0].throttled = 0;
+  t.cgroups[1].throttled = 0;
+  t.cgroups[2].throttled = 0;
+  CgroupTick foreign = container("stranger", 1.0, 0.9, 1.0);
+  foreign.namespace_name = "other";
+  foreign.pod_name = "web";
+  foreign.pod_uid = "uid-other-web";
+  t.cgroups.push_back(foreign);
+  NodeScenario f;
+  f.Repeat(5, t);
+  Signals quiet = ComputeWindowSignals(f.samples(), q);
+  EXPECT_NEAR(quiet.values.at(kPodThrottle).peak, 0, 1e-9);
+  EXPECT_EQ(quiet.throttled_container, "");
+}
+
 TEST(WindowSignals, NestedCgroupsCountExclusiveUsageAndSelfIsNoNeighbour) {
   // /user.slice holds the test command's cgroup and the burner; /system.slice is idle.
   Tick t = Busy(0.9);

@@ -21,6 +21,8 @@ struct CgroupTick {
   std::string path;
   std::string namespace_name;
   std::string pod_name;
+  std::string pod_uid;         // containers' (pods' is their id)
+  std::string container_name;  // containers only
   double cores = 0;      // CPU cores used during the interval
   double throttled = 0;  // fraction of the 10 periods per second throttled
   std::optional<double> cpu_limit_cores;
@@ -103,7 +105,8 @@ class NodeScenario {
       g.path = c.path;
       g.namespace_name = c.namespace_name;
       g.pod_name = c.pod_name;
-      if (c.scope == Scope::kPod) g.pod_uid = c.id;
+      g.pod_uid = c.scope == Scope::kPod ? c.id : c.pod_uid;
+      g.container_name = c.container_name;
       g.cpu_usage_us = k.cpu;
       g.cpu_periods = k.periods;
       g.cpu_throttled_periods = k.throttled;

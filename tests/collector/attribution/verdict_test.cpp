@@ -136,6 +136,9 @@ TEST(Culprits, OwnCpuLimitWhenOnlyThrottled) {
   EXPECT_EQ(a.culprits[0].name, "ci/runner-1");
   EXPECT_NEAR(a.culprits[0].share, 0.6, 1e-9);
   EXPECT_NE(a.culprits[0].detail.find("0.50 cores"), std::string::npos);
+  s.throttled_container = "tests";
+  EXPECT_EQ(AssessWindow(s, config).culprits[0].detail,
+            "container tests throttled in 60% of CPU periods (cpu limit 0.50 cores)");
 }
 
 TEST(Culprits, OwnMemoryLimitFirstThenNeighbours) {
