@@ -3,8 +3,10 @@
 # run: a fake node with 100 pods x 5 containers (cgroup v2, systemd driver) on tmpfs whose
 # counters move once a second, the agent sampling it at 1 Hz with /metrics scraped once a
 # second, node_exporter (default collectors, this machine's /proc and /sys) scraped once a
-# second. Reports CPU seconds (utime+stime) over the window, peak RSS (VmHWM) and ratios as
-# a Markdown table. Builds nothing.
+# second. When BUILD_DIR has bench_read_floor, it runs too: it only preads the files the
+# agent reads every tick, once a second (what the reads alone cost). Reports CPU seconds
+# (utime+stime) over the window, peak RSS (VmHWM) and ratios as a Markdown table. Builds
+# nothing.
 #
 # Usage: bench/agent_process.sh [BUILD_DIR]          (default: build-release)
 # Env:   DURATION=60 PODS=100 CONTAINERS=5 OUT=<file for the Markdown table>
@@ -70,6 +72,13 @@ esac
   ${AGENT_ARGS:-} 2>"$work/agent.log" &
 agent_pid=$!
 pids+=($agent_pid)
+floor=()
+if [[ -x $build/bin/bench_read_floor ]]; then
+  "$build/bin/bench_read_floor" --cgroup-root "$root/sys/fs/cgroup" --proc-root "$root/proc" \
+    2>"$work/floor.log" &
+  pids+=($!)
+  floor=(--process "read_floor=$!")
+fi
 "$exporter" --web.listen-address="127.0.0.1:$exporter_port" --log.level=warn \
   2>"$work/exporter.log" &
 exporter_pid=$!
@@ -83,11 +92,13 @@ done
 
 args=(--duration "${DURATION:-60}"
       --process "jostle-agent=$agent_pid,http://127.0.0.1:$agent_port/metrics"
-      --process "node_exporter=$exporter_pid,http://127.0.0.1:$exporter_port/metrics")
+      --process "node_exporter=$exporter_pid,http://127.0.0.1:$exporter_port/metrics"
+      "${floor[@]}")
 [[ -n ${OUT:-} ]] && args+=(--markdown "$OUT")
 status=0
 python3 "$here/agent_process/measure.py" "${args[@]}" || status=$?
 [[ -n ${SMAPS:-} ]] && cp "/proc/$agent_pid/smaps" "$SMAPS"
 echo "sink: ${SINK:-output}" >&2
+if [[ -s $work/floor.log ]]; then cat "$work/floor.log" >&2; fi
 if [[ -s $work/agent.log ]]; then echo "agent log:" >&2; cat "$work/agent.log" >&2; fi
 exit $status

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Scrapes two running exporters once a second for a fixed time and reports their cost.
+"""Scrapes running exporters once a second for a fixed time and reports their cost.
 
     measure.py --duration 60 --warmup 3 \
         --process agent=PID,http://127.0.0.1:P1/metrics \
-        --process node_exporter=PID,http://127.0.0.1:P2/metrics [--markdown FILE]
+        --process node_exporter=PID,http://127.0.0.1:P2/metrics \
+        [--process read_floor=PID] [--markdown FILE]
+
+A process given without a URL is measured but not scraped. The first process is compared
+with each of the others.
 
 CPU time is utime + stime of /proc/PID/stat (all threads) over the measured window, which
 starts after `warmup` seconds of scraping (start-up is left out); peak RSS is VmHWM of
-/proc/PID/status at the end (start-up included). Both processes are scraped in the same
+/proc/PID/status at the end (start-up included). The processes are scraped in the same
 loop, one after the other, once per second.
 """
 import argparse
@@ -47,18 +51,20 @@ def main():
     ap.add_argument("--duration", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--process", action="append", required=True,
-                    help="NAME=PID,URL (repeatable)")
+                    help="NAME=PID[,URL] (repeatable)")
     ap.add_argument("--markdown", help="write the result table here too")
     a = ap.parse_args()
     procs = []
     for spec in a.process:
         name, rest = spec.split("=", 1)
-        pid, url = rest.split(",", 1)
+        pid, _, url = rest.partition(",")
         procs.append({"name": name, "pid": int(pid), "url": url, "ok": 0, "failed": 0,
                       "bytes": 0, "series": 0})
 
     def tick(count):
         for p in procs:
+            if not p["url"]:
+                continue
             status, size, body = scrape(p["url"])
             if not count:
                 continue
@@ -101,21 +107,24 @@ def main():
     ]
     for p in procs:
         per = p["bytes"] / p["ok"] if p["ok"] else 0
+        scraped = (f"{p['ok']}" + (f" ({p['failed']} failed)" if p["failed"] else "") +
+                   f" | {p['series']} | {per:.0f}") if p["url"] else "- | - | -"
         lines.append(
             f"| {p['name']} | {p['cpu']:.2f} | {100 * p['cpu'] / elapsed:.2f}% | {p['hwm']:.1f} "
-            f"| {p['rss']:.1f} | {p['ok']}" + (f" ({p['failed']} failed)" if p["failed"] else "") +
-            f" | {p['series']} | {per:.0f} |")
-    if len(procs) == 2:
-        x, y = procs
+            f"| {p['rss']:.1f} | {scraped} |")
+    x = procs[0]
+    if len(procs) > 1:
+        lines.append("")
+    for y in procs[1:]:
         cpu_ratio = x["cpu"] / y["cpu"] if y["cpu"] else float("inf")
         rss_ratio = x["hwm"] / y["hwm"] if y["hwm"] else float("inf")
-        lines += ["", f"{x['name']} / {y['name']}: CPU x{cpu_ratio:.2f}, peak RSS x{rss_ratio:.2f}."]
+        lines.append(f"{x['name']} / {y['name']}: CPU x{cpu_ratio:.2f}, peak RSS x{rss_ratio:.2f}.")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(text)
-    return 0 if all(p["ok"] > 0 for p in procs) else 1
+    return 0 if all(p["ok"] > 0 for p in procs if p["url"]) else 1
 
 
 if __name__ == "__main__":
