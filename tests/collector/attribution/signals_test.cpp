@@ -24,6 +24,14 @@ WindowQuery Q(int64_t start_ns, int64_t end_ns) {
   return q;
 }
 
+// The window [1 s, 3 s] of a test run in OwnPod's pod, ci/runner-1.
+WindowQuery OwnPodQuery() {
+  WindowQuery q = Q(kT0 + kSecond, kT0 + 3 * kSecond);
+  q.pod_namespace = "ci";
+  q.pod_name = "runner-1";
+  return q;
+}
+
 Tick Busy(double busy) {
   Tick t;
   t.busy = busy;
@@ -174,9 +182,7 @@ TEST(WindowSignals, OwnPodSignalsAndLimits) {
   t.cgroups = {own, Pod("other", "web", 1.5)};
   NodeScenario s;
   s.Repeat(5, t);
-  WindowQuery q = Q(kT0 + kSecond, kT0 + 3 * kSecond);
-  q.pod_namespace = "ci";
-  q.pod_name = "runner-1";
+  WindowQuery q = OwnPodQuery();
   Signals sig = ComputeWindowSignals(s.samples(), q);
   EXPECT_TRUE(sig.pod_found);
   EXPECT_EQ(sig.pod_label, "ci/runner-1");
@@ -215,9 +221,7 @@ TEST(WindowSignals, OwnContainerThrottledUnderAnUnthrottledPod) {
                Pod("other", "web", 0.5)};
   NodeScenario s;
   s.Repeat(5, t);
-  WindowQuery q = Q(kT0 + kSecond, kT0 + 3 * kSecond);
-  q.pod_namespace = "ci";
-  q.pod_name = "runner-1";
+  WindowQuery q = OwnPodQuery();
   Signals sig = ComputeWindowSignals(s.samples(), q);
   EXPECT_NEAR(sig.values.at(kPodThrottle).peak, 0.6, 1e-9);
   EXPECT_NEAR(sig.values.at(kPodThrottle).mean, 0.6, 1e-9);
