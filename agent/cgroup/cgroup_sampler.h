@@ -73,9 +73,11 @@
 // EMFILE) is opened, read and closed when due. The budget is also capped at half the soft
 // RLIMIT_NOFILE, which Open raises toward the hard limit when raise_open_file_limit is set.
 // Kernel memory: a kept cgroupfs (kernfs) file holds a page-sized seq_file buffer in the
-// kernel from its first read until it is closed (about 4.5 KiB per file with struct file),
-// charged to this process's memory cgroup: 100 pods x 5 containers keep about 3250 files
-// open with the default budget (about 14 MiB of kernel memory); lower max_open_files to
+// kernel from its first read until it is closed, besides its struct file: ~5.5 KiB per file
+// (1.4 KiB at open, 4.1 KiB more at the first read, measured in memory.kmem.usage_in_bytes
+// on this project's hybrid host; bench/BENCHMARKS.md), charged to this process's memory
+// cgroup: 100 pods x 5 containers keep about 3250 files open with the default budget
+// (about 17 MiB of kernel memory); lower max_open_files (jostle-agent --max-open-files) to
 // trade CPU for it.
 //
 // A missing or malformed file leaves its fields nullopt and logs one warning per file kind

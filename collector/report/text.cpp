@@ -91,7 +91,7 @@ std::string Advice(const FailureReport& f) {
       if (const Culprit* own = OwnLimit(f)) {
         bool memory = f.assessment.resource == Resource::kMemory;
         advice = std::string("raise the ") + (memory ? "memory" : "CPU") + " limit of " +
-                 (f.pod.empty() ? own->name : "pod " + f.pod) + " (" + own->detail + ")";
+                 (f.pod.empty() ? own->name : "pod " + f.pod) + ": " + own->detail;
       } else if (const Culprit* n = FirstNeighbour(f)) {
         advice = NeighbourAdvice(f, *n);
       } else {

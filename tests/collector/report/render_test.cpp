@@ -51,7 +51,7 @@ TEST_F(RenderTest, AdvicePerVerdict) {
   own.pod = "ci/runner-1";
   own.assessment.resource = Resource::kCpu;
   own.assessment.culprits = {{CulpritKind::kOwnLimit, "ci/runner-1", 0.6, "throttled in 60%"}};
-  EXPECT_EQ(Advice(own), "raise the CPU limit of pod ci/runner-1 (throttled in 60%)");
+  EXPECT_EQ(Advice(own), "raise the CPU limit of pod ci/runner-1: throttled in 60%");
   own.assessment.culprits = {{CulpritKind::kNamespace, "batch", 0.7, ""}};
   own.node = "n1";
   EXPECT_EQ(Advice(own),
