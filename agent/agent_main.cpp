@@ -469,7 +469,7 @@ int main(int argc, char** argv) {
                  "every tick come first, files read every few ticks may take 3/4 of it. "
                  "Each kept cgroupfs file holds ~5.5 KiB of kernel memory charged to the "
                  "agent's cgroup (100 pods x 5 containers keep ~3250 files at the default: "
-                 "~17 MiB; ~1200 keeps the every-tick files: ~6.5 MiB, for ~0.1% of a core "
+                 "~17 MiB; 1200 keeps the every-tick files: ~6.5 MiB, for 0.1-0.2% of a core "
                  "more). 0: open every file each time")
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
