@@ -115,7 +115,7 @@ bool IsPsi(FileKind kind) {
 // How often a file is read, which decides whether it gets a kept descriptor.
 enum class Rate : uint8_t {
   kEveryTick,  // kept open while the budget allows
-  kPeriodic,   // every few ticks: kept open while 3/4 of the budget is unused
+  kPeriodic,   // every few ticks: kept within 3/4 of the budget less the kEveryTick files
   kRare,       // limits: opened, read and closed each time
 };
 
@@ -293,6 +293,9 @@ struct CgroupSampler::State {
   bool psi_disabled = false;
   bool open_budget_exhausted = false;
   size_t open_budget = 0;
+  // Files read every few ticks are kept while fewer than this many of them are open: 3/4
+  // of open_budget, less what the files read every tick need, so that those come first.
+  size_t periodic_budget = 0;
   size_t next_ordinal = 0;  // min(options.max_open_files, what RLIMIT_NOFILE leaves us)
   // The one buffer every file is read into; it grows to the largest file and stays there.
   std::string read_buf;
@@ -542,6 +545,14 @@ struct CgroupSampler::State {
       entities.emplace(key, std::move(e));
     }
     stats.cgroups = entities.size();
+    size_t every_tick = 0;
+    for (const auto& [key, e] : entities) {
+      every_tick += static_cast<size_t>(std::count_if(
+          e.slots.begin(), e.slots.end(), [](const Slot& x) { return x.rate == Rate::kEveryTick; }));
+      if (e.scope == Scope::kPod) ++every_tick;  // its net/dev
+    }
+    periodic_budget =
+        std::min(open_budget / 4 * 3, open_budget > every_tick ? open_budget - every_tick : 0);
     if (scan.driver != CgroupDriver::kNone) facts["cgroup_driver"] = CgroupDriverName(scan.driver);
     bool any_pod = std::any_of(entities.begin(), entities.end(),
                                [](const auto& kv) { return kv.first.first == Scope::kPod; });
@@ -599,6 +610,7 @@ struct CgroupSampler::State {
     if (s.state == Slot::State::kOpen) {
       s.file = OpenFile();
       --stats.open_files;
+      if (s.rate == Rate::kPeriodic) --stats.open_periodic_files;
     }
     s.state = Slot::State::kUnopened;
   }
@@ -628,15 +640,16 @@ struct CgroupSampler::State {
       if (!r.ok()) Close(s);
       return r;
     }
-    size_t budget = s.rate == Rate::kEveryTick  ? open_budget
-                    : s.rate == Rate::kPeriodic ? open_budget / 4 * 3
-                                                : 0;
-    if (s.state == Slot::State::kUnopened && !open_budget_exhausted && stats.open_files < budget) {
+    bool room = stats.open_files < open_budget &&
+                (s.rate == Rate::kEveryTick ||
+                 (s.rate == Rate::kPeriodic && stats.open_periodic_files < periodic_budget));
+    if (s.state == Slot::State::kUnopened && !open_budget_exhausted && room) {
       auto f = OpenFile::Open(path());
       if (f.ok()) {
         s.file = std::move(*f);
         s.state = Slot::State::kOpen;
         ++stats.open_files;
+        if (s.rate == Rate::kPeriodic) ++stats.open_periodic_files;
         auto r = s.file.Read(read_buf);
         if (!r.ok()) Close(s);
         return r;

@@ -69,7 +69,7 @@
 //
 // Files are kept open and re-read with pread at offset 0 into one buffer shared by all
 // files. Files read every tick may use all of max_open_files descriptors, files read every
-// N ticks three quarters of it, limits are never kept; the rest (or everything after an
+// N ticks three quarters of it less what the every-tick files need (those come first), limits are never kept; the rest (or everything after an
 // EMFILE) is opened, read and closed when due. The budget is also capped at half the soft
 // RLIMIT_NOFILE, which Open raises toward the hard limit when raise_open_file_limit is set.
 // Kernel memory: a kept cgroupfs (kernfs) file holds a page-sized seq_file buffer in the
@@ -143,6 +143,7 @@ struct CgroupSamplerStats {
   uint64_t vanished = 0;  // cgroups dropped because their directory went away mid-read
   size_t cgroups = 0;     // series known after the last scan (pods + containers + plain)
   size_t open_files = 0;  // files kept open now
+  size_t open_periodic_files = 0;  // of which files read every few ticks
 };
 
 class CgroupSampler {

@@ -429,6 +429,30 @@ TEST_F(FixtureCopy, FilesBeyondTheOpenBudgetAreStillRead) {
   ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, {});
 }
 
+// Files read every few ticks take what the files read every tick leave of the budget,
+// whatever order the first read opens them in.
+TEST_F(FixtureCopy, FilesReadEveryTickComeFirstInTheOpenBudget) {
+  CopyOf("cgroup_v2_systemd");
+  CgroupOptions options = OptionsFor(dir_);
+  auto roomy = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(roomy.ok());
+  roomy->Read();
+  const CgroupSamplerStats all = roomy->stats();
+  ASSERT_GT(all.open_periodic_files, 2u);
+  const size_t every_tick = all.open_files - all.open_periodic_files;
+  ASSERT_GT(every_tick, 4u);
+  for (size_t spare : {size_t{0}, size_t{2}}) {
+    options.max_open_files = every_tick + spare;
+    auto tight = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+    ASSERT_TRUE(tight.ok());
+    ByKey by = Index(tight->Read());
+    ExpectPods(by);
+    const CgroupSamplerStats s = tight->stats();
+    EXPECT_EQ(s.open_files - s.open_periodic_files, every_tick) << "spare " << spare;
+    EXPECT_LE(s.open_periodic_files, spare);
+  }
+}
+
 TEST_F(FixtureCopy, ContainersMemoryAndPsiAreReadEveryFewTicksAndCarried) {
   CopyOf("cgroup_v2_systemd");
   CgroupOptions options = OptionsFor(dir_);
