@@ -174,13 +174,25 @@ enum class Outcome { kOk, kAbsent, kVanished };
 
 using Key = std::pair<Scope, std::string>;
 
+// A cgroup whose processes belong to a pod.
+struct ProcDir {
+  std::string dir;
+  // Also look in its descendants (containers: crun under a systemd manager puts a
+  // container's processes in a "container" child of its scope).
+  bool below = false;
+};
+// How deep below a container's directory a process of it is looked for.
+constexpr int kContainerProcDepth = 2;
+
 // Where one series lives, as found by a scan.
 struct Found {
   std::string path;  // relative to the root of the first hierarchy holding it
   std::string pod_uid, container_id, qos;
   std::vector<std::string> dirs;  // per hierarchy; empty where absent
-  // Pods: directories whose cgroup.procs may name a process of the pod.
-  std::vector<std::string> proc_dirs;
+  // Pods: cgroups whose cgroup.procs may name a process of the pod, in the order tried: the
+  // pod's own directories, then its containers' (not CRI-O's conmon, which is in the
+  // host's network namespace).
+  std::vector<ProcDir> proc_dirs;
 };
 
 struct Entity {
@@ -443,7 +455,7 @@ struct CgroupSampler::State {
           Found& p = Record(scan, Scope::kPod, pod->uid, h, child, child_rel);
           p.pod_uid = pod->uid;
           if (p.qos.empty()) p.qos = QosFromParentName(parent_name);
-          p.proc_dirs.push_back(child);
+          p.proc_dirs.push_back({child, false});
           scan.driver = pod->driver;
           for (const std::string& cname : ListSubdirs(child)) {
             auto cid = ParseContainerDirName(cname);
@@ -454,7 +466,7 @@ struct CgroupSampler::State {
             c.pod_uid = pod->uid;
             c.container_id = *cid;
             c.qos = p.qos;
-            p.proc_dirs.push_back(cdir);
+            p.proc_dirs.push_back({cdir, true});
           }
           continue;
         }
@@ -911,6 +923,20 @@ struct CgroupSampler::State {
     return index < 0 || e.slots[static_cast<size_t>(index)].state == Slot::State::kMissing;
   }
 
+  // The first pid in cgroup.procs of `dir`, else of its descendants down to `depth` levels,
+  // in name order.
+  std::optional<int> FirstPidIn(const std::string& dir, int depth) {
+    auto procs = OpenFile::ReadOnce(JoinPath(dir, "cgroup.procs"), read_buf);
+    if (procs.ok()) {
+      if (auto pid = FirstPid(*procs)) return pid;
+    }
+    if (depth <= 0) return std::nullopt;
+    for (const std::string& child : ListSubdirs(dir)) {
+      if (auto pid = FirstPidIn(JoinPath(dir, child), depth - 1)) return pid;
+    }
+    return std::nullopt;
+  }
+
   // Finds a process of pod `e` and its network namespace. Keeps the kept net/dev file when
   // the process found is the same as before.
   void ResolveNet(Entity& e) {
@@ -918,10 +944,8 @@ struct CgroupSampler::State {
     e.host_network = false;
     std::string old_path = std::move(e.net_path);
     e.net_path.clear();
-    for (const std::string& dir : e.where.proc_dirs) {
-      auto procs = OpenFile::ReadOnce(JoinPath(dir, "cgroup.procs"), read_buf);
-      if (!procs.ok()) continue;
-      auto pid = FirstPid(*procs);
+    for (const ProcDir& dir : e.where.proc_dirs) {
+      auto pid = FirstPidIn(dir.dir, dir.below ? kContainerProcDepth : 0);
       if (!pid) continue;
       std::string pid_dir = JoinPath(paths.proc, std::to_string(*pid));
       auto netns = ReadLink(JoinPath(pid_dir, "ns/net"));

@@ -43,7 +43,9 @@
 //       (oom_kill); PSI from the same cgroup under unified/ on hybrid hosts.
 //   Working set = usage - inactive file, floored at 0.
 //   Network (pods only): <proc>/<pid>/net/dev of one process of the pod (the first pid in
-//   cgroup.procs of the pod's or its containers' cgroups), summed over interfaces except
+//   cgroup.procs of the pod's cgroups, else of its containers' cgroups or their descendants
+//   two levels down, where crun puts a container's processes in a "container" child of its
+//   systemd scope; never CRI-O's crio-conmon-<id> cgroups), summed over interfaces except
 //   lo. When <proc>/<pid>/ns/net and <proc>/1/ns/net name the same namespace the pod is
 //   hostNetwork: host_network = true and net stays nullopt. <proc>/1/ns/net is only read
 //   (and only warned about when unreadable) once there is at least one pod.

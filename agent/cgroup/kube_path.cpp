@@ -62,13 +62,15 @@ std::optional<PodDirName> ParsePodDirName(std::string_view name) {
 
 std::optional<std::string> ParseContainerDirName(std::string_view name) {
   if (name.empty() || name.starts_with("crio-conmon-")) return std::nullopt;
+  // systemd managers name a container's scope "<runtime>-<id>.scope"; CRI-O and Podman
+  // with the cgroupfs manager use "<runtime>-<id>" ("crio-<id>"); containerd and Docker
+  // with cgroupfs use the id alone.
   constexpr std::string_view kScope = ".scope";
-  if (EndsWith(name, kScope)) {
-    std::string_view stem = name.substr(0, name.size() - kScope.size());
-    for (std::string_view prefix : {"cri-containerd-", "crio-", "docker-", "libpod-"}) {
-      if (stem.starts_with(prefix) && stem.size() > prefix.size()) {
-        return std::string(stem.substr(prefix.size()));
-      }
+  std::string_view stem =
+      EndsWith(name, kScope) ? name.substr(0, name.size() - kScope.size()) : name;
+  for (std::string_view prefix : {"cri-containerd-", "crio-", "docker-", "libpod-"}) {
+    if (stem.starts_with(prefix) && stem.size() > prefix.size()) {
+      return std::string(stem.substr(prefix.size()));
     }
   }
   return std::string(name);

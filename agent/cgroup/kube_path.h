@@ -5,7 +5,7 @@
 //                      kubepods-burstable-pod<uid with '_' for '-'>.slice/
 //                        cri-containerd-<id>.scope | crio-<id>.scope | docker-<id>.scope
 //                    guaranteed pods: kubepods.slice/kubepods-pod<uid>.slice/...
-//   cgroupfs driver: kubepods/burstable/pod<uid>/<id>
+//   cgroupfs driver: kubepods/burstable/pod<uid>/<id> | crio-<id>
 //                    guaranteed pods: kubepods/pod<uid>/<id>
 //
 // The kubepods directory may sit anywhere in a hierarchy (under a cgroup namespace, under
@@ -33,9 +33,11 @@ struct PodDirName {
 std::optional<PodDirName> ParsePodDirName(std::string_view name);
 
 // The container id of a directory directly under a pod directory:
-// "cri-containerd-<id>.scope", "crio-<id>.scope", "docker-<id>.scope" -> "<id>"; any other
-// name (cgroupfs driver: the id itself) is returned as is. nullopt for cgroups that are
-// not containers: "crio-conmon-<id>.scope" (CRI-O's monitor process) and empty names.
+// "cri-containerd-<id>.scope", "crio-<id>.scope", "docker-<id>.scope", "libpod-<id>.scope"
+// (systemd driver) and "crio-<id>", "libpod-<id>" (CRI-O and Podman with the cgroupfs
+// manager) -> "<id>"; any other name (containerd and Docker with the cgroupfs driver: the
+// id itself) is returned as is. nullopt for cgroups that are not containers:
+// "crio-conmon-<id>[.scope]" (CRI-O's monitor process) and empty names.
 std::optional<std::string> ParseContainerDirName(std::string_view name);
 
 // True for a directory name that starts the Kubernetes subtree or a QoS level in it:

@@ -322,6 +322,191 @@ TEST(CgroupSamplerFixture, HybridTakesPsiFromUnified) {
   EXPECT_EQ(svc.cpu_usage_us, 9000123u);
 }
 
+// Host layouts of tests/agent/cgroup/fixtures/hosts (laid out by
+// tests/agent/cgroup/fixtures/generate_layout_fixtures.py): the same pods, containers and
+// values as the hosts above, under other directory layouts.
+std::string LayoutRoot(const std::string& name) {
+  return std::string(jostle::testing::kSourceDir) + "/tests/agent/cgroup/fixtures/hosts/" + name;
+}
+
+std::string SystemdUid(std::string uid) {
+  std::replace(uid.begin(), uid.end(), '-', '_');
+  return uid;
+}
+
+struct HostLayout {
+  const char* name;    // directory under tests/agent/cgroup/fixtures/hosts
+  const char* cgroup;  // host facts
+  const char* driver;
+  const char* psi;
+  Has has;              // readings every pod, container and plain cgroup has
+  std::string c4_path;  // path of container C4 (its parent is pod E's)
+  std::vector<std::pair<std::string, uint64_t>> plain;  // every Scope::kCgroup id, its n
+};
+
+std::vector<HostLayout> HostLayouts() {
+  const std::string e = kPodE, e_ = SystemdUid(kPodE);
+  const Has v1{.psi = false};
+  return {
+      {"v1_dockershim_combined_mounts",
+       "v1",
+       "cgroupfs",
+       "absent",
+       {.oom = false, .psi = false},
+       "/kubepods/besteffort/pod" + e + "/" + kC4,
+       {{"/docker", 20}, {"/docker/" + kDocker, 21}}},
+      {"v1_crio_cgroupfs",
+       "v1",
+       "cgroupfs",
+       "absent",
+       v1,
+       "/kubepods/besteffort/pod" + e + "/crio-" + kC4,
+       {}},
+      {"v1_crio_systemd_crun",
+       "v1",
+       "systemd",
+       "absent",
+       v1,
+       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ + ".slice/crio-" +
+           kC4 + ".scope",
+       {}},
+      {"v2_crio_systemd_crun",
+       "v2",
+       "systemd",
+       "available",
+       {},
+       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ + ".slice/crio-" +
+           kC4 + ".scope",
+       {{"/system.slice", 8}, {"/system.slice/crio.service", 9}}},
+      {"v2_kind_systemd",
+       "v2",
+       "systemd",
+       "available",
+       {},
+       "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+       "kubelet-kubepods-besteffort-pod" +
+           e_ + ".slice/cri-containerd-" + kC4 + ".scope",
+       {{"/kubelet.slice", 30}, {"/system.slice", 8}, {"/system.slice/containerd.service", 9}}},
+      {"v2_kind_cgroupfs",
+       "v2",
+       "cgroupfs",
+       "available",
+       {},
+       "/kubelet/kubepods/besteffort/pod" + e + "/" + kC4,
+       {{"/kubelet", 30}}},
+      {"v1_kind_nodes_seen_from_host",
+       "v1",
+       "cgroupfs",
+       "absent",
+       v1,
+       "/docker/" + kDocker + "/kubelet/kubepods/besteffort/pod" + e + "/" + kC4,
+       {{"/docker", 20}, {"/docker/" + kDocker, 21}}},
+      {"v2_k3s",
+       "v2",
+       "cgroupfs",
+       "available",
+       {},
+       "/kubepods/besteffort/pod" + e + "/" + kC4,
+       {{"/init", 30}}},
+      {"v2_no_psi_files",
+       "v2",
+       "systemd",
+       "absent",
+       {.psi = false},
+       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ +
+           ".slice/cri-containerd-" + kC4 + ".scope",
+       {}},
+  };
+}
+
+// Pods found by UID with their QoS, containers joined to them by pod UID and container id
+// across hierarchies, readings from every hierarchy, network from a process of the pod.
+TEST(CgroupSamplerFixture, HostLayouts) {
+  for (const HostLayout& layout : HostLayouts()) {
+    SCOPED_TRACE(layout.name);
+    std::string root = LayoutRoot(layout.name);
+    ASSERT_TRUE(fs::is_directory(root)) << root;
+    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+    ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+    EXPECT_EQ(sampler->host_facts().at("cgroup"), layout.cgroup);
+    EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), layout.driver);
+    EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), layout.psi);
+    ByKey by = Index(sampler->Read());
+    ExpectPods(by);
+    ExpectCounters(Get(by, Scope::kPod, kPodG), 1, layout.has);
+    ExpectCounters(Get(by, Scope::kPod, kPodB), 3, layout.has);
+    ExpectCounters(Get(by, Scope::kPod, kPodE), 6, layout.has);
+    ExpectCounters(Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1), 2, layout.has);
+    ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2), 4, layout.has);
+    ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, layout.has);
+    const auto& c4 = Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4);
+    ExpectCounters(c4, 7, layout.has);
+    EXPECT_EQ(c4.path, layout.c4_path);
+    EXPECT_EQ(Get(by, Scope::kPod, kPodE).path,
+              layout.c4_path.substr(0, layout.c4_path.rfind('/')));
+    std::vector<std::pair<std::string, uint64_t>> plain;
+    for (const auto& [key, s] : by) {
+      if (key.first == Scope::kCgroup) plain.emplace_back(key.second, 0);
+    }
+    std::vector<std::pair<std::string, uint64_t>> want_plain = layout.plain;
+    for (auto& [id, n] : want_plain) {
+      ExpectCounters(Get(by, Scope::kCgroup, id), n, layout.has);
+      n = 0;
+    }
+    EXPECT_EQ(plain, want_plain) << "plain cgroups";
+    EXPECT_EQ(sampler->stats().vanished, 0u);
+  }
+}
+
+// Pure v2 with controllers left out below the QoS slices: the readings a controller gives
+// are absent where it is off, every other reading is kept.
+TEST(CgroupSamplerFixture, V2ControllersPartlyDisabled) {
+  std::string root = LayoutRoot("v2_partial_controllers");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  EXPECT_EQ(sampler->host_facts().at("cgroup"), "v2");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "systemd");
+  EXPECT_EQ(sampler->host_facts().at("cgroup_psi"), "available");
+  ByKey by = Index(sampler->Read());
+  // Guaranteed: "max 100000" and "max" are no limit.
+  for (const std::string& id : {std::string(kPodG), std::string(kPodG) + "/" + kC1}) {
+    const auto& s = Get(by, id == kPodG ? Scope::kPod : Scope::kContainer, id);
+    EXPECT_FALSE(s.cpu_limit_cores.has_value()) << id;
+    EXPECT_FALSE(s.mem_limit_bytes.has_value()) << id;
+    EXPECT_EQ(s.qos, "guaranteed");
+  }
+  ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {});
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1), 2, {});
+  EXPECT_EQ(Get(by, Scope::kPod, kPodG).net, PodGNet());
+  // Burstable: no memory controller.
+  const Has no_memory{.memory = false, .working_set = false, .oom = false};
+  const auto& b = Get(by, Scope::kPod, kPodB);
+  EXPECT_EQ(b.qos, "burstable");
+  EXPECT_EQ(b.cpu_limit_cores, 0.5);
+  EXPECT_FALSE(b.mem_limit_bytes.has_value());
+  EXPECT_TRUE(b.host_network);
+  ExpectCounters(b, 3, no_memory);
+  ExpectCounters(Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC3), 5, no_memory);
+  // ... and one container without memory.pressure: only that PSI is lost.
+  CgroupSample c2 = Get(by, Scope::kContainer, std::string(kPodB) + "/" + kC2);
+  EXPECT_FALSE(c2.psi_memory.has_value());
+  EXPECT_EQ(c2.psi_cpu, (PsiTotals{4001, 4002}));
+  EXPECT_EQ(c2.psi_io, (PsiTotals{4005, 4006}));
+  c2.psi_memory = PsiTotals{4003, 4004};
+  ExpectCounters(c2, 4, no_memory);
+  // Besteffort: no cpu controller: usage without throttling, no cpu.max.
+  const Has no_cpu_controller{.throttle = false};
+  const auto& e = Get(by, Scope::kPod, kPodE);
+  EXPECT_EQ(e.qos, "besteffort");
+  EXPECT_FALSE(e.cpu_limit_cores.has_value());
+  EXPECT_EQ(e.net, PodENet());
+  ExpectCounters(e, 6, no_cpu_controller);
+  const auto& c4 = Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4);
+  EXPECT_EQ(c4.container_id, kC4);
+  ExpectCounters(c4, 7, no_cpu_controller);
+  EXPECT_EQ(by.size(), 7u);
+}
+
 TEST(CgroupSamplerFixture, MissingRootIsNotFound) {
   auto sampler = CgroupSampler::Open(HostPaths::UnderRoot("/nonexistent/jostle"), {});
   ASSERT_FALSE(sampler.ok());

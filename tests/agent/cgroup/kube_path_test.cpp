@@ -39,7 +39,12 @@ TEST(ParseContainerDirName, Table) {
   EXPECT_EQ(ParseContainerDirName("crio-abc123.scope"), "abc123");
   EXPECT_EQ(ParseContainerDirName("docker-abc123.scope"), "abc123");
   EXPECT_EQ(ParseContainerDirName("abc123"), "abc123");
+  // CRI-O and Podman with the cgroupfs manager: no ".scope".
+  EXPECT_EQ(ParseContainerDirName("crio-abc123"), "abc123");
+  EXPECT_EQ(ParseContainerDirName("libpod-abc123"), "abc123");
   EXPECT_EQ(ParseContainerDirName("crio-conmon-abc123.scope"), std::nullopt);
+  EXPECT_EQ(ParseContainerDirName("crio-conmon-abc123"), std::nullopt);
+  EXPECT_EQ(ParseContainerDirName("crio-"), "crio-");
   EXPECT_EQ(ParseContainerDirName(""), std::nullopt);
 }
 
