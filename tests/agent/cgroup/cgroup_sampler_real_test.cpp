@@ -1,8 +1,10 @@
 // CgroupSampler against the real cgroup filesystem of this machine. Creates two pod-like
 // cgroups (cgroupfs driver layout) beneath this process's own cgroup in every hierarchy the
 // sampler reads, runs a CPU burner under a 20 ms / 100 ms quota in one of them, and checks
-// that the burner's usage and throttling rise while the idle sibling's do not. Everything
-// it creates is removed in TearDown. Skips when cgroups cannot be written here.
+// that the burner's usage and throttling rise while the idle sibling's do not. A third pod
+// has its process one level below its container's cgroup ("ctr/container", as crun puts
+// it under a systemd scope). Everything it creates is removed in TearDown. Skips when
+// cgroups cannot be written here.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -105,6 +107,7 @@ class RealCgroupTest : public ::testing::Test {
     if (places_.empty()) GTEST_SKIP() << "no cgroup hierarchy under " << root;
     pod_burn_ = NewUuid();
     pod_idle_ = NewUuid();
+    pod_nested_ = NewUuid();
     ASSERT_EQ(pod_burn_.size(), 36u);
     for (const Place& p : places_) {
       std::string err;
@@ -124,7 +127,8 @@ class RealCgroupTest : public ::testing::Test {
     for (const std::string& rel :
          {std::string(), std::string("/kubepods"), std::string("/kubepods/burstable"),
           PodRel(pod_burn_), PodRel(pod_burn_) + "/burner", PodRel(pod_idle_),
-          PodRel(pod_idle_) + "/idle"}) {
+          PodRel(pod_idle_) + "/idle", PodRel(pod_nested_), PodRel(pod_nested_) + "/ctr",
+          PodRel(pod_nested_) + "/ctr/container"}) {
       std::string dir = p.base + rel;
       if (::mkdir(dir.c_str(), 0755) != 0) {
         *err = dir + ": " + std::strerror(errno);
@@ -164,10 +168,27 @@ class RealCgroupTest : public ::testing::Test {
     }
   }
 
+  // A sleeping process in the nested pod's ctr/container.
+  void StartSleeper() {
+    sleeper_ = ::fork();
+    ASSERT_GE(sleeper_, 0) << std::strerror(errno);
+    if (sleeper_ == 0) {
+      for (;;) ::pause();
+    }
+    for (const Place& p : places_) {
+      std::string err;
+      ASSERT_TRUE(WriteFile(p.base + PodRel(pod_nested_) + "/ctr/container/cgroup.procs",
+                            std::to_string(sleeper_), &err))
+          << err;
+    }
+  }
+
   void TearDown() override {
-    if (burner_ > 0) {
-      ::kill(burner_, SIGKILL);
-      ::waitpid(burner_, nullptr, 0);
+    for (pid_t pid : {burner_, sleeper_}) {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
     }
     // Deepest first; a cgroup whose last task just died may need a moment to empty.
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
@@ -190,12 +211,14 @@ class RealCgroupTest : public ::testing::Test {
   std::vector<Place> places_;
   std::optional<Place> unified_;
   std::vector<std::string> created_;
-  std::string pod_burn_, pod_idle_;
+  std::string pod_burn_, pod_idle_, pod_nested_;
   pid_t burner_ = -1;
+  pid_t sleeper_ = -1;
 };
 
 TEST_F(RealCgroupTest, BurnerUsesCpuAndIsThrottledIdleSiblingIsNot) {
   StartBurner();
+  StartSleeper();
   HostPaths paths;  // /proc, /sys, /sys/fs/cgroup
   CgroupOptions options;
   options.rescan_every_ticks = 1000;
@@ -245,6 +268,14 @@ TEST_F(RealCgroupTest, BurnerUsesCpuAndIsThrottledIdleSiblingIsNot) {
   }
   EXPECT_FALSE(idle1->net.has_value());  // no process to look through
   EXPECT_FALSE(idle1->host_network);
+  // The nested pod's process is found below its container's cgroup; "container" is not a
+  // container of its own.
+  const CgroupSample* nested1 = Find(t1, Scope::kPod, pod_nested_);
+  ASSERT_NE(nested1, nullptr);
+  EXPECT_EQ(nested1->host_network, same_ns);
+  EXPECT_EQ(nested1->net.has_value(), !same_ns);
+  EXPECT_NE(Find(t1, Scope::kContainer, pod_nested_ + "/ctr"), nullptr);
+  EXPECT_EQ(Find(t1, Scope::kContainer, pod_nested_ + "/container"), nullptr);
 
   // The idle pod is removed while its files are open: the next Read drops it quietly.
   for (const Place& p : places_) {
