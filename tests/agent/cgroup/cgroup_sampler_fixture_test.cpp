@@ -324,7 +324,9 @@ TEST(CgroupSamplerFixture, HybridTakesPsiFromUnified) {
 
 // Host layouts of tests/agent/cgroup/fixtures/hosts (laid out by
 // tests/agent/cgroup/fixtures/generate_layout_fixtures.py): the same pods, containers and
-// values as the hosts above, under other directory layouts.
+// values as the hosts above, under other directory layouts. On v1 the working set comes
+// from total_inactive_file (n*65536), not from the cgroup's own inactive_file (n*32768),
+// which memory.stat lists first.
 std::string LayoutRoot(const std::string& name) {
   return std::string(jostle::testing::kSourceDir) + "/tests/agent/cgroup/fixtures/hosts/" + name;
 }

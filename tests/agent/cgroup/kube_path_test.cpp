@@ -19,6 +19,11 @@ TEST(ParsePodDirName, Table) {
        PodDirName{kUid, CgroupDriver::kSystemd}},
       {"kubelet-kubepods-besteffort-pod0b5c1d2e_2222_4a4a_8b8b_000000000002.slice",
        PodDirName{kUid, CgroupDriver::kSystemd}},
+      // kind: --cgroup-root=/kubelet with the systemd driver.
+      {"kubelet-kubepods-pod0b5c1d2e_2222_4a4a_8b8b_000000000002.slice",
+       PodDirName{kUid, CgroupDriver::kSystemd}},
+      {"kubelet-kubepods.slice", std::nullopt},
+      {"kubelet.slice", std::nullopt},
       // Static pods: the UID is a 32-hex hash.
       {"pod6f0e1b2c3d4e5f60718293a4b5c6d7e8",
        PodDirName{"6f0e1b2c3d4e5f60718293a4b5c6d7e8", CgroupDriver::kCgroupfs}},
@@ -55,6 +60,9 @@ TEST(QosFromParentName, Table) {
   EXPECT_EQ(QosFromParentName("kubepods-besteffort.slice"), "besteffort");
   EXPECT_EQ(QosFromParentName("kubepods"), "guaranteed");
   EXPECT_EQ(QosFromParentName("kubepods.slice"), "guaranteed");
+  EXPECT_EQ(QosFromParentName("kubelet-kubepods.slice"), "guaranteed");
+  EXPECT_EQ(QosFromParentName("kubelet-kubepods-burstable.slice"), "burstable");
+  EXPECT_EQ(QosFromParentName("kubelet-kubepods-besteffort.slice"), "besteffort");
   EXPECT_EQ(QosFromParentName("system.slice"), "");
 }
 
