@@ -8,7 +8,23 @@
 //                     passed) and <rerunFailure>/<rerunError> (reruns after the first failure);
 //                     `time` with thousands separators.
 //   go-junit-report   a build error is a synthetic test "[build failed]" with <error>.
-//   jest-junit        timestamps are UTC without "Z".
+//   jest-junit, mocha-junit-reporter (also Cypress), karma-junit-reporter
+//                     timestamps are JavaScript's toISOString() cut before the milliseconds or
+//                     the "Z": UTC without an offset. mocha-junit-reporter writes nested
+//                     describe blocks as flat sibling suites and Cypress puts `file` only on
+//                     the first of them.
+//   Gradle, Ant       timestamps are Ant's DateUtils ISO 8601 pattern, formatted in GMT, without
+//                     an offset.
+//   Surefire 3.x      a @BeforeAll/@BeforeClass failure is a <testcase name=""> of the class.
+//   CTest             status="disabled" without a result element; <failure message=""> with
+//                     the test's output in the testcase's <system-out>.
+//   Bazel             test.xml generated for a test that writes none: one testcase named after
+//                     the target, its log in the suite's <system-out>.
+//   PHPUnit           a failure body without a message attribute starts with a
+//                     "Class::method" line naming the test itself.
+//   Playwright        the failure's message attribute is "file:line:col title"; the error is in
+//                     the body after a "[project] › file:line:col › title" header line.
+//   NUnit transform   status="Skipped" on explicit tests without a <skipped> element.
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +68,59 @@ std::optional<size_t> FindDoctypeOrEntity(std::string_view xml) {
 
 bool Is(const pugi::xml_node& n, const char* name) { return std::strcmp(n.name(), name) == 0; }
 
+// True when a <system-out> or <system-err> child of `suite` holds a CDATA section, as the
+// JVM writers (Gradle, Ant) always write them, even when empty.
+bool HasCdataOutput(const pugi::xml_node& suite) {
+  for (const char* stream : {"system-out", "system-err"}) {
+    for (const pugi::xml_node& c : suite.child(stream).children()) {
+      if (c.type() == pugi::node_cdata) return true;
+    }
+  }
+  return false;
+}
+
+// Playwright's failure message: "<file>:<line>:<column> <title>".
+bool IsPlaywrightLocation(std::string_view msg) {
+  size_t space = msg.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view loc = msg.substr(0, space);
+  size_t c2 = loc.rfind(':');
+  if (c2 == std::string_view::npos || c2 == 0) return false;
+  size_t c1 = loc.rfind(':', c2 - 1);
+  if (c1 == std::string_view::npos || c1 == 0) return false;
+  std::string_view line = loc.substr(c1 + 1, c2 - c1 - 1);
+  std::string_view col = loc.substr(c2 + 1);
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  return digits(line) && digits(col);
+}
+
+// Every text and CDATA child of `n`, in order (Bazel's <system-out> mixes both).
+std::string AllText(const pugi::xml_node& n) {
+  std::string out;
+  for (const pugi::xml_node& c : n.children()) {
+    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) out += c.value();
+  }
+  return out;
+}
+
+// The last max_bytes of `text` without splitting a UTF-8 sequence, "…" in front when cut:
+// a test's output says what went wrong at its end.
+std::string KeepEnd(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = text.size() - max_bytes;
+  while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+  return "\xE2\x80\xA6" + std::string(text.substr(cut));
+}
+
+// A status attribute read case-insensitively: "Skipped" (NUnit), "disabled" (CTest).
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // Best guess of the producer from names and attributes that only it writes.
 std::string DetectProducer(const pugi::xml_node& root) {
   std::string producer;
@@ -67,6 +136,27 @@ std::string DetectProducer(const pugi::xml_node& root) {
       std::string_view suite = n.attribute("name").value();
       if (suite == "pytest") {
         producer = "pytest";
+        return true;
+      }
+      if (suite == "Root Suite") {
+        producer = "mocha-junit-reporter";
+        return true;
+      }
+      // rspec_junit_formatter: "rspec", "rspec2"... with parallel_tests' TEST_ENV_NUMBER.
+      if (suite.starts_with("rspec") &&
+          suite.find_first_not_of("0123456789", 5) == std::string_view::npos) {
+        producer = "rspec";
+        return true;
+      }
+      for (const pugi::xml_node& p : n.child("properties").children("property")) {
+        if (std::string_view(p.attribute("name").value()) == "browser.fullName") {
+          producer = "karma";
+          return true;
+        }
+      }
+      if (n.attribute("hostname") && n.attribute("timestamp") && HasCdataOutput(n)) {
+        // Gradle writes an empty <properties/>; Ant writes the build's properties.
+        producer = n.child("properties").child("property") ? "ant" : "gradle";
         return true;
       }
       if (std::string_view(n.attribute("xsi:noNamespaceSchemaLocation").value()).find("surefire") !=
@@ -85,6 +175,19 @@ std::string DetectProducer(const pugi::xml_node& root) {
         producer = "googletest";
         return true;
       }
+      if (n.attribute("assertions") && n.attribute("class")) {
+        producer = "phpunit";
+        return true;
+      }
+      std::string_view status = n.attribute("status").value();
+      if (n.attribute("duration") && status == "run") {
+        producer = "bazel";
+        return true;
+      }
+      if (status == "run" || status == "fail" || status == "notrun" || status == "disabled") {
+        producer = "ctest";
+        return true;
+      }
     }
     if (name == "property") {
       std::string_view pname = n.attribute("name").value();
@@ -101,6 +204,11 @@ std::string DetectProducer(const pugi::xml_node& root) {
         producer = "pytest";
         return true;
       }
+      if (name == "failure" && std::string_view(n.attribute("type").value()) == "FAILURE" &&
+          IsPlaywrightLocation(n.attribute("message").value())) {
+        producer = "playwright";
+        return true;
+      }
     }
     for (const pugi::xml_node& c : n.children()) {
       if (c.type() == pugi::node_element && visit(c, depth + 1)) return true;
@@ -111,6 +219,7 @@ std::string DetectProducer(const pugi::xml_node& root) {
     std::string_view rname = root.attribute("name").value();
     if (rname == "AllTests") return "googletest";
     if (rname == "jest tests") return "jest-junit";
+    if (rname == "Mocha Tests") return "mocha-junit-reporter";
   }
   visit(root, 0);
   return producer;
@@ -120,11 +229,14 @@ class JUnitWalker {
  public:
   JUnitWalker(std::string_view xml, const ParseOptions& options, std::string producer)
       : lines_(xml), options_(options), producer_(std::move(producer)) {
-    tz_offset_s_ = producer_ == "jest-junit" ? 0 : options.default_tz_offset_s;
+    const bool utc = producer_ == "jest-junit" || producer_ == "mocha-junit-reporter" ||
+                     producer_ == "karma" || producer_ == "gradle" || producer_ == "ant";
+    tz_offset_s_ = utc ? 0 : options.default_tz_offset_s;
   }
 
+  // `file` is the enclosing suite's `file`, the default of the testcases within.
   Status Walk(const pugi::xml_node& node, int depth, const std::string& suite,
-              std::optional<int64_t>* cursor) {
+              const std::string& file, std::optional<int64_t>* cursor) {
     if (depth > options_.max_depth) {
       return Fail(node, "element nesting deeper than " + std::to_string(options_.max_depth));
     }
@@ -145,15 +257,32 @@ class JUnitWalker {
         cursor = &own_cursor;
       }
     }
+    std::string suite_file = file;
+    if (is_suite) {
+      Result<std::string> own = Attr(node, "file");
+      if (!own.ok()) return own.status();
+      if (!own->empty()) suite_file = *own;
+    }
+    // mocha-junit-reporter's sibling suites are nested describe blocks: one without `file`
+    // is in the file of the one before it.
+    std::string sibling_file = suite_file;
+    const size_t testcases = is_suite ? CountChildren(node, "testcase") : 0;
     for (const pugi::xml_node& child : node.children()) {
       if (child.type() != pugi::node_element) continue;
       if (Is(child, "testsuite") || Is(child, "testsuites")) {
-        JOSTLE_RETURN_IF_ERROR(Walk(child, depth + 1, suite_name, cursor));
+        const bool mocha = producer_ == "mocha-junit-reporter";
+        JOSTLE_RETURN_IF_ERROR(
+            Walk(child, depth + 1, suite_name, mocha ? sibling_file : suite_file, cursor));
+        if (mocha && *child.attribute("file").value())
+          sibling_file = child.attribute("file").value();
       } else if (Is(child, "testcase")) {
         if (depth + 1 > options_.max_depth) {
           return Fail(child, "element nesting deeper than " + std::to_string(options_.max_depth));
         }
-        JOSTLE_RETURN_IF_ERROR(TestCaseElement(child, suite_name, cursor));
+        // A suite's own output belongs to its testcase when it has only one (Bazel).
+        const pugi::xml_node suite_output = testcases == 1 ? node : pugi::xml_node();
+        JOSTLE_RETURN_IF_ERROR(
+            TestCaseElement(child, suite_name, suite_file, suite_output, cursor));
       }
       // <properties>, <system-out>, <system-err> and unknown elements carry nothing we keep.
     }
@@ -194,10 +323,39 @@ class JUnitWalker {
     return std::string(v);
   }
 
-  static std::string Message(const pugi::xml_node& n) {
+  static size_t CountChildren(const pugi::xml_node& n, const char* name) {
+    size_t count = 0;
+    for (auto it = n.children(name).begin(); it != n.children(name).end(); ++it) ++count;
+    return count;
+  }
+
+  // The first line of the message attribute; else of the body, without a first line that
+  // only names the test ("Tests\Unit\CartTest::testTotals", PHPUnit) or Playwright's header
+  // ("[chromium] › login.spec.ts:14:7 › ..."); else the type attribute.
+  std::string Message(const pugi::xml_node& n, std::string_view test_name) const {
     std::string_view msg = n.attribute("message").value();
-    if (!msg.empty()) return FirstLine(msg);
-    return FirstLine(n.text().get());
+    const bool location_only = producer_ == "playwright" && IsPlaywrightLocation(msg);
+    if (!msg.empty() && !location_only) {
+      std::string line = FirstLine(msg);
+      if (!line.empty()) return line;
+    }
+    const std::string body = AllText(n);
+    std::string_view rest = body;
+    std::string first = FirstLine(rest);
+    if (!first.empty()) {
+      const bool names_test = first.ends_with("::" + std::string(test_name)) &&
+                              first.find_first_of(" \t") > first.size() - test_name.size() - 2;
+      const bool header =
+          producer_ == "playwright" && first.find(" \xE2\x80\xBA ") != std::string::npos;
+      if (names_test || header) {
+        const size_t at = rest.find(first);
+        rest = at == std::string_view::npos ? std::string_view() : rest.substr(at + first.size());
+        first = FirstLine(rest);
+      }
+    }
+    if (!first.empty()) return first;
+    if (location_only) return FirstLine(msg);
+    return FirstLine(n.attribute("type").value());
   }
 
   // GoogleTest messages start with a "file:line" line; the text after it, on one line.
@@ -228,24 +386,47 @@ class JUnitWalker {
 
   static std::string Details(const pugi::xml_node& n) {
     // Surefire puts the trace of flaky/rerun entries in a <stackTrace> child.
-    if (pugi::xml_node st = n.child("stackTrace"))
-      return Truncate(st.text().get(), kMaxDetailsBytes);
-    return Truncate(n.text().get(), kMaxDetailsBytes);
+    if (pugi::xml_node st = n.child("stackTrace")) return Truncate(AllText(st), kMaxDetailsBytes);
+    return Truncate(AllText(n), kMaxDetailsBytes);
+  }
+
+  // What the test printed (<system-out>, then <system-err>) of the testcase or, without any,
+  // of `suite` (a null node: none), cut to its end: the details of a failure whose element
+  // says nothing (CTest, Bazel).
+  static std::string Output(const pugi::xml_node& tc, const pugi::xml_node& suite) {
+    std::string out;
+    for (const pugi::xml_node& from : {tc, suite}) {
+      if (!from) continue;
+      for (const char* stream : {"system-out", "system-err"}) {
+        for (const pugi::xml_node& o : from.children(stream)) {
+          std::string text = AllText(o);
+          if (text.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+          if (!out.empty() && out.back() != '\n') out.push_back('\n');
+          out += text;
+        }
+      }
+      if (!out.empty()) break;
+    }
+    return KeepEnd(out, kMaxDetailsBytes);
   }
 
   Status TestCaseElement(const pugi::xml_node& tc, const std::string& suite,
+                         const std::string& suite_file, const pugi::xml_node& suite_output,
                          std::optional<int64_t>* cursor) {
     TestCase test;
     Result<std::string> name = Attr(tc, "name");
     if (!name.ok()) return name.status();
-    if (name->empty()) return Fail(tc, "<testcase> has no name");
     Result<std::string> classname = Attr(tc, "classname");
     if (!classname.ok()) return classname.status();
+    // Surefire 3.x writes a class-level failure (@BeforeAll) as name="": the class is the
+    // test, as Surefire 2.x wrote it.
+    if (name->empty()) *name = *classname;
+    if (name->empty()) return Fail(tc, "<testcase> has no name");
     Result<std::string> file = Attr(tc, "file");
     if (!file.ok()) return file.status();
     test.name = *name;
     test.classname = *classname;
-    test.file = *file;
+    test.file = file->empty() ? suite_file : *file;
     test.suite = suite;
     if (!test.classname.empty()) {
       test.id = test.classname + "::" + test.name;
@@ -263,8 +444,9 @@ class JUnitWalker {
     }
 
     double time_s = 0;
-    if (pugi::xml_attribute t = tc.attribute("time"); t && *t.value()) {
-      Result<double> d = ParseDurationSeconds(t.value());
+    std::string_view time_text = tc.attribute("time").value();
+    if (time_text.find_first_not_of(" \t") != std::string_view::npos) {
+      Result<double> d = ParseDurationSeconds(time_text);
       if (!d.ok())
         return Fail(tc,
                     "<testcase name=\"" + Truncate(test.name, 80) + "\"> " + d.status().message());
@@ -275,9 +457,13 @@ class JUnitWalker {
     std::optional<int64_t> start;
     bool approximate = false;
     std::string_view result_attr = tc.attribute("result").value();
-    std::string_view status_attr = tc.attribute("status").value();
+    const std::string status_attr = Lower(tc.attribute("status").value());
+    // A status saying the test did not run, when no result element says otherwise:
+    // GoogleTest and CTest "notrun", CTest "disabled", NUnit "Skipped"/"Ignored".
+    const bool status_skipped = status_attr == "notrun" || status_attr == "disabled" ||
+                                status_attr == "skipped" || status_attr == "ignored";
     // GoogleTest stamps tests it did not run with the epoch in local time.
-    const bool not_run = status_attr == "notrun" || result_attr == "suppressed";
+    const bool not_run = status_skipped || result_attr == "suppressed";
     if (pugi::xml_attribute ts = tc.attribute("timestamp"); ts && *ts.value() && !not_run) {
       Result<int64_t> s = ParseTimestamp(ts.value(), tz_offset_s_);
       if (!s.ok())
@@ -300,19 +486,31 @@ class JUnitWalker {
     // The final (or, with reruns, first) result of the testcase element.
     TestAttempt primary;
     std::vector<TestAttempt> before, after;
-    if (result_attr == "suppressed") {
+    if (result_attr == "suppressed" || status_attr == "disabled") {
       primary.outcome = Outcome::kSkipped;
       primary.message = "disabled";
-    } else if (result_attr == "skipped" || status_attr == "notrun") {
+    } else if (result_attr == "skipped" || status_skipped) {
       primary.outcome = Outcome::kSkipped;
+    } else if (status_attr == "fail" || status_attr == "failed" || status_attr == "failure") {
+      primary.outcome = Outcome::kFailed;
+    } else if (status_attr == "error") {
+      primary.outcome = Outcome::kError;
     }
     bool have_primary = false;
     for (const pugi::xml_node& c : tc.children()) {
       if (c.type() != pugi::node_element) continue;
       std::string_view cn = c.name();
+      if (cn != "failure" && cn != "error" && cn != "skipped" && cn != "flakyFailure" &&
+          cn != "flakyError" && cn != "rerunFailure" && cn != "rerunError") {
+        continue;  // <system-out>, <properties>, ...
+      }
       TestAttempt a;
-      a.message = producer_ == "googletest" ? GoogleTestMessage(c) : Message(c);
+      a.message = producer_ == "googletest" ? GoogleTestMessage(c) : Message(c, test.name);
       a.details = Details(c);
+      if (a.details.find_first_not_of(" \t\r\n") == std::string::npos &&
+          (cn == "failure" || cn == "error")) {
+        a.details = Output(tc, suite_output);
+      }
       if (cn == "failure" || cn == "error" || cn == "skipped") {
         if (have_primary) continue;  // GoogleTest writes one <failure> per failed assertion.
         have_primary = true;
@@ -409,7 +607,7 @@ Result<ResultSet> ParseJUnitXml(std::string_view xml, const ParseOptions& option
         "root element <" + Truncate(root.name(), 100) + "> is not <testsuites> or <testsuite>");
   }
   JUnitWalker walker(xml, options, DetectProducer(root));
-  JOSTLE_RETURN_IF_ERROR(walker.Walk(root, 1, "", nullptr));
+  JOSTLE_RETURN_IF_ERROR(walker.Walk(root, 1, "", "", nullptr));
   return walker.Finish();
 }
 

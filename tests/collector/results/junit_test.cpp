@@ -210,7 +210,7 @@ std::string Deep(int n) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, JUnitBadInputTest,
     ::testing::Values(
-        BadXml{"no_name", "<testsuite>\n<testcase classname=\"a\" time=\"1\"/>\n</testsuite>",
+        BadXml{"no_name", "<testsuite>\n<testcase name=\"\" time=\"1\"/>\n</testsuite>",
                Status::Code::kInvalidArgument, "junit.xml:2: <testcase> has no name"},
         BadXml{"truncated", "<testsuites><testsuite name=\"x\"><testcase name=\"a\"",
                Status::Code::kInvalidArgument, "malformed XML"},

@@ -1,7 +1,8 @@
 // Runs real producers at test time and parses what they write: Debian's pytest on the
 // bundled suite tests/fixtures/results/pytest_suite (xunit1 and xunit2, with and without
-// pytest-rerunfailures, plus a report-log written by the suite's report-log plugin), and a
-// real GoogleTest binary (results_gtest_sample).
+// pytest-rerunfailures, plus a report-log written by the suite's report-log plugin), a
+// real GoogleTest binary (results_gtest_sample) and CTest's --output-junit on a small
+// project of shell-command tests.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "results_test_support.h"
 
@@ -195,6 +197,75 @@ TEST(GoogleTestProducerTest, RealBinaryXmlOutput) {
     EXPECT_LE(*a.start_ns, after) << id;
   }
   EXPECT_FALSE(FindTest(*set, "SampleSuite::DISABLED_NotRun")->last().start_ns.has_value());
+}
+
+// A CMake project whose tests pass, fail, time out, are disabled and skip themselves.
+constexpr const char* kCTestProject = R"(cmake_minimum_required(VERSION 3.21)
+project(ctest_sample NONE)
+enable_testing()
+add_test(NAME passes COMMAND sh -c "echo ok")
+add_test(NAME fails COMMAND sh -c "echo 'expected 3, got 2'; exit 3")
+add_test(NAME disabled COMMAND true)
+set_tests_properties(disabled PROPERTIES DISABLED TRUE)
+add_test(NAME needs_gpu COMMAND sh -c "echo 'no GPU here'; exit 77")
+set_tests_properties(needs_gpu PROPERTIES SKIP_RETURN_CODE 77)
+add_test(NAME times_out COMMAND sleep 10)
+set_tests_properties(times_out PROPERTIES TIMEOUT 1)
+)";
+
+TEST(CTestProducerTest, RealOutputJunit) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  if (RunShell(std::string("'") + JOSTLE_CTEST_COMMAND + "' --version >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "ctest is not installed at " << JOSTLE_CTEST_COMMAND;
+  }
+  {
+    std::ofstream out(dir.path() + "/CMakeLists.txt");
+    out << kCTestProject;
+  }
+  const std::string build = dir.path() + "/build";
+  ASSERT_EQ(0, RunShell(std::string("'") + JOSTLE_CMAKE_COMMAND + "' -S '" + dir.path() + "' -B '" +
+                        build + "' >/dev/null 2>&1"));
+  const std::string xml = build + "/ctest.xml";
+  const int64_t before = NowNs();
+  // Two tests fail: ctest exits non-zero.
+  EXPECT_NE(0, RunShell("cd '" + build + "' && '" + JOSTLE_CTEST_COMMAND + "' --output-junit '" +
+                        xml + "' >/dev/null 2>&1"));
+  const int64_t after = NowNs();
+  const std::string body = ReadFile(xml);
+  if (body.empty()) GTEST_SKIP() << "this ctest writes no --output-junit (CMake 3.21+)";
+  Result<ResultSet> set = Parse(body, "application/xml", LocalOffsetSeconds());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("ctest", set->producer);
+  ASSERT_EQ(5u, set->tests.size());
+  using O = Outcome;
+  EXPECT_EQ(std::vector<O>{O::kPassed}, Outcomes(*FindTest(*set, "passes::passes")));
+  const TestCase* fails = FindTest(*set, "fails::fails");
+  ASSERT_NE(nullptr, fails);
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*fails));
+  EXPECT_NE(std::string::npos, fails->last().details.find("expected 3, got 2"))
+      << fails->last().details;
+  const TestCase* times_out = FindTest(*set, "times_out::times_out");
+  ASSERT_NE(nullptr, times_out);
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*times_out));
+  EXPECT_GE(times_out->last().duration_s, 0.9);
+  EXPECT_LT(times_out->last().duration_s, 10);
+  const TestCase* disabled = FindTest(*set, "disabled::disabled");
+  ASSERT_NE(nullptr, disabled);
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*disabled));
+  const TestCase* needs_gpu = FindTest(*set, "needs_gpu::needs_gpu");
+  ASSERT_NE(nullptr, needs_gpu);
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*needs_gpu));
+  EXPECT_EQ("SKIP_RETURN_CODE=77", needs_gpu->last().message);
+  EXPECT_EQ(2, set->failed_count());
+  // One suite timestamp in local time, whole seconds: starts are reconstructed from it.
+  for (const char* id : {"passes::passes", "fails::fails", "times_out::times_out"}) {
+    const TestAttempt& a = FindTest(*set, id)->last();
+    ASSERT_TRUE(a.start_ns.has_value()) << id;
+    EXPECT_TRUE(a.timing_approximate) << id;
+    EXPECT_GE(*a.start_ns, before - 1000000000) << id;
+    EXPECT_LE(*a.start_ns, after) << id;
+  }
 }
 
 }  // namespace
