@@ -290,5 +290,50 @@ TEST_F(RealCgroupTest, BurnerUsesCpuAndIsThrottledIdleSiblingIsNot) {
   EXPECT_NE(Find(t2, Scope::kPod, pod_burn_), nullptr);
 }
 
+// cgroup.pressure = 0 (kernels from 6.5) hides a cgroup's *.pressure files, as psi=0 hides
+// them everywhere on recent kernels: a kept-open file then reads ENODEV and reopening it
+// gives ENOENT. Its PSI fields go absent while everything else keeps coming, and come
+// back at a rescan once PSI is turned on again.
+TEST_F(RealCgroupTest, PsiHiddenForAPodIsAbsentUntilShownAgain) {
+  if (!unified_ && !(places_.front().v2)) GTEST_SKIP() << "no cgroup v2 hierarchy here";
+  const Place& v2 = unified_ ? *unified_ : places_.front();
+  const std::string knob = v2.base + PodRel(pod_burn_) + "/cgroup.pressure";
+  if (!fs::exists(knob)) GTEST_SKIP() << "no cgroup.pressure on this kernel";
+  StartBurner();
+  HostPaths paths;
+  CgroupOptions options;
+  options.rescan_every_ticks = 2;
+  auto sampler = CgroupSampler::Open(paths, options);
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  auto t0 = sampler->Read();
+  const CgroupSample* pod = Find(t0, Scope::kPod, pod_burn_);
+  ASSERT_NE(pod, nullptr);
+  if (!pod->psi_cpu) GTEST_SKIP() << "no PSI on this kernel";
+  std::string err;
+  ASSERT_TRUE(WriteFile(knob, "0", &err)) << err;
+  for (int tick = 1; tick <= 3; ++tick) {  // the kept files, then reopening, then a rescan
+    auto t = sampler->Read();
+    pod = Find(t, Scope::kPod, pod_burn_);
+    ASSERT_NE(pod, nullptr) << "tick " << tick;
+    EXPECT_FALSE(pod->psi_cpu.has_value()) << "tick " << tick;
+    EXPECT_FALSE(pod->psi_memory.has_value()) << "tick " << tick;
+    EXPECT_TRUE(pod->cpu_usage_us.has_value()) << "tick " << tick;
+    EXPECT_TRUE(pod->mem_usage_bytes.has_value()) << "tick " << tick;
+    ASSERT_NE(Find(t, Scope::kContainer, pod_burn_ + "/burner"), nullptr);
+    EXPECT_TRUE(Find(t, Scope::kContainer, pod_burn_ + "/burner")->psi_cpu.has_value())
+        << "only the pod's PSI is hidden";
+  }
+  EXPECT_EQ(sampler->stats().vanished, 0u);
+  ASSERT_TRUE(WriteFile(knob, "1", &err)) << err;
+  bool back = false;
+  for (int tick = 0; tick < options.rescan_every_ticks + 1 && !back; ++tick) {
+    auto t = sampler->Read();
+    pod = Find(t, Scope::kPod, pod_burn_);
+    ASSERT_NE(pod, nullptr);
+    back = pod->psi_cpu.has_value();
+  }
+  EXPECT_TRUE(back) << "PSI is read again after the next rescan";
+}
+
 }  // namespace
 }  // namespace jostle::agent
