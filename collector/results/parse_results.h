@@ -2,7 +2,9 @@
 //
 // Accepted formats (see FORMAT.md next to this file):
 //   - JUnit XML of pytest (xunit1/xunit2, pytest-rerunfailures), GoogleTest, Maven
-//     Surefire/Failsafe, go-junit-report, jest-junit and similar producers;
+//     Surefire/Failsafe, Gradle, Ant, CTest, Bazel, go-junit-report, jest-junit,
+//     mocha-junit-reporter (Cypress), Playwright, karma-junit-reporter, rspec_junit_formatter,
+//     PHPUnit, the xunit.net and NUnit JUnit transforms and similar producers;
 //   - pytest report-log JSON lines (pytest-reportlog's --report-log);
 //   - jostle's JSON results format "jostle-results/v1".
 // Any of them may be gzip-compressed (detected by the 1f 8b magic).
@@ -19,8 +21,8 @@
 // (GoogleTest testcase `timestamp`, report-log `start`, JSON `start`); otherwise it is the
 // enclosing suite's `timestamp` plus the durations of the tests before it in that suite,
 // with timing_approximate = true; without any timestamp it stays empty. Timestamps without
-// a UTC offset are read at ParseOptions::default_tz_offset_s, except jest-junit's, which
-// are UTC.
+// a UTC offset are read at ParseOptions::default_tz_offset_s, except those of producers
+// known to write UTC without saying so (jest-junit, mocha-junit-reporter, karma, Gradle, Ant).
 #pragma once
 
 #include <cstddef>
