@@ -348,77 +348,54 @@ struct HostLayout {
 
 std::vector<HostLayout> HostLayouts() {
   const std::string e = kPodE, e_ = SystemdUid(kPodE);
+  // Pod E's directory under the systemd driver, at the root and in a kind node.
+  const std::string systemd_e =
+      "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ + ".slice";
+  const std::string kind_e =
+      "/kubelet.slice/kubelet-kubepods.slice/" +
+      ("kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod" + e_ + ".slice");
+  const std::string kind_node = "/system.slice/docker-" + kDocker + ".scope";
   const Has v1{.psi = false};
+  // clang-format off
   return {
-      {"v1_dockershim_combined_mounts",
-       "v1",
-       "cgroupfs",
-       "absent",
-       {.oom = false, .psi = false},
+      {"v1_dockershim_combined_mounts", "v1", "cgroupfs", "absent", {.oom = false, .psi = false},
        "/kubepods/besteffort/pod" + e + "/" + kC4,
        {{"/docker", 20}, {"/docker/" + kDocker, 21}}},
-      {"v1_crio_cgroupfs",
-       "v1",
-       "cgroupfs",
-       "absent",
-       v1,
+      {"v1_dockershim_systemd", "v1", "systemd", "absent", v1,
+       systemd_e + "/docker-" + kC4 + ".scope",
+       {{"/system.slice", 8}, {"/system.slice/docker.service", 9}}},
+      {"v1_crio_cgroupfs", "v1", "cgroupfs", "absent", v1,
        "/kubepods/besteffort/pod" + e + "/crio-" + kC4,
        {}},
-      {"v1_crio_systemd_crun",
-       "v1",
-       "systemd",
-       "absent",
-       v1,
-       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ + ".slice/crio-" +
-           kC4 + ".scope",
+      {"v1_crio_systemd_crun", "v1", "systemd", "absent", v1,
+       systemd_e + "/crio-" + kC4 + ".scope",
        {}},
-      {"v2_crio_systemd_crun",
-       "v2",
-       "systemd",
-       "available",
-       {},
-       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ + ".slice/crio-" +
-           kC4 + ".scope",
+      {"v2_crio_systemd_crun", "v2", "systemd", "available", {},
+       systemd_e + "/crio-" + kC4 + ".scope",
        {{"/system.slice", 8}, {"/system.slice/crio.service", 9}}},
-      {"v2_kind_systemd",
-       "v2",
-       "systemd",
-       "available",
-       {},
-       "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
-       "kubelet-kubepods-besteffort-pod" +
-           e_ + ".slice/cri-containerd-" + kC4 + ".scope",
+      {"v2_kind_systemd", "v2", "systemd", "available", {},
+       kind_e + "/cri-containerd-" + kC4 + ".scope",
        {{"/kubelet.slice", 30}, {"/system.slice", 8}, {"/system.slice/containerd.service", 9}}},
-      {"v2_kind_cgroupfs",
-       "v2",
-       "cgroupfs",
-       "available",
-       {},
+      {"v2_kind_cgroupfs", "v2", "cgroupfs", "available", {},
        "/kubelet/kubepods/besteffort/pod" + e + "/" + kC4,
        {{"/kubelet", 30}}},
-      {"v1_kind_nodes_seen_from_host",
-       "v1",
-       "cgroupfs",
-       "absent",
-       v1,
+      {"v1_kind_nodes_seen_from_host", "v1", "cgroupfs", "absent", v1,
        "/docker/" + kDocker + "/kubelet/kubepods/besteffort/pod" + e + "/" + kC4,
        {{"/docker", 20}, {"/docker/" + kDocker, 21}}},
-      {"v2_k3s",
-       "v2",
-       "cgroupfs",
-       "available",
-       {},
+      {"v2_kind_nodes_seen_from_host", "v2", "systemd", "available", {},
+       kind_node + kind_e + "/cri-containerd-" + kC4 + ".scope",
+       {{"/system.slice", 8}, {kind_node, 11}}},
+      {"v1_k3s", "v1", "cgroupfs", "absent", v1,
+       "/kubepods/besteffort/pod" + e + "/" + kC4,
+       {{"/system.slice", 8}, {"/system.slice/k3s.service", 9}}},
+      {"v2_k3s", "v2", "cgroupfs", "available", {},
        "/kubepods/besteffort/pod" + e + "/" + kC4,
        {{"/init", 30}}},
-      {"v2_no_psi_files",
-       "v2",
-       "systemd",
-       "absent",
-       {.psi = false},
-       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + e_ +
-           ".slice/cri-containerd-" + kC4 + ".scope",
+      {"v2_no_psi_files", "v2", "systemd", "absent", {.psi = false},
+       systemd_e + "/cri-containerd-" + kC4 + ".scope",
        {}},
   };
+  // clang-format on
 }
 
 // Pods found by UID with their QoS, containers joined to them by pod UID and container id
