@@ -476,16 +476,16 @@ class JUnitWalker {
     } else if (!not_run) {
       ++without_start_;
     }
-    if (cursor && *cursor) {
-      **cursor += static_cast<int64_t>(time_s * 1e9);
-      if (**cursor > kLatestStartNs) {
-        return Fail(tc, "suite timestamp plus test times runs past the year 2200");
-      }
-    }
-
     // The final (or, with reruns, first) result of the testcase element.
     TestAttempt primary;
-    std::vector<TestAttempt> before, after;
+    // Earlier (flaky) and later (rerun) attempts, each with the `time` and `timestamp` of its
+    // own element when the producer writes them (Playwright, cargo-nextest; not Surefire).
+    struct Retry {
+      TestAttempt attempt;
+      std::optional<double> time_s;
+      std::optional<int64_t> start_ns;
+    };
+    std::vector<Retry> before, after;
     if (result_attr == "suppressed" || status_attr == "disabled") {
       primary.outcome = Outcome::kSkipped;
       primary.message = "disabled";
@@ -518,25 +518,65 @@ class JUnitWalker {
                     : cn == "error" ? Outcome::kError
                                     : Outcome::kSkipped;
         primary = std::move(a);
-      } else if (cn == "flakyFailure" || cn == "flakyError") {
-        a.outcome = cn == "flakyFailure" ? Outcome::kFailed : Outcome::kError;
-        before.push_back(std::move(a));
-      } else if (cn == "rerunFailure" || cn == "rerunError") {
-        a.outcome = cn == "rerunFailure" ? Outcome::kFailed : Outcome::kError;
-        after.push_back(std::move(a));
+      } else {
+        const bool flaky = cn == "flakyFailure" || cn == "flakyError";
+        a.outcome = cn.ends_with("Failure") ? Outcome::kFailed : Outcome::kError;
+        Retry retry{std::move(a), std::nullopt, std::nullopt};
+        const std::string what =
+            "<" + std::string(cn) + "> of <testcase name=\"" + Truncate(test.name, 80) + "\"> ";
+        std::string_view t = c.attribute("time").value();
+        if (t.find_first_not_of(" \t") != std::string_view::npos) {
+          Result<double> d = ParseDurationSeconds(t);
+          if (!d.ok()) return Fail(c, what + d.status().message());
+          retry.time_s = *d;
+        }
+        if (pugi::xml_attribute ts = c.attribute("timestamp"); ts && *ts.value()) {
+          Result<int64_t> at = ParseTimestamp(ts.value(), tz_offset_s_);
+          if (!at.ok()) return Fail(c, what + at.status().message());
+          retry.start_ns = *at;
+        }
+        (flaky ? before : after).push_back(std::move(retry));
       }
     }
-    std::vector<TestAttempt> attempts = std::move(before);
-    attempts.push_back(std::move(primary));
-    for (TestAttempt& a : after) attempts.push_back(std::move(a));
-    // The testcase's time covers all its attempts; without per-attempt times it is split
-    // evenly and the starts of later attempts are estimates.
-    const double each_s = time_s / static_cast<double>(attempts.size());
-    for (size_t i = 0; i < attempts.size(); ++i) {
-      attempts[i].duration_s = each_s;
-      if (start) {
-        attempts[i].start_ns = *start + static_cast<int64_t>(each_s * 1e9 * static_cast<double>(i));
-        attempts[i].timing_approximate = approximate || i > 0;
+    std::vector<Retry> runs = std::move(before);
+    const size_t primary_index = runs.size();
+    runs.push_back(Retry{std::move(primary), std::nullopt, std::nullopt});
+    for (Retry& r : after) runs.push_back(std::move(r));
+    // When every retry element has its own time, the testcase's time is the primary
+    // attempt's (Playwright, cargo-nextest). Otherwise it covers all attempts and is split
+    // evenly (Surefire). Attempts follow each other from the start; later starts are
+    // estimates unless the element has its own timestamp.
+    bool retries_timed = runs.size() > 1;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (i != primary_index && !runs[i].time_s) retries_timed = false;
+    }
+    std::vector<TestAttempt> attempts;
+    attempts.reserve(runs.size());
+    std::optional<int64_t> at = start;
+    double total_s = 0;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      TestAttempt& a = attempts.emplace_back(std::move(runs[i].attempt));
+      a.duration_s = !retries_timed       ? time_s / static_cast<double>(runs.size())
+                     : i == primary_index ? time_s
+                                          : *runs[i].time_s;
+      total_s += a.duration_s;
+      if (runs[i].start_ns) {
+        a.start_ns = runs[i].start_ns;
+        a.timing_approximate = false;
+      } else if (at) {
+        a.start_ns = at;
+        a.timing_approximate = approximate || i > 0;
+      }
+      if (a.start_ns) at = *a.start_ns + static_cast<int64_t>(a.duration_s * 1e9);
+    }
+    if (total_s > kMaxDurationS) {
+      return Fail(tc, "<testcase name=\"" + Truncate(test.name, 80) +
+                          "\"> attempts take longer than 30 days");
+    }
+    if (cursor && *cursor) {
+      **cursor += static_cast<int64_t>(total_s * 1e9);
+      if (**cursor > kLatestStartNs) {
+        return Fail(tc, "suite timestamp plus test times runs past the year 2200");
       }
     }
 

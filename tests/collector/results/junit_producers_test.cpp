@@ -303,5 +303,81 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.name);
     });
 
+// Playwright with includeRetries: Surefire's retry elements, each with its own time; the
+// testcase's time is the primary attempt's (the passing last one of a flaky test, the first
+// of a test that failed every time).
+TEST(JUnitRetryTimingTest, PlaywrightRetryElementsHaveTheirOwnTimes) {
+  Result<ResultSet> set =
+      Parse(ProducerFixture("playwright_retries.xml"), "application/xml", kUploaderTz);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(2u, set->tests.size());
+  const TestCase& flaky = set->tests[0];
+  ASSERT_EQ(2u, flaky.attempts.size());
+  EXPECT_TRUE(flaky.flaky());
+  EXPECT_EQ("Timed out 5000ms waiting for expect(locator).toHaveText(expected)",
+            flaky.attempts[0].message);
+  EXPECT_NE(std::string::npos, flaky.attempts[0].details.find("cart.spec.ts:22:45"));
+  EXPECT_DOUBLE_EQ(5.5, flaky.attempts[0].duration_s);
+  EXPECT_DOUBLE_EQ(1.5, flaky.attempts[1].duration_s);
+  EXPECT_EQ(Ns(k10h), flaky.attempts[0].start_ns);
+  EXPECT_EQ(Ns(k10h, 5500), flaky.attempts[1].start_ns);
+  EXPECT_TRUE(flaky.attempts[1].timing_approximate);
+
+  const TestCase& failed = set->tests[1];
+  ASSERT_EQ(2u, failed.attempts.size());
+  EXPECT_TRUE(failed.failed());
+  EXPECT_EQ("expect(received).toBe(expected) // Object.is equality", failed.attempts[0].message);
+  EXPECT_DOUBLE_EQ(1.0, failed.attempts[0].duration_s);
+  EXPECT_DOUBLE_EQ(1.5, failed.attempts[1].duration_s);
+  // The suite's clock moved by both attempts of the first test: 5.5 s + 1.5 s.
+  EXPECT_EQ(Ns(k10h + 7), failed.attempts[0].start_ns);
+  EXPECT_EQ(Ns(k10h + 8), failed.attempts[1].start_ns);
+}
+
+// cargo-nextest also stamps each retry element; a stamp is the attempt's exact start.
+TEST(JUnitRetryTimingTest, RetryElementTimestampsAreExactStarts) {
+  Result<ResultSet> set = Parse(
+      "<testsuites name=\"nextest-run\" timestamp=\"2026-11-23T10:00:00Z\"><testsuite "
+      "name=\"shop\"><testcase name=\"cart::adds\" classname=\"shop\" "
+      "timestamp=\"2026-11-23T10:00:03.000+00:00\" time=\"0.5\"><flakyFailure type=\"test "
+      "failure\" timestamp=\"2026-11-23T10:00:01.000+00:00\" time=\"2.0\" message=\"thread "
+      "panicked\"/></testcase></testsuite></testsuites>",
+      "application/xml", kUploaderTz);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const TestCase& t = set->tests[0];
+  ASSERT_EQ(2u, t.attempts.size());
+  EXPECT_EQ(Ns(k10h + 1), t.attempts[0].start_ns);
+  EXPECT_FALSE(t.attempts[0].timing_approximate);
+  EXPECT_DOUBLE_EQ(2.0, t.attempts[0].duration_s);
+  EXPECT_DOUBLE_EQ(0.5, t.attempts[1].duration_s);
+  EXPECT_TRUE(t.flaky());
+}
+
+TEST(JUnitRetryTimingTest, SurefireRetriesWithoutTimesShareTheTestcaseTime) {
+  Result<ResultSet> set = Parse(
+      "<testsuite name=\"s\" timestamp=\"2026-11-23T10:00:00Z\"><testcase classname=\"c\" "
+      "name=\"t\" time=\"3\"><flakyFailure message=\"a\"/><flakyFailure message=\"b\" "
+      "time=\"1\"/></testcase></testsuite>",
+      "application/xml", 0);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const TestCase& t = set->tests[0];
+  ASSERT_EQ(3u, t.attempts.size());
+  for (const TestAttempt& a : t.attempts) EXPECT_DOUBLE_EQ(1.0, a.duration_s);
+  EXPECT_EQ(Ns(k10h + 2), t.attempts[2].start_ns);
+}
+
+TEST(JUnitRetryTimingTest, BadRetryTimeIsRefusedWithItsLine) {
+  Result<ResultSet> set = Parse(
+      "<testsuite name=\"s\">\n<testcase classname=\"c\" name=\"t\" time=\"3\">\n<rerunFailure "
+      "time=\"soon\"/></testcase></testsuite>",
+      "application/xml", 0, "junit.xml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(
+      std::string::npos,
+      set.status().message().find(
+          "junit.xml:3: <rerunFailure> of <testcase name=\"t\"> time \"soon\" is not a number"))
+      << set.status().message();
+}
+
 }  // namespace
 }  // namespace jostle::collector
