@@ -177,12 +177,12 @@ using Key = std::pair<Scope, std::string>;
 // A cgroup whose processes belong to a pod.
 struct ProcDir {
   std::string dir;
-  // Also look in its descendants (containers: crun under a systemd manager puts a
-  // container's processes in a "container" child of its scope).
-  bool below = false;
+  // Also look in its children (containers: crun under a systemd manager puts a container's
+  // processes in a "container" child of its scope; Docker-in-Docker on v2 moves its own
+  // processes to an "init" child). Not deeper: grandchildren are where nested runtimes put
+  // their containers, in network namespaces of their own.
+  bool children = false;
 };
-// How deep below a container's directory a process of it is looked for.
-constexpr int kContainerProcDepth = 2;
 
 // Where one series lives, as found by a scan.
 struct Found {
@@ -923,39 +923,42 @@ struct CgroupSampler::State {
     return index < 0 || e.slots[static_cast<size_t>(index)].state == Slot::State::kMissing;
   }
 
-  // The first pid in cgroup.procs of `dir`, else of its descendants down to `depth` levels,
-  // in name order.
-  std::optional<int> FirstPidIn(const std::string& dir, int depth) {
+  // Looks at the first pid in cgroup.procs of `dir`: true when it names a visible process,
+  // whose network namespace then decides e.host_network or e.net_path.
+  bool ResolveNetFrom(Entity& e, const std::string& dir) {
     auto procs = OpenFile::ReadOnce(JoinPath(dir, "cgroup.procs"), read_buf);
-    if (procs.ok()) {
-      if (auto pid = FirstPid(*procs)) return pid;
+    if (!procs.ok()) return false;
+    auto pid = FirstPid(*procs);
+    if (!pid) return false;
+    std::string pid_dir = JoinPath(paths.proc, std::to_string(*pid));
+    auto netns = ReadLink(JoinPath(pid_dir, "ns/net"));
+    if (!netns) return false;  // exited, or not visible from this proc root
+    if (host_netns && *netns == *host_netns) {
+      e.host_network = true;
+    } else {
+      e.net_path = JoinPath(pid_dir, "net/dev");
     }
-    if (depth <= 0) return std::nullopt;
-    for (const std::string& child : ListSubdirs(dir)) {
-      if (auto pid = FirstPidIn(JoinPath(dir, child), depth - 1)) return pid;
-    }
-    return std::nullopt;
+    return true;
   }
 
-  // Finds a process of pod `e` and its network namespace. Keeps the kept net/dev file when
+  // Finds a process of pod `e` and its network namespace: in the pod's and its containers'
+  // own cgroups first, then in the containers' children. Keeps the kept net/dev file when
   // the process found is the same as before.
   void ResolveNet(Entity& e) {
     e.net_resolved = true;
     e.host_network = false;
     std::string old_path = std::move(e.net_path);
     e.net_path.clear();
+    bool resolved = false;
     for (const ProcDir& dir : e.where.proc_dirs) {
-      auto pid = FirstPidIn(dir.dir, dir.below ? kContainerProcDepth : 0);
-      if (!pid) continue;
-      std::string pid_dir = JoinPath(paths.proc, std::to_string(*pid));
-      auto netns = ReadLink(JoinPath(pid_dir, "ns/net"));
-      if (!netns) continue;  // exited, or not visible from this proc root
-      if (host_netns && *netns == *host_netns) {
-        e.host_network = true;
-        break;
+      if ((resolved = ResolveNetFrom(e, dir.dir))) break;
+    }
+    for (size_t i = 0; !resolved && i < e.where.proc_dirs.size(); ++i) {
+      const ProcDir& dir = e.where.proc_dirs[i];
+      if (!dir.children) continue;
+      for (const std::string& child : ListSubdirs(dir.dir)) {
+        if ((resolved = ResolveNetFrom(e, JoinPath(dir.dir, child)))) break;
       }
-      e.net_path = JoinPath(pid_dir, "net/dev");
-      break;
     }
     if (e.net_dev && (e.net_path.empty() || e.net_path != old_path)) {
       Close(*e.net_dev);

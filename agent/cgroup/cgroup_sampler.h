@@ -42,11 +42,13 @@
 //       memory.limit_in_bytes, memory.stat (total_inactive_file), memory.oom_control
 //       (oom_kill); PSI from the same cgroup under unified/ on hybrid hosts.
 //   Working set = usage - inactive file, floored at 0.
-//   Network (pods only): <proc>/<pid>/net/dev of one process of the pod (the first pid in
-//   cgroup.procs of the pod's cgroups, else of its containers' cgroups or their descendants
-//   two levels down, where crun puts a container's processes in a "container" child of its
-//   systemd scope; never CRI-O's crio-conmon-<id> cgroups), summed over interfaces except
-//   lo. When <proc>/<pid>/ns/net and <proc>/1/ns/net name the same namespace the pod is
+//   Network (pods only): <proc>/<pid>/net/dev of one process of the pod, summed over
+//   interfaces except lo. The process is the first pid in cgroup.procs of the pod's or its
+//   containers' cgroups, else of the containers' children, where crun puts a container's
+//   processes ("<scope>/container") and Docker-in-Docker its own ("<scope>/init"); never of
+//   CRI-O's crio-conmon-<id> cgroups (host network namespace), never deeper (nested
+//   runtimes keep their containers there, in network namespaces of their own). When
+//   <proc>/<pid>/ns/net and <proc>/1/ns/net name the same namespace the pod is
 //   hostNetwork: host_network = true and net stays nullopt. <proc>/1/ns/net is only read
 //   (and only warned about when unreadable) once there is at least one pod.
 //
