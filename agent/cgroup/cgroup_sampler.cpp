@@ -559,8 +559,10 @@ struct CgroupSampler::State {
     stats.cgroups = entities.size();
     size_t every_tick = 0;
     for (const auto& [key, e] : entities) {
-      every_tick += static_cast<size_t>(std::count_if(
-          e.slots.begin(), e.slots.end(), [](const Slot& x) { return x.rate == Rate::kEveryTick; }));
+      every_tick +=
+          static_cast<size_t>(std::count_if(e.slots.begin(), e.slots.end(), [](const Slot& x) {
+            return x.rate == Rate::kEveryTick;
+          }));
       if (e.scope == Scope::kPod) ++every_tick;  // its net/dev
     }
     periodic_budget =

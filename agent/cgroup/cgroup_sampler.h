@@ -73,15 +73,15 @@
 //
 // Files are kept open and re-read with pread at offset 0 into one buffer shared by all
 // files. Files read every tick may use all of max_open_files descriptors, files read every
-// N ticks three quarters of it less what the every-tick files need (those come first), limits are never kept; the rest (or everything after an
-// EMFILE) is opened, read and closed when due. The budget is also capped at half the soft
-// RLIMIT_NOFILE, which Open raises toward the hard limit when raise_open_file_limit is set.
-// Kernel memory: a kept cgroupfs (kernfs) file holds a page-sized seq_file buffer in the
-// kernel from its first read until it is closed, besides its struct file: ~5.5 KiB per file
-// (1.4 KiB at open, 4.1 KiB more at the first read, measured in memory.kmem.usage_in_bytes
-// on this project's hybrid host; bench/BENCHMARKS.md), charged to this process's memory
-// cgroup: 100 pods x 5 containers keep about 3250 files open with the default budget
-// (about 17 MiB of kernel memory); lower max_open_files (jostle-agent --max-open-files) to
+// N ticks three quarters of it less what the every-tick files need (those come first), limits are
+// never kept; the rest (or everything after an EMFILE) is opened, read and closed when due. The
+// budget is also capped at half the soft RLIMIT_NOFILE, which Open raises toward the hard limit
+// when raise_open_file_limit is set. Kernel memory: a kept cgroupfs (kernfs) file holds a
+// page-sized seq_file buffer in the kernel from its first read until it is closed, besides its
+// struct file: ~5.5 KiB per file (1.4 KiB at open, 4.1 KiB more at the first read, measured in
+// memory.kmem.usage_in_bytes on this project's hybrid host; bench/BENCHMARKS.md), charged to this
+// process's memory cgroup: 100 pods x 5 containers keep about 3250 files open with the default
+// budget (about 17 MiB of kernel memory); lower max_open_files (jostle-agent --max-open-files) to
 // trade CPU for it.
 //
 // A missing or malformed file leaves its fields nullopt and logs one warning per file kind
@@ -142,11 +142,11 @@ struct CgroupOptions {
 
 // Counters about the sampler itself, for /metrics and tests.
 struct CgroupSamplerStats {
-  uint64_t ticks = 0;     // Read calls
-  uint64_t scans = 0;     // tree listings, Open's included
-  uint64_t vanished = 0;  // cgroups dropped because their directory went away mid-read
-  size_t cgroups = 0;     // series known after the last scan (pods + containers + plain)
-  size_t open_files = 0;  // files kept open now
+  uint64_t ticks = 0;              // Read calls
+  uint64_t scans = 0;              // tree listings, Open's included
+  uint64_t vanished = 0;           // cgroups dropped because their directory went away mid-read
+  size_t cgroups = 0;              // series known after the last scan (pods + containers + plain)
+  size_t open_files = 0;           // files kept open now
   size_t open_periodic_files = 0;  // of which files read every few ticks
 };
 
