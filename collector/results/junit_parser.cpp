@@ -7,7 +7,9 @@
 //   Surefire          <flakyFailure>/<flakyError> (earlier failed attempts of a test that then
 //                     passed) and <rerunFailure>/<rerunError> (reruns after the first failure);
 //                     `time` with thousands separators.
-//   go-junit-report   a build error is a synthetic test "[build failed]" with <error>.
+//   go-junit-report   a build error is a synthetic test "[build failed]" with <error>; every
+//                     failure has message="Failed", the body says what failed. Its suites
+//                     have hostname, timestamp and CDATA output like Gradle's.
 //   jest-junit, mocha-junit-reporter (also Cypress), karma-junit-reporter
 //                     timestamps are JavaScript's toISOString() cut before the milliseconds or
 //                     the "Z": UTC without an offset. mocha-junit-reporter writes nested
@@ -155,9 +157,19 @@ std::string DetectProducer(const pugi::xml_node& root) {
         }
       }
       if (n.attribute("hostname") && n.attribute("timestamp") && HasCdataOutput(n)) {
-        // Gradle writes an empty <properties/>; Ant writes the build's properties.
-        producer = n.child("properties").child("property") ? "ant" : "gradle";
-        return true;
+        // Gradle writes an empty <properties/>; Ant writes the build's properties, ant.*
+        // among them. go-junit-report's suites look alike but carry go.version.
+        pugi::xml_node first = n.child("properties").child("property");
+        if (!first) {
+          producer = "gradle";
+          return true;
+        }
+        for (const pugi::xml_node& p : n.child("properties").children("property")) {
+          if (std::string_view(p.attribute("name").value()).starts_with("ant.")) {
+            producer = "ant";
+            return true;
+          }
+        }
       }
       if (std::string_view(n.attribute("xsi:noNamespaceSchemaLocation").value()).find("surefire") !=
           std::string_view::npos) {
@@ -334,8 +346,11 @@ class JUnitWalker {
   // ("[chromium] › login.spec.ts:14:7 › ..."); else the type attribute.
   std::string Message(const pugi::xml_node& n, std::string_view test_name) const {
     std::string_view msg = n.attribute("message").value();
-    const bool location_only = producer_ == "playwright" && IsPlaywrightLocation(msg);
-    if (!msg.empty() && !location_only) {
+    // Playwright's message can be only the test's location; go-junit-report and gotestsum
+    // write message="Failed" on every failure: the body says what failed.
+    const bool says_nothing = (producer_ == "playwright" && IsPlaywrightLocation(msg)) ||
+                              (producer_ == "go-junit-report" && msg == "Failed");
+    if (!msg.empty() && !says_nothing) {
       std::string line = FirstLine(msg);
       if (!line.empty()) return line;
     }
@@ -354,7 +369,7 @@ class JUnitWalker {
       }
     }
     if (!first.empty()) return first;
-    if (location_only) return FirstLine(msg);
+    if (says_nothing) return FirstLine(msg);
     return FirstLine(n.attribute("type").value());
   }
 

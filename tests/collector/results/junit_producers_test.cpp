@@ -121,6 +121,17 @@ INSTANTIATE_TEST_SUITE_P(
                        .outcomes = {O::kError},
                        .message = "java.lang.NullPointerException",
                        .details_part = "Parser.java:40"}}},
+        // go-junit-report v2 with package output: hostname, timestamp with offset and a
+        // CDATA <system-out> on the suite, like Gradle's; message "Failed" says nothing.
+        ProducerCase{"go_junit_report_output",
+                     "go_junit_report_output.xml",
+                     "go-junit-report",
+                     2,
+                     1,
+                     Ns(k10h),
+                     {{.id = "example.com/shop/cart::TestCheckoutLatency",
+                       .outcomes = {O::kFailed},
+                       .message = "cart_test.go:48: checkout took 221ms, budget 200ms"}}},
         // Bazel's test.xml for a test that writes none: the target as the test, the
         // duration in whole seconds, no timestamp.
         ProducerCase{"bazel_generated",

@@ -90,6 +90,10 @@ INSTANTIATE_TEST_SUITE_P(
                      "<failure type=\"AssertionError\"><![CDATA[\n  AssertionError: x < y & "
                      "z\n  at f (a.js:1:2)]]></failure>"),
                  0, O::kFailed, 1, "AssertionError: x < y & z", 0.5, std::nullopt},
+        Accepted{"cdata_split_around_terminator",
+                 One("", " time=\"0.5\"",
+                     "<failure><![CDATA[got ]]]]><![CDATA[> in output]]></failure>"),
+                 0, O::kFailed, 1, "got ]]> in output", 0.5, std::nullopt},
         Accepted{"message_attribute_wins_over_body",
                  One("", " time=\"0.5\"", "<failure message=\"short\">long\nbody</failure>"), 0,
                  O::kFailed, 1, "short", 0.5, std::nullopt},
@@ -188,6 +192,13 @@ INSTANTIATE_TEST_SUITE_P(
                                    " time=\"1\" timestamp=\"2026-11-23T10:00:00.5Z\""),
                                0, O::kPassed, 1, "", 1, Ns(k10h, 500)}),
     [](const ::testing::TestParamInfo<Accepted>& info) { return std::string(info.param.name); });
+
+TEST(JUnitVariantTest, BomWithoutContentTypeIsDetectedAsJUnit) {
+  Result<ResultSet> set = Parse("\xEF\xBB\xBF<?xml version=\"1.0\"?>\n" + One("", " time=\"1\""));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("junit", set->format);
+  EXPECT_EQ(1u, set->tests.size());
+}
 
 TEST(JUnitVariantTest, ReconstructedStartIsApproximate) {
   Result<ResultSet> set = Parse(Ts("2026-11-23T10:00:00Z"), "application/xml", 0, "junit.xml");
