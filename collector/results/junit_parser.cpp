@@ -98,6 +98,20 @@ bool IsPlaywrightLocation(std::string_view msg) {
   return digits(line) && digits(col);
 }
 
+// True when `line` is "<Class>::<name>", optionally followed by " (<data set>)": PHPUnit's
+// first line of a failure body, naming the test itself.
+bool NamesTest(std::string_view line, std::string_view name) {
+  for (size_t p = line.find("::"); p != std::string_view::npos; p = line.find("::", p + 2)) {
+    if (p == 0 || line.substr(0, p).find_first_of(" \t") != std::string_view::npos) return false;
+    std::string_view rest = line.substr(p + 2);
+    if (rest.starts_with(name) &&
+        (rest.size() == name.size() || rest.substr(name.size()).starts_with(" ("))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Every text and CDATA child of `n`, in order (Bazel's <system-out> mixes both).
 std::string AllText(const pugi::xml_node& n) {
   std::string out;
@@ -358,8 +372,7 @@ class JUnitWalker {
     std::string_view rest = body;
     std::string first = FirstLine(rest);
     if (!first.empty()) {
-      const bool names_test = first.ends_with("::" + std::string(test_name)) &&
-                              first.find_first_of(" \t") > first.size() - test_name.size() - 2;
+      const bool names_test = NamesTest(first, test_name);
       const bool header =
           producer_ == "playwright" && first.find(" \xE2\x80\xBA ") != std::string::npos;
       if (names_test || header) {

@@ -200,6 +200,24 @@ TEST(JUnitVariantTest, BomWithoutContentTypeIsDetectedAsJUnit) {
   EXPECT_EQ(1u, set->tests.size());
 }
 
+// PHPUnit versions that follow the test's name with the data set's values.
+TEST(JUnitVariantTest, PhpunitFirstLineWithDataSetValuesIsNotTheMessage) {
+  Result<ResultSet> set = Parse(
+      "<testsuites><testsuite name=\"T\\C::testDiscount\"><testcase name=\"testDiscount with "
+      "data set #0\" class=\"T\\C\" classname=\"T.C\" assertions=\"1\" time=\"0.01\"><failure "
+      "type=\"PHPUnit\\Framework\\ExpectationFailedException\">T\\C::testDiscount with data "
+      "set #0 (10, 0.5)\nFailed asserting that 9.0 is identical to 5.0.\n\n/app/CTest.php:20"
+      "</failure></testcase><testcase name=\"testOther\" class=\"T\\C\" classname=\"T.C\" "
+      "assertions=\"1\" time=\"0.01\"><failure type=\"E\">T\\C::testOtherThing\nboom"
+      "</failure></testcase></testsuite></testsuites>");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ("phpunit", set->producer);
+  ASSERT_EQ(2u, set->tests.size());
+  EXPECT_EQ("Failed asserting that 9.0 is identical to 5.0.", set->tests[0].last().message);
+  // Another test's name is a message like any other.
+  EXPECT_EQ("T\\C::testOtherThing", set->tests[1].last().message);
+}
+
 TEST(JUnitVariantTest, ReconstructedStartIsApproximate) {
   Result<ResultSet> set = Parse(Ts("2026-11-23T10:00:00Z"), "application/xml", 0, "junit.xml");
   ASSERT_TRUE(set.ok()) << set.status().ToString();
