@@ -215,7 +215,7 @@ INSTANTIATE_TEST_SUITE_P(
                        .duration_s = 0.030087},
                       {.id = "spec.models.user_spec::User sends a welcome mail",
                        .outcomes = {O::kSkipped},
-                       .message = "Temporarily skipped with xit"}}},
+                       .message = ""}}},
         // PHPUnit: nested suites (config, testsuite, class, data provider), `file` and
         // `assertions`; failure bodies without a message attribute start with the test's
         // own Class::method line.
