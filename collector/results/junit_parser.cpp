@@ -310,7 +310,8 @@ class JUnitWalker {
         JOSTLE_RETURN_IF_ERROR(
             TestCaseElement(child, suite_name, suite_file, suite_output, cursor));
       }
-      // <properties>, <system-out>, <system-err> and unknown elements carry nothing we keep.
+      // <properties> and unknown elements carry nothing we keep; a suite's <system-out> and
+      // <system-err> are read only as the details of its one testcase's failure (Output).
     }
     return Status::Ok();
   }
