@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -87,6 +88,26 @@ struct NodeReader::State {
     return Parsed(src, ParsePressure(*text, src.path));
   }
 
+  // Whether the kernel command line turns PSI off: its last psi= parameter reads false as
+  // the kernel's kstrtobool reads it (0, n, N, off...).
+  bool PsiOffOnCommandLine() const {
+    auto line = OpenFile::ReadOnce(paths.proc + "/cmdline");
+    if (!line.ok()) return false;
+    std::optional<bool> off;
+    std::string_view rest = *line;
+    while (!rest.empty()) {
+      size_t end = rest.find_first_of(" \t\n");
+      std::string_view param = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      if (!param.starts_with("psi=") || param.size() < 5) continue;
+      char c = param[4];
+      if (c == '0' || c == 'n' || c == 'N') off = true;
+      if (c == '1' || c == 'y' || c == 'Y') off = false;
+      if ((c == 'o' || c == 'O') && param.size() > 5) off = param[5] == 'f' || param[5] == 'F';
+    }
+    return off.value_or(false);
+  }
+
   void DetectPsi() {
     std::string dir = paths.proc + "/pressure/";
     int opened = 0;
@@ -101,7 +122,14 @@ struct NodeReader::State {
       if (!f->Read().ok() && f->last_errno() == EOPNOTSUPP) ++unsupported;
       src->file = std::move(*f);
     }
-    if (opened == 0) {
+    if (opened == 0 && PsiOffOnCommandLine()) {
+      // Recent kernels booted with psi=0 do not create /proc/pressure at all.
+      facts["psi"] = "disabled";
+      spdlog::warn(
+          "PSI disabled at boot (psi=0 on the kernel command line, {}/cmdline); node "
+          "pressure metrics are off; boot with psi=1 to get them",
+          paths.proc);
+    } else if (opened == 0) {
       facts["psi"] = "unavailable";
       spdlog::warn(
           "PSI unavailable: no {}{{cpu,memory,io}}; node pressure metrics are off "

@@ -194,6 +194,34 @@ class ScratchTree {
   std::string root_;
 };
 
+// Recent kernels booted with psi=0 have no /proc/pressure: the command line tells that
+// apart from a kernel without PSI. The last psi= wins, read as the kernel reads booleans.
+TEST(NodeReader, NoPressureDirectoryIsDisabledPsiWhenTheCommandLineSaysPsiOff) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"BOOT_IMAGE=/vmlinuz root=/dev/sda1 psi=0 quiet\n", "disabled"},
+      {"root=/dev/sda1 psi=off\n", "disabled"},
+      {"psi=n", "disabled"},
+      {"psi=1 psi=0", "disabled"},
+      {"psi=0 psi=1", "unavailable"},
+      {"root=/dev/sda1 quiet", "unavailable"},
+      {"nopsi=0 xpsi=0", "unavailable"},
+      {"psi=on", "unavailable"},
+  };
+  for (const auto& [cmdline, want] : cases) {
+    ScratchTree tree("old_kernel_host");
+    ASSERT_FALSE(tree.root().empty());
+    tree.Write("proc/cmdline", cmdline);
+    CapturedLog log;
+    auto reader = NodeReader::Open(HostPaths::UnderRoot(tree.root()), 100);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    EXPECT_EQ(reader->host_facts().at("psi"), want) << cmdline;
+    EXPECT_EQ(reader->Read().psi_cpu, std::nullopt);
+    EXPECT_THAT(log.text(),
+                HasSubstr(std::string(want) == "disabled" ? "psi=0" : "PSI unavailable"))
+        << cmdline;
+  }
+}
+
 TEST(NodeReader, FollowsInterfacesThatComeAndGoAndCountersThatMove) {
   ScratchTree tree("normal_host");
   ASSERT_FALSE(tree.root().empty());
