@@ -53,8 +53,8 @@ void Walk(const std::string& dir, std::vector<int>& fds) {
       Walk(path, fds);
       continue;
     }
-    for (const char* f : {"cpu.stat", "memory.current", "cpu.pressure", "memory.pressure",
-                          "io.pressure"}) {
+    for (const char* f :
+         {"cpu.stat", "memory.current", "cpu.pressure", "memory.pressure", "io.pressure"}) {
       Open(path + "/" + f, fds);
     }
     for (const std::string& c : Subdirs(path)) Open(path + "/" + c + "/cpu.stat", fds);
@@ -68,9 +68,12 @@ int main(int argc, char** argv) {
   long interval_ms = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
-    if (flag == "--cgroup-root") cgroup_root = argv[i + 1];
-    else if (flag == "--proc-root") proc_root = argv[i + 1];
-    else if (flag == "--interval-ms") interval_ms = std::stol(argv[i + 1]);
+    if (flag == "--cgroup-root")
+      cgroup_root = argv[i + 1];
+    else if (flag == "--proc-root")
+      proc_root = argv[i + 1];
+    else if (flag == "--interval-ms")
+      interval_ms = std::stol(argv[i + 1]);
   }
   if (cgroup_root.empty() || proc_root.empty()) {
     std::fprintf(stderr, "usage: %s --cgroup-root DIR --proc-root DIR [--interval-ms N]\n",

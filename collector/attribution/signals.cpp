@@ -499,8 +499,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     pod_drops.Add(r.net_drops);
   }
   pod_cpu_psi.Put(s.values, kPodCpuPsiSome);
-  // The most throttled own series speaks for the pod (ties: the first seen, the pod's own
-  // series sorting before its containers' when both are throttled alike).
+  // The most throttled own series speaks for the pod (ties: the first seen).
   const Throttle* worst = nullptr;
   for (const Throttle& t : throttles) {
     if (t.periods <= 0) continue;

@@ -61,7 +61,8 @@ Culprit OwnLimit(const Crossing& c, const Signals& s) {
   k.share = c.value;
   if (c.signal == kPodThrottle) {
     k.detail = "throttled in " + Percent(c.value) + " of CPU periods";
-    if (!s.throttled_container.empty()) k.detail = "container " + s.throttled_container + " " + k.detail;
+    if (!s.throttled_container.empty())
+      k.detail = "container " + s.throttled_container + " " + k.detail;
     if (s.pod_cpu_limit_cores)
       k.detail += " (cpu limit " + Fixed(*s.pod_cpu_limit_cores, 2) + " cores)";
   } else if (c.signal == kPodWorkingSet) {

@@ -130,13 +130,6 @@ std::string KeepEnd(std::string_view text, size_t max_bytes) {
   return "\xE2\x80\xA6" + std::string(text.substr(cut));
 }
 
-// A status attribute read case-insensitively: "Skipped" (NUnit), "disabled" (CTest).
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Best guess of the producer from names and attributes that only it writes.
 std::string DetectProducer(const pugi::xml_node& root) {
   std::string producer;
@@ -486,7 +479,7 @@ class JUnitWalker {
     std::optional<int64_t> start;
     bool approximate = false;
     std::string_view result_attr = tc.attribute("result").value();
-    const std::string status_attr = Lower(tc.attribute("status").value());
+    const std::string status_attr = AsciiLower(tc.attribute("status").value());
     // A status saying the test did not run, when no result element says otherwise:
     // GoogleTest and CTest "notrun", CTest "disabled", NUnit "Skipped"/"Ignored".
     const bool status_skipped = status_attr == "notrun" || status_attr == "disabled" ||

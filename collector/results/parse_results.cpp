@@ -18,18 +18,12 @@ constexpr std::string_view kAccepted =
 
 enum class Format { kUnknown, kJUnit, kReportLog, kJostleJson };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The media type without parameters, lower case, trimmed.
 std::string MediaType(std::string_view content_type) {
   std::string_view t = content_type.substr(0, content_type.find(';'));
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  return Lower(t);
+  return AsciiLower(t);
 }
 
 std::string_view SkipBomAndSpace(std::string_view s) {
@@ -133,7 +127,7 @@ Result<int> ParseTzOffset(std::string_view text) {
     return Status::InvalidArgument("tz \"" + Truncate(text, 32) + "\" " + std::string(why) +
                                    "; expected UTC, Z or an offset like +02:00, -0530, +2");
   };
-  const std::string lower = Lower(text);
+  const std::string lower = AsciiLower(text);
   if (lower == "utc" || lower == "z" || lower == "gmt") return 0;
   if (text.empty() || (text[0] != '+' && text[0] != '-')) return bad("is not an offset");
   const int sign = text[0] == '-' ? -1 : 1;

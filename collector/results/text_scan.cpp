@@ -232,6 +232,14 @@ Result<int64_t> ParseTimestamp(std::string_view text, int default_offset_s) {
   return secs * 1000000000 + frac_ns;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::string FormatTimestamp(int64_t ns) {
   int64_t secs = ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000;
   int64_t ms = (ns - secs * 1000000000) / 1000000;

@@ -56,6 +56,9 @@ Result<int64_t> ParseTimestamp(std::string_view text, int default_offset_s);
 // Formats ns since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string FormatTimestamp(int64_t ns);
 
+// `s` with ASCII letters in lower case (media types, status attributes).
+std::string AsciiLower(std::string_view s);
+
 // A duration in seconds as producers write it: "12", "0.004", "1.5e-3", Surefire's
 // thousands separators "1,234.5". Refuses empty text, NaN, infinities, negative values and
 // values above kMaxDurationS.

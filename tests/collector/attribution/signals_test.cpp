@@ -228,7 +228,7 @@ TEST(WindowSignals, OwnContainerThrottledUnderAnUnthrottledPod) {
   EXPECT_EQ(sig.throttled_container, "tests");
   EXPECT_EQ(sig.pod_cpu_limit_cores, 1.0);
   EXPECT_NEAR(sig.values.at(kPodCpuCores).peak, 1.2, 1e-6);  // the pod's own use
-  ASSERT_EQ(sig.neighbours.size(), 1u);  // own containers are no neighbours
+  ASSERT_EQ(sig.neighbours.size(), 1u);                      // own containers are no neighbours
   EXPECT_EQ(sig.neighbours[0].name, "other/web");
 
   // The pod throttled more than any container: the pod speaks, with its own limit.

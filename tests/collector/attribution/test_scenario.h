@@ -23,8 +23,8 @@ struct CgroupTick {
   std::string pod_name;
   std::string pod_uid;         // containers' (pods' is their id)
   std::string container_name;  // containers only
-  double cores = 0;      // CPU cores used during the interval
-  double throttled = 0;  // fraction of the 10 periods per second throttled
+  double cores = 0;            // CPU cores used during the interval
+  double throttled = 0;        // fraction of the 10 periods per second throttled
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> ws_bytes;
   std::optional<uint64_t> limit_bytes;

@@ -59,9 +59,7 @@ TEST_P(JUnitMoreProducersTest, OutcomesNamesAndTiming) {
   for (const Expect& e : c.expects) {
     const TestCase* t = FindTest(*set, e.id);
     ASSERT_NE(nullptr, t) << e.id;
-    std::vector<Outcome> got;
-    for (const TestAttempt& a : t->attempts) got.push_back(a.outcome);
-    EXPECT_EQ(e.outcomes, got) << e.id;
+    EXPECT_EQ(e.outcomes, OutcomesOf(*t)) << e.id;
     if (e.message) {
       EXPECT_EQ(e.message, t->last().message) << e.id;
     }

@@ -36,9 +36,7 @@ TEST_P(JUnitProducerTest, OutcomesAttemptsAndCounts) {
   for (const Expect& e : c.expects) {
     const TestCase* t = FindTest(*set, e.id);
     ASSERT_NE(nullptr, t) << e.id;
-    std::vector<Outcome> got;
-    for (const TestAttempt& a : t->attempts) got.push_back(a.outcome);
-    EXPECT_EQ(e.outcomes, got) << e.id;
+    EXPECT_EQ(e.outcomes, OutcomesOf(*t)) << e.id;
     EXPECT_EQ(e.failed, t->failed()) << e.id;
     EXPECT_EQ(e.flaky, t->flaky()) << e.id;
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "collector/results/parse_results.h"
 #include "jostle_test/test_paths.h"
@@ -38,6 +39,13 @@ inline const TestCase* FindTest(const ResultSet& set, std::string_view id) {
     if (t.id == id) return &t;
   }
   return nullptr;
+}
+
+// The outcome of each attempt of `t`, in order.
+inline std::vector<Outcome> OutcomesOf(const TestCase& t) {
+  std::vector<Outcome> out;
+  for (const TestAttempt& a : t.attempts) out.push_back(a.outcome);
+  return out;
 }
 
 // "2026-11-23T10:00:00.123Z" -> ns, for expectations.
