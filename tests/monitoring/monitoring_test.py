@@ -15,7 +15,8 @@ through Prometheus's HTTP API: all must parse, every variable query must list va
 every query must return data except those in NO_DATA_YET, each of which names the series it
 waits for; those series must be absent from the collector's /metrics (when they appear, the
 query must return data too). At least 80 % must return data. Every rule must evaluate without
-error, and JostleWebhookFailing must fire.
+error, and JostleWebhookFailing must fire. collector/api/METRICS.md must name the families the
+collector exposes.
 
 Usage: monitoring_test.py REPO_DIR BIN_DIR
 Exit 77 (skipped) when prometheus is not installed; 1 instead when JOSTLE_REQUIRE_REAL is set.
@@ -275,6 +276,19 @@ def check_dashboards(prom, metrics_text, range_s):
     check(share >= 0.8, f"only {share:.0%} of the dashboards' queries return data (need 80 %)")
 
 
+def check_metrics_doc(metrics_text):
+    """collector/api/METRICS.md names every family /metrics has as "now", and only those."""
+    doc = open(os.path.join(REPO, "collector", "api", "METRICS.md")).read()
+    rows = re.findall(r"^\| `(jostle_[a-z_]+)` \| \w+ \|[^|]*\| (now|planned)", doc, re.M)
+    now = {n for n, status in rows if status == "now"}
+    planned = {n for n, status in rows if status == "planned"}
+    exposed = set(re.findall(r"^# TYPE (\S+) ", metrics_text, re.M))
+    check(now == exposed, "METRICS.md's 'now' families and /metrics differ: only in the doc "
+          f"{sorted(now - exposed)}, only exposed {sorted(exposed - now)}")
+    check(not planned & exposed, f"METRICS.md marks {sorted(planned & exposed)} planned, but "
+          "the collector exposes them: mark them now")
+
+
 def check_rules(prom):
     groups = json.loads(http_get(f"{prom}/api/v1/rules"))["data"]["groups"]
     files = sorted(glob.glob(os.path.join(CHART, "rules", "*.yaml")))
@@ -381,6 +395,7 @@ def main():
             host.tick()
             time.sleep(0.25)
         range_s = max(10, int(time.monotonic() - started))
+        check_metrics_doc(metrics)
         check_dashboards(prom, metrics, range_s)
         check_rules(prom)
     finally:
