@@ -83,6 +83,28 @@ for f in rule_files:
 out = run(amtool, "check-config", os.path.join(CHART, "examples", "alertmanager-slack.yaml"))
 check("SUCCESS" in out, "amtool check-config on examples/alertmanager-slack.yaml")
 
+# README's plain scrape_configs: the job names the rules expect, the collector's token, and
+# promtool check config on it (Debian's Prometheus is built without Kubernetes service
+# discovery, so that part is swapped for a static target before the check).
+readme = open(os.path.join(REPO, "README.md")).read()
+m = re.search(r"```yaml\n(rule_files:.*?)```", readme, re.S)
+if check(m, "README has a scrape_configs example"):
+    conf = yaml.safe_load(m.group(1))
+    jobs = {j["job_name"]: j for j in conf["scrape_configs"]}
+    check(set(jobs) == {"jostle-agent", "jostle-collector"},
+          f"README's scrape jobs are jostle-agent and jostle-collector: {sorted(jobs)}")
+    check("credentials_file" in jobs.get("jostle-collector", {}).get("authorization", {}),
+          "README's collector job sends a token")
+    for j in conf["scrape_configs"]:
+        if j.pop("kubernetes_sd_configs", None) is not None:
+            j["static_configs"] = [{"targets": ["127.0.0.1:9101"]}]
+    conf["rule_files"] = rule_files
+    with open(os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                           f"jostle-readme-prometheus-{os.getpid()}.yml"), "w") as f:
+        yaml.safe_dump(conf, f)
+    run(promtool, "check", "config", "--syntax-only", f.name)
+    os.unlink(f.name)
+
 run(sys.executable, os.path.join(CHART, "dashboards", "build_dashboards.py"), "--check")
 wanted_vars = {"ci-infrastructure.json": {"datasource", "node", "namespace"},
                "ci-health.json": {"datasource", "node", "job", "branch"}}
