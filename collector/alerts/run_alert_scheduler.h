@@ -8,8 +8,8 @@
 // after the last test end there + `sample_margin` (nodes without any sample are not waited
 // for), or once `max_wait` has passed since its first upload, whichever comes first. A run
 // without failed tests is not judged at all. Without targets runs are judged for `on_judged`
-// only (the collector's failure metrics) and nothing is sent. "Once per run per target" and the cooldown hold
-// across repeated uploads and restarts: the state is StoreAlertState over the Store.
+// only (the collector's failure metrics) and nothing is sent. "Once per run per target" and the
+// cooldown hold across repeated uploads and restarts: the state is StoreAlertState over the Store.
 #pragma once
 
 #include <chrono>

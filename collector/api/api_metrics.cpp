@@ -48,8 +48,7 @@ void AppendNumber(std::string& out, uint64_t v) {
 }
 
 // "# HELP name help\n# TYPE name type\n".
-void Header(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
   out.append(name).append(" ").append(type).append("\n");
 }
@@ -299,8 +298,7 @@ void ApiMetrics::RenderTests(std::string& o) const {
   Header(o, kTestDurations, "histogram",
          "Duration of each test's last attempt in stored uploads, seconds, by its outcome.");
   for (const auto& [outcome, h] : durations_) {
-    HistogramLines(o, kTestDurations, kTestBuckets, h.buckets, h.count, h.sum, "outcome",
-                   outcome);
+    HistogramLines(o, kTestDurations, kTestBuckets, h.buckets, h.count, h.sum, "outcome", outcome);
   }
 }
 

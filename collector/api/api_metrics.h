@@ -72,8 +72,8 @@ class ApiMetrics {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
   // Test durations, seconds; 60, 300, 900 and 3600 are the usual small/medium/large/enormous
   // time limits, so the share of tests over a limit reads straight from the buckets.
-  static constexpr std::array<double, 14> kTestBuckets = {
-      0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600};
+  static constexpr std::array<double, 14> kTestBuckets = {0.01, 0.05, 0.1, 0.5, 1,   2.5, 5,
+                                                          10,   30,   60,  120, 300, 900, 3600};
 
   template <size_t N>
   struct Histogram {

@@ -461,7 +461,8 @@ TEST_F(CollectorApiTest, MetricsCountTestsByJobAndOutcomeErrorsAndNodeSampleTime
            std::string("jostle_ci_test_duration_seconds_bucket{outcome=\"passed\",le=\"0.5\"} 1"),
            std::string("jostle_ci_test_duration_seconds_bucket{outcome=\"passed\",le=\"1\"} 3"),
            std::string("jostle_ci_test_duration_seconds_count{outcome=\"failed\"} 1"),
-           std::string("jostle_collector_ingest_errors_total{kind=\"results\",reason=\"invalid\"} 2"),
+           std::string(
+               "jostle_collector_ingest_errors_total{kind=\"results\",reason=\"invalid\"} 2"),
            std::string("jostle_collector_ingest_errors_total{kind=\"samples\",reason=\"store\"} 0"),
            std::string("jostle_collector_result_uploads_total{result=\"rejected\"} 2"),
            std::string("jostle_collector_store_ready 1"),
@@ -476,11 +477,11 @@ TEST_F(CollectorApiTest, MetricsCountTestsByJobAndOutcomeErrorsAndNodeSampleTime
 // both result series from their first delivery.
 TEST(ApiMetricsTest, JudgedFailuresCountOncePerRunAndDeliveriesByResult) {
   ApiMetrics metrics;
-  metrics.CountJudgedFailures("r1", {{"unit\na", "contention", "cpu", "n1"},
-                                     {"unit\nb", "fails-regardless", "", "n1"}});
+  metrics.CountJudgedFailures(
+      "r1", {{"unit\na", "contention", "cpu", "n1"}, {"unit\nb", "fails-regardless", "", "n1"}});
   // Judged again after another job's upload: a is not counted twice, c is new.
-  metrics.CountJudgedFailures("r1", {{"unit\na", "contention", "cpu", "n1"},
-                                     {"e2e\nc", "contention", "cpu", "n1"}});
+  metrics.CountJudgedFailures(
+      "r1", {{"unit\na", "contention", "cpu", "n1"}, {"e2e\nc", "contention", "cpu", "n1"}});
   metrics.CountJudgedFailures("r2", {{"unit\na", "contention", "cpu", "n1"}});
   metrics.CountWebhookDelivery("https://hooks.slack.com/...", true);
   metrics.CountWebhookDelivery("https://hooks.slack.com/...", true);
@@ -515,8 +516,7 @@ TEST(ApiMetricsTest, JobLabelsAreBounded) {
             std::string::npos)
       << text;
   size_t series = 0;
-  for (size_t at = 0; (at = text.find("\njostle_ci_tests_total{", at)) != std::string::npos;
-       ++at) {
+  for (size_t at = 0; (at = text.find("\njostle_ci_tests_total{", at)) != std::string::npos; ++at) {
     ++series;
   }
   EXPECT_EQ(series, ApiMetrics::kMaxJobs + 1);
