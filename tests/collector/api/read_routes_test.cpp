@@ -442,8 +442,13 @@ TEST_F(ReadRoutesTest, WaitsUntilSamplesCoverTheRun) {
   // t0+31.5 s) is not.
   UploadSamples(0, 26, 0);
   UploadResults("r-wait", "unit", ContendedResults(t0_));
-  // Judging would take well under a second (min_delay 50 ms); the run is still waiting.
-  std::this_thread::sleep_for(milliseconds(1000));
+  // The scheduler looks at the run (min_delay 50 ms) and finds it waiting, twice: it did not
+  // judge it.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (owned_scheduler_->WaitingChecks() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_GE(owned_scheduler_->WaitingChecks(), 2u);
   EXPECT_EQ(receiver.RequestCount(), 0u);
   EXPECT_TRUE(GetJson("/api/v1/alerts")["alerts"].empty());
   // The agent's next batch arrives: the run is judged and alerts.
