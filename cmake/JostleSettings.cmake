@@ -19,7 +19,9 @@ function(jostle_add_library name)
   endif()
 endfunction()
 
-# jostle_add_test(NAME SOURCES... LINK ...): one GoogleTest executable, discovered by CTest.
+# jostle_add_test(NAME SOURCES... LINK ... [LABELS label]): one GoogleTest executable,
+# discovered by CTest. LABELS sanitize: the suite is also built and run under the asan preset
+# by scripts/test.sh (target jostle_sanitize_tests builds every such suite).
 function(jostle_add_test name)
   cmake_parse_arguments(arg "" "" "SOURCES;LINK;LABELS" ${ARGN})
   add_executable(${name} ${arg_SOURCES})
@@ -27,4 +29,7 @@ function(jostle_add_test name)
     GTest::gmock GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${arg_LABELS}")
+  if("sanitize" IN_LIST arg_LABELS)
+    add_dependencies(jostle_sanitize_tests ${name})
+  endif()
 endfunction()

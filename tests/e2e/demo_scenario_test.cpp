@@ -95,6 +95,20 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   EXPECT_EQ(bug["verdict"], "fails-regardless") << bug.dump(2);
   EXPECT_TRUE(Failure(report, "test_parse_order_id").is_null());
 
+  // In every run, the command's own cgroup was found in the samples and taken out of the
+  // node's CPU (node.cpu.busy_others), and is never a culprit of its own failures.
+  for (const char* run : {"quiet", "noisy-1", "noisy-2"}) {
+    json r = json::parse(ReadFile(work / run / "report" / "report.json"));
+    for (const json& f : r["failures"]) {
+      SCOPED_TRACE(std::string(run) + " " + f["name"].get<std::string>());
+      EXPECT_EQ(f["window"]["pod_found"], true) << f.dump(2);
+      EXPECT_TRUE(f["signals"].contains("node.cpu.busy_others")) << f["signals"].dump(2);
+      for (const json& c : f["culprits"]) {
+        EXPECT_EQ(c["name"].get<std::string>().find("jostle-run"), std::string::npos) << c.dump();
+      }
+    }
+  }
+
   // The HTML report in a real browser.
   std::string chromium = testing::FindChromium();
   if (chromium.empty())
