@@ -257,9 +257,14 @@ void CollectorApi::AddBuiltinRoutes() {
            [this](const HttpServerRequest&, const PathParams&) { return Ready(); });
   AddRoute("GET", "/metrics", Access::kAnyToken,
            [this](const HttpServerRequest&, const PathParams&) {
+             StoreScrape scrape;
+             if (auto latest = store_.LatestSampleTimes(); latest.ok()) {
+               scrape.ready = true;
+               scrape.latest_sample_ns = std::move(latest.value());
+             }
              HttpServerResponse r;
              r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-             r.body = metrics_.Render();
+             r.body = metrics_.Render(scrape);
              return r;
            });
   AddRoute("POST", "/api/v1/samples", Access::kAgent,
@@ -366,8 +371,9 @@ HttpServerResponse CollectorApi::Ready() {
 HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
   auto started = std::chrono::steady_clock::now();
   auto reject = [this](Status s) {
-    metrics_.CountRejectedBatch();
-    return ErrorResponse(s);
+    HttpServerResponse r = ErrorResponse(s);
+    metrics_.CountSampleError(r.status);
+    return r;
   };
   std::string media = MediaType(request.Header("content-type").value_or(""));
   // What curl and friends send when the caller named no type: read as JSON.
@@ -412,9 +418,9 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
                   stored.status().ToString());
     Status s = stored.status();
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
-      return ErrorResponse(s);
+      return reject(s);
     }
-    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+    return reject(Status::Unavailable("store: " + s.message()));
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -426,8 +432,9 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
 HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
                                              const PathParams& params) {
   auto reject = [this](Status s) {
-    metrics_.CountRejectedResults();
-    return ErrorResponse(s);
+    HttpServerResponse r = ErrorResponse(s);
+    metrics_.CountResultError(r.status);
+    return r;
   };
   ResultOrigin origin;
   origin.run = params.at("run");
@@ -472,9 +479,10 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
       return reject(s);
     }
-    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+    return reject(Status::Unavailable("store: " + s.message()));
   }
   metrics_.CountResults(summary->tests, summary->failed);
+  metrics_.CountTests(origin.job, *set);
   if (options_.on_results) options_.on_results(origin, *summary);
   Json j = {{"tests", summary->tests},
             {"failed", summary->failed},
