@@ -4,7 +4,8 @@ target_compile_features(jostle_cxx_settings INTERFACE cxx_std_20)
 target_compile_options(jostle_cxx_settings INTERFACE -Wall -Wextra -Wpedantic
   $<$<BOOL:${JOSTLE_WERROR}>:-Werror>
   # GCC 12 at -O3 warns -Wrestrict inside libstdc++'s char_traits::copy for "literal" +
-  # std::string (GCC bug 105329): a false positive of the release build; GCC 13 and clang still check.
+  # std::string (GCC bug 105329): a false positive of the release build. GCC 13 and clang
+  # still check.
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-restrict>)
 target_include_directories(jostle_cxx_settings INTERFACE ${PROJECT_SOURCE_DIR}/include)
 
