@@ -157,10 +157,9 @@ suite_run() {  # NAME: runs the suite under jostle run in $work/NAME
   mkdir -p "$work/$name"
   (
     cd "$work/$name"
-    PYTHONPATH="$root/demo/suite" "$bin" run --db "$db" --report-dir "$work/$name/report" \
+    "$bin" run --db "$db" --report-dir "$work/$name/report" \
       --run-id "demo-$name" --job demo-suite --cgroup "$burner_rel" --quiet -- \
-      "$python" -m pytest -q -p no:cacheprovider -p jostle_reportlog \
-      --jostle-report-log=report-log.jsonl --junitxml=junit.xml "$root/demo/suite"
+      "$python" -m pytest -q -p no:cacheprovider --junitxml=junit.xml "$root/demo/suite"
   ) >"$work/$name/jostle-run.log" 2>&1 || rc=$?
   # pytest exits 1 when tests failed; anything else means the run itself went wrong.
   if [ "$rc" -ne 1 ]; then

@@ -3,6 +3,7 @@
 //   jostle ingest  -- store result files in a database (no server)
 //   jostle report  -- render a run's report from a database
 //   jostle upload  -- send result files to a jostle-collector
+//   jostle pytest-plugin -- print the pytest plugin that writes exact per-test times
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "collector/attribution/run_report.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
+#include "collector/run/pytest_plugin.h"
 #include "collector/run/run_command.h"
 #include "collector/store/store.h"
 #include "http_client/http_client.h"
@@ -269,6 +271,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
+  bool no_pytest_plugin = false;
+  run_cmd->add_flag("--no-pytest-plugin", no_pytest_plugin,
+                    "Do not load jostle's pytest plugin (exact per-test times) into the "
+                    "pytest sessions CMD starts; their JUnit XML is read instead");
   run_cmd->footer("Usage: jostle run [OPTIONS] -- CMD [ARGS...]");
 
   IngestFlags ingest;
@@ -309,6 +315,12 @@ int main(int argc, char** argv) {
                          "Offset of timestamps written without one (default: this machine's)");
   upload_cmd->add_option("files", upload.files, "Result files")->required();
 
+  CLI::App* plugin_cmd = app.add_subcommand(
+      "pytest-plugin",
+      "Print jostle's pytest plugin (a report-log with exact per-test times), for CI jobs "
+      "that upload to a collector: jostle pytest-plugin > jostle_pytest.py; "
+      "PYTHONPATH=. pytest -p jostle_pytest --jostle-report-log=report-log.jsonl");
+
   // Everything after the first "--" is the command of `jostle run`, untouched by CLI11.
   int jostle_argc = argc;
   for (int i = 1; i < argc; ++i) {
@@ -331,7 +343,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     run.progress = !quiet;
+    run.pytest_plugin = !no_pytest_plugin;
     return RunCommand(run);
+  }
+  if (plugin_cmd->parsed()) {
+    std::string_view source = PytestPluginSource();
+    std::fwrite(source.data(), 1, source.size(), stdout);
+    return 0;
   }
   if (ingest_cmd->parsed()) return Ingest(ingest);
   if (report_cmd->parsed()) return Report(report);

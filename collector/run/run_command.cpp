@@ -34,6 +34,7 @@
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
 #include "collector/run/command_cgroup.h"
+#include "collector/run/pytest_plugin.h"
 #include "collector/store/store.h"
 #include "flags/flag_values.h"
 
@@ -235,10 +236,15 @@ struct ChildExit {
   std::string error;  // why CMD did not run; empty when it ran
 };
 
-// Starts CMD in `cgroup` (when there is one) and waits for it. The forwarded signals are
-// blocked around fork, so one that arrives meanwhile is forwarded once g_child is set; the
-// child restores their default action before exec.
-Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgroup* cgroup) {
+// Starts CMD in `cgroup` (when there is one) with environment `env` and waits for it. The forwarded
+// signals are blocked around fork, so one that arrives meanwhile is forwarded once g_child is set;
+// the child restores their default action before exec.
+Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgroup* cgroup,
+                           const std::vector<std::string>& env) {
+  // Built before fork: the child only execs.
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   int gate[2];
   if (::pipe2(gate, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
   int exec_error[2];
@@ -279,7 +285,7 @@ Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgrou
     std::vector<char*> argv;
     for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
+    ::execvpe(argv[0], argv.data(), envp.data());
     int err = errno;
     (void)!::write(exec_error[1], &err, sizeof(err));
     ::_exit(err == ENOENT ? 127 : 126);
@@ -325,9 +331,14 @@ struct Ingested {
   int failed = 0;
 };
 
-Ingested IngestResults(Store& store, const std::vector<std::string>& files,
+// Stores the results of `files`. The first `plugin_logs` of them are the bundled pytest
+// plugin's report-logs: another report-log of the same tests (pytest-reportlog's, written by
+// the same session) is not stored twice, nor is pytest's JUnit of them.
+Ingested IngestResults(Store& store, const std::vector<std::string>& files, size_t plugin_logs,
                        const ResultOrigin& base, int tz_offset_s) {
   std::vector<std::string> parsed_files;
+  std::set<std::string> plugin_tests;  // test ids in the plugin's report-logs
+  std::vector<bool> set_from_plugin;   // per parsed set
   std::vector<ResultSet> sets;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -341,10 +352,28 @@ Ingested IngestResults(Store& store, const std::vector<std::string>& files,
       spdlog::warn("{}: not ingested: {}", file, set.status().message());
       continue;
     }
+    const bool from_plugin = static_cast<size_t>(&file - files.data()) < plugin_logs;
+    if (from_plugin) {
+      for (const TestCase& t : set->tests) plugin_tests.insert(t.id);
+    }
+    set_from_plugin.push_back(from_plugin);
     parsed_files.push_back(file);
     sets.push_back(std::move(set).value());
   }
   std::set<size_t> skip;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (set_from_plugin[i] || sets[i].format != "pytest-reportlog" || sets[i].tests.empty() ||
+        plugin_tests.empty()) {
+      continue;
+    }
+    bool all = std::all_of(sets[i].tests.begin(), sets[i].tests.end(),
+                           [&](const TestCase& t) { return plugin_tests.count(t.id) != 0; });
+    if (all) {
+      skip.insert(i);
+      spdlog::info("{}: same tests as jostle's pytest report-log of this run; not ingested twice",
+                   parsed_files[i]);
+    }
+  }
   for (size_t i : DuplicateJunitSets(sets)) {
     skip.insert(i);
     spdlog::info(
@@ -570,7 +599,25 @@ int RunCommand(const RunOptions& o) {
   // Result files are those modified from here on (minus the coarse kernel clock's lag
   // behind the wall clock that stamps mtimes, a few ms).
   int64_t command_start_ns = agent::WallNowNs() - 50'000'000;
-  auto child = RunChild(o.command, cgroup ? &*cgroup : nullptr);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  std::optional<PytestPlugin> plugin;
+  struct RemoveOnExit {
+    std::optional<PytestPlugin>& plugin;
+    ~RemoveOnExit() {}
+  } remove_plugin{plugin};
+  if (o.pytest_plugin) {
+    if (auto installed = InstallPytestPlugin(); installed.ok()) {
+      plugin = std::move(installed).value();
+      env = PytestPluginEnvironment(*plugin, env);
+    } else {
+      spdlog::warn(
+          "pytest plugin not installed ({}); pytest's start times will be rebuilt "
+          "from its result files",
+          installed.status().message());
+    }
+  }
+  auto child = RunChild(o.command, cgroup ? &*cgroup : nullptr, env);
   int64_t command_end_ns = agent::WallNowNs();
   if (child.ok() && child->error.empty()) {
     // And until a sample at least one interval after it ended, for its last test's window.
@@ -597,7 +644,13 @@ int RunCommand(const RunOptions& o) {
   origin.run = run;
   origin.job = o.job;
   origin.node = node;
-  Ingested ingested = IngestResults(**store, files, origin, LocalUtcOffsetSeconds());
+  std::vector<std::string> plugin_logs;
+  if (plugin) {
+    plugin_logs = PytestPluginLogs(*plugin);
+    files.insert(files.begin(), plugin_logs.begin(), plugin_logs.end());
+  }
+  Ingested ingested =
+      IngestResults(**store, files, plugin_logs.size(), origin, LocalUtcOffsetSeconds());
 
   ReportOptions report_options;
   if (cgroup) report_options.self_cgroup = cgroup_name;

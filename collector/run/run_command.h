@@ -30,6 +30,9 @@ struct RunOptions {
   std::vector<std::string> cgroups;  // more cgroups to sample (like the agent's --cgroup)
   std::string node_name;             // empty: the hostname
   bool progress = true;              // a status line on stderr when it is a terminal
+  // Load the bundled pytest plugin (pytest_plugin.h) into every pytest CMD starts, for
+  // exact per-test times.
+  bool pytest_plugin = true;
 };
 
 // Runs the whole thing and returns the exit code jostle should exit with: CMD's own (128+N
@@ -37,6 +40,11 @@ struct RunOptions {
 // 127 when CMD was not found, 126 when it could not be executed, 2 when the options were
 // unusable. Failures after CMD ran (no result files, a broken webhook, an unwritable report)
 // are reported but never change the code.
+//
+// Every pytest session CMD starts (directly or through tox, make, a shell...) loads the
+// bundled plugin through PYTHONPATH and PYTEST_PLUGINS unless options.pytest_plugin is false;
+// its report-logs are ingested first, and the same session's JUnit XML or pytest-reportlog
+// file is then not ingested twice.
 //
 // Order: the sampler takes its first sample, CMD starts one interval later (so the padded
 // window of CMD's first test is covered), and sampling stops at the first tick at least one

@@ -257,14 +257,12 @@ def run_once(args, scenario, work, db, index, run, enclosing):
     run_dir = os.path.join(work, name)
     os.makedirs(run_dir)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(ROOT, "demo", "suite")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(run.get("env", {}))
     tests = [f"{SUITE}/{t}" for t in scenario.tests]
     pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", SUITE]
-    if run.get("results", "reportlog") == "reportlog":
-        pytest += ["-p", "jostle_reportlog", "--jostle-report-log=report-log.jsonl"]
-    else:
+    junit_only = run.get("results", "reportlog") == "junit"
+    if junit_only:
         pytest += ["--junitxml=junit.xml", "-o", "junit_family=xunit2"]
     if run.get("reruns"):
         pytest += [f"--reruns={run['reruns']}",
@@ -272,6 +270,8 @@ def run_once(args, scenario, work, db, index, run, enclosing):
     pytest += tests
     cmd = [args.jostle, "run", "--db", db, "--report-dir", os.path.join(run_dir, "report"),
            "--run-id", name, "--job", scenario.name, "--quiet"]
+    if junit_only:
+        cmd.append("--no-pytest-plugin")  # start times rebuilt from the JUnit XML
     for c in scenario.cgroups:
         cmd += ["--cgroup", c]
     cmd += ["--"] + pytest
@@ -288,7 +288,7 @@ def run_once(args, scenario, work, db, index, run, enclosing):
             proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=log,
                                     preexec_fn=enclosing.enter if enclosing else None)
             if run.get("stop_load_on_failure"):
-                watch_first_failure(proc, os.path.join(run_dir, "report-log.jsonl"), loads)
+                watch_first_failure(proc, loads)
             rc = proc.wait(600)
         busy1, total1 = machine_ticks()
         own1 = children_ticks()
@@ -308,21 +308,47 @@ def run_once(args, scenario, work, db, index, run, enclosing):
     return report, others
 
 
-def watch_first_failure(proc, report_log, loads):
-    """Stops the loads as soon as the report-log shows a failed call phase."""
+def watch_first_failure(proc, loads):
+    """Stops the loads as soon as a report-log of jostle's pytest plugin (in the scratch
+    directory jostle run made, found through the pytest process's environment) shows a
+    failed call phase."""
+    logs = None
     while proc.poll() is None:
+        logs = logs or plugin_log_dir(proc.pid)
         try:
-            with open(report_log, encoding="utf-8") as f:
-                for line in f:
-                    ev = json.loads(line)
-                    if ev.get("$report_type") == "TestReport" and ev.get("when") == "call" \
-                            and ev.get("outcome") in ("failed", "rerun"):
-                        for load in loads:
-                            load.stop()
-                        return
+            for line in read_logs(logs):
+                ev = json.loads(line)
+                if ev.get("$report_type") == "TestReport" and ev.get("when") == "call" \
+                        and ev.get("outcome") in ("failed", "rerun"):
+                    for load in loads:
+                        load.stop()
+                    return
         except (OSError, ValueError):
             pass
         time.sleep(0.05)
+
+
+def plugin_log_dir(jostle_pid):
+    """JOSTLE_PYTEST_REPORT_DIR of a child of `jostle_pid`, or None while there is none."""
+    try:
+        with open(f"/proc/{jostle_pid}/task/{jostle_pid}/children", encoding="ascii") as f:
+            children = f.read().split()
+        for child in children:
+            with open(f"/proc/{child}/environ", "rb") as f:
+                for entry in f.read().split(b"\0"):
+                    if entry.startswith(b"JOSTLE_PYTEST_REPORT_DIR="):
+                        return entry.split(b"=", 1)[1].decode()
+    except OSError:
+        pass
+    return None
+
+
+def read_logs(directory):
+    if not directory or not os.path.isdir(directory):
+        return
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            yield from f
 
 
 def judged(report):

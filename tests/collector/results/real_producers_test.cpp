@@ -126,7 +126,7 @@ TEST_F(PytestProducerTest, Xunit2WithoutReruns) {
 
 TEST_F(PytestProducerTest, Xunit1WithRerunfailuresAndReportLog) {
   ASSERT_EQ(1, RunPytest("--junitxml=junit.xml -o junit_family=xunit1 -p rerunfailures "
-                         "--reruns 2 -p jostle_reportlog --jostle-report-log=log.jsonl"))
+                         "--reruns 2 -p reportlog_lookalike --report-log=log.jsonl"))
       << Output("pytest.out");
   Result<ResultSet> junit = Parse(Output("junit.xml"), "application/xml", LocalOffsetSeconds());
   ASSERT_TRUE(junit.ok()) << junit.status().ToString();

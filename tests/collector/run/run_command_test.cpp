@@ -98,21 +98,17 @@ class RunCommandTest : public ::testing::Test {
            "@pytest.mark.skip(reason='not here')\n"
            "def test_ships():\n    pass\n";
   }
-  std::vector<std::string> PytestCommand() const {
-    return {kPython,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "jostle_reportlog",
-            "--jostle-report-log=out/report-log.jsonl",
-            "--junitxml=out/junit.xml",
-            "test_shop.py"};
+  // pytest as a project runs it: jostle's plugin is loaded by `jostle run` itself.
+  std::vector<std::string> PytestCommand(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> cmd = {
+        kPython, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=out/junit.xml"};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    cmd.push_back("test_shop.py");
+    return cmd;
   }
+  // A project's own PYTHONPATH, holding the pytest-reportlog look-alike of the fixtures.
   std::string PytestPath() const {
-    return "PYTHONPATH=" + std::string(testing::kSourceDir) + "/demo/suite";
+    return "PYTHONPATH=" + std::string(testing::kFixtureDir) + "/results/pytest_suite";
   }
 
   fs::path dir_;
@@ -196,12 +192,11 @@ TEST_F(RunCommandTest, WrapsARealPytestSuite) {
                {PytestPath(), "GITHUB_STEP_SUMMARY=" + summary.string()});
   ASSERT_EQ(rc, 1) << Log();
   ASSERT_TRUE(fs::exists(dir_ / "work" / "out" / "junit.xml"));
-  ASSERT_TRUE(fs::exists(dir_ / "work" / "out" / "report-log.jsonl"));
   EXPECT_NE(Log().find("not ingested twice"), std::string::npos) << Log();
 
   json report = Report();
   EXPECT_EQ(report["run"], "pytest-1");
-  // The JUnit file and the report-log are the same session: three tests, not six.
+  // jostle's report-log and the JUnit file are the same session: three tests, not six.
   EXPECT_EQ(report["summary"]["tests"], 3) << report.dump(2).substr(0, 2000);
   EXPECT_EQ(report["summary"]["failed"], 1);
   ASSERT_EQ(report["failures"].size(), 1u);
@@ -229,6 +224,64 @@ TEST_F(RunCommandTest, WrapsARealPytestSuite) {
   const json& h = second["failures"][0]["evidence"]["history"];
   int earlier = h["failed_contended"].get<int>() + h["failed_clear"].get<int>();
   EXPECT_EQ(earlier, 1) << second["failures"][0]["evidence"].dump(2);
+}
+
+// The project loads a report-log plugin of its own through its PYTHONPATH and PYTEST_PLUGINS:
+// both stay, both plugins run, and the session is stored once, with jostle's exact times.
+TEST_F(RunCommandTest, ThePytestPluginKeepsTheProjectsOwnPluginsAndIsStoredOnce) {
+  if (!HavePytest())
+    JOSTLE_SKIP_MISSING_REAL(kPython << " has no pytest (apt install python3-pytest)");
+  WritePytestSuite();
+  int rc = Run({"--run-id", "own-plugins"}, PytestCommand({"--report-log=mine.jsonl"}),
+               {PytestPath(), "PYTEST_PLUGINS=reportlog_lookalike"});
+  ASSERT_EQ(rc, 1) << Log();
+  EXPECT_TRUE(fs::exists(dir_ / "work" / "mine.jsonl")) << Log();
+  EXPECT_NE(Log().find("mine.jsonl: same tests as jostle's pytest report-log"), std::string::npos)
+      << Log();
+  json report = Report();
+  EXPECT_EQ(report["summary"]["tests"], 3) << report.dump(2).substr(0, 2000);
+  ASSERT_EQ(report["failures"].size(), 1u);
+  EXPECT_EQ(report["failures"][0]["timing"], "exact");
+}
+
+// --no-pytest-plugin: pytest's JUnit is what is read, with start times rebuilt from it.
+TEST_F(RunCommandTest, WithoutThePytestPluginJUnitTimesAreApproximate) {
+  if (!HavePytest())
+    JOSTLE_SKIP_MISSING_REAL(kPython << " has no pytest (apt install python3-pytest)");
+  WritePytestSuite();
+  ASSERT_EQ(Run({"--no-pytest-plugin"}, PytestCommand()), 1) << Log();
+  json report = Report();
+  EXPECT_EQ(report["summary"]["tests"], 3);
+  ASSERT_EQ(report["failures"].size(), 1u);
+  EXPECT_EQ(report["failures"][0]["timing"], "approximate");
+}
+
+// Every rerun of pytest-rerunfailures is an attempt with its own exact window.
+TEST_F(RunCommandTest, ThePytestPluginTimesEveryRerun) {
+  if (!HavePytest())
+    JOSTLE_SKIP_MISSING_REAL(kPython << " has no pytest (apt install python3-pytest)");
+  if (std::system(
+          (std::string(kPython) + " -c 'import pytest_rerunfailures' 2>/dev/null").c_str()) != 0) {
+    JOSTLE_SKIP_MISSING_REAL("no pytest-rerunfailures (apt install python3-pytest-rerunfailures)");
+  }
+  WritePytestSuite();
+  ASSERT_EQ(Run({}, PytestCommand({"--reruns=2", "--reruns-delay=1"})), 1) << Log();
+  json report = Report();
+  ASSERT_EQ(report["failures"].size(), 1u) << report.dump(2).substr(0, 2000);
+  const json& f = report["failures"][0];
+  EXPECT_EQ(f["attempts"], 3);
+  EXPECT_EQ(f["attempt"], 2);
+  EXPECT_EQ(f["timing"], "exact");
+  EXPECT_EQ(report["summary"]["executions"], 5);  // 3 attempts of the failure, 1 pass, 1 skip
+}
+
+TEST_F(RunCommandTest, PrintsThePytestPlugin) {
+  std::string cmd = ShellQuote(std::string(testing::kBinDir) + "/jostle") + " pytest-plugin > " +
+                    ShellQuote((dir_ / "plugin.py").string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(
+      ReadFile(dir_ / "plugin.py"),
+      ReadFile(std::string(testing::kSourceDir) + "/collector/run/pytest_plugin/jostle_pytest.py"));
 }
 
 TEST_F(RunCommandTest, WrapsARealGoogleTestBinary) {
