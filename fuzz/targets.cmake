@@ -8,6 +8,8 @@ jostle_fuzz_target(fuzz_results_junit results_fuzz.cpp jostle_collector_results 
 jostle_fuzz_target(fuzz_results_reportlog results_fuzz.cpp jostle_collector_results
   application/x-ndjson)
 jostle_fuzz_target(fuzz_results_json results_fuzz.cpp jostle_collector_results application/json)
+# No Content-Type: detection by content (go test -json, with build output before the JSON).
+jostle_fuzz_target(fuzz_results_sniffed results_fuzz.cpp jostle_collector_results "")
 # Kubernetes API answers (the agent's pod resolver), the collector's token file and config.
 jostle_fuzz_target(fuzz_kube_json kube_json_fuzz.cpp jostle_agent_kube)
 jostle_fuzz_target(fuzz_token_file token_file_fuzz.cpp jostle_collector_api)

@@ -12,11 +12,11 @@ namespace jostle::collector {
 namespace {
 
 constexpr std::string_view kAccepted =
-    "accepted: JUnit XML (application/xml, text/xml), pytest report-log JSON lines "
-    "(application/x-ndjson, application/jsonl) and jostle-results/v1 JSON (application/json), "
-    "optionally gzip-compressed";
+    "accepted: JUnit XML (application/xml, text/xml), pytest report-log or go test -json JSON "
+    "lines (application/x-ndjson, application/jsonl) and jostle-results/v1 JSON "
+    "(application/json), optionally gzip-compressed";
 
-enum class Format { kUnknown, kJUnit, kReportLog, kJostleJson };
+enum class Format { kUnknown, kJUnit, kReportLog, kGoTestJson, kJostleJson };
 
 // The media type without parameters, lower case, trimmed.
 std::string MediaType(std::string_view content_type) {
@@ -32,16 +32,35 @@ std::string_view SkipBomAndSpace(std::string_view s) {
   return s;
 }
 
+// JSON lines whose first line is an object with `key`.
+bool FirstLineHasKey(std::string_view first_line, std::string_view key) {
+  if (first_line.find("\"" + std::string(key) + "\"") == std::string_view::npos) return false;
+  nlohmann::json j = nlohmann::json::parse(first_line, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains(key);
+}
+
 // For a body starting with '{': report-log when its first line is a JSON object with a
-// "$report_type" key, jostle JSON when the document has a top-level "format" key.
+// "$report_type" key, go test -json with an "Action" key, jostle JSON when the document has
+// a top-level "format" key.
 Format SniffJson(std::string_view body) {
   std::string_view first_line = body.substr(0, body.find('\n'));
-  if (first_line.find("\"$report_type\"") != std::string_view::npos) {
-    nlohmann::json j = nlohmann::json::parse(first_line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("$report_type")) return Format::kReportLog;
-  }
+  if (FirstLineHasKey(first_line, "$report_type")) return Format::kReportLog;
+  if (FirstLineHasKey(first_line, "Action")) return Format::kGoTestJson;
   if (body.find("\"format\"") != std::string_view::npos) return Format::kJostleJson;
   return Format::kUnknown;
+}
+
+// go test -json with stderr merged in starts with build output: the first line that starts
+// with '{' (within the first 64 KiB) has an "Action".
+bool GoTestJsonAfterText(std::string_view body) {
+  for (size_t pos = 0; pos < body.size() && pos < (64u << 10);) {
+    size_t nl = body.find('\n', pos);
+    std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    if (line.starts_with("{")) return FirstLineHasKey(line, "Action");
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -87,19 +106,23 @@ Result<ResultSet> ParseResults(std::string_view body, std::string_view content_t
     format = Format::kJUnit;
   } else if (type == "application/x-ndjson" || type == "application/jsonl" ||
              type == "application/x-jsonlines" || type == "application/jsonlines") {
-    format = Format::kReportLog;
+    format = start.starts_with("{") && SniffJson(start) == Format::kGoTestJson ? Format::kGoTestJson
+                                                                               : Format::kReportLog;
   } else if (type == "application/json") {
     format = start.starts_with("{") ? SniffJson(start) : Format::kUnknown;
     if (format == Format::kUnknown) {
       return Status::Unsupported(Where(options, 0) +
-                                 "JSON body is neither jostle-results/v1 (no \"format\") nor "
-                                 "pytest report-log (no \"$report_type\"); " +
+                                 "JSON body is neither jostle-results/v1 (no \"format\"), "
+                                 "pytest report-log (no \"$report_type\") nor go test -json "
+                                 "(no \"Action\"); " +
                                  std::string(kAccepted));
     }
   } else if (start.starts_with("<")) {
     format = Format::kJUnit;
   } else if (start.starts_with("{")) {
     format = SniffJson(start);
+  } else if (GoTestJsonAfterText(start)) {
+    format = Format::kGoTestJson;
   }
 
   switch (format) {
@@ -112,6 +135,8 @@ Result<ResultSet> ParseResults(std::string_view body, std::string_view content_t
       return ParseJUnitXml(body, options);
     case Format::kReportLog:
       return ParseReportLog(body, options);
+    case Format::kGoTestJson:
+      return ParseGoTestJson(body, options);
     case Format::kJostleJson:
       return ParseJostleJson(body, options);
     case Format::kUnknown:

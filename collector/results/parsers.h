@@ -10,6 +10,7 @@ namespace jostle::collector {
 
 Result<ResultSet> ParseJUnitXml(std::string_view xml, const ParseOptions& options);
 Result<ResultSet> ParseReportLog(std::string_view jsonl, const ParseOptions& options);
+Result<ResultSet> ParseGoTestJson(std::string_view jsonl, const ParseOptions& options);
 Result<ResultSet> ParseJostleJson(std::string_view json, const ParseOptions& options);
 
 // "junit.xml:812: " style prefix.
