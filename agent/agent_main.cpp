@@ -256,7 +256,9 @@ Status StartServer(Agent& a) {
   if (a.flags.listen.empty()) return Status::Ok();
   HttpServerOptions options;
   options.listen = a.flags.listen;
-  options.threads = 1;
+  options.io_threads = 1;
+  options.workers = 1;
+  options.inline_paths = {"/healthz"};
   options.max_body_bytes = 1024;
   options.max_connections = 64;
   auto server = HttpServer::Start(

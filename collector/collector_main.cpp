@@ -225,7 +225,9 @@ Status StartServer(Collector& c) {
   server_options.listen = c.flags.listen;
   // Gzip bodies are inflated up to max_body; the wire size cannot be larger than that.
   server_options.max_body_bytes = c.max_body;
-  server_options.threads = c.flags.threads;
+  server_options.workers = c.flags.threads;
+  // Probes are answered on the network threads, never behind a report in the worker queue.
+  server_options.inline_paths = {"/healthz", "/readyz"};
   auto server = HttpServer::Start(server_options, c.api->AsHandler());
   if (!server.ok()) return server.status().WithContext("--listen");
   c.server = std::move(server.value());
@@ -371,7 +373,11 @@ int main(int argc, char** argv) {
       ->add_option("--prune-interval", f.prune_interval,
                    "How often samples past the retention period are deleted")
       ->capture_default_str();
-  serve->add_option("--threads", f.threads, "HTTP worker threads")->capture_default_str();
+  serve
+      ->add_option("--threads", f.threads,
+                   "Threads running requests (reports, uploads); requests beyond these and "
+                   "64 queued get 503 with Retry-After. /healthz and /readyz never wait for them")
+      ->capture_default_str();
   serve->add_option("--log-level", f.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
   serve->add_flag("--log-json", f.log_json, "Log one JSON object per line");

@@ -226,7 +226,51 @@ Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Store& store, ApiOpti
   std::unique_ptr<CollectorApi> api(new CollectorApi(store, std::move(options)));
   if (api->auth_enabled()) JOSTLE_RETURN_IF_ERROR(api->ReloadTokens());
   api->AddBuiltinRoutes();
+  api->CheckReadiness();
+  api->ready_thread_ = std::thread([p = api.get()] { p->RunReadinessChecks(); });
   return api;
+}
+
+CollectorApi::~CollectorApi() {
+  {
+    std::lock_guard lock(ready_mu_);
+    stop_ready_ = true;
+  }
+  ready_cv_.notify_all();
+  if (ready_thread_.joinable()) ready_thread_.join();
+}
+
+void CollectorApi::RunReadinessChecks() {
+  std::unique_lock lock(ready_mu_);
+  while (!ready_cv_.wait_for(lock, options_.readiness_every, [this] { return stop_ready_; })) {
+    lock.unlock();
+    CheckReadiness();
+    lock.lock();
+  }
+}
+
+Readiness CollectorApi::ProbeReadiness() {
+  auto runs = store_.ListRuns(1);
+  if (!runs.ok()) return {false, "store: " + runs.status().ToString()};
+  return {true, ""};
+}
+
+void CollectorApi::CheckReadiness() {
+  Readiness r = ProbeReadiness();
+  std::lock_guard lock(ready_mu_);
+  if (r.ready != readiness_.ready || r.reason != readiness_.reason) {
+    if (r.ready) {
+      spdlog::info("readiness: ready");
+    } else {
+      spdlog::warn("readiness: not ready: {}", r.reason);
+    }
+  }
+  readiness_ = std::move(r);
+}
+
+Readiness CollectorApi::readiness() const {
+  std::lock_guard lock(ready_mu_);
+  return readiness_;
 }
 
 Status CollectorApi::ReloadTokens() {
@@ -356,10 +400,8 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
 }
 
 HttpServerResponse CollectorApi::Ready() {
-  auto runs = store_.ListRuns(1);
-  if (!runs.ok()) {
-    return JsonError(503, "unavailable", "store: " + runs.status().ToString());
-  }
+  Readiness r = readiness();
+  if (!r.ready) return JsonError(503, "unavailable", r.reason);
   return JsonOk({{"status", "ready"}});
 }
 

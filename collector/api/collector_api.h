@@ -5,20 +5,27 @@
 //   POST /api/v1/samples                  agent  a SampleBatch, JSON, gzip allowed
 //   POST /api/v1/runs/{run}/results       ci     JUnit XML / report-log / jostle JSON
 //   GET  /healthz                         none   the process is up
-//   GET  /readyz                          token  the store answers a query
+//   GET  /readyz                          token  the store answers (cached: see below)
 //   GET  /metrics                         token  ApiMetrics (Prometheus text)
 // Authentication: with a token set, every route but /healthz needs "Authorization: Bearer
 // TOKEN": 401 without one or with an unknown one, 403 when it lacks the route's scope.
 // Without a token set every request is allowed (the collector logs a warning at start-up).
 // Errors are {"error": "...", "detail": "..."}; a rejected request stores nothing.
+//
+// /healthz and /readyz must answer at once, whatever the store is doing (the server runs
+// them on its network threads): /readyz answers the readiness that a thread of the api
+// checks every ApiOptions::readiness_every, never the store itself.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/api/api_metrics.h"
@@ -38,6 +45,14 @@ struct ApiOptions {
   // request's thread before the answer is sent: must return at once (the collector queues
   // the run for alert evaluation). Empty: nothing is called.
   std::function<void(const ResultOrigin& origin, const UploadSummary& summary)> on_results;
+  // How often readiness is checked (/readyz answers the last check).
+  std::chrono::milliseconds readiness_every{1000};
+};
+
+// The last readiness check: ready, or why not.
+struct Readiness {
+  bool ready = false;
+  std::string reason;  // empty when ready
 };
 
 // Who may call a route.
@@ -57,6 +72,7 @@ class CollectorApi {
  public:
   // Loads the token file (when given). `store` must outlive the api.
   static Result<std::unique_ptr<CollectorApi>> Create(Store& store, ApiOptions options);
+  ~CollectorApi();  // stops the readiness thread
 
   // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders
   // matching one non-empty segment. Routes are matched in the order added; a path that
@@ -72,6 +88,10 @@ class CollectorApi {
   // Re-reads the token file (e.g. on SIGHUP); on error the old tokens stay in force.
   Status ReloadTokens();
   bool auth_enabled() const { return !options_.token_file.empty(); }
+
+  // The last readiness check; CheckReadiness runs one now (any thread).
+  Readiness readiness() const;
+  void CheckReadiness();
 
   ApiMetrics& metrics() { return metrics_; }
   Store& store() { return store_; }
@@ -93,6 +113,8 @@ class CollectorApi {
   HttpServerResponse PostSamples(const HttpServerRequest& request);
   HttpServerResponse PostResults(const HttpServerRequest& request, const PathParams& params);
   HttpServerResponse Ready();
+  Readiness ProbeReadiness();
+  void RunReadinessChecks();
 
   Store& store_;
   const ApiOptions options_;
@@ -101,6 +123,12 @@ class CollectorApi {
 
   mutable std::mutex tokens_mu_;            // guards tokens_
   std::shared_ptr<const TokenSet> tokens_;  // null when auth is off
+
+  mutable std::mutex ready_mu_;  // guards readiness_, stop_ready_
+  std::condition_variable ready_cv_;
+  Readiness readiness_;
+  bool stop_ready_ = false;
+  std::thread ready_thread_;  // RunReadinessChecks
 };
 
 // The HTTP status for an error Status: InvalidArgument 400, Unauthenticated 401,
