@@ -51,6 +51,8 @@ struct ServeFlags {
   std::string max_body = "20MiB";
   std::string prune_interval = "1h";
   int threads = 4;
+  int max_connections = 1024;
+  int max_connections_per_address = 64;
   std::string log_level = "info";
   bool log_json = false;
 };
@@ -105,6 +107,13 @@ Status ValidateFlags(Collector& c) {
   c.max_body = *max_body;
   if (c.flags.threads < 1 || c.flags.threads > 256) {
     return Status::InvalidArgument("--threads: expected 1..256");
+  }
+  if (c.flags.max_connections < 16 || c.flags.max_connections > 1000000) {
+    return Status::InvalidArgument("--max-connections: expected 16..1000000");
+  }
+  if (c.flags.max_connections_per_address < 0 ||
+      c.flags.max_connections_per_address > c.flags.max_connections) {
+    return Status::InvalidArgument("--max-connections-per-address: expected 0..--max-connections");
   }
   auto listen = ParseListenAddress(c.flags.listen);
   if (!listen.ok()) return listen.status().WithContext("--listen");
@@ -228,6 +237,9 @@ Status StartServer(Collector& c) {
   server_options.workers = c.flags.threads;
   // Probes are answered on the network threads, never behind a report in the worker queue.
   server_options.inline_paths = {"/healthz", "/readyz"};
+  server_options.max_connections = static_cast<size_t>(c.flags.max_connections);
+  server_options.max_connections_per_address =
+      static_cast<size_t>(c.flags.max_connections_per_address);
   auto server = HttpServer::Start(server_options, c.api->AsHandler());
   if (!server.ok()) return server.status().WithContext("--listen");
   c.server = std::move(server.value());
@@ -377,6 +389,17 @@ int main(int argc, char** argv) {
       ->add_option("--threads", f.threads,
                    "Threads running requests (reports, uploads); requests beyond these and "
                    "64 queued get 503 with Retry-After. /healthz and /readyz never wait for them")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections", f.max_connections,
+                   "Open connections at most; beyond, 503. The last eighth is kept for "
+                   "clients holding fewer than two, and from three quarters on, connections "
+                   "slow to send a request's headers are closed after 1 s")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections-per-address", f.max_connections_per_address,
+                   "Open connections one client IP address may hold (behind a NAT or proxy "
+                   "all its clients share one); 0: no limit")
       ->capture_default_str();
   serve->add_option("--log-level", f.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
