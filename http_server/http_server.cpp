@@ -290,8 +290,25 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
                            std::to_string(server_->options_.max_body_bytes) + " bytes",
                        true);
     }
-    stream_.expires_after(server_->options_.read_timeout);
     auto& req = parser_->get();
+    if (auto te = req.equal_range(http::field::transfer_encoding); te.first != te.second) {
+      // Beast reads a body as chunked only when the last coding is chunked and otherwise
+      // takes the request to have none: refuse what another hop could frame differently.
+      std::string joined;
+      for (auto it = te.first; it != te.second; ++it) {
+        if (!joined.empty()) joined += ", ";
+        joined += std::string(it->value());
+      }
+      if (Status s = CheckTransferEncoding(joined); !s.ok()) {
+        bool unsupported = s.code() == Status::Code::kUnsupported;
+        return SendError(unsupported ? 501 : 400, unsupported ? "not implemented" : "malformed",
+                         s.message(), true);
+      }
+      if (req.find(http::field::content_length) != req.end()) {
+        return SendError(400, "malformed", "both Transfer-Encoding and Content-Length", true);
+      }
+    }
+    stream_.expires_after(server_->options_.read_timeout);
     auto expect = req[http::field::expect];
     if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());

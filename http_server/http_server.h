@@ -139,6 +139,13 @@ class HttpServer {
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(std::string_view text);
 // Percent-decodes (and turns '+' into ' ' when form is true). InvalidArgument on bad escapes.
 Result<std::string> PercentDecode(std::string_view text, bool form);
+// Checks a request's Transfer-Encoding value (RFC 9112 §6): a comma-separated list of
+// transfer-coding names, each matched exactly (ASCII case-insensitive, parameters after
+// ';' allowed), of which only "chunked" is understood, and only as the final coding and
+// once. InvalidArgument (400) when chunked is not the final coding (the body length cannot
+// be known: "xchunked", "chunked, gzip", an empty name), Unsupported (501) for a coding
+// this server does not decode before the final chunked ("gzip, chunked").
+Status CheckTransferEncoding(std::string_view value);
 // Splits a target into path and decoded query parameters.
 Status SplitTarget(std::string_view target, std::string* path,
                    std::map<std::string, std::string>* query);

@@ -277,6 +277,7 @@ Status CollectorApi::ReloadTokens() {
   if (!auth_enabled()) return Status::Ok();
   auto set = TokenSet::Load(options_.token_file);
   if (!set.ok()) return set.status().WithContext("token file");
+  for (const auto& w : set->warnings()) spdlog::warn("token file: {}", w);
   std::lock_guard lock(tokens_mu_);
   tokens_ = std::make_shared<const TokenSet>(std::move(set.value()));
   return Status::Ok();

@@ -2,8 +2,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -92,7 +94,17 @@ Result<TokenSet> TokenSet::Load(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError(path + ": read failed");
-  return Parse(text.str(), path);
+  auto set = Parse(text.str(), path);
+  if (!set.ok()) return set;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    set->warnings_.push_back(path + " is readable by every user (mode " + mode +
+                             "): anyone on this host can read the tokens; chmod o-r it (in "
+                             "Kubernetes, defaultMode 0440 or stricter on the secret volume)");
+  }
+  return set;
 }
 
 unsigned TokenSet::ScopesOf(std::string_view token) const {

@@ -32,13 +32,16 @@ class TokenSet {
   // Parses token file text. `source` names the file in errors ("tokens.txt:3: unknown scope
   // 'admin'"). An empty set (no token lines) is InvalidArgument: it would lock everyone out.
   static Result<TokenSet> Parse(std::string_view text, std::string_view source);
-  // Reads and parses a file.
+  // Reads and parses a file. A file that users other than its owner and group may read
+  // is loaded with a warning (warnings()).
   static Result<TokenSet> Load(const std::string& path);
 
   // The scopes of `token`, 0 when it is unknown. Takes the same time whichever entry
   // matches (or none): each entry's SHA-256 is compared in constant time.
   unsigned ScopesOf(std::string_view token) const;
   size_t size() const { return entries_.size(); }
+  // What Load found wrong but not fatal, one sentence each, for the log.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   struct Entry {
@@ -46,6 +49,7 @@ class TokenSet {
     unsigned scopes;
   };
   std::vector<Entry> entries_;
+  std::vector<std::string> warnings_;
 };
 
 // The token of an "Authorization: Bearer TOKEN" header value; empty when it is not one.

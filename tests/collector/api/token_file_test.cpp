@@ -1,6 +1,10 @@
 #include "collector/api/token_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "collector/api/collector_api.h"
 
@@ -50,6 +54,30 @@ TEST(TokenSetTest, LoadReportsMissingFile) {
   auto set = TokenSet::Load("/nonexistent/jostle-tokens");
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find("/nonexistent/jostle-tokens"), std::string::npos);
+}
+
+TEST(TokenSetTest, LoadWarnsWhenEveryUserMayReadTheFile) {
+  char dir[] = "/tmp/jostle-tokens-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/tokens";
+  {
+    std::ofstream out(path);
+    out << "agent agent-token-1\n";
+  }
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto open = TokenSet::Load(path);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->warnings().size(), 1u);
+  EXPECT_NE(open->warnings()[0].find("readable by every user (mode 0644)"), std::string::npos)
+      << open->warnings()[0];
+  EXPECT_EQ(open->ScopesOf("agent-token-1"), kScopeAgent);  // loaded all the same
+  for (mode_t mode : {0600, 0640, 0400}) {
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto closed = TokenSet::Load(path);
+    ASSERT_TRUE(closed.ok());
+    EXPECT_TRUE(closed->warnings().empty()) << std::oct << mode;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BearerTokenTest, Table) {
