@@ -215,6 +215,8 @@ Status StartServer(Collector& c) {
   ApiOptions api_options;
   api_options.token_file = c.flags.token_file;
   api_options.max_body_bytes = c.max_body;
+  // A tick the pruner would delete at once is refused instead of stored.
+  api_options.sample_max_age = c.retention;
   if (c.alerts) {
     RunAlertScheduler* alerts = c.alerts.get();
     api_options.on_results = [alerts](const ResultOrigin& origin, const UploadSummary&) {

@@ -99,8 +99,9 @@ std::string ApiMetrics::Render() const {
          "Failed tests (last attempt failed or errored) in stored result uploads.");
   o << "jostle_collector_result_failed_tests_total " << result_failed_ << '\n';
   Header(o, "jostle_collector_auth_failures_total", "counter",
-         "Requests refused: missing token, unknown token, or token without the scope.");
-  for (const char* reason : {"missing", "unknown", "scope"}) {
+         "Requests refused: missing token, unknown token, token without the scope, or "
+         "samples for a node the token is not bound to.");
+  for (const char* reason : {"missing", "unknown", "scope", "node"}) {
     auto it = auth_failures_.find(reason);
     o << "jostle_collector_auth_failures_total{reason=\"" << reason << "\"} "
       << (it == auth_failures_.end() ? 0 : it->second) << '\n';

@@ -24,7 +24,8 @@ class ApiMetrics {
   // One results upload stored, with its distinct test count.
   void CountResults(int tests, int failed);
   void CountRejectedResults();
-  // Requests refused for authentication: reason "missing", "unknown" or "scope".
+  // Requests refused for authentication: reason "missing", "unknown", "scope" or "node"
+  // (a node-bound agent token writing another node's samples).
   void CountAuthFailure(const std::string& reason);
 
   // The whole exposition, "# HELP"/"# TYPE" lines included.

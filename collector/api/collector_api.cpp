@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/api/batch_checks.h"
 #include "collector/results/parse_results.h"
 #include "jostle/wire.h"
 
@@ -85,6 +86,10 @@ struct IngestScratch {
   SampleBatch batch;
 };
 thread_local IngestScratch t_ingest;
+
+// What the token of the request being handled on this thread may do: set by Handle around
+// the route's handler (routes run on the thread that called Handle), read by PostSamples.
+thread_local const TokenGrant* t_grant = nullptr;
 
 // Beyond these, a thread frees its scratch after the request rather than holding a rare
 // large batch's memory: 4 MiB of JSON, 20 000 sample rows.
@@ -308,13 +313,17 @@ void CollectorApi::AddBuiltinRoutes() {
              return r;
            });
   AddRoute("POST", "/api/v1/samples", Access::kAgent,
-           [this](const HttpServerRequest& r, const PathParams&) { return PostSamples(r); });
+           [this](const HttpServerRequest& r, const PathParams&) {
+             static const TokenGrant kAnything{kScopeAgent | kScopeCi | kScopeRead, {}};
+             return PostSamples(r, t_grant != nullptr ? *t_grant : kAnything);
+           });
   AddRoute("POST", "/api/v1/runs/{run}/results", Access::kCi,
            [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); });
 }
 
 std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerRequest& request,
-                                                          Access access) {
+                                                          Access access, TokenGrant* grant) {
+  *grant = TokenGrant{kScopeAgent | kScopeCi | kScopeRead, {}};
   if (access == Access::kPublic) return std::nullopt;
   std::shared_ptr<const TokenSet> tokens;
   {
@@ -330,7 +339,8 @@ std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerReques
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"jostle\"");
     return r;
   }
-  unsigned scopes = tokens->ScopesOf(token);
+  *grant = tokens->Grant(token);
+  unsigned scopes = grant->scopes;
   if (scopes == 0) {
     metrics_.CountAuthFailure("unknown");
     auto r = JsonError(401, "unauthenticated", "unknown token");
@@ -377,9 +387,14 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
     out = JsonError(404, "not found", "no route for " + request.method + " " + request.path);
   } else {
     label = matched->pattern;
-    if (auto denied = Authorize(request, matched->access)) {
+    TokenGrant grant;
+    if (auto denied = Authorize(request, matched->access, &grant)) {
       out = std::move(*denied);
     } else {
+      struct Scoped {  // t_grant for the handler's call only
+        explicit Scoped(const TokenGrant* g) { t_grant = g; }
+        ~Scoped() { t_grant = nullptr; }
+      } scoped(&grant);
       try {
         out = matched->handler(request, params);
       } catch (const std::exception& e) {
@@ -406,7 +421,8 @@ HttpServerResponse CollectorApi::Ready() {
   return JsonOk({{"status", "ready"}});
 }
 
-HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
+HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
+                                             const TokenGrant& grant) {
   auto started = std::chrono::steady_clock::now();
   auto reject = [this](Status s) {
     metrics_.CountRejectedBatch();
@@ -449,6 +465,22 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
   if (json.empty()) return reject(Status::InvalidArgument("empty body: expected a sample batch"));
   SampleBatch* batch = &scratch.batch;
   if (Status s = DecodeBatchInto(json, batch); !s.ok()) return reject(s);
+  BatchLimits limits;
+  limits.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  limits.max_age_ns = options_.sample_max_age.count();
+  limits.max_ahead_ns = options_.sample_max_ahead.count();
+  if (Status s = CheckBatch(*batch, limits); !s.ok()) return reject(s);
+  if (!grant.MayWriteNode(batch->node)) {
+    std::string patterns;
+    for (const auto& p : grant.node_patterns) patterns += (patterns.empty() ? "" : ", ") + p;
+    metrics_.CountAuthFailure("node");
+    metrics_.CountRejectedBatch();
+    return JsonError(403, "forbidden",
+                     "this token may write samples only for nodes matching '" + patterns +
+                         "'; the batch is for node '" + batch->node + "'");
+  }
   auto stored = store_.PutBatch(*batch);
   if (!stored.ok()) {
     spdlog::error("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,

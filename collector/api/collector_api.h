@@ -45,6 +45,10 @@ struct ApiOptions {
   // request's thread before the answer is sent: must return at once (the collector queues
   // the run for alert evaluation). Empty: nothing is called.
   std::function<void(const ResultOrigin& origin, const UploadSummary& summary)> on_results;
+  // POST /api/v1/samples refuses ticks older than this (0: any age; the collector sets its
+  // retention) or more than sample_max_ahead ahead of the collector's clock.
+  std::chrono::nanoseconds sample_max_age{0};
+  std::chrono::nanoseconds sample_max_ahead = std::chrono::minutes(10);
   // How often readiness is checked (/readyz answers the last check).
   std::chrono::milliseconds readiness_every{1000};
 };
@@ -108,9 +112,11 @@ class CollectorApi {
 
   CollectorApi(Store& store, ApiOptions options);
   void AddBuiltinRoutes();
-  // nullopt when the request may proceed; otherwise the 401/403 answer.
-  std::optional<HttpServerResponse> Authorize(const HttpServerRequest& request, Access access);
-  HttpServerResponse PostSamples(const HttpServerRequest& request);
+  // nullopt when the request may proceed (with what its token may do in *grant: every
+  // scope and node when auth is off); otherwise the 401/403 answer.
+  std::optional<HttpServerResponse> Authorize(const HttpServerRequest& request, Access access,
+                                              TokenGrant* grant);
+  HttpServerResponse PostSamples(const HttpServerRequest& request, const TokenGrant& grant);
   HttpServerResponse PostResults(const HttpServerRequest& request, const PathParams& params);
   HttpServerResponse Ready();
   Readiness ProbeReadiness();
