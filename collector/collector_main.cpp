@@ -49,6 +49,7 @@ struct ServeFlags {
   std::string config;
   std::string retention;  // empty: the config's retention.samples_days (default 14d)
   std::string max_body = "20MiB";
+  std::string min_free_space = "64MiB";
   std::string prune_interval = "1h";
   int threads = 4;
   int max_connections = 1024;
@@ -64,6 +65,7 @@ struct Collector {
   std::chrono::nanoseconds retention{};
   std::chrono::nanoseconds prune_interval{};
   uint64_t max_body = 0;
+  uint64_t min_free = 0;
   std::string webhook_secret;  // from --webhook-secret-file; empty: unsigned
   std::chrono::nanoseconds alert_delay{};
   std::chrono::nanoseconds alert_max_wait{};
@@ -105,6 +107,9 @@ Status ValidateFlags(Collector& c) {
   if (!max_body.ok()) return max_body.status().WithContext("--max-body");
   if (*max_body < 1024) return Status::InvalidArgument("--max-body: below 1 KiB");
   c.max_body = *max_body;
+  auto min_free = flags::ParseByteSize(c.flags.min_free_space);
+  if (!min_free.ok()) return min_free.status().WithContext("--min-free-space");
+  c.min_free = *min_free;
   if (c.flags.threads < 1 || c.flags.threads > 256) {
     return Status::InvalidArgument("--threads: expected 1..256");
   }
@@ -217,6 +222,8 @@ Status StartServer(Collector& c) {
   api_options.max_body_bytes = c.max_body;
   // A tick the pruner would delete at once is refused instead of stored.
   api_options.sample_max_age = c.retention;
+  if (c.flags.db != ":memory:") api_options.db_path = c.flags.db;
+  api_options.min_free_bytes = c.min_free;
   if (c.alerts) {
     RunAlertScheduler* alerts = c.alerts.get();
     api_options.on_results = [alerts](const ResultOrigin& origin, const UploadSummary&) {
@@ -382,6 +389,11 @@ int main(int argc, char** argv) {
   serve
       ->add_option("--max-body", f.max_body,
                    "Largest request body, also after gzip decompression, e.g. 20MiB")
+      ->capture_default_str();
+  serve
+      ->add_option("--min-free-space", f.min_free_space,
+                   "/readyz answers 503 while the database's file system has less free space "
+                   "than this (it also does for 30 s after a write to the store failed)")
       ->capture_default_str();
   serve
       ->add_option("--prune-interval", f.prune_interval,

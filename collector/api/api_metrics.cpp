@@ -68,6 +68,19 @@ void ApiMetrics::CountAuthFailure(const std::string& reason) {
   ++auth_failures_[reason];
 }
 
+void ApiMetrics::SetStoreFiles(uint64_t db_bytes, uint64_t wal_bytes, uint64_t free_bytes) {
+  std::lock_guard lock(mu_);
+  have_store_files_ = true;
+  store_bytes_ = db_bytes;
+  store_wal_bytes_ = wal_bytes;
+  store_free_bytes_ = free_bytes;
+}
+
+void ApiMetrics::SetReady(bool ready) {
+  std::lock_guard lock(mu_);
+  ready_ = ready ? 1 : 0;
+}
+
 std::string ApiMetrics::Render() const {
   std::lock_guard lock(mu_);
   std::ostringstream o;
@@ -105,6 +118,21 @@ std::string ApiMetrics::Render() const {
     auto it = auth_failures_.find(reason);
     o << "jostle_collector_auth_failures_total{reason=\"" << reason << "\"} "
       << (it == auth_failures_.end() ? 0 : it->second) << '\n';
+  }
+  if (have_store_files_) {
+    Header(o, "jostle_collector_store_bytes", "gauge", "Size of the SQLite database file.");
+    o << "jostle_collector_store_bytes " << store_bytes_ << '\n';
+    Header(o, "jostle_collector_store_wal_bytes", "gauge",
+           "Size of the SQLite write-ahead log (-wal file).");
+    o << "jostle_collector_store_wal_bytes " << store_wal_bytes_ << '\n';
+    Header(o, "jostle_collector_store_free_bytes", "gauge",
+           "Space free on the database's file system for the collector.");
+    o << "jostle_collector_store_free_bytes " << store_free_bytes_ << '\n';
+  }
+  if (ready_ >= 0) {
+    Header(o, "jostle_collector_ready", "gauge",
+           "1 when /readyz answers 200 (the last readiness check passed), else 0.");
+    o << "jostle_collector_ready " << ready_ << '\n';
   }
   Header(o, "jostle_collector_ingest_seconds", "histogram",
          "Time to decode and durably commit one sample batch, seconds.");

@@ -28,6 +28,11 @@ class ApiMetrics {
   // (a node-bound agent token writing another node's samples).
   void CountAuthFailure(const std::string& reason);
 
+  // The store's files now (sqlite::StatStoreFiles), bytes; shown once set.
+  void SetStoreFiles(uint64_t db_bytes, uint64_t wal_bytes, uint64_t free_bytes);
+  // The last readiness check (/readyz).
+  void SetReady(bool ready);
+
   // The whole exposition, "# HELP"/"# TYPE" lines included.
   std::string Render() const;
 
@@ -46,6 +51,9 @@ class ApiMetrics {
   uint64_t result_tests_ = 0;
   uint64_t result_failed_ = 0;
   std::map<std::string, uint64_t> auth_failures_;
+  bool have_store_files_ = false;
+  uint64_t store_bytes_ = 0, store_wal_bytes_ = 0, store_free_bytes_ = 0;
+  int ready_ = -1;  // -1: not checked yet
   std::array<uint64_t, kLatencyBuckets.size()> latency_buckets_{};  // non-cumulative
   uint64_t latency_count_ = 0;
   double latency_sum_ = 0;

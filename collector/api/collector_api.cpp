@@ -8,6 +8,7 @@
 
 #include "collector/api/batch_checks.h"
 #include "collector/results/parse_results.h"
+#include "collector/store/sqlite_db.h"
 #include "jostle/wire.h"
 
 namespace jostle::collector {
@@ -255,13 +256,43 @@ void CollectorApi::RunReadinessChecks() {
 }
 
 Readiness CollectorApi::ProbeReadiness() {
+  if (!options_.db_path.empty()) {
+    auto files = sqlite::StatStoreFiles(options_.db_path);
+    if (!files.ok()) return {false, "store: " + files.status().ToString()};
+    metrics_.SetStoreFiles(files->db_bytes, files->wal_bytes, files->free_bytes);
+    if (files->free_bytes < options_.min_free_bytes) {
+      return {false, "store: " + std::to_string(files->free_bytes) + " bytes free beside " +
+                         options_.db_path + ", below the " +
+                         std::to_string(options_.min_free_bytes) + " bytes required"};
+    }
+  }
+  if (write_failing_.load()) {
+    std::lock_guard lock(write_mu_);
+    if (std::chrono::steady_clock::now() - write_failed_at_ < options_.write_failure_hold) {
+      return {false, "store writes are failing: " + write_failure_};
+    }
+  }
   auto runs = store_.ListRuns(1);
   if (!runs.ok()) return {false, "store: " + runs.status().ToString()};
   return {true, ""};
 }
 
+void CollectorApi::NoteWriteFailure(const Status& status) {
+  {
+    std::lock_guard lock(write_mu_);
+    write_failed_at_ = std::chrono::steady_clock::now();
+    write_failure_ = status.ToString();
+  }
+  if (!write_failing_.exchange(true)) CheckReadiness();
+}
+
+void CollectorApi::NoteWriteSuccess() {
+  if (write_failing_.exchange(false)) CheckReadiness();
+}
+
 void CollectorApi::CheckReadiness() {
   Readiness r = ProbeReadiness();
+  metrics_.SetReady(r.ready);
   std::lock_guard lock(ready_mu_);
   if (r.ready != readiness_.ready || r.reason != readiness_.reason) {
     if (r.ready) {
@@ -405,12 +436,13 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
   }
   if (request.method == "HEAD") out.body.clear();
   metrics_.CountRequest(label, request.method, out.status);
-  if (out.status >= 500) {
-    spdlog::error("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
-                  out.status, out.body);
-  } else if (out.status >= 400) {
-    spdlog::info("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
-                 out.status, out.body);
+  uint64_t suppressed = 0;
+  if (out.status >= 400 &&
+      log_limiter_.Allow(std::to_string(out.status) + " " + request.method + " " + label,
+                         &suppressed)) {
+    spdlog::log(out.status >= 500 ? spdlog::level::err : spdlog::level::info,
+                "api: {} {} from {} -> {} {}{}", request.method, request.path, request.remote,
+                out.status, out.body, log_limiter_.Suffix(suppressed));
   }
   return out;
 }
@@ -483,14 +515,17 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
   }
   auto stored = store_.PutBatch(*batch);
   if (!stored.ok()) {
-    spdlog::error("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
-                  stored.status().ToString());
     Status s = stored.status();
+    if (s.code() != Status::Code::kInvalidArgument) NoteWriteFailure(s);
+    // The answer is logged by Handle (once per 10 s of its kind); this says which batch.
+    spdlog::debug("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
+                  s.ToString());
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
       return ErrorResponse(s);
     }
     return ErrorResponse(Status::Unavailable("store: " + s.message()));
   }
+  NoteWriteSuccess();
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int64_t rows = RowsOf(*batch);
@@ -541,14 +576,17 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   if (!set.ok()) return reject(set.status());
   auto summary = store_.PutResults(origin, *set);
   if (!summary.ok()) {
-    spdlog::error("api: storing results of run {} failed: {}", origin.run,
-                  summary.status().ToString());
     Status s = summary.status();
+    spdlog::debug("api: storing results of run {} failed: {}", origin.run, s.ToString());
+    if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kNotFound) {
+      NoteWriteFailure(s);
+    }
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
       return reject(s);
     }
     return ErrorResponse(Status::Unavailable("store: " + s.message()));
   }
+  NoteWriteSuccess();
   metrics_.CountResults(summary->tests, summary->failed);
   if (options_.on_results) options_.on_results(origin, *summary);
   Json j = {{"tests", summary->tests},

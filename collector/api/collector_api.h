@@ -17,6 +17,7 @@
 // checks every ApiOptions::readiness_every, never the store itself.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -33,6 +34,7 @@
 #include "collector/store/store.h"
 #include "http_server/http_server.h"
 #include "jostle/status.h"
+#include "logging/log_limiter.h"
 
 namespace jostle::collector {
 
@@ -51,6 +53,14 @@ struct ApiOptions {
   std::chrono::nanoseconds sample_max_ahead = std::chrono::minutes(10);
   // How often readiness is checked (/readyz answers the last check).
   std::chrono::milliseconds readiness_every{1000};
+  // The SQLite database file, for the store's size, WAL and free space (/metrics) and the
+  // free-space check; empty: not checked.
+  std::string db_path;
+  // /readyz is 503 while the database's file system has less free space than this.
+  uint64_t min_free_bytes = 64ull << 20;
+  // /readyz is 503 for this long after a write to the store failed, unless one succeeded
+  // since (with no traffic it turns ready again, to be tried).
+  std::chrono::milliseconds write_failure_hold{30000};
 };
 
 // The last readiness check: ready, or why not.
@@ -121,6 +131,9 @@ class CollectorApi {
   HttpServerResponse Ready();
   Readiness ProbeReadiness();
   void RunReadinessChecks();
+  // A write to the store failed / succeeded (any request thread).
+  void NoteWriteFailure(const Status& status);
+  void NoteWriteSuccess();
 
   Store& store_;
   const ApiOptions options_;
@@ -129,6 +142,13 @@ class CollectorApi {
 
   mutable std::mutex tokens_mu_;            // guards tokens_
   std::shared_ptr<const TokenSet> tokens_;  // null when auth is off
+
+  // Error lines of the same kind (status and route) at most once per 10 s, with a count.
+  logging::LogLimiter log_limiter_;
+  std::atomic<bool> write_failing_{false};
+  std::mutex write_mu_;  // guards write_failed_at_, write_failure_
+  std::chrono::steady_clock::time_point write_failed_at_;
+  std::string write_failure_;
 
   mutable std::mutex ready_mu_;  // guards readiness_, stop_ready_
   std::condition_variable ready_cv_;
