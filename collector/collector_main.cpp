@@ -5,8 +5,9 @@
 // in reverse order, on every exit path. SIGTERM/SIGINT stop the server gracefully (requests in
 // flight finish), then the store is checkpointed and the process exits 0. SIGHUP re-reads
 // the token file. Alerts: after results of a run are stored, the run is judged once the
-// agents' samples cover its tests (run_alert_scheduler.h) and every --webhook is told, once
-// per run, when failures look like contention; deliveries never hold up an upload.
+// agents' samples cover its tests (run_alert_scheduler.h), its failures are counted in
+// /metrics by verdict, and every --webhook is told, once per run, when failures look like
+// contention; deliveries never hold up an upload.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +29,8 @@
 #include "collector/api/collector_api.h"
 #include "collector/api/read_routes.h"
 #include "collector/attribution/config.h"
+#include "collector/attribution/run_report.h"
+#include "collector/attribution/verdict.h"
 #include "collector/store/store.h"
 #include "flags/flag_values.h"
 #include "http_server/http_server.h"
@@ -70,7 +73,7 @@ struct Collector {
   std::chrono::nanoseconds alert_delay{};
   std::chrono::nanoseconds alert_max_wait{};
   std::unique_ptr<Store> store;
-  std::unique_ptr<RunAlertScheduler> alerts;  // null without --webhook
+  std::unique_ptr<RunAlertScheduler> alerts;
   std::unique_ptr<CollectorApi> api;
   std::unique_ptr<HttpServer> server;
 
@@ -197,8 +200,20 @@ Status StartPruner(Collector& c) {
   return Status::Ok();
 }
 
+// The failures of a judged run as the collector's failure metrics count them.
+std::vector<JudgedFailure> JudgedFailuresOf(const RunReport& report) {
+  std::vector<JudgedFailure> out;
+  for (const FailureReport& f : report.failures) {
+    out.push_back({f.job + "\n" + f.test_id, VerdictName(f.verdict),
+                   f.assessment.resource ? ResourceName(*f.assessment.resource) : "", f.node});
+  }
+  return out;
+}
+
+// Runs are judged once their samples are in, for jostle_ci_failures_total, and with
+// --webhook their alerts are sent. The callbacks reach c.api, which is built before the
+// server takes uploads and reset only after the scheduler has stopped (Teardown).
 Status StartAlerts(Collector& c) {
-  if (c.flags.webhooks.empty()) return Status::Ok();
   RunAlertSchedulerOptions options;
   for (const auto& url : c.flags.webhooks) {
     options.targets.push_back({url, c.webhook_secret, alerts::PayloadFormat::kAuto});
@@ -207,9 +222,19 @@ Status StartAlerts(Collector& c) {
   options.public_url = c.flags.public_url;
   options.min_delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_delay);
   options.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_max_wait);
+  options.on_judged = [&c](const RunReport& report) {
+    c.api->metrics().CountJudgedFailures(report.run, JudgedFailuresOf(report));
+  };
+  options.on_delivery = [&c](const alerts::DeliveryResult& d) {
+    c.api->metrics().CountWebhookDelivery(d.target, d.delivered);
+  };
   auto scheduler = RunAlertScheduler::Create(*c.store, std::move(options));
   if (!scheduler.ok()) return scheduler.status().WithContext("--webhook");
   c.alerts = std::move(scheduler.value());
+  if (c.flags.webhooks.empty()) {
+    spdlog::info("alerts: no --webhook; runs are judged for the failure metrics only");
+    return Status::Ok();
+  }
   spdlog::info("alerts: {} webhook(s), {}; report links {}", c.flags.webhooks.size(),
                c.webhook_secret.empty() ? "unsigned" : "signed",
                c.flags.public_url.empty() ? "off (no --public-url)" : c.flags.public_url);
@@ -224,7 +249,7 @@ Status StartServer(Collector& c) {
   api_options.sample_max_age = c.retention;
   if (c.flags.db != ":memory:") api_options.db_path = c.flags.db;
   api_options.min_free_bytes = c.min_free;
-  if (c.alerts) {
+  {
     RunAlertScheduler* alerts = c.alerts.get();
     api_options.on_results = [alerts](const ResultOrigin& origin, const UploadSummary&) {
       alerts->OnResults(origin.run);
@@ -262,13 +287,13 @@ void Teardown(Collector& c) {
     c.server->Stop();
     c.server.reset();
   }
-  c.api.reset();
   if (c.alerts) {
     // Deliveries already queued get a few seconds; runs not yet judged are dropped (their
     // uploads are stored; a later upload of the run judges it again).
     c.alerts->Stop(std::chrono::seconds(5));
     c.alerts.reset();
   }
+  c.api.reset();  // after the scheduler, whose callbacks count into its metrics
   if (c.pruner.joinable()) {
     {
       std::lock_guard lock(c.pruner_mu);

@@ -15,7 +15,7 @@ if [ "${1:-}" != "--build-only" ]; then
   packages+=(
     clang libgtest-dev libgmock-dev libbenchmark-dev sqlite3
     curl stress-ng python3 python3-pytest python3-pytest-rerunfailures python3-yaml unzip
-    prometheus prometheus-node-exporter chromium
+    prometheus prometheus-node-exporter prometheus-alertmanager chromium
   )
 fi
 

@@ -23,7 +23,7 @@ std::string ReportUrl(std::string_view public_url, std::string_view run) {
 
 Result<std::unique_ptr<RunAlertScheduler>> RunAlertScheduler::Create(
     Store& store, RunAlertSchedulerOptions options) {
-  if (options.targets.empty()) {
+  if (options.targets.empty() && !options.on_judged) {
     return Status::InvalidArgument("alert scheduler: no webhook targets");
   }
   for (const auto& t : options.targets) {
@@ -44,7 +44,7 @@ RunAlertScheduler::RunAlertScheduler(Store& store, RunAlertSchedulerOptions opti
       state_(store),
       sender_(options_.policy),
       dispatcher_(options_.targets, options_.config.alerts, sender_, state_),
-      async_(dispatcher_) {
+      async_(dispatcher_, options_.on_delivery) {
   if (options_.sample_margin.count() >= 0) {
     margin_ = options_.sample_margin;
   } else {
@@ -88,6 +88,11 @@ bool RunAlertScheduler::WaitIdle(std::chrono::milliseconds timeout) {
   }
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
   return async_.WaitIdle(std::max(left, std::chrono::milliseconds(0)));
+}
+
+uint64_t RunAlertScheduler::WaitingChecks() {
+  std::lock_guard lock(mu_);
+  return waiting_checks_;
 }
 
 void RunAlertScheduler::Stop(std::chrono::milliseconds deadline) {
@@ -146,6 +151,7 @@ void RunAlertScheduler::Loop(std::stop_token stop) {
 
     lock.lock();
     judging_ = false;
+    if (!judge && !drop) ++waiting_checks_;
     if (!judge && !drop && !pending_.contains(run)) {
       pending_[run] =
           Pending{std::min(Clock::now() + options_.recheck, pending.deadline), pending.deadline};
@@ -201,6 +207,8 @@ void RunAlertScheduler::Judge(const std::string& run) {
     spdlog::warn("alerts: judging run {}: {}", run, report.status().ToString());
     return;
   }
+  if (options_.on_judged) options_.on_judged(*report);
+  if (options_.targets.empty()) return;
   alerts::AlertFacts facts =
       FactsFromReport(*report, RunJob(*report), ReportUrl(options_.public_url, run));
   if (Status s = async_.Submit(std::move(facts)); !s.ok()) {

@@ -7,13 +7,15 @@
 // of one run are judged together), and once every node its tests ran on has a sample at or
 // after the last test end there + `sample_margin` (nodes without any sample are not waited
 // for), or once `max_wait` has passed since its first upload, whichever comes first. A run
-// without failed tests is not judged at all. "Once per run per target" and the cooldown hold
-// across repeated uploads and restarts: the state is StoreAlertState over the Store.
+// without failed tests is not judged at all. Without targets runs are judged for `on_judged`
+// only (the collector's failure metrics) and nothing is sent. "Once per run per target" and the
+// cooldown hold across repeated uploads and restarts: the state is StoreAlertState over the Store.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,13 +27,14 @@
 #include "collector/alerts/run_alerts.h"
 #include "collector/alerts/webhook_sender.h"
 #include "collector/attribution/config.h"
+#include "collector/attribution/run_report.h"
 #include "collector/store/store.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
 
 struct RunAlertSchedulerOptions {
-  std::vector<alerts::WebhookTarget> targets;  // at least one
+  std::vector<alerts::WebhookTarget> targets;  // may be empty when on_judged is set
   AttributionConfig config;                    // for BuildRunReport; config.alerts = the rules
   // Base URL under which this collector is reachable; report links in payloads are
   // "<public_url>/api/v1/runs/<run>/report?format=html". Empty: no link.
@@ -45,6 +48,11 @@ struct RunAlertSchedulerOptions {
   std::chrono::milliseconds sample_margin{-1};
   alerts::DeliveryPolicy policy;
   size_t max_pending = 1000;  // runs waiting to be judged; more are dropped with a warning
+  // Called with every judged run's report, on the scheduler's thread, before its alert is
+  // queued; must not block. A run uploaded again is judged (and reported) again.
+  std::function<void(const RunReport&)> on_judged;
+  // Called with every finished delivery, on the delivery thread; must not block.
+  std::function<void(const alerts::DeliveryResult&)> on_delivery;
 };
 
 // The report link of `run` under `public_url` ("" when public_url is empty).
@@ -52,7 +60,7 @@ std::string ReportUrl(std::string_view public_url, std::string_view run);
 
 class RunAlertScheduler {
  public:
-  // `store` must outlive the scheduler. InvalidArgument without targets.
+  // `store` must outlive the scheduler. InvalidArgument without targets and on_judged.
   static Result<std::unique_ptr<RunAlertScheduler>> Create(Store& store,
                                                            RunAlertSchedulerOptions options);
   ~RunAlertScheduler();  // Stop(0)
@@ -64,6 +72,10 @@ class RunAlertScheduler {
 
   // Waits until no run is waiting, being judged or being delivered; false after `timeout`.
   bool WaitIdle(std::chrono::milliseconds timeout);
+
+  // How many times a run was looked at and left waiting because its samples had not caught
+  // up yet (tests poll this instead of sleeping); thread-safe.
+  uint64_t WaitingChecks();
 
   // Drops runs still waiting to be judged, lets queued deliveries go out until `deadline`,
   // then cancels the rest and joins both threads. Safe to call more than once.
@@ -97,6 +109,7 @@ class RunAlertScheduler {
   bool judging_ = false;                    // guarded by mu_: the loop is judging a run
   bool stopped_ = false;                    // guarded by mu_
   uint64_t changes_ = 0;                    // guarded by mu_: bumped by OnResults
+  uint64_t waiting_checks_ = 0;             // guarded by mu_
   std::jthread thread_;                     // runs Loop; last member, started last
 };
 

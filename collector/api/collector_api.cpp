@@ -338,9 +338,14 @@ void CollectorApi::AddBuiltinRoutes() {
            [this](const HttpServerRequest&, const PathParams&) { return Ready(); });
   AddRoute("GET", "/metrics", Access::kAnyToken,
            [this](const HttpServerRequest&, const PathParams&) {
+             StoreScrape scrape;
+             if (auto latest = store_.LatestSampleTimes(); latest.ok()) {
+               scrape.ready = true;
+               scrape.latest_sample_ns = std::move(latest.value());
+             }
              HttpServerResponse r;
              r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-             r.body = metrics_.Render();
+             r.body = metrics_.Render(scrape);
              return r;
            });
   AddRoute("POST", "/api/v1/samples", Access::kAgent,
@@ -457,8 +462,9 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
                                              const TokenGrant& grant) {
   auto started = std::chrono::steady_clock::now();
   auto reject = [this](Status s) {
-    metrics_.CountRejectedBatch();
-    return ErrorResponse(s);
+    HttpServerResponse r = ErrorResponse(s);
+    metrics_.CountSampleError(r.status);
+    return r;
   };
   std::string media = MediaType(request.Header("content-type").value_or(""));
   // What curl and friends send when the caller named no type: read as JSON.
@@ -521,9 +527,9 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
     spdlog::debug("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
                   s.ToString());
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
-      return ErrorResponse(s);
+      return reject(s);
     }
-    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+    return reject(Status::Unavailable("store: " + s.message()));
   }
   NoteWriteSuccess();
   double seconds =
@@ -536,8 +542,9 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
 HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
                                              const PathParams& params) {
   auto reject = [this](Status s) {
-    metrics_.CountRejectedResults();
-    return ErrorResponse(s);
+    HttpServerResponse r = ErrorResponse(s);
+    metrics_.CountResultError(r.status);
+    return r;
   };
   ResultOrigin origin;
   origin.run = params.at("run");
@@ -584,10 +591,11 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
       return reject(s);
     }
-    return ErrorResponse(Status::Unavailable("store: " + s.message()));
+    return reject(Status::Unavailable("store: " + s.message()));
   }
   NoteWriteSuccess();
   metrics_.CountResults(summary->tests, summary->failed);
+  metrics_.CountTests(origin.job, *set);
   if (options_.on_results) options_.on_results(origin, *summary);
   Json j = {{"tests", summary->tests},
             {"failed", summary->failed},

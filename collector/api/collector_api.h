@@ -6,7 +6,7 @@
 //   POST /api/v1/runs/{run}/results       ci     JUnit XML / report-log / jostle JSON
 //   GET  /healthz                         none   the process is up
 //   GET  /readyz                          token  the store answers (cached: see below)
-//   GET  /metrics                         token  ApiMetrics (Prometheus text)
+//   GET  /metrics                         token  ApiMetrics (Prometheus text; METRICS.md)
 // Authentication: with a token set, every route but /healthz needs "Authorization: Bearer
 // TOKEN": 401 without one or with an unknown one, 403 when it lacks the route's scope.
 // Without a token set every request is allowed (the collector logs a warning at start-up).

@@ -173,7 +173,7 @@ Result<int64_t> ParseTimestamp(std::string_view text, int default_offset_s) {
     return Status::InvalidArgument("timestamp \"" + Truncate(text, 64) + "\" " + std::string(why));
   };
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;  // set by ReadDigits
   if (!ReadDigits(text, pos, 4, year) || pos >= text.size() || text[pos++] != '-' ||
       !ReadDigits(text, pos, 2, month) || pos >= text.size() || text[pos++] != '-' ||
       !ReadDigits(text, pos, 2, day)) {

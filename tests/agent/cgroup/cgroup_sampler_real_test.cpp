@@ -25,6 +25,7 @@
 
 #include "agent/cgroup/cgroup_parsers.h"
 #include "agent/cgroup/cgroup_sampler.h"
+#include "support/real_parts.h"
 
 namespace jostle::agent {
 namespace {
@@ -73,9 +74,9 @@ struct Place {
 class RealCgroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+    if (::geteuid() != 0) JOSTLE_SKIP_MISSING_REAL("needs root to create cgroups");
     auto self = ParseProcCgroup(Slurp("/proc/self/cgroup"), "/proc/self/cgroup");
-    if (!self.ok()) GTEST_SKIP() << self.status().ToString();
+    if (!self.ok()) JOSTLE_SKIP_MISSING_REAL(self.status().ToString());
     std::string suffix = "/jostle-test-" + std::to_string(::getpid());
     auto own = [&](const std::string& controller) {
       auto it = self->find(controller);
@@ -104,14 +105,14 @@ class RealCgroupTest : public ::testing::Test {
         unified_ = {root + "/unified", root + "/unified" + own("") + suffix, true, false};
       }
     }
-    if (places_.empty()) GTEST_SKIP() << "no cgroup hierarchy under " << root;
+    if (places_.empty()) JOSTLE_SKIP_MISSING_REAL("no cgroup hierarchy under " << root);
     pod_burn_ = NewUuid();
     pod_idle_ = NewUuid();
     pod_nested_ = NewUuid();
     ASSERT_EQ(pod_burn_.size(), 36u);
     for (const Place& p : places_) {
       std::string err;
-      if (!MakeTree(p, &err)) GTEST_SKIP() << "cannot create cgroups here: " << err;
+      if (!MakeTree(p, &err)) JOSTLE_SKIP_MISSING_REAL("cannot create cgroups here: " << err);
     }
     if (unified_) {
       std::string err;
@@ -295,10 +296,10 @@ TEST_F(RealCgroupTest, BurnerUsesCpuAndIsThrottledIdleSiblingIsNot) {
 // gives ENOENT. Its PSI fields go absent while everything else keeps coming, and come
 // back at a rescan once PSI is turned on again.
 TEST_F(RealCgroupTest, PsiHiddenForAPodIsAbsentUntilShownAgain) {
-  if (!unified_ && !(places_.front().v2)) GTEST_SKIP() << "no cgroup v2 hierarchy here";
+  if (!unified_ && !(places_.front().v2)) JOSTLE_SKIP_MISSING_REAL("no cgroup v2 hierarchy here");
   const Place& v2 = unified_ ? *unified_ : places_.front();
   const std::string knob = v2.base + PodRel(pod_burn_) + "/cgroup.pressure";
-  if (!fs::exists(knob)) GTEST_SKIP() << "no cgroup.pressure on this kernel";
+  if (!fs::exists(knob)) JOSTLE_SKIP_MISSING_REAL("no cgroup.pressure on this kernel");
   StartBurner();
   HostPaths paths;
   CgroupOptions options;
@@ -308,7 +309,7 @@ TEST_F(RealCgroupTest, PsiHiddenForAPodIsAbsentUntilShownAgain) {
   auto t0 = sampler->Read();
   const CgroupSample* pod = Find(t0, Scope::kPod, pod_burn_);
   ASSERT_NE(pod, nullptr);
-  if (!pod->psi_cpu) GTEST_SKIP() << "no PSI on this kernel";
+  if (!pod->psi_cpu) JOSTLE_SKIP_MISSING_REAL("no PSI on this kernel");
   std::string err;
   ASSERT_TRUE(WriteFile(knob, "0", &err)) << err;
   for (int tick = 1; tick <= 3; ++tick) {  // the kept files, then reopening, then a rescan

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -358,7 +359,7 @@ TEST(KubePodDirectory, StopInterruptsAListTheServerNeverAnswers) {
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ASSERT_EQ(listen(fd, 8), 0);  // accepts nothing: connections hang in the backlog
+  ASSERT_EQ(listen(fd, 8), 0);  // answers nothing
 
   KubeConfig config;
   config.api_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
@@ -367,11 +368,27 @@ TEST(KubePodDirectory, StopInterruptsAListTheServerNeverAnswers) {
   config.list_timeout = seconds(120);
   KubePodDirectory directory(config);
   ASSERT_TRUE(directory.Start().ok());
-  std::this_thread::sleep_for(milliseconds(100));
+  // The list request is in flight: its connection is accepted and its whole request head
+  // has arrived; it is never answered.
+  pollfd pfd{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 30000), 1) << "the directory never connected";
+  const int conn = accept(fd, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::string head;
+  char buf[4096];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    pollfd cp{conn, POLLIN, 0};
+    ASSERT_EQ(poll(&cp, 1, 30000), 1) << "no request on the connection: " << head;
+    const ssize_t n = read(conn, buf, sizeof buf);
+    ASSERT_GT(n, 0) << head;
+    head.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(head.rfind("GET /api/v1/pods", 0), 0u) << head;
   const auto started = std::chrono::steady_clock::now();
   directory.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
   EXPECT_EQ(directory.stats().lists, 0u);
+  close(conn);
   close(fd);
 }
 

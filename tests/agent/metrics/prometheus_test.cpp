@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/real_parts.h"
+
 namespace jostle::agent {
 namespace {
 
@@ -326,7 +328,7 @@ TEST(PrometheusRenderer, SeriesThenSelfIsTheWholeTextAndAppends) {
 
 TEST(RenderPrometheus, PassesPromtoolCheckMetrics) {
   if (!HavePromtool()) {
-    GTEST_SKIP() << "/usr/bin/promtool not installed (Debian package prometheus)";
+    JOSTLE_SKIP_MISSING_REAL("/usr/bin/promtool not installed (Debian package prometheus)");
   }
   for (const auto& [name, text] :
        {std::pair{"rich", RenderPrometheus(RichSample(), "node-\"a\"\n", RichSelf())},
@@ -340,7 +342,7 @@ TEST(RenderPrometheus, PassesPromtoolCheckMetrics) {
 
 TEST(RenderPrometheus, PromtoolRejectsBrokenText) {
   if (!HavePromtool()) {
-    GTEST_SKIP() << "/usr/bin/promtool not installed (Debian package prometheus)";
+    JOSTLE_SKIP_MISSING_REAL("/usr/bin/promtool not installed (Debian package prometheus)");
   }
   // The check above can fail: promtool does reject a label value with a raw newline.
   std::string text = RenderPrometheus(RichSample(), "node-a", RichSelf());

@@ -1,10 +1,13 @@
 #include "agent/sampler/sampler.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -86,14 +89,93 @@ TEST(TickLoopTest, TicksUntilStoppedAndStopsPromptly) {
   EXPECT_EQ(ticks.load(), after_stop);
 }
 
+// A host from fixtures: procfs/normal_host's /proc and /sys, cgroup_v2_systemd's cgroup tree.
+// Every value below is the fixture files' own.
+TEST(SamplerTest, FixtureHostGivesTheFixturesValues) {
+  const std::string node = std::string(testing::kFixtureDir) + "/procfs/normal_host";
+  const std::string cgroups = std::string(testing::kFixtureDir) + "/hosts/cgroup_v2_systemd";
+  HostPaths paths{node + "/proc", node + "/sys", cgroups + "/sys/fs/cgroup"};
+  CgroupOptions options;
+  options.self_cgroup_file = cgroups + "/proc/self/cgroup";
+  FixedPods pods;
+  PodMeta meta;
+  meta.uid = "0b5c1d2e-1111-4a4a-8b8b-000000000001";
+  meta.namespace_name = "ci";
+  meta.name = "runner-1";
+  pods.pods[meta.uid] = meta;
+  auto sampler = Sampler::Open(paths, options, &pods);
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  Sample s = (*sampler)->Tick();
+
+  // procfs/normal_host/proc/stat's cpu line, USER_HZ 100: 10 000 µs per tick.
+  EXPECT_EQ(s.node.cpu_busy_us, (4705 + 356 + 5845 + 209 + 12) * 10000ULL);
+  EXPECT_EQ(s.node.cpu_total_us, (4705 + 356 + 5845 + 209 + 12 + 1016582 + 4352) * 10000ULL);
+  EXPECT_EQ(s.node.cpus, 2u);
+  EXPECT_EQ(s.node.mem_total_bytes, 8029288ULL * 1024);
+  EXPECT_EQ(s.node.mem_available_bytes, 5741236ULL * 1024);
+  EXPECT_EQ(s.node.psi_cpu, (PsiTotals{83451000, 0}));
+  EXPECT_EQ(s.node.tcp_retrans_segs, 4321u);
+
+  // 3 pods, 4 containers (crio-conmon is none) and 5 plain cgroups to depth 2.
+  std::map<Scope, int> by_scope;
+  const CgroupSample* pod = nullptr;
+  for (const CgroupSample& c : s.cgroups) {
+    ++by_scope[c.scope];
+    if (c.scope == Scope::kPod && c.pod_uid == meta.uid) pod = &c;
+  }
+  EXPECT_EQ(by_scope[Scope::kPod], 3);
+  EXPECT_EQ(by_scope[Scope::kContainer], 4);
+  EXPECT_EQ(by_scope[Scope::kCgroup], 5);
+  ASSERT_NE(pod, nullptr);
+  EXPECT_EQ(pod->namespace_name, "ci");  // from the pod directory
+  EXPECT_EQ(pod->pod_name, "runner-1");
+  EXPECT_EQ(pod->cpu_usage_us, 1000123u);  // its cpu.stat usage_usec
+  EXPECT_EQ(pod->cpu_throttled_periods, 10u);
+  EXPECT_EQ(pod->cpu_limit_cores, 2.0);  // cpu.max "200000 100000"
+  EXPECT_EQ(pod->mem_usage_bytes, 1052672u);
+
+  auto facts = (*sampler)->HostFacts();
+  EXPECT_EQ(facts.at("cgroup"), "v2");
+  EXPECT_EQ(facts.at("psi"), "enabled");
+  EXPECT_EQ((*sampler)->read_errors(), 0u);
+}
+
+// This machine: the node's CPU time is /proc/stat's, read here beside the sampler, and the
+// clocks are now.
 TEST(SamplerTest, ReadsThisHost) {
   auto sampler = Sampler::Open(HostPaths{}, CgroupOptions{}, nullptr);
   ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  auto total_us = [] {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    in >> cpu;
+    double ticks = 0;
+    for (int i = 0; i < 8; ++i) {
+      double v = 0;
+      in >> v;
+      ticks += v;
+    }
+    return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  };
+  const double before_us = total_us();
+  const auto wall0 = std::chrono::system_clock::now();
   Sample s = (*sampler)->Tick();
-  EXPECT_GT(s.wall_ns, 0);
-  EXPECT_GT(s.mono_ns, 0);
+  const auto wall1 = std::chrono::system_clock::now();
+  const double after_us = total_us();
   ASSERT_TRUE(s.node.cpu_total_us.has_value());
-  EXPECT_GE(*s.node.cpu_total_us, s.node.cpu_busy_us.value_or(0));
+  EXPECT_GE(static_cast<double>(*s.node.cpu_total_us), before_us);
+  EXPECT_LE(static_cast<double>(*s.node.cpu_total_us), after_us);
+  EXPECT_LE(*s.node.cpu_busy_us, *s.node.cpu_total_us);
+  EXPECT_EQ(s.node.cpus, std::thread::hardware_concurrency());
+  auto ns = [](auto tp) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
+  };
+  EXPECT_GE(s.wall_ns, ns(wall0));
+  EXPECT_LE(s.wall_ns, ns(wall1));
+  timespec mono{};
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
+  EXPECT_LE(s.mono_ns, mono.tv_sec * 1000000000LL + mono.tv_nsec);
+  EXPECT_GT(s.mono_ns, 0);
   auto facts = (*sampler)->HostFacts();
   EXPECT_TRUE(facts.count("cgroup")) << "cgroup layout fact missing";
 }

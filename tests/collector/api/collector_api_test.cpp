@@ -11,6 +11,7 @@
 #include <future>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "collector/api/test_batches.h"
 #include "http_client/http_client.h"
@@ -530,6 +531,105 @@ TEST_F(CollectorApiTest, MetricsCountRequestsBatchesAndRows) {
        }) {
     EXPECT_NE(m.body.find(line), std::string::npos) << line << "\n" << m.body;
   }
+}
+
+// The CI and health series: outcomes per job from the uploaded file (counted by hand from
+// kJunit and the rerun document below), refused and failed requests by reason, and each
+// node's newest stored sample as the batch's last tick.
+TEST_F(CollectorApiTest, MetricsCountTestsByJobAndOutcomeErrorsAndNodeSampleTimes) {
+  const char* rerun = R"(<testsuite name="s" tests="2">
+<testcase classname="c" name="flaky" time="0.2"><failure message="x">x</failure></testcase>
+<testcase classname="c" name="flaky" time="0.3"/>
+<testcase classname="c" name="skip" time="0"><skipped/></testcase>
+</testsuite>)";
+  ASSERT_EQ(PostBatch(testing::MakeTestBatch("node-a", 0, 2, 1)).status, 200);
+  ASSERT_EQ(PostBatch(testing::MakeTestBatch("node-b", 4, 3, 1)).status, 200);
+  ASSERT_EQ(Send("POST", "/api/v1/runs/r1/results?job=unit", kJunit, kCiToken).status, 200);
+  ASSERT_EQ(Send("POST", "/api/v1/runs/r1/results?job=lint", rerun, kCiToken).status, 200);
+  ASSERT_EQ(Send("POST", "/api/v1/runs/r1/results?job=unit", "<nope", kCiToken).status, 400);
+  ASSERT_EQ(Send("POST", "/api/v1/runs/r1/results?job=unit", "", kCiToken).status, 400);
+  auto m = Send("GET", "/metrics", "", kReadToken);
+  ASSERT_EQ(m.status, 200);
+  // node-a: seq 0, 2 ticks -> last tick 1 s after the epoch; node-b: seq 4, 3 ticks -> 14 s.
+  const double a_s = static_cast<double>(testing::TestWallNs(0, 1, 2)) / 1e9;
+  const double b_s = static_cast<double>(testing::TestWallNs(4, 2, 3)) / 1e9;
+  std::ostringstream a_line, b_line;
+  a_line.precision(17);
+  b_line.precision(17);
+  a_line << "jostle_collector_node_last_sample_timestamp_seconds{node=\"node-a\"} " << a_s;
+  b_line << "jostle_collector_node_last_sample_timestamp_seconds{node=\"node-b\"} " << b_s;
+  for (const std::string& line : {
+           std::string("jostle_ci_tests_total{ci_job=\"unit\",outcome=\"passed\"} 2"),
+           std::string("jostle_ci_tests_total{ci_job=\"unit\",outcome=\"failed\"} 1"),
+           std::string("jostle_ci_tests_total{ci_job=\"lint\",outcome=\"passed\"} 1"),
+           std::string("jostle_ci_tests_total{ci_job=\"lint\",outcome=\"skipped\"} 1"),
+           std::string("jostle_ci_flaky_tests_total{ci_job=\"lint\"} 1"),
+           std::string("jostle_ci_flaky_tests_total{ci_job=\"unit\"} 0"),
+           // Last attempts: 1.0, 1.0, 1.0 (unit), 0.3 passed and 0 skipped (lint).
+           std::string("jostle_ci_test_duration_seconds_count{outcome=\"passed\"} 3"),
+           std::string("jostle_ci_test_duration_seconds_sum{outcome=\"passed\"} 2.3"),
+           std::string("jostle_ci_test_duration_seconds_bucket{outcome=\"passed\",le=\"0.5\"} 1"),
+           std::string("jostle_ci_test_duration_seconds_bucket{outcome=\"passed\",le=\"1\"} 3"),
+           std::string("jostle_ci_test_duration_seconds_count{outcome=\"failed\"} 1"),
+           std::string(
+               "jostle_collector_ingest_errors_total{kind=\"results\",reason=\"invalid\"} 2"),
+           std::string("jostle_collector_ingest_errors_total{kind=\"samples\",reason=\"store\"} 0"),
+           std::string("jostle_collector_result_uploads_total{result=\"rejected\"} 2"),
+           std::string("jostle_collector_store_ready 1"),
+           a_line.str(),
+           b_line.str(),
+       }) {
+    EXPECT_NE(m.body.find(line + "\n"), std::string::npos) << line << "\n" << m.body;
+  }
+}
+
+// Each failure of a run counts once however often the run is judged; webhook targets get
+// both result series from their first delivery.
+TEST(ApiMetricsTest, JudgedFailuresCountOncePerRunAndDeliveriesByResult) {
+  ApiMetrics metrics;
+  metrics.CountJudgedFailures(
+      "r1", {{"unit\na", "contention", "cpu", "n1"}, {"unit\nb", "fails-regardless", "", "n1"}});
+  // Judged again after another job's upload: a is not counted twice, c is new.
+  metrics.CountJudgedFailures(
+      "r1", {{"unit\na", "contention", "cpu", "n1"}, {"e2e\nc", "contention", "cpu", "n1"}});
+  metrics.CountJudgedFailures("r2", {{"unit\na", "contention", "cpu", "n1"}});
+  metrics.CountWebhookDelivery("https://hooks.slack.com/...", true);
+  metrics.CountWebhookDelivery("https://hooks.slack.com/...", true);
+  std::string text = metrics.Render(StoreScrape{});
+  for (const char* line : {
+           "jostle_ci_failures_total{verdict=\"contention\",resource=\"cpu\",node=\"n1\"} 3\n",
+           "jostle_ci_failures_total{verdict=\"fails-regardless\",resource=\"\",node=\"n1\"} 1\n",
+           "jostle_collector_webhook_deliveries_total{target=\"https://hooks.slack.com/...\","
+           "result=\"delivered\"} 2\n",
+           "jostle_collector_webhook_deliveries_total{target=\"https://hooks.slack.com/...\","
+           "result=\"failed\"} 0\n",
+           "jostle_collector_store_ready 0\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+}
+
+// Job names beyond kMaxJobs, and names that are not UTF-8, share ci_job="_other".
+TEST(ApiMetricsTest, JobLabelsAreBounded) {
+  ApiMetrics metrics;
+  ResultSet set;
+  TestCase t;
+  t.id = "c::t";
+  t.attempts.push_back(TestAttempt{});
+  set.tests.push_back(t);
+  for (size_t i = 0; i < ApiMetrics::kMaxJobs + 5; ++i) {
+    metrics.CountTests("job-" + std::to_string(i), set);
+  }
+  metrics.CountTests("bad-\xff", set);
+  std::string text = metrics.Render(StoreScrape{});
+  EXPECT_NE(text.find("jostle_ci_tests_total{ci_job=\"_other\",outcome=\"passed\"} 6\n"),
+            std::string::npos)
+      << text;
+  size_t series = 0;
+  for (size_t at = 0; (at = text.find("\njostle_ci_tests_total{", at)) != std::string::npos; ++at) {
+    ++series;
+  }
+  EXPECT_EQ(series, ApiMetrics::kMaxJobs + 1);
 }
 
 TEST_F(CollectorApiTest, ConcurrentAgentsAllGetStored) {

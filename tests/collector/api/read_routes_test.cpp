@@ -10,8 +10,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "collector/alerts/run_alert_scheduler.h"
 #include "collector/alerts/signature.h"
@@ -442,8 +444,13 @@ TEST_F(ReadRoutesTest, WaitsUntilSamplesCoverTheRun) {
   // t0+31.5 s) is not.
   UploadSamples(0, 26, 0);
   UploadResults("r-wait", "unit", ContendedResults(t0_));
-  // Judging would take well under a second (min_delay 50 ms); the run is still waiting.
-  std::this_thread::sleep_for(milliseconds(1000));
+  // The scheduler looks at the run (min_delay 50 ms) and finds it waiting, twice: it did not
+  // judge it.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (owned_scheduler_->WaitingChecks() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_GE(owned_scheduler_->WaitingChecks(), 2u);
   EXPECT_EQ(receiver.RequestCount(), 0u);
   EXPECT_TRUE(GetJson("/api/v1/alerts")["alerts"].empty());
   // The agent's next batch arrives: the run is judged and alerts.
@@ -462,6 +469,36 @@ TEST_F(ReadRoutesTest, JudgesAfterMaxWaitWhenSamplesLag) {
   Json body = Json::parse(receiver.Requests()[0].body);
   EXPECT_EQ(body["run"], "r-lag");
   EXPECT_EQ(body["failures"][0]["verdict"], "contention-possible");
+}
+
+// Without webhooks the collector still judges runs, for its failure metrics: on_judged gets
+// the report once the samples cover the run, and nothing is sent.
+TEST_F(ReadRoutesTest, WithoutTargetsRunsAreJudgedForOnJudgedOnly) {
+  RunAlertSchedulerOptions options;
+  options.min_delay = milliseconds(50);
+  options.recheck = milliseconds(50);
+  EXPECT_FALSE(RunAlertScheduler::Create(*store_, options).ok())
+      << "neither targets nor on_judged: nothing to do";
+  std::mutex mu;
+  std::vector<RunReport> judged;  // guarded by mu
+  options.on_judged = [&](const RunReport& report) {
+    std::lock_guard lock(mu);
+    judged.push_back(report);
+  };
+  auto scheduler = RunAlertScheduler::Create(*store_, options);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+  owned_scheduler_ = std::move(scheduler.value());
+  scheduler_.store(owned_scheduler_.get());
+  UploadSamples();
+  UploadResults("r-metrics", "unit", ContendedResults(t0_));
+  UploadResults("r-green", "unit", GreenResults(t0_));
+  ASSERT_TRUE(owned_scheduler_->WaitIdle(milliseconds(30000)));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(judged.size(), 1u) << "only the run with a failure is judged";
+  EXPECT_EQ(judged[0].run, "r-metrics");
+  ASSERT_EQ(judged[0].failures.size(), 1u);
+  EXPECT_EQ(judged[0].failures[0].verdict, Verdict::kContentionPossible);
+  EXPECT_TRUE(GetJson("/api/v1/alerts")["alerts"].empty());
 }
 
 TEST_F(ReadRoutesTest, FailingWebhookNeverHoldsUpAnUpload) {

@@ -10,6 +10,7 @@
 #include "collector/report/report_fixture.h"
 #include "jostle_test/test_paths.h"
 #include "support/chromium_page.h"
+#include "support/real_parts.h"
 
 namespace jostle::collector {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 
 TEST(ChromiumReport, RendersWithChartsTableAndNoConsoleErrors) {
   std::string chromium = jostle::testing::FindChromium();
-  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed";
+  if (chromium.empty()) JOSTLE_SKIP_MISSING_REAL("chromium is not installed");
   fs::path dir = fs::path(jostle::testing::kBuildDir) / "report-screenshot";
   fs::path html = fs::path(jostle::testing::kBuildDir) / "report-screenshot.html";
   {

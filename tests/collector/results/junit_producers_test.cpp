@@ -353,6 +353,7 @@ TEST(JUnitRetryTimingTest, RetryElementTimestampsAreExactStarts) {
       "panicked\"/></testcase></testsuite></testsuites>",
       "application/xml", kUploaderTz);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   const TestCase& t = set->tests[0];
   ASSERT_EQ(2u, t.attempts.size());
   EXPECT_EQ(Ns(k10h + 1), t.attempts[0].start_ns);
@@ -369,6 +370,7 @@ TEST(JUnitRetryTimingTest, SurefireRetriesWithoutTimesShareTheTestcaseTime) {
       "time=\"1\"/></testcase></testsuite>",
       "application/xml", 0);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   const TestCase& t = set->tests[0];
   ASSERT_EQ(3u, t.attempts.size());
   for (const TestAttempt& a : t.attempts) EXPECT_DOUBLE_EQ(1.0, a.duration_s);

@@ -110,6 +110,7 @@ TEST(JUnitTimingTest, PytestSuiteTimestampWithOffsetPlusCumulativeDurations) {
   // Suite starts 2026-11-23T12:00:00.25+02:00 = 10:00:00.25Z; tests take 1.0 s then 2.5 s.
   Result<ResultSet> set = Parse(ResultsFixture("pytest_xunit2_offset.xml"), "", /*tz=*/-3600);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 4u);
   const TestAttempt& small = set->tests[0].attempts[0];
   const TestAttempt& large = set->tests[1].attempts[0];
   EXPECT_EQ(Ns(k10h, 250), small.start_ns);
@@ -140,6 +141,7 @@ TEST(JUnitTimingTest, GoogleTestPerTestTimestampReadAtDefaultZone) {
 TEST(JUnitTimingTest, JestJunitTimestampsAreUtcWhateverTheDefaultZone) {
   Result<ResultSet> set = Parse(ResultsFixture("jest_junit.xml"), "", /*tz=*/7200);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 3u);
   EXPECT_EQ(Ns(k10h - 5400), set->tests[0].last().start_ns);  // 08:30:00 UTC
   EXPECT_EQ(Ns(k10h - 5400, 400), set->tests[1].last().start_ns);
   EXPECT_EQ("Error: thrown: \"Exceeded timeout of 1000 ms for a test.\"",
@@ -173,6 +175,7 @@ TEST(JUnitTimingTest, NestedSuitesKeepTheirOwnClocks) {
 TEST(JUnitTimingTest, RerunEntriesAdvanceTheClock) {
   Result<ResultSet> set = Parse(ResultsFixture("pytest_rerunfailures16_xunit2.xml"));
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 2u);
   const TestCase& flaky = set->tests[1];
   // 09:15:00 + 0.101 + 0.102 + 0.103 = 09:15:00.306
   EXPECT_EQ(Ns(k10h - 2700, 306), flaky.attempts[0].start_ns);
@@ -263,6 +266,7 @@ TEST(JUnitLimitsTest, DoctypeQuotedInCdataOrCommentIsText) {
       "<testsuite><!-- <!DOCTYPE x> --><testcase name=\"page\"><failure><![CDATA[<!DOCTYPE "
       "html><html>500</html>]]></failure></testcase></testsuite>");
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   EXPECT_EQ("<!DOCTYPE html><html>500</html>", set->tests[0].last().message);
 }
 
@@ -272,6 +276,7 @@ TEST(JUnitLimitsTest, HugeMessagesAreCutNotRefused) {
                      "</failure></testcase></testsuite>";
   Result<ResultSet> set = Parse(body);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   EXPECT_LE(set->tests[0].last().message.size(), 1024u + 3);
   EXPECT_LE(set->tests[0].last().details.size(), 4096u + 3);
 }

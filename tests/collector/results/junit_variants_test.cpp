@@ -221,6 +221,7 @@ TEST(JUnitVariantTest, PhpunitFirstLineWithDataSetValuesIsNotTheMessage) {
 TEST(JUnitVariantTest, ReconstructedStartIsApproximate) {
   Result<ResultSet> set = Parse(Ts("2026-11-23T10:00:00Z"), "application/xml", 0, "junit.xml");
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   EXPECT_TRUE(set->tests[0].last().timing_approximate);
 }
 
@@ -252,6 +253,7 @@ TEST(JUnitVariantTest, FailureWithoutMessageOrBodyTakesTheTestcaseOutput) {
                                     "<failure message=\"\"/><system-out>step 1\nboom: disk "
                                     "full\n</system-out><system-err>warning: x</system-err>"));
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   const TestAttempt& a = set->tests[0].last();
   EXPECT_EQ(Outcome::kFailed, a.outcome);
   EXPECT_EQ("", a.message);
@@ -264,6 +266,7 @@ TEST(JUnitVariantTest, LongTestcaseOutputKeepsItsEnd) {
   Result<ResultSet> set =
       Parse(One("", " time=\"1\"", "<error/><system-out>" + output + "</system-out>"));
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   const TestAttempt& a = set->tests[0].last();
   EXPECT_LE(a.details.size(), 4096u + 3);
   EXPECT_NE(std::string::npos, a.details.find("the actual error")) << a.details.substr(0, 100);

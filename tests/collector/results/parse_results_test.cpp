@@ -83,6 +83,7 @@ TEST(ParseResultsTest, Utf8BomIsAccepted) {
   Result<ResultSet> set =
       Parse("\xEF\xBB\xBF<testsuite name=\"s\"><testcase name=\"t\" time=\"1\"/></testsuite>");
   ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->tests.size(), 1u);
   EXPECT_EQ("t", set->tests[0].id);
 }
 

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "results_test_support.h"
+#include "support/real_parts.h"
 
 namespace jostle::collector {
 namespace {
@@ -66,7 +67,7 @@ class PytestProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     python_ = FindPytestPython();
-    if (python_.empty()) GTEST_SKIP() << "python3-pytest is not installed";
+    if (python_.empty()) JOSTLE_SKIP_MISSING_REAL("python3-pytest is not installed");
     ASSERT_FALSE(dir_.path().empty());
     suite_ = std::string(jostle::testing::kFixtureDir) + "/results/pytest_suite";
   }
@@ -217,7 +218,7 @@ TEST(CTestProducerTest, RealOutputJunit) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   if (RunShell(std::string("'") + JOSTLE_CTEST_COMMAND + "' --version >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "ctest is not installed at " << JOSTLE_CTEST_COMMAND;
+    JOSTLE_SKIP_MISSING_REAL("ctest is not installed at " << JOSTLE_CTEST_COMMAND);
   }
   {
     std::ofstream out(dir.path() + "/CMakeLists.txt");
@@ -233,7 +234,7 @@ TEST(CTestProducerTest, RealOutputJunit) {
                         xml + "' >/dev/null 2>&1"));
   const int64_t after = NowNs();
   const std::string body = ReadFile(xml);
-  if (body.empty()) GTEST_SKIP() << "this ctest writes no --output-junit (CMake 3.21+)";
+  if (body.empty()) JOSTLE_SKIP_MISSING_REAL("this ctest writes no --output-junit (CMake 3.21+)");
   Result<ResultSet> set = Parse(body, "application/xml", LocalOffsetSeconds());
   ASSERT_TRUE(set.ok()) << set.status().ToString();
   EXPECT_EQ("ctest", set->producer);

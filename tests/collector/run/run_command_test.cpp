@@ -20,6 +20,7 @@
 
 #include "e2e/child_process.h"
 #include "jostle_test/test_paths.h"
+#include "support/real_parts.h"
 #include "support/shell_files.h"
 
 namespace jostle {
@@ -185,7 +186,8 @@ TEST_F(RunCommandTest, AWebhookThatCannotBeReachedNeverChangesTheExitCode) {
 }
 
 TEST_F(RunCommandTest, WrapsARealPytestSuite) {
-  if (!HavePytest()) GTEST_SKIP() << kPython << " has no pytest (apt install python3-pytest)";
+  if (!HavePytest())
+    JOSTLE_SKIP_MISSING_REAL(kPython << " has no pytest (apt install python3-pytest)");
   WritePytestSuite();
   fs::path summary = dir_ / "step-summary.md";
   std::ofstream(summary) << "# earlier step\n";
