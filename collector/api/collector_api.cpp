@@ -514,7 +514,6 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
     std::string patterns;
     for (const auto& p : grant.node_patterns) patterns += (patterns.empty() ? "" : ", ") + p;
     metrics_.CountAuthFailure("node");
-    metrics_.CountRejectedBatch();
     return JsonError(403, "forbidden",
                      "this token may write samples only for nodes matching '" + patterns +
                          "'; the batch is for node '" + batch->node + "'");
