@@ -52,8 +52,11 @@ struct ServeFlags {
   std::string config;
   std::string retention;  // empty: the config's retention.samples_days (default 14d)
   std::string max_body = "20MiB";
+  std::string min_free_space = "64MiB";
   std::string prune_interval = "1h";
   int threads = 4;
+  int max_connections = 1024;
+  int max_connections_per_address = 64;
   std::string log_level = "info";
   bool log_json = false;
 };
@@ -65,6 +68,7 @@ struct Collector {
   std::chrono::nanoseconds retention{};
   std::chrono::nanoseconds prune_interval{};
   uint64_t max_body = 0;
+  uint64_t min_free = 0;
   std::string webhook_secret;  // from --webhook-secret-file; empty: unsigned
   std::chrono::nanoseconds alert_delay{};
   std::chrono::nanoseconds alert_max_wait{};
@@ -106,8 +110,18 @@ Status ValidateFlags(Collector& c) {
   if (!max_body.ok()) return max_body.status().WithContext("--max-body");
   if (*max_body < 1024) return Status::InvalidArgument("--max-body: below 1 KiB");
   c.max_body = *max_body;
+  auto min_free = flags::ParseByteSize(c.flags.min_free_space);
+  if (!min_free.ok()) return min_free.status().WithContext("--min-free-space");
+  c.min_free = *min_free;
   if (c.flags.threads < 1 || c.flags.threads > 256) {
     return Status::InvalidArgument("--threads: expected 1..256");
+  }
+  if (c.flags.max_connections < 16 || c.flags.max_connections > 1000000) {
+    return Status::InvalidArgument("--max-connections: expected 16..1000000");
+  }
+  if (c.flags.max_connections_per_address < 0 ||
+      c.flags.max_connections_per_address > c.flags.max_connections) {
+    return Status::InvalidArgument("--max-connections-per-address: expected 0..--max-connections");
   }
   auto listen = ParseListenAddress(c.flags.listen);
   if (!listen.ok()) return listen.status().WithContext("--listen");
@@ -231,6 +245,10 @@ Status StartServer(Collector& c) {
   ApiOptions api_options;
   api_options.token_file = c.flags.token_file;
   api_options.max_body_bytes = c.max_body;
+  // A tick the pruner would delete at once is refused instead of stored.
+  api_options.sample_max_age = c.retention;
+  if (c.flags.db != ":memory:") api_options.db_path = c.flags.db;
+  api_options.min_free_bytes = c.min_free;
   {
     RunAlertScheduler* alerts = c.alerts.get();
     api_options.on_results = [alerts](const ResultOrigin& origin, const UploadSummary&) {
@@ -250,7 +268,12 @@ Status StartServer(Collector& c) {
   server_options.listen = c.flags.listen;
   // Gzip bodies are inflated up to max_body; the wire size cannot be larger than that.
   server_options.max_body_bytes = c.max_body;
-  server_options.threads = c.flags.threads;
+  server_options.workers = c.flags.threads;
+  // Probes are answered on the network threads, never behind a report in the worker queue.
+  server_options.inline_paths = {"/healthz", "/readyz"};
+  server_options.max_connections = static_cast<size_t>(c.flags.max_connections);
+  server_options.max_connections_per_address =
+      static_cast<size_t>(c.flags.max_connections_per_address);
   auto server = HttpServer::Start(server_options, c.api->AsHandler());
   if (!server.ok()) return server.status().WithContext("--listen");
   c.server = std::move(server.value());
@@ -393,10 +416,30 @@ int main(int argc, char** argv) {
                    "Largest request body, also after gzip decompression, e.g. 20MiB")
       ->capture_default_str();
   serve
+      ->add_option("--min-free-space", f.min_free_space,
+                   "/readyz answers 503 while the database's file system has less free space "
+                   "than this (it also does for 30 s after a write to the store failed)")
+      ->capture_default_str();
+  serve
       ->add_option("--prune-interval", f.prune_interval,
                    "How often samples past the retention period are deleted")
       ->capture_default_str();
-  serve->add_option("--threads", f.threads, "HTTP worker threads")->capture_default_str();
+  serve
+      ->add_option("--threads", f.threads,
+                   "Threads running requests (reports, uploads); requests beyond these and "
+                   "64 queued get 503 with Retry-After. /healthz and /readyz never wait for them")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections", f.max_connections,
+                   "Open connections at most; beyond, 503. The last eighth is kept for "
+                   "clients holding fewer than two, and from three quarters on, connections "
+                   "slow to send a request's headers are closed after 1 s")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections-per-address", f.max_connections_per_address,
+                   "Open connections one client IP address may hold (behind a NAT or proxy "
+                   "all its clients share one); 0: no limit")
+      ->capture_default_str();
   serve->add_option("--log-level", f.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
   serve->add_flag("--log-json", f.log_json, "Log one JSON object per line");

@@ -18,3 +18,5 @@ jostle_fuzz_target(fuzz_attribution_config attribution_config_fuzz.cpp
 # The collector's HTTP API as a whole (routes, query parameters, every body parser behind
 # them, the store), through CollectorApi::Handle.
 jostle_fuzz_target(fuzz_api_request api_request_fuzz.cpp jostle_collector_read_api)
+# A request's Transfer-Encoding header (RFC 9112 transfer-coding list).
+jostle_fuzz_target(fuzz_transfer_encoding transfer_encoding_fuzz.cpp jostle_http_server)

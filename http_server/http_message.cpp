@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "http_server/http_server.h"
 
@@ -96,6 +98,54 @@ Result<std::string> PercentDecode(std::string_view text, bool form) {
     }
   }
   return out;
+}
+
+Status CheckTransferEncoding(std::string_view value) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  auto trim = [&](std::string_view v) {
+    while (!v.empty() && is_space(v.front())) v.remove_prefix(1);
+    while (!v.empty() && is_space(v.back())) v.remove_suffix(1);
+    return v;
+  };
+  auto iequals = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (Lower(a[i]) != Lower(b[i])) return false;
+    }
+    return true;
+  };
+  std::string shown(value.substr(0, 100));
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  std::vector<std::string_view> codings;
+  std::string_view rest = value;
+  for (;;) {
+    size_t comma = rest.find(',');
+    std::string_view item = trim(rest.substr(0, comma));
+    // Empty list elements are allowed and ignored (RFC 9110 §5.6.1).
+    if (!item.empty()) codings.push_back(trim(item.substr(0, item.find(';'))));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  if (codings.empty() || !iequals(codings.back(), "chunked")) {
+    return Status::InvalidArgument("Transfer-Encoding '" + shown +
+                                   "': the final transfer coding of a request must be chunked");
+  }
+  for (size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (iequals(codings[i], "chunked")) {
+      return Status::InvalidArgument("Transfer-Encoding '" + shown +
+                                     "': chunked is applied more than once");
+    }
+    if (codings[i].empty()) {
+      return Status::InvalidArgument("Transfer-Encoding '" + shown + "': a coding has no name");
+    }
+  }
+  if (codings.size() > 1) {
+    return Status::Unsupported("Transfer-Encoding '" + shown +
+                               "': only chunked is understood; send the body chunked alone");
+  }
+  return Status::Ok();
 }
 
 Status SplitTarget(std::string_view target, std::string* path,

@@ -1,5 +1,6 @@
 // Boost.Beast implementation of HttpServer. Each connection is a Session running on its own
-// strand; a pool of threads runs the io_context, and handlers run on those threads.
+// strand; `io_threads` threads run the io_context (accept, read, write) and a WorkerPool runs
+// the handlers, so a slow handler never holds a network thread.
 #include "http_server/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -14,10 +15,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace jostle {
 namespace {
@@ -26,21 +30,109 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
 // Upper bound on how long a connection that is closed after an error response keeps
 // reading (and discarding) what the client is still sending, so that the client sees the
 // response instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// Refused connections being answered at once; beyond, a refused connection is closed
+// without an answer (it costs a write each).
+constexpr size_t kMaxRefusing = 256;
+// How often, at most, the sessions are scanned for ones to close under pressure.
+constexpr auto kPressureScanEvery = std::chrono::milliseconds(50);
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+// Runs jobs on `workers` threads; at most `max_queued` jobs wait. Thread-safe.
+class WorkerPool {
+ public:
+  WorkerPool(int workers, size_t max_queued) : max_queued_(max_queued) {
+    int n = std::max(1, workers);
+    threads_.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  // False (and `job` not kept) when max_queued jobs wait already or the pool stopped.
+  bool TrySubmit(std::function<void()>& job) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_ || jobs_.size() >= max_queued_ + idle_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  // Lets the jobs running finish, drops the queued ones, joins the threads. Idempotent.
+  void Stop() {
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      dropped.swap(jobs_);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return stopped_ || !jobs_.empty(); });
+      --idle_;
+      if (stopped_) return;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // what the job holds goes before the lock is taken again
+      lock.lock();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;  // guards jobs_, idle_, stopped_
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  size_t idle_ = 0;  // workers waiting for a job: a job for one of them is not queued
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
-class Session;
+// What the server sees of a session from other threads.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the connection (on its strand) when it is idle between requests.
+  virtual void CloseIfIdle() = 0;
+  // Closes the connection (on its strand) when it still waits for the headers of the
+  // request it waited for at `since_ms`.
+  virtual void CloseIfWaitingSince(int64_t since_ms) = 0;
+
+  // SteadyMs() when the session began waiting for a request's headers, 0 when it is not
+  // waiting (a request is being read, handled or answered). Written on the strand.
+  std::atomic<int64_t> waiting_since_ms{0};
+};
 
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions options, Handler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        inline_paths_(options_.inline_paths.begin(), options_.inline_paths.end()),
+        pool_(options_.workers, options_.max_queued),
         acceptor_(asio::make_strand(ioc_)) {}
 
   ~Impl() {
@@ -56,23 +148,47 @@ class HttpServer::Impl {
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
 
+  enum class Admission { kServe, kRefuse, kDrop };
+  // Whether a new connection from `address` is served, refused with 503 (`*why` says why)
+  // or closed unanswered (too many refusals in flight). Counts refusals.
+  Admission Admit(const std::string& address, const char** why);
+  // Near the cap: asks sessions that wait too long for headers to close. Any thread.
+  void RelievePressure();
+
   // Called by sessions (any thread).
-  void Register(const std::shared_ptr<Session>& s);
-  void Unregister();
+  void Register(const std::shared_ptr<SessionBase>& s, const std::string& address);
+  void Unregister(const std::string& address);
+  void UnregisterRefused();
   bool stopping() const { return stopping_.load(); }
+  bool IsInline(const std::string& path) const { return inline_paths_.count(path) > 0; }
+  HttpServerResponse CallHandler(const HttpServerRequest& req) const;
+  // Runs `job` on a worker; false when the queue is full.
+  bool Submit(std::function<void()> job) {
+    if (pool_.TrySubmit(job)) return true;
+    ++rejected_busy_;
+    return false;
+  }
 
   const HttpServerOptions options_;
   const Handler handler_;
+  const std::unordered_set<std::string> inline_paths_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
-  size_t active_ = 0;                           // live sessions; guarded by mu_
-  std::list<std::weak_ptr<Session>> sessions_;  // guarded by mu_; pruned on Register
-  bool stopped_ = false;                        // guarded by mu_
+  size_t active_ = 0;    // live admitted sessions; guarded by mu_
+  size_t refusing_ = 0;  // refused sessions still answering; guarded by mu_
+  // Admitted sessions per client IP address (entries > 0 only); guarded by mu_.
+  std::unordered_map<std::string, size_t> per_address_;
+  std::list<std::weak_ptr<SessionBase>> sessions_;  // guarded by mu_; pruned on Register
+  bool stopped_ = false;                            // guarded by mu_
+  int64_t last_pressure_scan_ms_ = 0;               // guarded by mu_
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> rejected_global_{0}, rejected_per_address_{0},
+      closed_under_pressure_{0}, rejected_busy_{0};
   uint16_t port_ = 0;
   std::string host_;
 
+  WorkerPool pool_;       // joined in Stop, before the io_context stops
   asio::io_context ioc_;  // after the members sessions touch: destroyed first
   // Keeps the threads running until Stop has drained the connections, so that handlers
   // posted by Stop (closing idle connections) always run.
@@ -81,34 +197,58 @@ class HttpServer::Impl {
   std::vector<std::thread> threads_;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public SessionBase, public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {
+  Session(tcp::socket socket, std::string address, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server), address_(std::move(address)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    remote_ = ec ? address_ : address_ + ":" + std::to_string(ep.port());
   }
-  ~Session() { server_->Unregister(); }
+  ~Session() override {
+    if (refused_) {
+      server_->UnregisterRefused();
+    } else {
+      server_->Unregister(address_);
+    }
+  }
 
-  void Run(bool reject) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), reject] {
-      if (reject) {
-        self->SendError(503, "unavailable", "too many connections", true);
+  // `refusal`: why the connection is answered 503 and closed; nullptr to serve it.
+  void Run(const char* refusal) {
+    refused_ = refusal != nullptr;
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), refusal] {
+      if (refusal != nullptr) {
+        self->Refuse(refusal);
       } else {
         self->ReadHeader();
       }
     });
   }
 
-  // On the session's strand: closes the connection when it is idle between requests.
-  void CloseIfIdle() {
+  void CloseIfIdle() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_ && self->parser_ && !self->parser_->got_some()) self->Close();
+      if (self->waiting_since_ms.load() != 0 && self->parser_ && !self->parser_->got_some()) {
+        self->Close();
+      }
+    });
+  }
+
+  void CloseIfWaitingSince(int64_t since_ms) override {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), since_ms] {
+      if (self->waiting_since_ms.load() == since_ms) {
+        ++self->server_->closed_under_pressure_;
+        self->Close();
+      }
     });
   }
 
  private:
+  void Refuse(const char* why) {
+    auto out = JsonError(503, "unavailable", why);
+    out.headers.emplace_back("Retry-After", std::to_string(server_->options_.retry_after_s));
+    Send(std::move(out), 11, false, false);
+  }
+
   void ReadHeader() {
     if (server_->stopping()) return Close();
     parser_.emplace();
@@ -116,14 +256,14 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(server_->options_.max_header_bytes));
     const auto& o = server_->options_;
     stream_.expires_after(requests_ == 0 ? o.header_timeout : o.idle_timeout + o.header_timeout);
-    waiting_ = true;
+    waiting_since_ms = SteadyMs();
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
-    waiting_ = false;
+    waiting_since_ms = 0;
     if (ec == http::error::body_limit) {
       return SendError(
           413, "too large",
@@ -150,8 +290,25 @@ class Session : public std::enable_shared_from_this<Session> {
                            std::to_string(server_->options_.max_body_bytes) + " bytes",
                        true);
     }
-    stream_.expires_after(server_->options_.read_timeout);
     auto& req = parser_->get();
+    if (auto te = req.equal_range(http::field::transfer_encoding); te.first != te.second) {
+      // Beast reads a body as chunked only when the last coding is chunked and otherwise
+      // takes the request to have none: refuse what another hop could frame differently.
+      std::string joined;
+      for (auto it = te.first; it != te.second; ++it) {
+        if (!joined.empty()) joined += ", ";
+        joined += std::string(it->value());
+      }
+      if (Status s = CheckTransferEncoding(joined); !s.ok()) {
+        bool unsupported = s.code() == Status::Code::kUnsupported;
+        return SendError(unsupported ? 501 : 400, unsupported ? "not implemented" : "malformed",
+                         s.message(), true);
+      }
+      if (req.find(http::field::content_length) != req.end()) {
+        return SendError(400, "malformed", "both Transfer-Encoding and Content-Length", true);
+      }
+    }
+    stream_.expires_after(server_->options_.read_timeout);
     auto expect = req[http::field::expect];
     if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
@@ -201,18 +358,27 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     bool keep_alive = msg.keep_alive();
     unsigned version = msg.version();
+    Dispatch(std::move(req), version, keep_alive);
+  }
 
-    HttpServerResponse out;
-    try {
-      out = server_->handler_(req);
-    } catch (const std::exception& e) {
-      spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, e.what());
-      out = JsonError(500, "internal", std::string("handler failed: ") + e.what());
-    } catch (...) {
-      spdlog::error("http: handler for {} {} threw a non-standard exception", req.method, req.path);
-      out = JsonError(500, "internal", "handler failed");
+  // Answers `req` on this thread (inline paths) or on a worker, then sends the answer on
+  // the session's strand.
+  void Dispatch(HttpServerRequest req, unsigned version, bool keep_alive) {
+    if (server_->IsInline(req.path)) {
+      HttpServerResponse out = server_->CallHandler(req);
+      return Send(std::move(out), version, keep_alive && !server_->stopping(), false);
     }
-    Send(std::move(out), version, keep_alive && !server_->stopping(), false);
+    auto shared = std::make_shared<HttpServerRequest>(std::move(req));
+    bool queued = server_->Submit([self = shared_from_this(), shared, version, keep_alive] {
+      auto out = std::make_shared<HttpServerResponse>(self->server_->CallHandler(*shared));
+      asio::post(self->stream_.get_executor(), [self, out, version, keep_alive] {
+        self->Send(std::move(*out), version, keep_alive && !self->server_->stopping(), false);
+      });
+    });
+    if (queued) return;
+    auto busy = JsonError(503, "unavailable", "server busy: every worker is taken; retry later");
+    busy.headers.emplace_back("Retry-After", std::to_string(server_->options_.retry_after_s));
+    Send(std::move(busy), version, keep_alive && !server_->stopping(), false);
   }
 
   void SendError(int status, std::string_view error, const std::string& detail, bool close) {
@@ -261,6 +427,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    waiting_since_ms = 0;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -268,14 +435,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl* server_;
+  const std::string address_;  // the client's IP address
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   std::array<char, 64 * 1024> scratch_{};
-  std::string remote_;
-  bool waiting_ = false;  // waiting for the headers of a request; strand only
+  std::string remote_;    // address:port
+  bool refused_ = false;  // set before the session runs
   size_t requests_ = 0;   // requests served on this connection; strand only
 };
+
+HttpServerResponse HttpServer::Impl::CallHandler(const HttpServerRequest& req) const {
+  try {
+    return handler_(req);
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, e.what());
+    return JsonError(500, "internal", std::string("handler failed: ") + e.what());
+  } catch (...) {
+    spdlog::error("http: handler for {} {} threw a non-standard exception", req.method, req.path);
+    return JsonError(500, "internal", "handler failed");
+  }
+}
 
 Status HttpServer::Impl::Listen(const std::string& host, uint16_t port) {
   beast::error_code ec;
@@ -301,7 +481,7 @@ Status HttpServer::Impl::Listen(const std::string& host, uint16_t port) {
 void HttpServer::Impl::Run() {
   work_.emplace(ioc_.get_executor());
   DoAccept();
-  int n = std::max(1, options_.threads);
+  int n = std::max(1, options_.io_threads);
   threads_.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
 }
@@ -312,39 +492,106 @@ void HttpServer::Impl::DoAccept() {
   });
 }
 
+HttpServer::Impl::Admission HttpServer::Impl::Admit(const std::string& address,
+                                                    const char** why) {
+  std::lock_guard lock(mu_);
+  const size_t cap = options_.max_connections;
+  auto it = per_address_.find(address);
+  const size_t held = it == per_address_.end() ? 0 : it->second;
+  *why = nullptr;
+  if (active_ >= cap) {
+    *why = "too many connections";
+    ++rejected_global_;
+  } else if (options_.max_connections_per_address > 0 &&
+             held >= options_.max_connections_per_address) {
+    *why = "too many connections from this address";
+    ++rejected_per_address_;
+  } else if (held >= 2 && active_ >= cap - cap / 8) {
+    // The last eighth is for addresses that hold fewer than two (probes, other clients).
+    *why = "too many connections";
+    ++rejected_global_;
+  }
+  if (*why == nullptr) return Admission::kServe;
+  if (refusing_ >= kMaxRefusing) return Admission::kDrop;
+  ++refusing_;
+  return Admission::kRefuse;
+}
+
+void HttpServer::Impl::RelievePressure() {
+  std::vector<std::pair<std::shared_ptr<SessionBase>, int64_t>> victims;
+  int64_t now = SteadyMs();
+  {
+    std::lock_guard lock(mu_);
+    size_t cap = options_.max_connections;
+    if (active_ < cap - cap / 4 || now - last_pressure_scan_ms_ < kPressureScanEvery.count()) {
+      return;
+    }
+    last_pressure_scan_ms_ = now;
+    int64_t limit = options_.pressure_header_timeout.count();
+    for (auto& w : sessions_) {
+      auto s = w.lock();
+      if (!s) continue;
+      int64_t since = s->waiting_since_ms.load();
+      if (since != 0 && now - since >= limit) victims.emplace_back(std::move(s), since);
+    }
+  }
+  for (auto& [s, since] : victims) s->CloseIfWaitingSince(since);
+}
+
 void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (stopping()) return;
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
     spdlog::warn("http: accept failed: {}", ec.message());
   } else {
-    bool reject;
-    {
-      std::lock_guard lock(mu_);
-      reject = active_ >= options_.max_connections;
+    RelievePressure();
+    beast::error_code ep_ec;
+    auto endpoint = socket.remote_endpoint(ep_ec);
+    std::string address = ep_ec ? std::string() : endpoint.address().to_string();
+    const char* why = nullptr;
+    switch (Admit(address, &why)) {
+      case Admission::kDrop:
+        socket.close(ep_ec);  // too many refusals being answered: no answer for this one
+        break;
+      case Admission::kRefuse:
+        std::make_shared<Session>(std::move(socket), std::move(address), this)->Run(why);
+        break;
+      case Admission::kServe: {
+        auto session = std::make_shared<Session>(std::move(socket), address, this);
+        Register(session, address);
+        session->Run(nullptr);
+        break;
+      }
     }
-    auto session = std::make_shared<Session>(std::move(socket), this);
-    Register(session);
-    session->Run(reject);
   }
   DoAccept();
 }
 
-void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
+void HttpServer::Impl::Register(const std::shared_ptr<SessionBase>& s,
+                                const std::string& address) {
   std::lock_guard lock(mu_);
   ++active_;
-  sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+  ++per_address_[address];
+  sessions_.remove_if([](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
   sessions_.push_back(s);
 }
 
-void HttpServer::Impl::Unregister() {
+void HttpServer::Impl::Unregister(const std::string& address) {
   std::lock_guard lock(mu_);
   --active_;
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  cv_.notify_all();
+}
+
+void HttpServer::Impl::UnregisterRefused() {
+  std::lock_guard lock(mu_);
+  --refusing_;
   cv_.notify_all();
 }
 
 void HttpServer::Impl::Stop() {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
@@ -362,11 +609,13 @@ void HttpServer::Impl::Stop() {
   live.clear();
   {
     std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return active_ == 0; })) {
+    if (!cv_.wait_for(lock, options_.drain_timeout,
+                      [this] { return active_ == 0 && refusing_ == 0; })) {
       spdlog::warn("http: {} connections still busy after {} ms; closing them", active_,
                    options_.drain_timeout.count());
     }
   }
+  pool_.Stop();
   work_.reset();
   ioc_.stop();
   for (auto& t : threads_) {
@@ -394,6 +643,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
 uint16_t HttpServer::port() const { return impl_->port_; }
 std::string HttpServer::address() const {
   return impl_->host_ + ":" + std::to_string(impl_->port_);
+}
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats s;
+  {
+    std::lock_guard lock(impl_->mu_);
+    s.connections = impl_->active_;
+  }
+  s.rejected_global = impl_->rejected_global_;
+  s.rejected_per_address = impl_->rejected_per_address_;
+  s.closed_under_pressure = impl_->closed_under_pressure_;
+  s.rejected_busy = impl_->rejected_busy_;
+  return s;
 }
 void HttpServer::Stop() {
   if (impl_) impl_->Stop();

@@ -4,6 +4,17 @@
 // enforces a request body limit (413 before the body is read), a header timeout and a read
 // timeout (a slow client cannot hold a connection), an idle timeout between keep-alive
 // requests, and a connection cap (503 beyond it). Handler exceptions become a 500 JSON error.
+//
+// Threads: `io_threads` network threads read and write every connection; handlers run on a
+// separate pool of `workers` threads with a bounded queue (a request that finds the queue
+// full is answered 503 with Retry-After at once), except the `inline_paths` (health
+// probes), which are answered on the network thread and so never wait behind slow work.
+//
+// One client address cannot take the server: it holds at most
+// `max_connections_per_address` connections; the last eighth of `max_connections` is kept
+// for addresses holding fewer than two; and when three quarters of the cap are in use,
+// connections that have waited longer than `pressure_header_timeout` for a request's
+// headers (idle keep-alive ones and slow senders alike) are closed to make room.
 #pragma once
 
 #include <chrono>
@@ -54,8 +65,9 @@ struct HttpServerResponse {
 // {"error": error, "detail": detail} with the given status.
 HttpServerResponse JsonError(int status, std::string_view error, std::string_view detail);
 
-// Called on one of the server's threads, concurrently for concurrent connections; may
-// block (it holds that thread only). Exceptions are caught and answered with 500.
+// Called on a worker thread, concurrently for concurrent connections; may block (it holds
+// that worker only). For HttpServerOptions::inline_paths it is called on a network thread
+// and must answer at once. Exceptions are caught and answered with 500.
 using Handler = std::function<HttpServerResponse(const HttpServerRequest&)>;
 
 struct HttpServerOptions {
@@ -72,9 +84,28 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout = std::chrono::seconds(60);
   // How long Stop() waits for in-flight requests before closing them.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
-  int threads = 4;                // threads running handlers and I/O
+  int io_threads = 2;             // network threads (accept, read, write)
+  int workers = 4;                // threads running handlers
+  size_t max_queued = 64;         // requests waiting for a worker; more get 503
+  int retry_after_s = 1;          // Retry-After of the 503 for a full queue
+  // Paths (exact, without query) answered on a network thread, never queued.
+  std::vector<std::string> inline_paths;
   size_t max_connections = 1024;  // connections beyond are answered 503 and closed
+  // Connections one client IP address may hold; beyond, 503 and closed. 0: no limit.
+  size_t max_connections_per_address = 64;
+  // Near the cap (3/4 of max_connections in use), a connection waiting this long for a
+  // request's headers is closed.
+  std::chrono::milliseconds pressure_header_timeout = std::chrono::seconds(1);
   std::string server_name = "jostle";
+};
+
+// What the server refused or closed early, cumulative since Start; `connections` is now.
+struct HttpServerStats {
+  uint64_t connections = 0;
+  uint64_t rejected_global = 0;       // max_connections (or its reserve) was reached
+  uint64_t rejected_per_address = 0;  // the address held max_connections_per_address
+  uint64_t closed_under_pressure = 0; // waited for headers too long near the cap
+  uint64_t rejected_busy = 0;         // the worker queue was full (503 + Retry-After)
 };
 
 class HttpServer {
@@ -88,6 +119,7 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const;
+  HttpServerStats stats() const;
   // "127.0.0.1:8080", with the port actually bound.
   std::string address() const;
 
@@ -107,6 +139,13 @@ class HttpServer {
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(std::string_view text);
 // Percent-decodes (and turns '+' into ' ' when form is true). InvalidArgument on bad escapes.
 Result<std::string> PercentDecode(std::string_view text, bool form);
+// Checks a request's Transfer-Encoding value (RFC 9112 §6): a comma-separated list of
+// transfer-coding names, each matched exactly (ASCII case-insensitive, parameters after
+// ';' allowed), of which only "chunked" is understood, and only as the final coding and
+// once. InvalidArgument (400) when chunked is not the final coding (the body length cannot
+// be known: "xchunked", "chunked, gzip", an empty name), Unsupported (501) for a coding
+// this server does not decode before the final chunked ("gzip, chunked").
+Status CheckTransferEncoding(std::string_view value);
 // Splits a target into path and decoded query parameters.
 Status SplitTarget(std::string_view target, std::string* path,
                    std::map<std::string, std::string>* query);

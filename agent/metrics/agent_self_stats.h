@@ -19,6 +19,10 @@ struct AgentSelfStats {
   uint64_t spool_bytes = 0;                     // bytes of batches waiting in the disk spool now
   uint64_t batches_shipped_total = 0;           // cumulative, batches acknowledged by the collector
   uint64_t batches_dropped_total = 0;  // cumulative, batches discarded (spool full or too old)
+  // cumulative, answers 401/403 to a batch (the batch stays in the spool and is retried)
+  uint64_t batches_unauthorized_total = 0;
+  // cumulative, batches rebuilt at start-up from the ticks a killed agent had recorded
+  uint64_t batches_recovered_total = 0;
 };
 
 }  // namespace jostle::agent

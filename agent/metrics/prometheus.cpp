@@ -342,6 +342,12 @@ constexpr Family kShipped{"jostle_agent_batches_shipped_total", Type::kCounter,
                           "Sample batches acknowledged by the collector."};
 constexpr Family kDropped{"jostle_agent_batches_dropped_total", Type::kCounter,
                           "Sample batches discarded without being shipped."};
+constexpr Family kUnauthorized{"jostle_agent_batches_unauthorized_total", Type::kCounter,
+                               "Sample batches the collector refused with 401 or 403; they "
+                               "stay in the spool and are retried."};
+constexpr Family kRecovered{"jostle_agent_batches_recovered_total", Type::kCounter,
+                            "Sample batches rebuilt at start-up from the ticks an agent that "
+                            "was killed had recorded."};
 constexpr Family kLastSample{"jostle_agent_last_sample_timestamp_seconds", Type::kGauge,
                              "Wall-clock time of the sample shown here, seconds since the "
                              "Unix epoch."};
@@ -503,6 +509,8 @@ void AddSelf(Exposition& x, const AgentSelfStats& self, const std::string& node,
   x.Add(kSpoolBytes, labels, self.spool_bytes);
   x.Add(kShipped, labels, self.batches_shipped_total);
   x.Add(kDropped, labels, self.batches_dropped_total);
+  x.Add(kUnauthorized, labels, self.batches_unauthorized_total);
+  x.Add(kRecovered, labels, self.batches_recovered_total);
   if (wall_ns > 0) x.Add(kLastSample, labels, static_cast<double>(wall_ns) / 1e9);
 }
 

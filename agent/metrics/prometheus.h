@@ -42,6 +42,7 @@
 //   jostle_agent_samples_total, jostle_agent_sample_duration_seconds,
 //   jostle_agent_read_errors_total{kind}, jostle_agent_spool_bytes,
 //   jostle_agent_batches_shipped_total, jostle_agent_batches_dropped_total,
+//   jostle_agent_batches_unauthorized_total, jostle_agent_batches_recovered_total,
 //   jostle_agent_last_sample_timestamp_seconds (wall clock of the rendered sample)
 //
 // A field that is nullopt produces no series; a family without series is left out. Label

@@ -8,6 +8,7 @@ namespace jostle::agent {
 SendVerdict ClassifyStatus(long http_status) {
   if (http_status >= 200 && http_status < 300) return SendVerdict::kDelivered;
   if (http_status == 408 || http_status == 429 || http_status >= 500) return SendVerdict::kRetry;
+  if (http_status == 401 || http_status == 403) return SendVerdict::kUnauthorized;
   return SendVerdict::kDrop;
 }
 

@@ -13,7 +13,11 @@ namespace jostle::agent {
 enum class SendVerdict {
   kDelivered,  // 2xx: the collector committed (or already had) the batch
   kRetry,      // 408, 429, 5xx, or no answer at all: keep the batch, try again later
-  kDrop,       // any other status: the collector will never take this batch
+  // 401, 403: the collector refused the credentials (a token rotated on one side first,
+  // a node-bound token on another node): keep the batch and try again later, loudly; the
+  // batch is good, the token will change
+  kUnauthorized,
+  kDrop,  // any other status: the collector will never take this batch
 };
 
 SendVerdict ClassifyStatus(long http_status);

@@ -20,11 +20,12 @@ namespace fs = std::filesystem;
 constexpr const char* kSuffix = ".batch.gz";
 constexpr const char* kTmpPrefix = ".tmp-";
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
+Status WriteAll(int fd, std::string_view data, const std::string& path, int* err) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      *err = errno;
       return Status::FromErrno(errno, path);
     }
     data.remove_prefix(static_cast<size_t>(n));
@@ -121,27 +122,56 @@ Result<int> SampleSpool::Push(std::string payload) {
   }
   uint64_t id = next_id_++;
   if (on_disk()) {
-    std::string path = PathOf(id);
-    std::string tmp = options_.dir + "/" + kTmpPrefix + std::to_string(id);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, tmp);
-    Status s = WriteAll(fd, payload, tmp);
-    if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
-    ::close(fd);
-    if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-      s = Status::FromErrno(errno, "rename " + tmp);
+    // A full disk (before the cap) makes room the same way: the oldest batches go until
+    // this one fits.
+    int dropped_for_disk = 0;
+    for (;;) {
+      int err = 0;
+      Status s = WriteFile(id, payload, &err);
+      if (s.ok()) break;
+      if ((err != ENOSPC && err != EDQUOT) || index_.empty()) return s;
+      DropFront();
+      ++dropped;
+      ++dropped_for_disk;
+      ++dropped_disk_full_;
     }
-    if (!s.ok()) {
-      ::unlink(tmp.c_str());
-      return s;
+    if (dropped_for_disk > 0) {
+      spdlog::warn("spool: {} is full; dropped the {} oldest batches to keep this one ({} "
+                   "dropped for a full disk so far)",
+                   options_.dir, dropped_for_disk, dropped_disk_full_.load());
     }
-    if (Status d = FsyncDir(options_.dir); !d.ok()) spdlog::warn("spool: {}", d.ToString());
     index_.push_back({id, size, {}});
   } else {
     index_.push_back({id, size, std::move(payload)});
   }
   bytes_ += size;
   return dropped;
+}
+
+Status SampleSpool::WriteFile(uint64_t id, std::string_view payload, int* err) {
+  std::string path = PathOf(id);
+  std::string tmp = options_.dir + "/" + kTmpPrefix + std::to_string(id);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = errno;
+    return Status::FromErrno(errno, tmp);
+  }
+  Status s = WriteAll(fd, payload, tmp, err);
+  if (s.ok() && ::fsync(fd) != 0) {
+    *err = errno;
+    s = Status::FromErrno(errno, "fsync " + tmp);
+  }
+  ::close(fd);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = errno;
+    s = Status::FromErrno(errno, "rename " + tmp);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (Status d = FsyncDir(options_.dir); !d.ok()) spdlog::warn("spool: {}", d.ToString());
+  return Status::Ok();
 }
 
 std::optional<std::string> SampleSpool::Front() {

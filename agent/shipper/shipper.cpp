@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "agent/shipper/tick_journal.h"
 #include "jostle/wire.h"
 
 namespace jostle::agent {
@@ -44,23 +46,50 @@ Result<std::unique_ptr<Shipper>> Shipper::Start(ShipperOptions options) {
   auto spool = SampleSpool::Open({s->options_.spool_dir, s->options_.spool_max_bytes});
   if (!spool.ok()) return spool.status().WithContext("--spool-dir");
   s->spool_ = std::move(spool.value());
+  if (s->spool_->on_disk()) s->RecoverJournals();
   s->thread_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
 
 Shipper::~Shipper() { Stop(milliseconds(0)); }
 
+void Shipper::RecoverJournals() {
+  auto journals = RecoverTickJournals(options_.spool_dir);
+  if (!journals.ok()) {
+    spdlog::warn("shipper: {}", journals.status().ToString());
+    return;
+  }
+  for (auto& j : *journals) {
+    if (j.records == 0) {
+      ::unlink(j.path.c_str());
+      continue;
+    }
+    auto pushed = spool_->Push(Gzip(j.text, options_.gzip_level));
+    if (!pushed.ok()) {
+      spdlog::error("shipper: cannot spool the batch recovered from {} ({}); kept there",
+                    j.path, pushed.status().ToString());
+      continue;
+    }
+    ::unlink(j.path.c_str());
+    ++recovered_;
+    spdlog::info("shipper: recovered a batch of {} tick record(s) an earlier agent was "
+                 "building ({}); it is sent first",
+                 j.records, j.path);
+  }
+}
+
 bool Shipper::Ship(const SampleBatch& batch) { return ShipPayload(Encode(batch)); }
 
-bool Shipper::ShipPayload(std::string payload) {
+bool Shipper::ShipPayload(std::string payload, std::string journal) {
   bool dropped = false;
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.queue_capacity) {
+      if (!queue_.front().journal.empty()) ::unlink(queue_.front().journal.c_str());
       queue_.pop_front();
       dropped = true;
     }
-    queue_.push_back(std::move(payload));
+    queue_.push_back({std::move(payload), std::move(journal)});
     queued_ = queue_.size();
   }
   cv_.notify_one();
@@ -109,6 +138,9 @@ ShipperStats Shipper::stats() const {
   s.batches_dropped_queue = dropped_queue_;
   s.batches_dropped_spool = spool_ ? spool_->dropped() : 0;
   s.batches_rejected = rejected_;
+  s.batches_unauthorized = unauthorized_;
+  s.batches_recovered = recovered_;
+  s.batches_dropped_disk_full = spool_ ? spool_->dropped_disk_full() : 0;
   s.send_failures = send_failures_;
   s.spool_bytes = spool_ ? spool_->bytes() : 0;
   s.queued_batches = queued_;
@@ -184,6 +216,8 @@ SendVerdict Shipper::Send(const std::string& payload, milliseconds* retry_after)
     if (backoff_.failures() == 0) {
       spdlog::warn("shipper: collector answered {}; spooling and retrying", resp->status);
     }
+  } else if (v == SendVerdict::kUnauthorized) {
+    NoteUnauthorized(resp->status, resp->body);
   } else if (v == SendVerdict::kDrop) {
     spdlog::warn("shipper: collector refused a batch with {} ({}); dropped ({} so far)",
                  resp->status, resp->body.substr(0, 300), rejected_.load() + 1);
@@ -191,27 +225,42 @@ SendVerdict Shipper::Send(const std::string& payload, milliseconds* retry_after)
   return v;
 }
 
-void Shipper::SpoolPayload(std::string payload) {
+void Shipper::NoteUnauthorized(long status, std::string_view body) {
+  uint64_t n = ++unauthorized_;
+  auto now = Clock::now();
+  if (n > 1 && now - last_unauthorized_log_ < std::chrono::minutes(1)) return;
+  last_unauthorized_log_ = now;
+  spdlog::error(
+      "shipper: the collector refused this agent's credentials with {} ({}); batches are "
+      "kept in the spool and retried, the token file is re-read before each try ({} "
+      "refusal(s) so far)",
+      status, body.substr(0, 300), n);
+}
+
+void Shipper::SpoolPayload(Queued batch) {
   std::lock_guard lock(mu_);
-  auto pushed = spool_->Push(std::move(payload));
+  auto pushed = spool_->Push(std::move(batch.payload));
   if (!pushed.ok()) {
-    spdlog::error("shipper: spool write failed ({}); batch dropped", pushed.status().ToString());
+    spdlog::error("shipper: spool write failed ({}); batch dropped{}", pushed.status().ToString(),
+                  batch.journal.empty() ? "" : " (its ticks stay in " + batch.journal +
+                                                   " for the next start)");
     return;
   }
+  if (!batch.journal.empty()) ::unlink(batch.journal.c_str());
   ++spooled_;
 }
 
-void Shipper::MoveQueueToSpool(std::deque<std::string>& payloads) {
-  while (!payloads.empty()) {
-    SpoolPayload(std::move(payloads.front()));
-    payloads.pop_front();
+void Shipper::MoveQueueToSpool(std::deque<Queued>& batches) {
+  while (!batches.empty()) {
+    SpoolPayload(std::move(batches.front()));
+    batches.pop_front();
   }
 }
 
 void Shipper::Run() {
   auto retry_at = Clock::now();  // no send before this (backoff)
   for (;;) {
-    std::deque<std::string> batches;
+    std::deque<Queued> batches;
     bool stopping;
     Clock::time_point deadline;
     {
@@ -246,21 +295,24 @@ void Shipper::Run() {
         MoveQueueToSpool(batches);
         break;
       }
-      std::string payload = std::move(batches.front());
+      Queued batch = std::move(batches.front());
       batches.pop_front();
       milliseconds asked{0};
-      switch (Send(payload, &asked)) {
+      switch (Send(batch.payload, &asked)) {
         case SendVerdict::kDelivered:
           ++shipped_;
           backoff_.Reset();
+          if (!batch.journal.empty()) ::unlink(batch.journal.c_str());
           break;
         case SendVerdict::kDrop:
           ++rejected_;
+          if (!batch.journal.empty()) ::unlink(batch.journal.c_str());
           break;
         case SendVerdict::kRetry:
+        case SendVerdict::kUnauthorized:
           ++send_failures_;
           retry_at = Clock::now() + std::max(backoff_.Next(), asked);
-          SpoolPayload(std::move(payload));
+          SpoolPayload(std::move(batch));
           break;
       }
     }
@@ -271,7 +323,7 @@ void Shipper::Run() {
       if (!payload) break;
       milliseconds asked{0};
       SendVerdict v = Send(*payload, &asked);
-      if (v == SendVerdict::kRetry) {
+      if (v == SendVerdict::kRetry || v == SendVerdict::kUnauthorized) {
         ++send_failures_;
         retry_at = Clock::now() + std::max(backoff_.Next(), asked);
         break;

@@ -231,7 +231,7 @@ void ApiMetrics::RenderHttp(std::string& o) const {
   }
   Header(o, "jostle_collector_auth_failures_total", "counter",
          "Requests refused: missing token, unknown token, or token without the scope.");
-  for (const char* reason : {"missing", "unknown", "scope"}) {
+  for (const char* reason : {"missing", "unknown", "scope", "node"}) {
     auto it = auth_failures_.find(reason);
     Line(o, "jostle_collector_auth_failures_total", {{"reason", reason}},
          it == auth_failures_.end() ? uint64_t{0} : it->second);
@@ -334,6 +334,37 @@ void ApiMetrics::RenderStore(const StoreScrape& store, std::string& o) {
   }
 }
 
+void ApiMetrics::SetStoreFiles(uint64_t db_bytes, uint64_t wal_bytes, uint64_t free_bytes) {
+  std::lock_guard lock(mu_);
+  have_store_files_ = true;
+  store_bytes_ = db_bytes;
+  store_wal_bytes_ = wal_bytes;
+  store_free_bytes_ = free_bytes;
+}
+
+void ApiMetrics::SetReady(bool ready) {
+  std::lock_guard lock(mu_);
+  ready_ = ready ? 1 : 0;
+}
+
+void ApiMetrics::RenderStoreFiles(std::string& o) const {
+  if (have_store_files_) {
+    Header(o, "jostle_collector_store_bytes", "gauge", "Size of the SQLite database file.");
+    Line(o, "jostle_collector_store_bytes", {}, store_bytes_);
+    Header(o, "jostle_collector_store_wal_bytes", "gauge",
+           "Size of the SQLite write-ahead log (-wal file).");
+    Line(o, "jostle_collector_store_wal_bytes", {}, store_wal_bytes_);
+    Header(o, "jostle_collector_store_free_bytes", "gauge",
+           "Space free on the database's file system for the collector.");
+    Line(o, "jostle_collector_store_free_bytes", {}, store_free_bytes_);
+  }
+  if (ready_ >= 0) {
+    Header(o, "jostle_collector_ready", "gauge",
+           "1 when /readyz answers 200 (the last readiness check passed), else 0.");
+    Line(o, "jostle_collector_ready", {}, uint64_t{ready_ == 1 ? 1u : 0u});
+  }
+}
+
 std::string ApiMetrics::Render(const StoreScrape& store) const {
   std::string o;
   o.reserve(8192);
@@ -345,6 +376,7 @@ std::string ApiMetrics::Render(const StoreScrape& store) const {
   RenderIngest(o);
   RenderTests(o);
   RenderAlerts(o);
+  RenderStoreFiles(o);
   return o;
 }
 

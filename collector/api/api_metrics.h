@@ -57,7 +57,8 @@ class ApiMetrics {
   // The tests of one stored upload of `job` ("" when none was named): each test's last
   // attempt by outcome, flaky tests, and last-attempt durations.
   void CountTests(const std::string& job, const ResultSet& set);
-  // Requests refused for authentication: reason "missing", "unknown" or "scope".
+  // Requests refused for authentication: reason "missing", "unknown", "scope" or "node"
+  // (a node-bound agent token writing another node's samples).
   void CountAuthFailure(const std::string& reason);
   // One finished webhook delivery to `target` (the masked URL).
   void CountWebhookDelivery(const std::string& target, bool delivered);
@@ -66,6 +67,10 @@ class ApiMetrics {
 
   // The whole exposition, "# HELP"/"# TYPE" lines included.
   std::string Render(const StoreScrape& store) const;
+  // The store's files now (sqlite::StatStoreFiles), bytes; shown once set.
+  void SetStoreFiles(uint64_t db_bytes, uint64_t wal_bytes, uint64_t free_bytes);
+  // The last readiness check (/readyz).
+  void SetReady(bool ready);
 
  private:
   static constexpr std::array<double, 12> kLatencyBuckets = {
@@ -102,6 +107,10 @@ class ApiMetrics {
   // (kind "samples"|"results", reason) -> requests not stored.
   std::map<std::pair<std::string, std::string>, uint64_t> ingest_errors_;
   std::map<std::string, uint64_t> auth_failures_;
+  bool have_store_files_ = false;
+  uint64_t store_bytes_ = 0, store_wal_bytes_ = 0, store_free_bytes_ = 0;
+  int ready_ = -1;  // -1: not checked yet
+  void RenderStoreFiles(std::string& out) const;  // mu_ held
   Histogram<kLatencyBuckets.size()> latency_;
   std::set<std::string> jobs_;                                       // job label values
   std::map<std::pair<std::string, std::string>, uint64_t> tests_;    // (job, outcome)

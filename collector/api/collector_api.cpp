@@ -6,7 +6,9 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/api/batch_checks.h"
 #include "collector/results/parse_results.h"
+#include "collector/store/sqlite_db.h"
 #include "jostle/wire.h"
 
 namespace jostle::collector {
@@ -85,6 +87,10 @@ struct IngestScratch {
   SampleBatch batch;
 };
 thread_local IngestScratch t_ingest;
+
+// What the token of the request being handled on this thread may do: set by Handle around
+// the route's handler (routes run on the thread that called Handle), read by PostSamples.
+thread_local const TokenGrant* t_grant = nullptr;
 
 // Beyond these, a thread frees its scratch after the request rather than holding a rare
 // large batch's memory: 4 MiB of JSON, 20 000 sample rows.
@@ -226,13 +232,88 @@ Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Store& store, ApiOpti
   std::unique_ptr<CollectorApi> api(new CollectorApi(store, std::move(options)));
   if (api->auth_enabled()) JOSTLE_RETURN_IF_ERROR(api->ReloadTokens());
   api->AddBuiltinRoutes();
+  api->CheckReadiness();
+  api->ready_thread_ = std::thread([p = api.get()] { p->RunReadinessChecks(); });
   return api;
+}
+
+CollectorApi::~CollectorApi() {
+  {
+    std::lock_guard lock(ready_mu_);
+    stop_ready_ = true;
+  }
+  ready_cv_.notify_all();
+  if (ready_thread_.joinable()) ready_thread_.join();
+}
+
+void CollectorApi::RunReadinessChecks() {
+  std::unique_lock lock(ready_mu_);
+  while (!ready_cv_.wait_for(lock, options_.readiness_every, [this] { return stop_ready_; })) {
+    lock.unlock();
+    CheckReadiness();
+    lock.lock();
+  }
+}
+
+Readiness CollectorApi::ProbeReadiness() {
+  if (!options_.db_path.empty()) {
+    auto files = sqlite::StatStoreFiles(options_.db_path);
+    if (!files.ok()) return {false, "store: " + files.status().ToString()};
+    metrics_.SetStoreFiles(files->db_bytes, files->wal_bytes, files->free_bytes);
+    if (files->free_bytes < options_.min_free_bytes) {
+      return {false, "store: " + std::to_string(files->free_bytes) + " bytes free beside " +
+                         options_.db_path + ", below the " +
+                         std::to_string(options_.min_free_bytes) + " bytes required"};
+    }
+  }
+  if (write_failing_.load()) {
+    std::lock_guard lock(write_mu_);
+    if (std::chrono::steady_clock::now() - write_failed_at_ < options_.write_failure_hold) {
+      return {false, "store writes are failing: " + write_failure_};
+    }
+  }
+  auto runs = store_.ListRuns(1);
+  if (!runs.ok()) return {false, "store: " + runs.status().ToString()};
+  return {true, ""};
+}
+
+void CollectorApi::NoteWriteFailure(const Status& status) {
+  {
+    std::lock_guard lock(write_mu_);
+    write_failed_at_ = std::chrono::steady_clock::now();
+    write_failure_ = status.ToString();
+  }
+  if (!write_failing_.exchange(true)) CheckReadiness();
+}
+
+void CollectorApi::NoteWriteSuccess() {
+  if (write_failing_.exchange(false)) CheckReadiness();
+}
+
+void CollectorApi::CheckReadiness() {
+  Readiness r = ProbeReadiness();
+  metrics_.SetReady(r.ready);
+  std::lock_guard lock(ready_mu_);
+  if (r.ready != readiness_.ready || r.reason != readiness_.reason) {
+    if (r.ready) {
+      spdlog::info("readiness: ready");
+    } else {
+      spdlog::warn("readiness: not ready: {}", r.reason);
+    }
+  }
+  readiness_ = std::move(r);
+}
+
+Readiness CollectorApi::readiness() const {
+  std::lock_guard lock(ready_mu_);
+  return readiness_;
 }
 
 Status CollectorApi::ReloadTokens() {
   if (!auth_enabled()) return Status::Ok();
   auto set = TokenSet::Load(options_.token_file);
   if (!set.ok()) return set.status().WithContext("token file");
+  for (const auto& w : set->warnings()) spdlog::warn("token file: {}", w);
   std::lock_guard lock(tokens_mu_);
   tokens_ = std::make_shared<const TokenSet>(std::move(set.value()));
   return Status::Ok();
@@ -268,13 +349,17 @@ void CollectorApi::AddBuiltinRoutes() {
              return r;
            });
   AddRoute("POST", "/api/v1/samples", Access::kAgent,
-           [this](const HttpServerRequest& r, const PathParams&) { return PostSamples(r); });
+           [this](const HttpServerRequest& r, const PathParams&) {
+             static const TokenGrant kAnything{kScopeAgent | kScopeCi | kScopeRead, {}};
+             return PostSamples(r, t_grant != nullptr ? *t_grant : kAnything);
+           });
   AddRoute("POST", "/api/v1/runs/{run}/results", Access::kCi,
            [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); });
 }
 
 std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerRequest& request,
-                                                          Access access) {
+                                                          Access access, TokenGrant* grant) {
+  *grant = TokenGrant{kScopeAgent | kScopeCi | kScopeRead, {}};
   if (access == Access::kPublic) return std::nullopt;
   std::shared_ptr<const TokenSet> tokens;
   {
@@ -290,7 +375,8 @@ std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerReques
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"jostle\"");
     return r;
   }
-  unsigned scopes = tokens->ScopesOf(token);
+  *grant = tokens->Grant(token);
+  unsigned scopes = grant->scopes;
   if (scopes == 0) {
     metrics_.CountAuthFailure("unknown");
     auto r = JsonError(401, "unauthenticated", "unknown token");
@@ -337,9 +423,14 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
     out = JsonError(404, "not found", "no route for " + request.method + " " + request.path);
   } else {
     label = matched->pattern;
-    if (auto denied = Authorize(request, matched->access)) {
+    TokenGrant grant;
+    if (auto denied = Authorize(request, matched->access, &grant)) {
       out = std::move(*denied);
     } else {
+      struct Scoped {  // t_grant for the handler's call only
+        explicit Scoped(const TokenGrant* g) { t_grant = g; }
+        ~Scoped() { t_grant = nullptr; }
+      } scoped(&grant);
       try {
         out = matched->handler(request, params);
       } catch (const std::exception& e) {
@@ -350,25 +441,25 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
   }
   if (request.method == "HEAD") out.body.clear();
   metrics_.CountRequest(label, request.method, out.status);
-  if (out.status >= 500) {
-    spdlog::error("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
-                  out.status, out.body);
-  } else if (out.status >= 400) {
-    spdlog::info("api: {} {} from {} -> {} {}", request.method, request.path, request.remote,
-                 out.status, out.body);
+  uint64_t suppressed = 0;
+  if (out.status >= 400 &&
+      log_limiter_.Allow(std::to_string(out.status) + " " + request.method + " " + label,
+                         &suppressed)) {
+    spdlog::log(out.status >= 500 ? spdlog::level::err : spdlog::level::info,
+                "api: {} {} from {} -> {} {}{}", request.method, request.path, request.remote,
+                out.status, out.body, log_limiter_.Suffix(suppressed));
   }
   return out;
 }
 
 HttpServerResponse CollectorApi::Ready() {
-  auto runs = store_.ListRuns(1);
-  if (!runs.ok()) {
-    return JsonError(503, "unavailable", "store: " + runs.status().ToString());
-  }
+  Readiness r = readiness();
+  if (!r.ready) return JsonError(503, "unavailable", r.reason);
   return JsonOk({{"status", "ready"}});
 }
 
-HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
+HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
+                                             const TokenGrant& grant) {
   auto started = std::chrono::steady_clock::now();
   auto reject = [this](Status s) {
     HttpServerResponse r = ErrorResponse(s);
@@ -412,16 +503,34 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
   if (json.empty()) return reject(Status::InvalidArgument("empty body: expected a sample batch"));
   SampleBatch* batch = &scratch.batch;
   if (Status s = DecodeBatchInto(json, batch); !s.ok()) return reject(s);
+  BatchLimits limits;
+  limits.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  limits.max_age_ns = options_.sample_max_age.count();
+  limits.max_ahead_ns = options_.sample_max_ahead.count();
+  if (Status s = CheckBatch(*batch, limits); !s.ok()) return reject(s);
+  if (!grant.MayWriteNode(batch->node)) {
+    std::string patterns;
+    for (const auto& p : grant.node_patterns) patterns += (patterns.empty() ? "" : ", ") + p;
+    metrics_.CountAuthFailure("node");
+    return JsonError(403, "forbidden",
+                     "this token may write samples only for nodes matching '" + patterns +
+                         "'; the batch is for node '" + batch->node + "'");
+  }
   auto stored = store_.PutBatch(*batch);
   if (!stored.ok()) {
-    spdlog::error("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
-                  stored.status().ToString());
     Status s = stored.status();
+    if (s.code() != Status::Code::kInvalidArgument) NoteWriteFailure(s);
+    // The answer is logged by Handle (once per 10 s of its kind); this says which batch.
+    spdlog::debug("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
+                  s.ToString());
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
       return reject(s);
     }
     return reject(Status::Unavailable("store: " + s.message()));
   }
+  NoteWriteSuccess();
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int64_t rows = RowsOf(*batch);
@@ -473,14 +582,17 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   if (!set.ok()) return reject(set.status());
   auto summary = store_.PutResults(origin, *set);
   if (!summary.ok()) {
-    spdlog::error("api: storing results of run {} failed: {}", origin.run,
-                  summary.status().ToString());
     Status s = summary.status();
+    spdlog::debug("api: storing results of run {} failed: {}", origin.run, s.ToString());
+    if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kNotFound) {
+      NoteWriteFailure(s);
+    }
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
       return reject(s);
     }
     return reject(Status::Unavailable("store: " + s.message()));
   }
+  NoteWriteSuccess();
   metrics_.CountResults(summary->tests, summary->failed);
   metrics_.CountTests(origin.job, *set);
   if (options_.on_results) options_.on_results(origin, *summary);

@@ -2,8 +2,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -36,6 +39,35 @@ std::string ScopeNames(unsigned scopes) {
   return out;
 }
 
+bool NodePatternMatches(std::string_view pattern, std::string_view node) {
+  // Greedy glob with backtracking to the last '*': linear in practice, O(n*m) at worst.
+  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
+  while (n < node.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (p < pattern.size() && pattern[p] == node[n]) {
+      ++p;
+      ++n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool TokenGrant::MayWriteNode(std::string_view node) const {
+  if (node_patterns.empty()) return true;
+  for (const auto& p : node_patterns) {
+    if (NodePatternMatches(p, node)) return true;
+  }
+  return false;
+}
+
 Result<TokenSet> TokenSet::Parse(std::string_view text, std::string_view source) {
   TokenSet set;
   size_t line_no = 0;
@@ -62,23 +94,41 @@ Result<TokenSet> TokenSet::Parse(std::string_view text, std::string_view source)
       return Status::InvalidArgument(where + "token is shorter than 8 characters");
     }
     unsigned scopes = 0;
+    bool any_node = false;
+    std::vector<std::string> nodes;
     while (!scopes_text.empty()) {
       size_t comma = scopes_text.find(',');
       std::string_view name = scopes_text.substr(0, comma);
       scopes_text =
           comma == std::string_view::npos ? std::string_view() : scopes_text.substr(comma + 1);
+      constexpr std::string_view kBound = "agent:node=";
       if (name == "agent") {
         scopes |= kScopeAgent;
+        any_node = true;
+      } else if (name.substr(0, kBound.size()) == kBound) {
+        std::string_view pattern = name.substr(kBound.size());
+        auto ok = [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                 c == '-' || c == '*';
+        };
+        if (pattern.empty() || pattern.size() > 253 ||
+            !std::all_of(pattern.begin(), pattern.end(), ok)) {
+          return Status::InvalidArgument(where + "node pattern '" + std::string(pattern) +
+                                         "': expected 1..253 characters of A-Z a-z 0-9 . _ - *");
+        }
+        scopes |= kScopeAgent;
+        nodes.emplace_back(pattern);
       } else if (name == "ci") {
         scopes |= kScopeCi;
       } else if (name == "read") {
         scopes |= kScopeRead;
       } else {
         return Status::InvalidArgument(where + "unknown scope '" + std::string(name) +
-                                       "' (expected agent, ci or read)");
+                                       "' (expected agent, agent:node=PATTERN, ci or read)");
       }
     }
-    set.entries_.push_back({Sha256(token), scopes});
+    if (any_node) nodes.clear();
+    set.entries_.push_back({Sha256(token), scopes, std::move(nodes)});
   }
   if (set.entries_.empty()) {
     return Status::InvalidArgument(std::string(source) + ": no tokens");
@@ -92,19 +142,33 @@ Result<TokenSet> TokenSet::Load(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError(path + ": read failed");
-  return Parse(text.str(), path);
+  auto set = Parse(text.str(), path);
+  if (!set.ok()) return set;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    set->warnings_.push_back(path + " is readable by every user (mode " + mode +
+                             "): anyone on this host can read the tokens; chmod o-r it (in "
+                             "Kubernetes, defaultMode 0440 or stricter on the secret volume)");
+  }
+  return set;
 }
 
-unsigned TokenSet::ScopesOf(std::string_view token) const {
-  if (token.empty()) return 0;
+TokenGrant TokenSet::Grant(std::string_view token) const {
+  TokenGrant grant;
+  if (token.empty()) return grant;
   auto digest = Sha256(token);
-  unsigned scopes = 0;
+  const Entry* found = nullptr;
   for (const auto& e : entries_) {
     // No early exit: every entry is compared.
     unsigned match = CRYPTO_memcmp(digest.data(), e.digest.data(), digest.size()) == 0 ? 1 : 0;
-    scopes |= e.scopes & (0u - match);
+    grant.scopes |= e.scopes & (0u - match);
+    if (match != 0) found = &e;
   }
-  return scopes;
+  // The same token on two lines: the last line's binding (Parse does not merge lines).
+  if (found != nullptr) grant.node_patterns = found->node_patterns;
+  return grant;
 }
 
 std::string_view BearerToken(std::string_view authorization) {

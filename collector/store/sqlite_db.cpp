@@ -1,5 +1,10 @@
 #include "collector/store/sqlite_db.h"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <string>
 
 namespace jostle::collector::sqlite {
@@ -113,6 +118,57 @@ Result<int64_t> Connection::QueryInt(std::string_view sql) {
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound("sqlite: no row from " + std::string(sql));
   return stmt->Int64(0);
+}
+
+Status Connection::BoundWal(const WalLimits& limits) {
+  wal_limits_ = limits;
+  const char* file = sqlite3_db_filename(db_, "main");
+  if (file != nullptr && *file != '\0') {
+    if (auto files = StatStoreFiles(file); files.ok()) {
+      int64_t eighth = static_cast<int64_t>(files->free_bytes / 8);
+      wal_limits_.max_bytes = std::max<int64_t>(std::min(limits.max_bytes, eighth), 1 << 20);
+    }
+  }
+  Result<int64_t> page = QueryInt("PRAGMA page_size");
+  if (!page.ok()) return page.status();
+  page_size_ = *page > 0 ? *page : 4096;
+  JOSTLE_RETURN_IF_ERROR(
+      Exec("PRAGMA journal_size_limit = " + std::to_string(wal_limits_.max_bytes)));
+  // Installing a hook replaces the autocheckpoint's (sqlite3_wal_autocheckpoint's) hook.
+  sqlite3_wal_hook(db_, &Connection::OnWalCommit, this);
+  return Status::Ok();
+}
+
+int Connection::OnWalCommit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* c = static_cast<Connection*>(self);
+  auto now = std::chrono::steady_clock::now();
+  if (!c->wal_dirty_) {
+    c->wal_dirty_ = true;
+    c->wal_since_ = now;
+  }
+  bool big = static_cast<int64_t>(pages) * c->page_size_ >= c->wal_limits_.max_bytes;
+  bool old = now - c->wal_since_ >= c->wal_limits_.max_age;
+  if (!big && !old) return SQLITE_OK;
+  int log_frames = 0, done_frames = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                     &done_frames);
+  // A checkpoint that could not copy every frame (a reader holds an old snapshot) is tried
+  // again after the next commit; a finished one starts the clock again.
+  if (rc == SQLITE_OK && done_frames == log_frames) c->wal_dirty_ = false;
+  return SQLITE_OK;
+}
+
+Result<StoreFiles> StatStoreFiles(const std::string& db_path) {
+  StoreFiles out;
+  struct stat st {};
+  if (::stat(db_path.c_str(), &st) == 0) out.db_bytes = static_cast<uint64_t>(st.st_size);
+  if (::stat((db_path + "-wal").c_str(), &st) == 0) out.wal_bytes = static_cast<uint64_t>(st.st_size);
+  std::string dir = db_path.substr(0, db_path.find_last_of('/') + 1);
+  if (dir.empty()) dir = ".";
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) return Status::FromErrno(errno, "statvfs " + dir);
+  out.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * static_cast<uint64_t>(vfs.f_frsize);
+  return out;
 }
 
 Result<Transaction> Transaction::Begin(Connection& conn, bool immediate) {

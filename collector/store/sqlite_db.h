@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,28 @@ class Statement {
   sqlite3* db_;
 };
 
+// Bounds on a connection's write-ahead log (Connection::BoundWal). After each commit the
+// WAL is checkpointed (PASSIVE: never waits for readers) once it holds max_bytes or more,
+// or when its first commit since the last checkpoint is max_age old; journal_size_limit
+// truncates the WAL back to max_bytes when the next writer restarts it. So a small volume
+// holds the database plus about max_bytes of WAL, not the 64 MiB autocheckpoint's. On a
+// file system with less than 8 x max_bytes free when BoundWal is called, max_bytes is an
+// eighth of the free space (at least 1 MiB).
+struct WalLimits {
+  int64_t max_bytes = 16ll << 20;
+  std::chrono::milliseconds max_age{30000};
+};
+
+// The sizes behind a database: its file, its -wal file (0 when absent) and the space free
+// for an unprivileged writer on its file system (statvfs f_bavail). IOError when the
+// directory cannot be read.
+struct StoreFiles {
+  uint64_t db_bytes = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t free_bytes = 0;
+};
+Result<StoreFiles> StatStoreFiles(const std::string& db_path);
+
 class Connection {
  public:
   // Opens `path` (created when missing) with extended result codes; ":memory:" works.
@@ -116,6 +139,10 @@ class Connection {
   // Runs a PRAGMA or query that returns one integer.
   Result<int64_t> QueryInt(std::string_view sql);
 
+  // Replaces the WAL autocheckpoint with `limits` (see WalLimits). The connection must be
+  // in WAL mode; call after every PRAGMA that sets wal_autocheckpoint.
+  Status BoundWal(const WalLimits& limits);
+
   int64_t Changes() const { return sqlite3_changes64(db_); }
   int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
@@ -128,7 +155,14 @@ class Connection {
   };
 
   explicit Connection(sqlite3* db) : db_(db) {}
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
+
   sqlite3* db_;
+  // BoundWal's state, touched by the WAL hook (on the thread committing).
+  WalLimits wal_limits_;
+  int64_t page_size_ = 4096;
+  std::chrono::steady_clock::time_point wal_since_{};  // first commit since a checkpoint
+  bool wal_dirty_ = false;
   // SQL text -> statement; looked up by string_view, without a copy of the text.
   std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };

@@ -1738,6 +1738,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   STORE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
                          Connection::Open(path, /*read_only=*/false));
   Status st = Configure(*conn, path, options, in_memory);
+  // The WAL is bounded by size and age (sqlite_db.h WalLimits), not by the autocheckpoint.
+  if (st.ok() && !in_memory) st = conn->BoundWal(sqlite::WalLimits{});
   if (!st.ok()) return st.WithContext("open store " + path);
   STORE_ASSIGN_OR_RETURN(int64_t before, conn->QueryInt("PRAGMA user_version"));
   st = sqlite::Migrate(*conn, sqlite::SchemaMigrations());

@@ -76,5 +76,34 @@ TEST(JsonErrorTest, Shape) {
   EXPECT_EQ(r.body, R"({"detail":"body \"x\" exceeds","error":"too large"})");
 }
 
+TEST(CheckTransferEncodingTest, OnlyChunkedAsTheFinalCodingNamedExactly) {
+  struct Case {
+    const char* value;
+    Status::Code code;
+  };
+  const Case cases[] = {
+      {"chunked", Status::Code::kOk},
+      {"Chunked", Status::Code::kOk},
+      {" chunked ", Status::Code::kOk},
+      {"chunked;foo=bar", Status::Code::kOk},
+      {", ,chunked", Status::Code::kOk},
+      {"xchunked", Status::Code::kInvalidArgument},
+      {"chunkedx", Status::Code::kInvalidArgument},
+      {"chunked\x0b", Status::Code::kInvalidArgument},
+      {"\"chunked\"", Status::Code::kInvalidArgument},
+      {"chunked, gzip", Status::Code::kInvalidArgument},
+      {"chunked, chunked", Status::Code::kInvalidArgument},
+      {"gzip", Status::Code::kInvalidArgument},
+      {"", Status::Code::kInvalidArgument},
+      {" , ", Status::Code::kInvalidArgument},
+      {"gzip, chunked", Status::Code::kUnsupported},
+      {";q=1, chunked", Status::Code::kInvalidArgument},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(CheckTransferEncoding(c.value).code(), c.code) << "'" << c.value << "'";
+  }
+  EXPECT_NE(CheckTransferEncoding("xchunked").message().find("'xchunked'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace jostle

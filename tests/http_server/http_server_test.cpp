@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -236,10 +238,47 @@ TEST(HttpServerTest, MalformedRequestGets400) {
   EXPECT_EQ(r->status, 400);
 }
 
+TEST(HttpServerTest, TransferCodingsOtherThanAFinalChunkedAreRefused) {
+  std::atomic<int> handled{0};
+  auto server = StartOrDie({}, [&](const HttpServerRequest& r) {
+    ++handled;
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  // Beast would take "xchunked" for no body at all and read the chunks as a second request.
+  for (const char* te : {"xchunked", "chunked, gzip", "chunked, chunked", "identity"}) {
+    LoopbackConnection c(server->port());
+    ASSERT_TRUE(c.Send(std::string("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + te +
+                       "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << te;
+    EXPECT_EQ(r->status, 400) << te;
+    EXPECT_EQ(r->headers["connection"], "close") << te;
+    EXPECT_TRUE(c.ReadsEof()) << te;
+  }
+  auto gzip = RawRequest(server->port(),
+                         "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                         "0\r\n\r\n");
+  ASSERT_TRUE(gzip);
+  EXPECT_EQ(gzip->status, 501);
+  auto both = RawRequest(server->port(),
+                         "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->status, 400);
+  EXPECT_EQ(handled.load(), 0);
+  auto chunked = RawRequest(server->port(),
+                            "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                            "5\r\nhello\r\n0\r\n\r\n");
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 200);
+  EXPECT_NE(chunked->body.find("\"body_size\":5"), std::string::npos) << chunked->body;
+}
+
 TEST(HttpServerTest, ServesConcurrentClients) {
   constexpr int kClients = 4;
   HttpServerOptions o;
-  o.threads = kClients;
+  o.workers = kClients;
   std::mutex mu;
   std::condition_variable cv;
   int inside = 0;
@@ -326,6 +365,163 @@ TEST(HttpServerTest, ConnectionsBeyondTheCapGet503) {
   auto r = RawRequest(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
+}
+
+// Polls `done` every 10 ms for up to 20 s.
+bool PollFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 2000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST(HttpServerTest, HealthProbeAnswersWhileEveryWorkerIsBusy) {
+  HttpServerOptions o;
+  o.workers = 2;
+  o.inline_paths = {"/healthz"};
+  std::atomic<int> entered{0};
+  Gate release;
+  auto server = StartOrDie(o, [&](const HttpServerRequest& r) {
+    if (r.path == "/slow") {
+      ++entered;
+      release.Wait();
+    }
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  std::vector<std::future<std::optional<testing::RawResponse>>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::async(std::launch::async, [port] {
+      return RawRequest(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    }));
+  }
+  ASSERT_TRUE(PollFor([&] { return entered.load() == 2; }));
+  // Both workers are held and two requests queue behind them: the probe does not queue.
+  LoopbackConnection probe(port, 3);
+  ASSERT_TRUE(probe.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto health = probe.Read();
+  ASSERT_TRUE(health) << "/healthz waited behind the busy workers";
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(entered.load(), 2);
+  release.Open();
+  for (auto& f : slow) {
+    auto r = f.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
+TEST(HttpServerTest, FullWorkerQueueGets503WithRetryAfter) {
+  HttpServerOptions o;
+  o.workers = 1;
+  o.max_queued = 1;
+  o.retry_after_s = 7;
+  Gate entered, release;
+  auto server = StartOrDie(o, [&](const HttpServerRequest& r) {
+    entered.Open();
+    release.Wait();
+    return Echo(r);
+  });
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  auto send = [port] {
+    return std::async(std::launch::async, [port] {
+      return RawRequest(port, "GET /work HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+  };
+  auto first = send();
+  ASSERT_TRUE(entered.Wait());
+  auto second = send();
+  auto third = send();
+  // One of the two finds the queue full and is answered at once, before the gate opens.
+  ASSERT_TRUE(PollFor([&] { return server->stats().rejected_busy == 1; }));
+  release.Open();
+  std::vector<int> statuses;
+  std::string retry_after;
+  for (auto* f : {&first, &second, &third}) {
+    auto r = f->get();
+    ASSERT_TRUE(r);
+    statuses.push_back(r->status);
+    if (r->status == 503) retry_after = r->headers["retry-after"];
+  }
+  std::sort(statuses.begin(), statuses.end());
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 503}));
+  EXPECT_EQ(retry_after, "7");
+}
+
+// A connection that has sent part of a request's headers and then nothing.
+std::unique_ptr<LoopbackConnection> SlowHeaders(uint16_t port, const char* source) {
+  auto c = std::make_unique<LoopbackConnection>(port, 5, source);
+  if (c->connected()) c->Send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  return c;
+}
+
+TEST(HttpServerTest, OneAddressCannotTakeEveryConnection) {
+  HttpServerOptions o;
+  o.max_connections = 64;
+  o.max_connections_per_address = 8;
+  o.header_timeout = std::chrono::seconds(60);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  std::vector<std::unique_ptr<LoopbackConnection>> held;
+  for (int i = 0; i < 100; ++i) held.push_back(SlowHeaders(server->port(), "127.0.0.1"));
+  ASSERT_TRUE(PollFor([&] { return server->stats().rejected_per_address == 92; }))
+      << server->stats().rejected_per_address;
+  EXPECT_EQ(server->stats().connections, 8u);
+  // The refused ones got a 503 naming the reason.
+  auto refused = held.back()->Read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->body.find("from this address"), std::string::npos) << refused->body;
+  // Every other client is served.
+  for (const char* other : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    auto r = RawRequest(server->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", other);
+    ASSERT_TRUE(r) << other;
+    EXPECT_EQ(r->status, 200) << other;
+  }
+}
+
+TEST(HttpServerTest, LastEighthOfTheCapIsKeptForOtherAddresses) {
+  HttpServerOptions o;
+  o.max_connections = 16;
+  o.max_connections_per_address = 0;  // only the reserve applies
+  o.header_timeout = std::chrono::seconds(60);
+  o.pressure_header_timeout = std::chrono::seconds(60);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  std::vector<std::unique_ptr<LoopbackConnection>> held;
+  for (int i = 0; i < 20; ++i) held.push_back(SlowHeaders(server->port(), "127.0.0.1"));
+  ASSERT_TRUE(PollFor([&] { return server->stats().rejected_global == 6; }));
+  EXPECT_EQ(server->stats().connections, 14u);
+  auto r = RawRequest(server->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(HttpServerTest, NearTheCapSlowHeaderConnectionsAreClosed) {
+  HttpServerOptions o;
+  o.max_connections = 16;
+  o.max_connections_per_address = 0;
+  o.header_timeout = std::chrono::seconds(60);
+  o.pressure_header_timeout = std::chrono::milliseconds(200);
+  auto server = StartOrDie(o, Echo);
+  ASSERT_TRUE(server);
+  // 13 clients of one connection each: above three quarters of the cap.
+  std::vector<std::unique_ptr<LoopbackConnection>> slow;
+  for (int i = 0; i < 13; ++i) {
+    std::string source = "127.0.1." + std::to_string(10 + i);
+    slow.push_back(SlowHeaders(server->port(), source.c_str()));
+  }
+  ASSERT_TRUE(PollFor([&] { return server->stats().connections == 13; }));
+  // New clients keep coming; past 200 ms the slow ones are closed to make room.
+  ASSERT_TRUE(PollFor([&] {
+    auto r = RawRequest(server->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2");
+    EXPECT_TRUE(r && r->status == 200);
+    return server->stats().closed_under_pressure == 13;
+  }));
+  for (auto& c : slow) EXPECT_TRUE(c->ReadsEof());
 }
 
 TEST(HttpServerTest, BadListenAddressIsRefused) {

@@ -25,11 +25,19 @@ struct RawResponse {
 
 class LoopbackConnection {
  public:
-  // Connects to 127.0.0.1:port; every read gives up after recv_timeout_s seconds.
-  explicit LoopbackConnection(uint16_t port, int recv_timeout_s = 20) {
+  // Connects to 127.0.0.1:port from `source` (another loopback address such as
+  // "127.0.0.2" stands for another client; empty: the kernel's choice); every read gives up
+  // after recv_timeout_s seconds.
+  explicit LoopbackConnection(uint16_t port, int recv_timeout_s = 20, const char* source = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{recv_timeout_s, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (*source != '\0') {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) return;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -110,9 +118,10 @@ class LoopbackConnection {
   std::string buffer_;
 };
 
-// One request on a fresh connection.
-inline std::optional<RawResponse> RawRequest(uint16_t port, const std::string& request) {
-  LoopbackConnection c(port);
+// One request on a fresh connection (from `source`, as for LoopbackConnection).
+inline std::optional<RawResponse> RawRequest(uint16_t port, const std::string& request,
+                                             const char* source = "") {
+  LoopbackConnection c(port, 20, source);
   if (!c.connected() || !c.Send(request)) return std::nullopt;
   return c.Read();
 }

@@ -12,7 +12,7 @@ TEST(ClassifyStatusTest, Table) {
   };
   const Case cases[] = {
       {200, SendVerdict::kDelivered}, {204, SendVerdict::kDelivered}, {400, SendVerdict::kDrop},
-      {401, SendVerdict::kDrop},      {403, SendVerdict::kDrop},      {404, SendVerdict::kDrop},
+      {401, SendVerdict::kUnauthorized}, {403, SendVerdict::kUnauthorized},      {404, SendVerdict::kDrop},
       {413, SendVerdict::kDrop},      {415, SendVerdict::kDrop},      {408, SendVerdict::kRetry},
       {429, SendVerdict::kRetry},     {500, SendVerdict::kRetry},     {502, SendVerdict::kRetry},
       {503, SendVerdict::kRetry},     {504, SendVerdict::kRetry},     {301, SendVerdict::kDrop},

@@ -1,10 +1,16 @@
 #include "agent/shipper/sample_spool.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
+
+#include "support/real_parts.h"
 
 namespace jostle::agent {
 namespace {
@@ -122,6 +128,46 @@ TEST_F(SampleSpoolTest, UnreadableFileIsSkipped) {
   fs::remove(dir_ / "00000000000000000000.batch.gz");
   EXPECT_EQ(spool->Front().value_or(""), "second");
   EXPECT_EQ(spool->size(), 1u);
+}
+
+// A spool on a 256 KiB tmpfs whose cap (1 GiB) is never reached: the file system fills
+// first.
+TEST(SampleSpoolDiskFullTest, FullDiskDropsTheOldestUntilTheNewestIsWritten) {
+  fs::path mount = fs::temp_directory_path() / ("jostle-spool-tmpfs-" + std::to_string(::getpid()));
+  fs::create_directories(mount);
+  if (::mount("tmpfs", mount.c_str(), "tmpfs", 0, "size=256k") != 0) {
+    int err = errno;
+    fs::remove_all(mount);
+    JOSTLE_SKIP_MISSING_REAL("cannot mount a tmpfs (needs root): " << std::strerror(err));
+  }
+  struct Unmount {
+    fs::path p;
+    ~Unmount() {
+      ::umount2(p.c_str(), MNT_DETACH);
+      fs::remove_all(p);
+    }
+  } unmount{mount};
+  auto opened = SampleSpool::Open({(mount / "spool").string(), 1ull << 30});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& spool = *opened;
+  constexpr int kBatches = 20;  // 20 x 40 KiB: about three times the file system
+  for (int i = 0; i < kBatches; ++i) {
+    std::string payload(40 << 10, static_cast<char>('a' + i));
+    auto pushed = spool->Push(payload);
+    ASSERT_TRUE(pushed.ok()) << "batch " << i << ": " << pushed.status().ToString();
+  }
+  EXPECT_GT(spool->dropped_disk_full(), 0u);
+  EXPECT_EQ(spool->dropped(), spool->dropped_disk_full());
+  // What is kept is the newest batches, in order, ending with the last one pushed.
+  ASSERT_GT(spool->size(), 2u);
+  size_t kept = spool->size();
+  for (size_t i = 0; i < kept; ++i) {
+    auto front = spool->Front();
+    ASSERT_TRUE(front);
+    EXPECT_EQ(front->front(), static_cast<char>('a' + kBatches - kept + i)) << i;
+    ASSERT_TRUE(spool->Pop().ok());
+  }
+  EXPECT_EQ(spool->dropped() + kept, static_cast<uint64_t>(kBatches));
 }
 
 TEST(SampleSpoolMemoryTest, WithoutDirectoryKeepsBatchesInMemory) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "collector/api/test_batches.h"
 #include "http_server/http_server.h"
@@ -48,6 +49,11 @@ class ScriptedCollector {
   void Script(std::vector<Answer> answers) {
     std::lock_guard lock(mu_);
     script_.insert(script_.end(), answers.begin(), answers.end());
+  }
+  // Requests whose Authorization is not "Bearer token" are answered 401 (empty: any).
+  void RequireToken(std::string token) {
+    std::lock_guard lock(mu_);
+    required_ = token.empty() ? "" : "Bearer " + token;
   }
   // While held, requests wait inside the handler.
   void Hold(bool hold) {
@@ -95,6 +101,7 @@ class ScriptedCollector {
       if (batch.ok()) seq = batch->seq;
     }
     if (seq == ~0ull) a.status = 400;
+    if (!required_.empty() && r.Header("authorization").value_or("") != required_) a.status = 401;
     received_.push_back({seq, a.status, r.Header("authorization").value_or(""), Clock::now()});
     cv_.notify_all();
     HttpServerResponse out;
@@ -110,6 +117,7 @@ class ScriptedCollector {
   std::vector<Received> received_;
   bool hold_ = false;
   int held_ = 0;
+  std::string required_;
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -221,7 +229,7 @@ TEST_F(ShipperTest, HonoursRetryAfterOn429) {
 
 TEST_F(ShipperTest, DropsBatchesRefusedWith4xxWithoutRetrying) {
   ScriptedCollector c;
-  c.Script({{400, ""}, {413, ""}, {401, ""}});
+  c.Script({{400, ""}, {413, ""}, {404, ""}});
   auto shipper = StartShipper(Options(c.url()));
   for (uint64_t i = 0; i < 4; ++i) shipper->Ship(Batch(i));
   shipper->Stop(milliseconds(10000));
@@ -232,6 +240,35 @@ TEST_F(ShipperTest, DropsBatchesRefusedWith4xxWithoutRetrying) {
   EXPECT_EQ(st.batches_rejected, 3u);
   EXPECT_EQ(st.batches_shipped, 1u);
   EXPECT_EQ(st.send_failures, 0u);
+}
+
+TEST_F(ShipperTest, KeepsBatchesRefusedWith401Or403UntilTheTokenIsRotated) {
+  ScriptedCollector c;
+  c.RequireToken("new-token-2");  // the collector was given the new token first
+  std::ofstream(dir_ / "token") << "old-token-1\n";
+  auto o = Options(c.url());
+  o.token_file = (dir_ / "token").string();
+  auto shipper = StartShipper(o);
+  for (uint64_t i = 0; i < 3; ++i) shipper->Ship(Batch(i));
+  ASSERT_TRUE(c.WaitForRequests(3));  // 401s, retried with backoff
+  EXPECT_TRUE(c.delivered().empty());
+  EXPECT_GE(shipper->stats().batches_unauthorized, 1u);
+  EXPECT_EQ(shipper->stats().batches_rejected, 0u);
+  // The agent's secret is rotated too: the spooled batches go out, in order.
+  {
+    std::ofstream(dir_ / "token.tmp") << "new-token-2\n";
+    fs::rename(dir_ / "token.tmp", dir_ / "token");
+  }
+  for (int i = 0; i < 2000 && c.delivered().size() < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  shipper->Ship(Batch(3));
+  shipper->Stop(milliseconds(10000));
+  EXPECT_EQ(c.delivered(), (std::vector<uint64_t>{0, 1, 2, 3}));
+  auto st = shipper->stats();
+  EXPECT_EQ(st.batches_rejected, 0u);
+  EXPECT_EQ(st.batches_shipped, 4u);
+  EXPECT_GE(st.batches_unauthorized, 1u);
 }
 
 TEST_F(ShipperTest, SpoolsWhileUnreachableAndReplaysInOrderInTheNextProcess) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@ using Json = nlohmann::json;
 constexpr const char* kAgentToken = "agent-token-0001";
 constexpr const char* kCiToken = "ci-token-00000002";
 constexpr const char* kReadToken = "read-token-000003";
+constexpr const char* kBoundToken = "bound-agent-token-4";  // agent:node=ci-pool-*
 constexpr size_t kMaxBody = 1u << 20;  // 1 MiB, inflated or not
 
 const char kJunit[] = R"(<?xml version="1.0" encoding="utf-8"?>
@@ -47,7 +49,8 @@ class CollectorApiTest : public ::testing::Test {
     std::ofstream(dir_ / "tokens") << "# test tokens\n"
                                    << "agent " << kAgentToken << "\n"
                                    << "ci,read " << kCiToken << "\n"
-                                   << "read " << kReadToken << "\n";
+                                   << "read " << kReadToken << "\n"
+                                   << "agent:node=ci-pool-* " << kBoundToken << "\n";
     auto store = OpenSqliteStore((dir_ / "jostle.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
@@ -351,6 +354,113 @@ TEST_F(CollectorApiTest, BadInputGetsItsStatusAndChangesNothing) {
   // The store still works after all that.
   ASSERT_EQ(PostBatch(testing::MakeTestBatch("node-a", 9)).status, 200);
   EXPECT_EQ(Take().samples_a, before.samples_a + 2);
+}
+
+TEST_F(CollectorApiTest, IdentitiesAndTimestampsAreCheckedNamingTheField) {
+  ASSERT_EQ(PostBatch(testing::MakeTestBatch("node-a", 0)).status, 200);
+  const Snapshot before = Take();
+  struct Case {
+    const char* name;
+    std::function<void(SampleBatch&)> spoil;
+    const char* detail;
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const Case cases[] = {
+      {"NUL in the node", [](SampleBatch& b) { b.node = std::string("node-a\0x", 8); },
+       "batch.node"},
+      {"100 000 character node", [](SampleBatch& b) { b.node = std::string(100000, 'n'); },
+       "batch.node"},
+      {"wall_ns INT64_MAX",
+       [](SampleBatch& b) { b.samples[1].wall_ns = std::numeric_limits<int64_t>::max(); },
+       "samples[1].wall_ns"},
+      {"a tick an hour ahead",
+       [now](SampleBatch& b) { b.samples[0].wall_ns = now + 3600LL * 1000000000; },
+       "samples[0].wall_ns"},
+      {"negative wall clock", [](SampleBatch& b) { b.samples[0].wall_ns = -5; },
+       "samples[0].wall_ns"},
+      {"agent started in the future",
+       [now](SampleBatch& b) { b.agent_start_ns = now + 3600LL * 1000000000; },
+       "batch.agent_start_ns"},
+      {"upper-case namespace", [](SampleBatch& b) { b.samples[0].cgroups[1].namespace_name = "CI"; },
+       "samples[0].cgroups[1].namespace"},
+      {"pod name with a space", [](SampleBatch& b) { b.samples[1].cgroups[2].pod_name = "a b"; },
+       "samples[1].cgroups[2].pod"},
+      {"control character in a cgroup id",
+       [](SampleBatch& b) { b.samples[0].cgroups[0].id = "uid\x01"; },
+       "samples[0].cgroups[0].id"},
+      {"cgroup path of 5000 bytes",
+       [](SampleBatch& b) { b.samples[0].cgroups[0].path = "/" + std::string(5000, 'p'); },
+       "samples[0].cgroups[0].path"},
+      {"pod uid with a slash", [](SampleBatch& b) { b.samples[0].cgroups[0].pod_uid = "a/b"; },
+       "samples[0].cgroups[0].pod_uid"},
+      {"label value of 64 characters",
+       [](SampleBatch& b) { b.samples[0].cgroups[0].labels["app"] = std::string(64, 'v'); },
+       "samples[0].cgroups[0].labels.app"},
+      {"unknown qos", [](SampleBatch& b) { b.samples[0].cgroups[0].qos = "gold"; },
+       "samples[0].cgroups[0].qos"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    SampleBatch b = testing::MakeTestBatch("node-a", 5);
+    c.spoil(b);
+    auto r = PostBatch(b, /*gzip=*/true);
+    EXPECT_EQ(r.status, 400) << r.body;
+    Json j = Json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.body;
+    EXPECT_NE(j["detail"].get<std::string>().find(c.detail), std::string::npos) << r.body;
+    EXPECT_LT(r.body.size(), 1000u);  // the value is shown cut short
+    EXPECT_EQ(Take(), before);
+  }
+  // The same batch unspoilt is stored.
+  ASSERT_EQ(PostBatch(testing::MakeTestBatch("node-a", 5)).status, 200);
+  EXPECT_EQ(Take().samples_a, before.samples_a + 2);
+}
+
+TEST_F(CollectorApiTest, NodeBoundTokenWritesOnlyItsNodes) {
+  auto mine = PostBatch(testing::MakeTestBatch("ci-pool-7", 0), false, kBoundToken);
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  auto other = PostBatch(testing::MakeTestBatch("node-a", 0), false, kBoundToken);
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_NE(other.body.find("ci-pool-*"), std::string::npos) << other.body;
+  EXPECT_NE(other.body.find("'node-a'"), std::string::npos) << other.body;
+  auto prefix_only = PostBatch(testing::MakeTestBatch("ci-pool", 0), false, kBoundToken);
+  EXPECT_EQ(prefix_only.status, 403) << prefix_only.body;
+  EXPECT_EQ(Take().samples_a, 0u);
+  auto stored = store_->Samples("ci-pool-7", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->size(), 2u);
+  // An unbound agent token writes any node.
+  EXPECT_EQ(PostBatch(testing::MakeTestBatch("node-a", 1)).status, 200);
+  auto m = Send("GET", "/metrics", "", kReadToken);
+  EXPECT_NE(m.body.find("reason=\"node\"} 2"), std::string::npos) << m.body;
+}
+
+TEST(CollectorApiRetentionTest, TicksOlderThanTheRetentionAreRefused) {
+  auto store = OpenSqliteStore(":memory:");
+  ASSERT_TRUE(store.ok());
+  ApiOptions options;
+  options.sample_max_age = std::chrono::hours(24 * 14);
+  auto api = CollectorApi::Create(**store, options);
+  ASSERT_TRUE(api.ok());
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto post = [&](const SampleBatch& b) {
+    HttpServerRequest r;
+    r.method = "POST";
+    r.path = r.target = "/api/v1/samples";
+    r.body = EncodeBatch(b);
+    return (*api)->Handle(r);
+  };
+  const int64_t day = 86400LL * 1000000000;
+  auto old = post(testing::MakeTestBatch("node-a", 0, 2, 1, now - 15 * day, now - 15 * day));
+  EXPECT_EQ(old.status, 400) << old.body;
+  EXPECT_NE(old.body.find("samples[0].wall_ns"), std::string::npos) << old.body;
+  EXPECT_NE(old.body.find("retention"), std::string::npos) << old.body;
+  auto recent = post(testing::MakeTestBatch("node-a", 1, 2, 1, now - day, now - day));
+  EXPECT_EQ(recent.status, 200) << recent.body;
 }
 
 TEST_F(CollectorApiTest, HundredMegabyteBodyIsRefusedWithoutBeingBuffered) {

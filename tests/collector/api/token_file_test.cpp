@@ -1,6 +1,10 @@
 #include "collector/api/token_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "collector/api/collector_api.h"
 
@@ -50,6 +54,69 @@ TEST(TokenSetTest, LoadReportsMissingFile) {
   auto set = TokenSet::Load("/nonexistent/jostle-tokens");
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find("/nonexistent/jostle-tokens"), std::string::npos);
+}
+
+TEST(TokenSetTest, AgentTokensMayBeBoundToNodes) {
+  auto set = TokenSet::Parse(
+      "agent:node=ci-pool-*           bound-token-1\n"
+      "agent:node=gpu-1,agent:node=gpu-2,read two-nodes-2\n"
+      "agent:node=x-*,agent           unbound-token-3\n"
+      "agent                          any-node-token\n",
+      "tokens.txt");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  auto bound = set->Grant("bound-token-1");
+  EXPECT_EQ(bound.scopes, kScopeAgent);
+  EXPECT_TRUE(bound.MayWriteNode("ci-pool-1"));
+  EXPECT_TRUE(bound.MayWriteNode("ci-pool-"));
+  EXPECT_FALSE(bound.MayWriteNode("ci-pool"));
+  EXPECT_FALSE(bound.MayWriteNode("xci-pool-1"));
+  auto two = set->Grant("two-nodes-2");
+  EXPECT_EQ(two.scopes, kScopeAgent | kScopeRead);
+  EXPECT_TRUE(two.MayWriteNode("gpu-2"));
+  EXPECT_FALSE(two.MayWriteNode("gpu-3"));
+  EXPECT_TRUE(set->Grant("unbound-token-3").MayWriteNode("anything"));
+  EXPECT_TRUE(set->Grant("any-node-token").MayWriteNode("anything"));
+  EXPECT_EQ(set->Grant("unknown-token").scopes, 0u);
+
+  for (const char* bad : {"agent:node= tok-123456789", "agent:node=a/b tok-123456789",
+                          "agent:nodes=a tok-123456789", "ci:node=a tok-123456789"}) {
+    auto r = TokenSet::Parse(bad, "t");
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
+TEST(NodePatternTest, Globs) {
+  EXPECT_TRUE(NodePatternMatches("*", ""));
+  EXPECT_TRUE(NodePatternMatches("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(NodePatternMatches("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(NodePatternMatches("node-1", "node-1"));
+  EXPECT_FALSE(NodePatternMatches("node-1", "node-10"));
+  EXPECT_TRUE(NodePatternMatches("*-1", "node-1"));
+  EXPECT_TRUE(NodePatternMatches("**", "x"));
+}
+
+TEST(TokenSetTest, LoadWarnsWhenEveryUserMayReadTheFile) {
+  char dir[] = "/tmp/jostle-tokens-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/tokens";
+  {
+    std::ofstream out(path);
+    out << "agent agent-token-1\n";
+  }
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto open = TokenSet::Load(path);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->warnings().size(), 1u);
+  EXPECT_NE(open->warnings()[0].find("readable by every user (mode 0644)"), std::string::npos)
+      << open->warnings()[0];
+  EXPECT_EQ(open->ScopesOf("agent-token-1"), kScopeAgent);  // loaded all the same
+  for (mode_t mode : {0600, 0640, 0400}) {
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto closed = TokenSet::Load(path);
+    ASSERT_TRUE(closed.ok());
+    EXPECT_TRUE(closed->warnings().empty()) << std::oct << mode;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BearerTokenTest, Table) {
