@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -220,6 +222,41 @@ TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
   auto later = (*store)->Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(*later, next.samples);
+}
+
+// tests/collector/store/fixtures/schema_v3.sql: a database written by jostle at schema
+// version 3 (see its header), loaded into a file as it was.
+void LoadFrozenDatabase(const std::string& dump, const std::string& path) {
+  std::ifstream in(std::string(JOSTLE_STORE_FIXTURES) + "/" + dump);
+  ASSERT_TRUE(in) << dump;
+  std::stringstream sql;
+  sql << in.rdbuf();
+  auto conn = sqlite::Connection::Open(path, false);
+  ASSERT_TRUE(conn.ok());
+  Status st = (*conn)->Exec(sql.str());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  LoadFrozenDatabase("schema_v3.sql", path);
+  ASSERT_EQ(UserVersion(path), 3);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto samples = (*store)->Samples("node-a", kT0, kT0 + 10 * kSecond);
+  ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+  ASSERT_EQ(samples->size(), 5u);
+  EXPECT_EQ(samples->front(), testing::MakeBatch("node-a", 0, kT0, 5, 2, 2).samples.front());
+  auto r4 = (*store)->RunExecutions("r4");
+  ASSERT_TRUE(r4.ok());
+  EXPECT_EQ(r4->size(), 16u);
+  auto runs = (*store)->ListRuns(10);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 4u);
+  auto alerts = (*store)->ListAlerts(10);
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_EQ(alerts->size(), 2u);
 }
 
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
