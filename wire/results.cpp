@@ -17,9 +17,14 @@ const char* OutcomeName(Outcome o) {
   return "unknown";
 }
 
-namespace {
+std::optional<Outcome> ParseOutcomeName(std::string_view name) {
+  for (Outcome o : {Outcome::kPassed, Outcome::kFailed, Outcome::kError, Outcome::kSkipped}) {
+    if (name == OutcomeName(o)) return o;
+  }
+  return std::nullopt;
+}
+
 bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
-}  // namespace
 
 bool TestCase::failed() const { return !attempts.empty() && IsFailure(attempts.back().outcome); }
 

@@ -8,7 +8,7 @@
 // after the last test end there + `sample_margin` (nodes without any sample are not waited
 // for), or once `max_wait` has passed since its first upload, whichever comes first. A run
 // without failed tests is not judged at all. "Once per run per target" and the cooldown hold
-// across repeated uploads and restarts: the state is StoreAlertState over the Store.
+// across repeated uploads and restarts: the state is StoreAlertState over the store's AlertLog.
 #pragma once
 
 #include <chrono>
@@ -25,7 +25,7 @@
 #include "collector/alerts/run_alerts.h"
 #include "collector/alerts/webhook_sender.h"
 #include "collector/attribution/config.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
@@ -53,7 +53,7 @@ std::string ReportUrl(std::string_view public_url, std::string_view run);
 class RunAlertScheduler {
  public:
   // `store` must outlive the scheduler. InvalidArgument without targets.
-  static Result<std::unique_ptr<RunAlertScheduler>> Create(Store& store,
+  static Result<std::unique_ptr<RunAlertScheduler>> Create(Stores& store,
                                                            RunAlertSchedulerOptions options);
   ~RunAlertScheduler();  // Stop(0)
   RunAlertScheduler(const RunAlertScheduler&) = delete;
@@ -77,13 +77,13 @@ class RunAlertScheduler {
   };
   enum class Readiness { kReady, kWait, kNothingToJudge };
 
-  RunAlertScheduler(Store& store, RunAlertSchedulerOptions options);
+  RunAlertScheduler(Stores& store, RunAlertSchedulerOptions options);
   void Loop(std::stop_token stop);
   // Whether the run's samples cover its tests; kNothingToJudge without failed tests.
   Result<Readiness> CheckSamples(const std::string& run);
   void Judge(const std::string& run);
 
-  Store& store_;
+  Stores& store_;
   const RunAlertSchedulerOptions options_;
   std::chrono::nanoseconds margin_{};
   StoreAlertState state_;

@@ -219,11 +219,11 @@ Status ValidateNodeName(std::string_view node) {
   return Status::Ok();
 }
 
-CollectorApi::CollectorApi(Store& store, ApiOptions options)
-    : store_(store), options_(std::move(options)) {}
+CollectorApi::CollectorApi(Stores& stores, ApiOptions options)
+    : stores_(stores), options_(std::move(options)) {}
 
-Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Store& store, ApiOptions options) {
-  std::unique_ptr<CollectorApi> api(new CollectorApi(store, std::move(options)));
+Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Stores& stores, ApiOptions options) {
+  std::unique_ptr<CollectorApi> api(new CollectorApi(stores, std::move(options)));
   if (api->auth_enabled()) JOSTLE_RETURN_IF_ERROR(api->ReloadTokens());
   api->AddBuiltinRoutes();
   return api;
@@ -356,7 +356,7 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
 }
 
 HttpServerResponse CollectorApi::Ready() {
-  auto runs = store_.ListRuns(1);
+  auto runs = stores_.analytics().ListRuns(1);
   if (!runs.ok()) {
     return JsonError(503, "unavailable", "store: " + runs.status().ToString());
   }
@@ -406,7 +406,7 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request) {
   if (json.empty()) return reject(Status::InvalidArgument("empty body: expected a sample batch"));
   SampleBatch* batch = &scratch.batch;
   if (Status s = DecodeBatchInto(json, batch); !s.ok()) return reject(s);
-  auto stored = store_.PutBatch(*batch);
+  auto stored = stores_.samples().PutBatch(*batch);
   if (!stored.ok()) {
     spdlog::error("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
                   stored.status().ToString());
@@ -464,7 +464,7 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   if (request.body.empty()) return reject(Status::InvalidArgument("empty body"));
   auto set = ParseResults(request.body, request.Header("content-type").value_or(""), parse);
   if (!set.ok()) return reject(set.status());
-  auto summary = store_.PutResults(origin, *set);
+  auto summary = StoreResults(stores_.samples(), stores_.results(), origin, *set);
   if (!summary.ok()) {
     spdlog::error("api: storing results of run {} failed: {}", origin.run,
                   summary.status().ToString());

@@ -1,5 +1,6 @@
 // The collector's HTTP API (contracts in DESIGN.md "HTTP API"): one handler for HttpServer,
-// built from a Store, with a route table that other parts extend (reports, analytics).
+// built over the store's roles (Stores), with a route table that other parts extend (reports,
+// analytics).
 //
 // Routes served here (read_routes.h adds the GET routes of reports, analytics and alerts):
 //   POST /api/v1/samples                  agent  a SampleBatch, JSON, gzip allowed
@@ -23,7 +24,7 @@
 
 #include "collector/api/api_metrics.h"
 #include "collector/api/token_file.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "http_server/http_server.h"
 #include "jostle/status.h"
 
@@ -55,8 +56,8 @@ using RouteHandler = std::function<HttpServerResponse(const HttpServerRequest&, 
 
 class CollectorApi {
  public:
-  // Loads the token file (when given). `store` must outlive the api.
-  static Result<std::unique_ptr<CollectorApi>> Create(Store& store, ApiOptions options);
+  // Loads the token file (when given). `stores` must outlive the api.
+  static Result<std::unique_ptr<CollectorApi>> Create(Stores& stores, ApiOptions options);
 
   // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders
   // matching one non-empty segment. Routes are matched in the order added; a path that
@@ -74,7 +75,7 @@ class CollectorApi {
   bool auth_enabled() const { return !options_.token_file.empty(); }
 
   ApiMetrics& metrics() { return metrics_; }
-  Store& store() { return store_; }
+  Stores& stores() { return stores_; }
   const ApiOptions& options() const { return options_; }
 
  private:
@@ -86,7 +87,7 @@ class CollectorApi {
     RouteHandler handler;
   };
 
-  CollectorApi(Store& store, ApiOptions options);
+  CollectorApi(Stores& stores, ApiOptions options);
   void AddBuiltinRoutes();
   // nullopt when the request may proceed; otherwise the 401/403 answer.
   std::optional<HttpServerResponse> Authorize(const HttpServerRequest& request, Access access);
@@ -94,7 +95,7 @@ class CollectorApi {
   HttpServerResponse PostResults(const HttpServerRequest& request, const PathParams& params);
   HttpServerResponse Ready();
 
-  Store& store_;
+  Stores& stores_;
   const ApiOptions options_;
   ApiMetrics metrics_;
   std::vector<Route> routes_;  // written before serving only

@@ -63,7 +63,7 @@ HttpServerResponse StoreError(const Status& s) {
   return ErrorResponse(Status::Unavailable("store: " + s.message()));
 }
 
-HttpServerResponse ListRunsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse ListRunsRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return ErrorResponse(limit.status());
   auto runs = store.ListRuns(*limit);
@@ -84,7 +84,7 @@ HttpServerResponse ListRunsRoute(Store& store, const HttpServerRequest& request)
   return JsonAnswer({{"runs", out}});
 }
 
-HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
+HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
                                const HttpServerRequest& request, const PathParams& params) {
   const std::string& run = params.at("run");
   if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
@@ -93,7 +93,7 @@ HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
     return ErrorResponse(Status::InvalidArgument("format='" + format.substr(0, 40) +
                                                  "': expected json, md or html"));
   }
-  auto report = BuildRunReport(store, run, config);
+  auto report = BuildRunReport(store.samples(), store.results(), run, config);
   if (!report.ok()) {
     if (report.status().code() == Status::Code::kNotFound) {
       return ErrorResponse(Status::NotFound("run '" + run + "' has no stored results"));
@@ -114,7 +114,7 @@ HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
   return r;
 }
 
-HttpServerResponse DurationsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto per_test = IntParam(request, "per_test", 10, 1, 1000);
   if (!per_test.ok()) return ErrorResponse(per_test.status());
   auto durations = store.TestDurations(*per_test);
@@ -124,7 +124,7 @@ HttpServerResponse DurationsRoute(Store& store, const HttpServerRequest& request
   return JsonAnswer(out);
 }
 
-HttpServerResponse FlakyRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto since = SinceParam(request);
   if (!since.ok()) return ErrorResponse(since.status());
   auto flaky = store.FlakyTests(*since);
@@ -153,7 +153,7 @@ Json RatesJson(const std::vector<FailureRate>& rates, const char* key_name) {
   return out;
 }
 
-HttpServerResponse CiMetricsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse CiMetricsRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto since = SinceParam(request);
   if (!since.ok()) return ErrorResponse(since.status());
   auto limit = IntParam(request, "limit", 100, 1, 1000);
@@ -176,7 +176,7 @@ HttpServerResponse CiMetricsRoute(Store& store, const HttpServerRequest& request
                      {"slowest", slowest}});
 }
 
-HttpServerResponse AlertsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse AlertsRoute(AlertLog& store, const HttpServerRequest& request) {
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return ErrorResponse(limit.status());
   auto alerts = store.ListAlerts(*limit);
@@ -199,26 +199,32 @@ HttpServerResponse AlertsRoute(Store& store, const HttpServerRequest& request) {
 }  // namespace
 
 void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
-  Store& store = api.store();
-  api.AddRoute(
-      "GET", "/api/v1/runs", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return ListRunsRoute(store, r); });
+  Stores& stores = api.stores();
+  CiAnalytics& analytics = stores.analytics();
+  AlertLog& alerts = stores.alerts();
+  api.AddRoute("GET", "/api/v1/runs", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return ListRunsRoute(analytics, r);
+               });
   api.AddRoute("GET", "/api/v1/runs/{run}/report", Access::kRead,
-               [&store, config](const HttpServerRequest& r, const PathParams& p) {
-                 return ReportRoute(store, config, r, p);
+               [&stores, config](const HttpServerRequest& r, const PathParams& p) {
+                 return ReportRoute(stores, config, r, p);
+               });
+  api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return DurationsRoute(analytics, r);
+               });
+  api.AddRoute("GET", "/api/v1/tests/flaky", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return FlakyRoute(analytics, r);
+               });
+  api.AddRoute("GET", "/api/v1/ci-metrics", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return CiMetricsRoute(analytics, r);
                });
   api.AddRoute(
-      "GET", "/api/v1/tests/durations", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return DurationsRoute(store, r); });
-  api.AddRoute(
-      "GET", "/api/v1/tests/flaky", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return FlakyRoute(store, r); });
-  api.AddRoute(
-      "GET", "/api/v1/ci-metrics", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return CiMetricsRoute(store, r); });
-  api.AddRoute(
       "GET", "/api/v1/alerts", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(store, r); });
+      [&alerts](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(alerts, r); });
 }
 
 }  // namespace jostle::collector

@@ -21,7 +21,7 @@
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
 #include "collector/run/run_command.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "http_client/http_client.h"
 #include "jostle/version.h"
 #include "logging/logging.h"
@@ -80,7 +80,7 @@ int Ingest(const IngestFlags& f) {
     spdlog::error("--tz: {}", tz.status().message());
     return 2;
   }
-  auto store = OpenSqliteStore(f.db);
+  auto store = OpenSqliteStores(f.db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", f.db, store.status().ToString());
     return 1;
@@ -103,7 +103,7 @@ int Ingest(const IngestFlags& f) {
       continue;
     }
     origin.source = file;
-    auto summary = (*store)->PutResults(origin, *set);
+    auto summary = StoreResults((*store)->samples(), (*store)->results(), origin, *set);
     if (!summary.ok()) {
       spdlog::error("{}: {}", file, summary.status().ToString());
       rc = 1;
@@ -129,14 +129,14 @@ int Report(const ReportFlags& f) {
     }
     config = *loaded;
   }
-  auto store = OpenSqliteStore(f.db);
+  auto store = OpenSqliteStores(f.db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", f.db, store.status().ToString());
     return 1;
   }
   ReportOptions options;
   options.self_cgroup = f.self_cgroup;
-  auto report = BuildRunReport(**store, f.run, config, options);
+  auto report = BuildRunReport((*store)->samples(), (*store)->results(), f.run, config, options);
   if (!report.ok()) {
     spdlog::error("run {}: {}", f.run, report.status().message());
     return 1;

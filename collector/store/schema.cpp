@@ -12,7 +12,7 @@ namespace jostle::collector::sqlite {
 namespace {
 
 // Samples. Sample tables have no foreign keys (checked per row, they would slow ingest);
-// node ids and series ids are written only by SqliteStore::PutBatch.
+// node ids and series ids are written only by SqliteSampleSource::PutBatch.
 constexpr std::string_view kSamplesV1 = R"sql(
 CREATE TABLE nodes(
   id INTEGER PRIMARY KEY,

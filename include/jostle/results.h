@@ -6,12 +6,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jostle {
 
 enum class Outcome { kPassed, kFailed, kError, kSkipped };
 const char* OutcomeName(Outcome o);  // "passed", "failed", "error", "skipped"
+// OutcomeName's inverse; nullopt for any other text.
+std::optional<Outcome> ParseOutcomeName(std::string_view name);
+// Failed or errored: what counts as a failure everywhere (failed tests, flaky tests).
+bool IsFailure(Outcome o);
 
 // One execution of a test. Retries and reruns are further attempts of the same test.
 struct TestAttempt {

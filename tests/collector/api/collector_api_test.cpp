@@ -47,7 +47,7 @@ class CollectorApiTest : public ::testing::Test {
                                    << "agent " << kAgentToken << "\n"
                                    << "ci,read " << kCiToken << "\n"
                                    << "read " << kReadToken << "\n";
-    auto store = OpenSqliteStore((dir_ / "jostle.db").string());
+    auto store = OpenSqliteStores((dir_ / "jostle.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
     ApiOptions options;
@@ -106,9 +106,9 @@ class CollectorApiTest : public ::testing::Test {
   };
   Snapshot Take() {
     Snapshot s;
-    auto a = store_->Samples("node-a", 0, std::numeric_limits<int64_t>::max());
-    auto b = store_->Samples("node-b", 0, std::numeric_limits<int64_t>::max());
-    auto e = store_->RunExecutions("run-1");
+    auto a = store_->samples().Samples("node-a", 0, std::numeric_limits<int64_t>::max());
+    auto b = store_->samples().Samples("node-b", 0, std::numeric_limits<int64_t>::max());
+    auto e = store_->results().RunExecutions("run-1");
     EXPECT_TRUE(a.ok() && b.ok() && e.ok());
     if (a.ok()) s.samples_a = a->size();
     if (b.ok()) s.samples_b = b->size();
@@ -117,7 +117,7 @@ class CollectorApiTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::string base_;
@@ -131,7 +131,7 @@ TEST_F(CollectorApiTest, StoresABatchAndAcknowledgesAfterCommit) {
   auto j = Json::parse(r.body);
   EXPECT_EQ(j["stored"], true);
   EXPECT_EQ(j["rows"], 3 * (1 + 4));
-  auto stored = store_->Samples("node-a", 0, std::numeric_limits<int64_t>::max());
+  auto stored = store_->samples().Samples("node-a", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 3u);
   EXPECT_EQ((*stored)[0].wall_ns, b.samples[0].wall_ns);
@@ -162,7 +162,7 @@ TEST_F(CollectorApiTest, StoresResultsAndCountsTests) {
   auto j = Json::parse(r.body);
   EXPECT_EQ(j["tests"], 3);
   EXPECT_EQ(j["failed"], 1);
-  auto executions = store_->RunExecutions("run-1");
+  auto executions = store_->results().RunExecutions("run-1");
   ASSERT_TRUE(executions.ok());
   EXPECT_EQ(executions->size(), 3u);
   EXPECT_EQ((*executions)[0].job, "unit");
@@ -466,7 +466,7 @@ TEST_F(CollectorApiTest, ExtraRoutesPlugIntoTheTable) {
 }
 
 TEST(CollectorApiNoAuthTest, WithoutTokenFileEverythingIsAllowed) {
-  auto store = OpenSqliteStore(":memory:");
+  auto store = OpenSqliteStores(":memory:");
   ASSERT_TRUE(store.ok());
   auto api = CollectorApi::Create(**store, {});
   ASSERT_TRUE(api.ok());
@@ -480,7 +480,7 @@ TEST(CollectorApiNoAuthTest, WithoutTokenFileEverythingIsAllowed) {
 }
 
 TEST(CollectorApiNoAuthTest, UnreadableTokenFileFailsCreate) {
-  auto store = OpenSqliteStore(":memory:");
+  auto store = OpenSqliteStores(":memory:");
   ASSERT_TRUE(store.ok());
   ApiOptions o;
   o.token_file = "/nonexistent/tokens";

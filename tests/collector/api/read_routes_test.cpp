@@ -126,7 +126,7 @@ class ReadRoutesTest : public ::testing::Test {
     std::ofstream(dir_ / "tokens") << "agent " << kAgentToken << "\n"
                                    << "ci " << kCiToken << "\n"
                                    << "read " << kReadToken << "\n";
-    auto store = OpenSqliteStore((dir_ / "jostle.db").string());
+    auto store = OpenSqliteStores((dir_ / "jostle.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
     ApiOptions options;
@@ -217,7 +217,7 @@ class ReadRoutesTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<RunAlertScheduler> owned_scheduler_;

@@ -9,7 +9,7 @@
 
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -31,11 +31,11 @@ int64_t UserVersion(const std::string& path) {
 TEST(StoreSchemaTest, NewDatabaseHasCurrentVersion) {
   TempDir dir;
   const std::string path = dir.File("jostle.db");
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
   EXPECT_GE(sqlite::CurrentSchemaVersion(), 2);
   // Opening again applies nothing and keeps the version.
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
 }
 
@@ -57,10 +57,10 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
                     .ok());
   }
   EXPECT_EQ(UserVersion(path), 1);
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
-  auto samples = (*store)->Samples("old-node", kT0, kT0);
+  auto samples = (*store)->samples().Samples("old-node", kT0, kT0);
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(samples->size(), 1u);
   EXPECT_EQ(samples->front().node.cpu_busy_us, std::optional<uint64_t>(10));
@@ -68,7 +68,8 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
   // Tables of the later migration work.
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
-  auto put = (*store)->PutResults({"run", "", "", "", "", "upload"}, set);
+  auto put = StoreResults((*store)->samples(), (*store)->results(),
+                          {"run", "", "", "", "", "upload"}, set);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
 }
 
@@ -197,10 +198,10 @@ TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
                     .ok());
   }
   EXPECT_EQ(UserVersion(path), 2);
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
-  auto samples = (*store)->Samples("old-node", kT0, kT0 + 100 * kSecond);
+  auto samples = (*store)->samples().Samples("old-node", kT0, kT0 + 100 * kSecond);
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(samples->size(), batch.samples.size() + 1);
   for (size_t i = 0; i < batch.samples.size(); ++i) {
@@ -217,9 +218,9 @@ TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
   }
   // New batches go in beside the migrated ticks, and their series are reused.
   SampleBatch next = testing::MakeBatch("old-node", 1, kT0 + 10 * kSecond, 2);
-  auto put = (*store)->PutBatch(next);
+  auto put = (*store)->samples().PutBatch(next);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  auto later = (*store)->Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
+  auto later = (*store)->samples().Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(*later, next.samples);
 }
@@ -242,19 +243,19 @@ TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
   const std::string path = dir.File("jostle.db");
   LoadFrozenDatabase("schema_v3.sql", path);
   ASSERT_EQ(UserVersion(path), 3);
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto samples = (*store)->Samples("node-a", kT0, kT0 + 10 * kSecond);
+  auto samples = (*store)->samples().Samples("node-a", kT0, kT0 + 10 * kSecond);
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(samples->size(), 5u);
   EXPECT_EQ(samples->front(), testing::MakeBatch("node-a", 0, kT0, 5, 2, 2).samples.front());
-  auto r4 = (*store)->RunExecutions("r4");
+  auto r4 = (*store)->results().RunExecutions("r4");
   ASSERT_TRUE(r4.ok());
   EXPECT_EQ(r4->size(), 16u);
-  auto runs = (*store)->ListRuns(10);
+  auto runs = (*store)->analytics().ListRuns(10);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 4u);
-  auto alerts = (*store)->ListAlerts(10);
+  auto alerts = (*store)->alerts().ListAlerts(10);
   ASSERT_TRUE(alerts.ok());
   EXPECT_EQ(alerts->size(), 2u);
 }
@@ -262,7 +263,7 @@ TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
   TempDir dir;
   const std::string path = dir.File("jostle.db");
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   {
     auto conn = sqlite::Connection::Open(path, false);
     ASSERT_TRUE(conn.ok());
@@ -271,7 +272,7 @@ TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
             ->Exec("PRAGMA user_version = " + std::to_string(sqlite::CurrentSchemaVersion() + 1))
             .ok());
   }
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Status::Code::kUnsupported);
   EXPECT_THAT(store.status().message(), HasSubstr("newer than this jostle supports"));
