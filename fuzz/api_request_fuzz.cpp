@@ -23,7 +23,8 @@
 namespace {
 
 using jostle::collector::CollectorApi;
-using jostle::collector::Store;
+using jostle::collector::RunFilter;
+using jostle::collector::Stores;
 
 struct World {
   std::unique_ptr<Stores> store;
@@ -56,9 +57,9 @@ std::string_view NextLine(std::string_view& in) {
 }
 
 // What a refused request must leave as it was.
-std::string StoredState(Store& store) {
+std::string StoredState(Stores& store) {
   std::string state;
-  if (auto runs = store.analytics().ListRuns(1000); runs.ok()) {
+  if (auto runs = store.analytics().ListRuns(RunFilter::Latest(1000)); runs.ok()) {
     for (const auto& r : *runs) {
       state += r.run + ":" + std::to_string(r.uploads) + ":" + std::to_string(r.tests) + ";";
     }

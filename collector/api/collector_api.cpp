@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/ci/run_identity.h"
 #include "collector/results/parse_results.h"
 #include "jostle/wire.h"
 
@@ -219,6 +221,37 @@ Status ValidateNodeName(std::string_view node) {
   return Status::Ok();
 }
 
+Status ValidateJobName(std::string_view job) {
+  if (job.empty() || job.size() > 256) {
+    return Status::InvalidArgument("job: expected 1..256 characters");
+  }
+  for (char c : job) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument("job: contains control characters");
+    }
+  }
+  return Status::Ok();
+}
+
+std::optional<HttpServerResponse> RejectUnknownQuery(const HttpServerRequest& request,
+                                                     const std::vector<std::string>& accepted) {
+  std::string unknown;
+  int count = 0;
+  for (const auto& [name, value] : request.query) {
+    if (std::find(accepted.begin(), accepted.end(), name) != accepted.end()) continue;
+    std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+    unknown += (unknown.empty() ? "'" : ", '") + shown + "'";
+    ++count;
+  }
+  if (unknown.empty()) return std::nullopt;
+  std::string known;
+  for (const std::string& a : accepted) known += (known.empty() ? "" : ", ") + a;
+  return ErrorResponse(Status::InvalidArgument(
+      std::string(count > 1 ? "unknown query parameters " : "unknown query parameter ") + unknown +
+      " for " + request.method + " " + request.path +
+      (known.empty() ? " (it takes none)" : " (it takes " + known + ")")));
+}
+
 CollectorApi::CollectorApi(Stores& stores, ApiOptions options)
     : stores_(stores), options_(std::move(options)) {}
 
@@ -239,8 +272,9 @@ Status CollectorApi::ReloadTokens() {
 }
 
 void CollectorApi::AddRoute(std::string method, std::string pattern, Access access,
-                            RouteHandler handler) {
+                            RouteHandler handler, std::vector<std::string> query) {
   Route r;
+  r.query = std::move(query);
   r.method = std::move(method);
   r.segments = SplitPath(pattern);
   r.pattern = std::move(pattern);
@@ -264,8 +298,12 @@ void CollectorApi::AddBuiltinRoutes() {
            });
   AddRoute("POST", "/api/v1/samples", Access::kAgent,
            [this](const HttpServerRequest& r, const PathParams&) { return PostSamples(r); });
-  AddRoute("POST", "/api/v1/runs/{run}/results", Access::kCi,
-           [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); });
+  std::vector<std::string> results_query = {"job", "pod", "node", "tz", "source"};
+  for (const std::string& p : RunIdentityParams()) results_query.push_back(p);
+  AddRoute(
+      "POST", "/api/v1/runs/{run}/results", Access::kCi,
+      [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); },
+      std::move(results_query));
 }
 
 std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerRequest& request,
@@ -334,6 +372,8 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
     label = matched->pattern;
     if (auto denied = Authorize(request, matched->access)) {
       out = std::move(*denied);
+    } else if (auto unknown = RejectUnknownQuery(request, matched->query)) {
+      out = std::move(*unknown);
     } else {
       try {
         out = matched->handler(request, params);
@@ -356,7 +396,7 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
 }
 
 HttpServerResponse CollectorApi::Ready() {
-  auto runs = stores_.analytics().ListRuns(1);
+  auto runs = stores_.analytics().ListRuns(RunFilter::Latest(1));
   if (!runs.ok()) {
     return JsonError(503, "unavailable", "store: " + runs.status().ToString());
   }
@@ -433,14 +473,12 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   origin.run = params.at("run");
   if (Status s = ValidateRunId(origin.run); !s.ok()) return reject(s);
   origin.job = request.Query("job");
-  if (origin.job.size() > 256) {
-    return reject(Status::InvalidArgument("job: longer than 256 characters"));
+  if (!origin.job.empty()) {
+    if (Status s = ValidateJobName(origin.job); !s.ok()) return reject(s);
   }
-  for (char c : origin.job) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return reject(Status::InvalidArgument("job: contains control characters"));
-    }
-  }
+  auto identity = RunIdentityFromQuery(request.query);
+  if (!identity.ok()) return reject(identity.status());
+  origin.identity = std::move(*identity);
   std::string pod = request.Query("pod");
   if (!pod.empty()) {
     if (Status s = ParsePodRef(pod, &origin.pod_namespace, &origin.pod_name); !s.ok()) {
@@ -469,7 +507,8 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
     spdlog::error("api: storing results of run {} failed: {}", origin.run,
                   summary.status().ToString());
     Status s = summary.status();
-    if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
+    if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ||
+        s.code() == Status::Code::kAlreadyExists) {
       return reject(s);
     }
     return ErrorResponse(Status::Unavailable("store: " + s.message()));

@@ -61,8 +61,11 @@ class CollectorApi {
 
   // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders
   // matching one non-empty segment. Routes are matched in the order added; a path that
-  // matches a route with another method answers 405. Call before serving.
-  void AddRoute(std::string method, std::string pattern, Access access, RouteHandler handler);
+  // matches a route with another method answers 405. `query` lists the query parameters the
+  // route takes: a request with any other is answered 400 naming them (before the handler
+  // runs, after authorization). Call before serving.
+  void AddRoute(std::string method, std::string pattern, Access access, RouteHandler handler,
+                std::vector<std::string> query = {});
 
   // The HttpServer handler. Thread-safe.
   HttpServerResponse Handle(const HttpServerRequest& request);
@@ -85,6 +88,7 @@ class CollectorApi {
     std::vector<std::string> segments;
     Access access;
     RouteHandler handler;
+    std::vector<std::string> query;  // accepted query parameters
   };
 
   CollectorApi(Stores& stores, ApiOptions options);
@@ -118,5 +122,10 @@ Status ValidateRunId(std::string_view run);
 Status ParsePodRef(std::string_view text, std::string* ns, std::string* name);
 // node=: 1..253 characters of [A-Za-z0-9._-].
 Status ValidateNodeName(std::string_view node);
+// job=: 1..256 bytes without control characters.
+Status ValidateJobName(std::string_view job);
+// 400 naming every parameter of `request` that is not in `accepted`; nullopt when none.
+std::optional<HttpServerResponse> RejectUnknownQuery(const HttpServerRequest& request,
+                                                     const std::vector<std::string>& accepted);
 
 }  // namespace jostle::collector

@@ -597,6 +597,8 @@ int RunCommand(const RunOptions& o) {
   origin.run = run;
   origin.job = o.job;
   origin.node = node;
+  origin.identity = o.identity;
+  if (exit_code >= 0 && exit_code <= 255) origin.identity.exit_code = exit_code;
   Ingested ingested = IngestResults(**store, files, origin, LocalUtcOffsetSeconds());
 
   ReportOptions report_options;

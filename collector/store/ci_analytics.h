@@ -11,21 +11,54 @@
 #include <string>
 #include <vector>
 
+#include "collector/store/result_store.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
 
+// One job of a run as its uploads say: (job name, shard, attempt) with what they gave.
+struct JobSummary {
+  std::string job;
+  std::optional<int> shard_index;  // 1-based, with shard_total; nullopt: not sharded
+  std::optional<int> shard_total;
+  int attempt = 1;               // the CI's retry number
+  std::string url;               // the job's page, "" when not given
+  std::optional<int> exit_code;  // the test command's exit code, where given
+  int uploads = 0;
+  int tests = 0;   // tests in its uploads (summed over them)
+  int failed = 0;  // of those, last attempt in their upload failed or errored
+};
+
+// Which runs ListRuns returns; empty / nullopt: no filter.
+struct RunFilter {
+  std::string branch;
+  std::string job;                  // runs with an upload of this job
+  std::string commit;               // runs of a commit starting with this (lower-case hex)
+  std::optional<int64_t> since_ns;  // runs whose first test start (else first upload) >= this
+  int limit = 100;
+
+  // The `limit` latest runs, unfiltered.
+  static RunFilter Latest(int limit) {
+    RunFilter f;
+    f.limit = limit;
+    return f;
+  }
+};
+
 // One CI run as stored (ListRuns). A "test" is one (job, test id) pair of the run.
 struct RunSummary {
   std::string run;
-  int64_t first_upload_ns = 0;            // wall clock when the collector received the first upload
-  int64_t last_upload_ns = 0;             // ... the last upload
+  RunIdentity identity;         // per-run fields: commit, branch, default_branch, on_default_branch
+                                // (as decided from them), pr, provider
+  int64_t first_upload_ns = 0;  // wall clock when the collector received the first upload
+  int64_t last_upload_ns = 0;   // ... the last upload
   std::optional<int64_t> first_start_ns;  // earliest test start in the run, when known
   std::optional<int64_t> last_end_ns;     // latest test start + duration, when known
   int uploads = 0;
   int tests = 0;   // distinct (job, test id)
   int failed = 0;  // of those, final attempt failed or errored
   int flaky = 0;   // of those, an earlier attempt failed/errored and the final one passed
+  std::vector<JobSummary> jobs;  // by job name, shard, attempt
 };
 
 // Per test over a period (FlakyTests). A "test run" is one (run, job, test id) with its
@@ -70,8 +103,8 @@ class CiAnalytics {
  public:
   virtual ~CiAnalytics() = default;
 
-  // Runs, most recently uploaded first, at most `limit`.
-  virtual Result<std::vector<RunSummary>> ListRuns(int limit) = 0;
+  // Runs matching `filter`, most recently uploaded first, at most filter.limit.
+  virtual Result<std::vector<RunSummary>> ListRuns(const RunFilter& filter) = 0;
   // pytest-split's .test_durations: test id -> mean duration (seconds) of its last
   // `per_test_limit` passed attempts. Tests that never passed are absent.
   virtual Result<std::map<std::string, double>> TestDurations(int per_test_limit = 10) = 0;

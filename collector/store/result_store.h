@@ -19,6 +19,34 @@
 
 namespace jostle::collector {
 
+// The CI run and job an upload belongs to, as the results route's parameters (or the CI's
+// environment, read by `jostle upload` / `jostle run`) give them. Empty strings and nullopt:
+// not given. Validated by ValidateRunIdentity (collector/ci/run_identity.h).
+struct RunIdentity {
+  // Per run: the first upload that gives one sets it; a later upload naming another value is
+  // refused (AlreadyExists).
+  std::string commit;                     // VCS revision, lower-case hex
+  std::string branch;                     // the branch the run built
+  std::string default_branch;             // the repository's default branch
+  std::optional<bool> on_default_branch;  // said directly (instead of, or with, default_branch)
+  std::string pr;                         // pull / merge request number (digits)
+  std::string provider;                   // "github-actions", "gitlab-ci", "circleci", ...
+  // Per job (upload).
+  std::optional<int> shard_index;  // 1-based; set together with shard_total
+  std::optional<int> shard_total;
+  std::optional<int> attempt;    // the CI's retry number of the job, 1 = first (nullopt: 1)
+  std::string url;               // the job's page
+  std::optional<int> exit_code;  // the test command's exit code, where known
+
+  // on_default_branch when given, else branch == default_branch when both are known.
+  std::optional<bool> IsDefaultBranch() const {
+    if (on_default_branch) return on_default_branch;
+    if (branch.empty() || default_branch.empty()) return std::nullopt;
+    return branch == default_branch;
+  }
+  bool operator==(const RunIdentity&) const = default;
+};
+
 // Where one uploaded result file came from.
 struct ResultOrigin {
   std::string run;            // CI run id (required)
@@ -27,6 +55,7 @@ struct ResultOrigin {
   std::string pod_name;
   std::string node;    // explicit node (node= / --node); empty: resolve from pod
   std::string source;  // file name, or "upload"
+  RunIdentity identity;
 };
 
 // One stored attempt of one test, with where it ran.

@@ -211,10 +211,40 @@ DROP INDEX series_by_time;
 CREATE INDEX series_by_pod ON series(namespace, pod);
 )sql";
 
+// Run identity (DESIGN.md "HTTP API", the results route's commit, branch, ... parameters): per
+// run its commit, branch, default branch, pull request and CI; per upload (a job) its shard,
+// the CI's attempt number, its page and the test command's exit code. runs keeps the span of
+// its tests (first start, last end) for time filters and durations, filled here from the
+// executions already stored.
+constexpr std::string_view kRunIdentityV4 = R"sql(
+ALTER TABLE runs ADD COLUMN commit_sha TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN branch TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN default_branch TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN on_default INTEGER;  -- 1/0: on its default branch; NULL: unknown
+ALTER TABLE runs ADD COLUMN pr TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN first_start_ns INTEGER;  -- earliest test start; NULL: none known
+ALTER TABLE runs ADD COLUMN last_end_ns INTEGER;     -- latest test start + duration
+UPDATE runs SET
+  first_start_ns = (SELECT min(start_ns) FROM executions e WHERE e.run_id = runs.id),
+  last_end_ns = (SELECT max(start_ns + CAST(duration_s * 1e9 AS INTEGER)) FROM executions e
+                 WHERE e.run_id = runs.id AND start_ns IS NOT NULL);
+CREATE INDEX runs_by_branch ON runs(branch, last_upload_ns);
+CREATE INDEX runs_by_commit ON runs(commit_sha);
+CREATE INDEX runs_by_start ON runs(coalesce(first_start_ns, first_upload_ns));
+ALTER TABLE uploads ADD COLUMN shard_index INTEGER;  -- 1-based, NULL when not sharded
+ALTER TABLE uploads ADD COLUMN shard_total INTEGER;
+ALTER TABLE uploads ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;  -- the CI's retry number
+ALTER TABLE uploads ADD COLUMN url TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN exit_code INTEGER;  -- the test command's, where known
+CREATE INDEX uploads_by_job ON uploads(job, run_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSamplesV1},
     {2, kResultsV2},
     {3, kPackedCgroupsV3},
+    {4, kRunIdentityV4},
 };
 
 // v1 cgroup_samples present bits (kPackedCgroupsV3 reads them).

@@ -27,50 +27,102 @@ class SqliteCiAnalytics final : public CiAnalytics {
  public:
   explicit SqliteCiAnalytics(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
-  Result<std::vector<RunSummary>> ListRuns(int limit) override;
+  Result<std::vector<RunSummary>> ListRuns(const RunFilter& filter) override;
   Result<std::map<std::string, double>> TestDurations(int per_test_limit) override;
   Result<std::vector<FlakyTest>> FlakyTests(int64_t since_ns) override;
   Result<CiMetrics> GetCiMetrics(int64_t since_ns, int limit) override;
 
  private:
   Result<ReadLease> Reader() { return db_->Reader(); }
+  // The jobs of run row `run_id`, read on `conn`.
+  Result<std::vector<JobSummary>> JobsOfRun(Connection& conn, int64_t run_id);
 
   const std::shared_ptr<SqliteDb> db_;
 };
 
-Result<std::vector<RunSummary>> SqliteCiAnalytics::ListRuns(int limit) {
-  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+Result<std::vector<JobSummary>> SqliteCiAnalytics::JobsOfRun(Connection& conn, int64_t run_id) {
   STORE_ASSIGN_OR_RETURN(
       Statement q,
-      lease.conn().Prepare(
-          "SELECT r.name, r.first_upload_ns, r.last_upload_ns, "
+      conn.Prepare("SELECT job, shard_index, shard_total, attempt, max(url), max(exit_code), "
+                   "count(*), sum(tests), sum(failed) FROM uploads WHERE run_id = ?1 "
+                   "GROUP BY job, shard_index, shard_total, attempt "
+                   "ORDER BY job, shard_index, attempt"));
+  q.Bind(1, run_id);
+  std::vector<JobSummary> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    JobSummary j;
+    j.job = q.Text(0);
+    if (!q.IsNull(1) && !q.IsNull(2)) {
+      j.shard_index = static_cast<int>(q.Int64(1));
+      j.shard_total = static_cast<int>(q.Int64(2));
+    }
+    j.attempt = static_cast<int>(q.Int64(3));
+    j.url = q.Text(4);
+    if (!q.IsNull(5)) j.exit_code = static_cast<int>(q.Int64(5));
+    j.uploads = static_cast<int>(q.Int64(6));
+    j.tests = static_cast<int>(q.Int64(7));
+    j.failed = static_cast<int>(q.Int64(8));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+Result<std::vector<RunSummary>> SqliteCiAnalytics::ListRuns(const RunFilter& filter) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  Connection& conn = lease.conn();
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn, /*immediate=*/false));
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      conn.Prepare(
+          "SELECT r.id, r.name, r.first_upload_ns, r.last_upload_ns, "
           "(SELECT count(*) FROM uploads u WHERE u.run_id = r.id), "
-          "(SELECT min(start_ns) FROM executions e WHERE e.run_id = r.id), "
-          "(SELECT max(start_ns + CAST(duration_s * 1e9 AS INTEGER)) FROM executions e "
-          " WHERE e.run_id = r.id AND start_ns IS NOT NULL), "
+          "r.first_start_ns, r.last_end_ns, "
           "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1), "
           "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1 "
           " AND outcome IN ('failed', 'error')), "
           "(SELECT count(*) FROM executions e WHERE e.run_id = r.id AND final = 1 "
           " AND outcome = 'passed' AND EXISTS (SELECT 1 FROM executions p "
           " WHERE p.run_id = e.run_id AND p.job = e.job AND p.test_id = e.test_id "
-          " AND p.final = 0 AND p.outcome IN ('failed', 'error'))) "
-          "FROM runs r ORDER BY r.last_upload_ns DESC, r.id DESC LIMIT ?1"));
-  q.Bind(1, limit);
-  std::vector<RunSummary> out;
+          " AND p.final = 0 AND p.outcome IN ('failed', 'error'))), "
+          "r.commit_sha, r.branch, r.default_branch, r.on_default, r.pr, r.provider "
+          "FROM runs r WHERE (?2 = '' OR r.branch = ?2) "
+          "AND (?3 = '' OR substr(r.commit_sha, 1, length(?3)) = ?3) "
+          "AND (?4 = '' OR EXISTS (SELECT 1 FROM uploads u WHERE u.job = ?4 AND u.run_id = r.id)) "
+          "AND (?5 IS NULL OR coalesce(r.first_start_ns, r.first_upload_ns) >= ?5) "
+          "ORDER BY r.last_upload_ns DESC, r.id DESC LIMIT ?1"));
+  q.Bind(1, filter.limit);
+  q.Bind(2, filter.branch);
+  q.Bind(3, filter.commit);
+  q.Bind(4, filter.job);
+  q.Bind(5, filter.since_ns);
+  std::vector<std::pair<int64_t, RunSummary>> rows;
   for (;;) {
     STORE_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
     RunSummary r;
-    r.run = q.Text(0);
-    r.first_upload_ns = q.Int64(1);
-    r.last_upload_ns = q.Int64(2);
-    r.uploads = static_cast<int>(q.Int64(3));
-    r.first_start_ns = q.OptInt64(4);
-    r.last_end_ns = q.OptInt64(5);
-    r.tests = static_cast<int>(q.Int64(6));
-    r.failed = static_cast<int>(q.Int64(7));
-    r.flaky = static_cast<int>(q.Int64(8));
+    r.run = q.Text(1);
+    r.first_upload_ns = q.Int64(2);
+    r.last_upload_ns = q.Int64(3);
+    r.uploads = static_cast<int>(q.Int64(4));
+    r.first_start_ns = q.OptInt64(5);
+    r.last_end_ns = q.OptInt64(6);
+    r.tests = static_cast<int>(q.Int64(7));
+    r.failed = static_cast<int>(q.Int64(8));
+    r.flaky = static_cast<int>(q.Int64(9));
+    r.identity.commit = q.Text(10);
+    r.identity.branch = q.Text(11);
+    r.identity.default_branch = q.Text(12);
+    if (!q.IsNull(13)) r.identity.on_default_branch = q.Int64(13) != 0;
+    r.identity.pr = q.Text(14);
+    r.identity.provider = q.Text(15);
+    rows.emplace_back(q.Int64(0), std::move(r));
+  }
+  std::vector<RunSummary> out;
+  out.reserve(rows.size());
+  for (auto& [id, r] : rows) {
+    STORE_ASSIGN_OR_RETURN(r.jobs, JobsOfRun(conn, id));
     out.push_back(std::move(r));
   }
   return out;

@@ -24,6 +24,20 @@ using sqlite::Statement;
 using sqlite::Transaction;
 using ReadLease = SqliteDb::ReadLease;
 
+// `stored` with every empty field of the run taken from `given` (per-run fields only).
+RunIdentity MergeRunIdentityFields(const RunIdentity& stored, const RunIdentity& given) {
+  RunIdentity out = stored;
+  for (auto [to, from] : {std::pair{&out.commit, &given.commit},
+                          {&out.branch, &given.branch},
+                          {&out.default_branch, &given.default_branch},
+                          {&out.pr, &given.pr},
+                          {&out.provider, &given.provider}}) {
+    if (to->empty()) *to = *from;
+  }
+  if (!out.on_default_branch) out.on_default_branch = given.on_default_branch;
+  return out;
+}
+
 // The executions SELECT shared by RunExecutions and TestHistory.
 constexpr std::string_view kExecutionColumns =
     "SELECT e.id, r.name, e.job, e.test_id, e.suite, e.classname, e.name, e.file, e.line, "
@@ -77,8 +91,17 @@ class SqliteResultStore final : public ResultStore {
 
  private:
   Result<ReadLease> Reader() { return db_->Reader(); }
+  // PutResults in its transaction: the run row (identity merged, conflicts refused), the
+  // upload row, one row per attempt, then the upload's counts and the run's span.
   Result<UploadSummary> PutResultsLocked(const ResultOrigin& origin, const ResultSet& set,
                                          const PodPlacement& placement);
+  Result<int64_t> UpsertRunLocked(const ResultOrigin& origin, int64_t now);
+  Result<int64_t> InsertUploadLocked(int64_t run_id, const ResultOrigin& origin,
+                                     const ResultSet& set, int64_t now);
+  Result<UploadSummary> InsertExecutionsLocked(int64_t run_id, int64_t upload_id,
+                                               const ResultOrigin& origin, const ResultSet& set,
+                                               const PodPlacement& placement, int64_t now);
+  Status FinishUploadLocked(int64_t run_id, int64_t upload_id, const UploadSummary& summary);
 
   const std::shared_ptr<SqliteDb> db_;
   std::mutex& write_mu_;  // db_->write_mu()
@@ -93,53 +116,112 @@ Result<UploadSummary> SqliteResultStore::PutResults(const ResultOrigin& origin,
   return PutResultsLocked(origin, set, placement);
 }
 
-Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& origin,
-                                                          const ResultSet& set,
-                                                          const PodPlacement& placement) {
-  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
-  const int64_t now = NowNs();
-  int64_t run_id = 0;
-  {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q,
-        writer_->Prepare("INSERT INTO runs(name, first_upload_ns, last_upload_ns) "
-                         "VALUES(?1, ?2, ?2) ON CONFLICT(name) DO UPDATE SET "
-                         "last_upload_ns = max(last_upload_ns, excluded.last_upload_ns) "
-                         "RETURNING id"));
-    q.Bind(1, origin.run);
-    q.Bind(2, now);
-    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Internal("runs upsert returned no id");
-    run_id = q.Int64(0);
+Result<int64_t> SqliteResultStore::UpsertRunLocked(const ResultOrigin& origin, int64_t now) {
+  const RunIdentity& given = origin.identity;
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      writer_->Prepare("INSERT INTO runs(name, first_upload_ns, last_upload_ns) "
+                       "VALUES(?1, ?2, ?2) ON CONFLICT(name) DO UPDATE SET "
+                       "last_upload_ns = max(last_upload_ns, excluded.last_upload_ns) "
+                       "RETURNING id, commit_sha, branch, default_branch, on_default, pr, "
+                       "provider"));
+  q.Bind(1, origin.run);
+  q.Bind(2, now);
+  STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return Status::Internal("runs upsert returned no id");
+  const int64_t run_id = q.Int64(0);
+  RunIdentity stored;
+  stored.commit = q.Text(1);
+  stored.branch = q.Text(2);
+  stored.default_branch = q.Text(3);
+  if (!q.IsNull(4)) stored.on_default_branch = q.Int64(4) != 0;
+  stored.pr = q.Text(5);
+  stored.provider = q.Text(6);
+  q.Reset();
+  // A run has one commit, branch, pull request and CI: an upload naming others is refused.
+  const std::pair<const char*, std::pair<const std::string*, const std::string*>> fields[] = {
+      {"commit", {&stored.commit, &given.commit}},
+      {"branch", {&stored.branch, &given.branch}},
+      {"default_branch", {&stored.default_branch, &given.default_branch}},
+      {"pr", {&stored.pr, &given.pr}},
+      {"provider", {&stored.provider, &given.provider}},
+  };
+  for (const auto& [name, values] : fields) {
+    if (!values.first->empty() && !values.second->empty() && *values.first != *values.second) {
+      return Status::AlreadyExists("run '" + origin.run + "' has " + name + " '" + *values.first +
+                                   "'; this upload says '" + *values.second +
+                                   "'; nothing of it was stored");
+    }
   }
-  int64_t upload_id = 0;
-  {
-    nlohmann::json warnings = set.warnings;
-    const std::string warnings_json =
-        warnings.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    STORE_ASSIGN_OR_RETURN(
-        Statement q,
-        writer_->Prepare("INSERT INTO uploads(run_id, job, pod_namespace, pod_name, node, "
-                         "source, format, producer, warnings, received_ns, tests, failed) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)"));
-    q.Bind(1, run_id);
-    q.Bind(2, origin.job);
-    q.Bind(3, origin.pod_namespace);
-    q.Bind(4, origin.pod_name);
-    q.Bind(5, origin.node);
-    q.Bind(6, origin.source);
-    q.Bind(7, set.format);
-    q.Bind(8, set.producer);
-    q.Bind(9, warnings_json);
-    q.Bind(10, now);
-    JOSTLE_RETURN_IF_ERROR(q.Run());
-    upload_id = writer_->LastInsertRowid();
+  RunIdentity merged = MergeRunIdentityFields(stored, given);
+  // What this upload says of the default branch, with the run's branch names filled in.
+  RunIdentity said = given;
+  if (said.branch.empty()) said.branch = merged.branch;
+  if (said.default_branch.empty()) said.default_branch = merged.default_branch;
+  const std::optional<bool> upload_default = said.IsDefaultBranch();
+  const std::optional<bool> on_default =
+      stored.on_default_branch ? stored.on_default_branch : upload_default;
+  if (stored.on_default_branch && upload_default && *stored.on_default_branch != *upload_default) {
+    return Status::AlreadyExists("run '" + origin.run + "' is " +
+                                 (*stored.on_default_branch ? "" : "not ") +
+                                 "on its default branch; this upload says otherwise; nothing of "
+                                 "it was stored");
   }
+  STORE_ASSIGN_OR_RETURN(Statement upd,
+                         writer_->Prepare("UPDATE runs SET commit_sha = ?2, branch = ?3, "
+                                          "default_branch = ?4, on_default = ?5, pr = ?6, "
+                                          "provider = ?7 WHERE id = ?1"));
+  upd.Bind(1, run_id);
+  upd.Bind(2, merged.commit);
+  upd.Bind(3, merged.branch);
+  upd.Bind(4, merged.default_branch);
+  upd.Bind(5, on_default);
+  upd.Bind(6, merged.pr);
+  upd.Bind(7, merged.provider);
+  JOSTLE_RETURN_IF_ERROR(upd.Run());
+  return run_id;
+}
 
+Result<int64_t> SqliteResultStore::InsertUploadLocked(int64_t run_id, const ResultOrigin& origin,
+                                                      const ResultSet& set, int64_t now) {
+  nlohmann::json warnings = set.warnings;
+  const std::string warnings_json =
+      warnings.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const RunIdentity& id = origin.identity;
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      writer_->Prepare("INSERT INTO uploads(run_id, job, pod_namespace, pod_name, node, "
+                       "source, format, producer, warnings, received_ns, tests, failed, "
+                       "shard_index, shard_total, attempt, url, exit_code) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0, ?11, ?12, ?13, "
+                       "?14, ?15)"));
+  q.Bind(1, run_id);
+  q.Bind(2, origin.job);
+  q.Bind(3, origin.pod_namespace);
+  q.Bind(4, origin.pod_name);
+  q.Bind(5, origin.node);
+  q.Bind(6, origin.source);
+  q.Bind(7, set.format);
+  q.Bind(8, set.producer);
+  q.Bind(9, warnings_json);
+  q.Bind(10, now);
+  q.Bind(11, id.shard_index);
+  q.Bind(12, id.shard_total);
+  q.Bind(13, id.attempt.value_or(1));
+  q.Bind(14, id.url);
+  q.Bind(15, id.exit_code);
+  JOSTLE_RETURN_IF_ERROR(q.Run());
+  return writer_->LastInsertRowid();
+}
+
+Result<UploadSummary> SqliteResultStore::InsertExecutionsLocked(int64_t run_id, int64_t upload_id,
+                                                                const ResultOrigin& origin,
+                                                                const ResultSet& set,
+                                                                const PodPlacement& placement,
+                                                                int64_t now) {
   auto resolve_node = [&](int64_t at_ns) -> std::string {
     return origin.node.empty() ? placement.NodeAt(at_ns) : origin.node;
   };
-
   STORE_ASSIGN_OR_RETURN(
       Statement max_attempt,
       writer_->Prepare("SELECT max(attempt) FROM executions WHERE run_id = ?1 AND job = ?2 "
@@ -155,7 +237,6 @@ Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& or
                        "timing_approximate, message, details, node, pod_namespace, pod_name, "
                        "final, time_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"));
-
   std::unordered_map<std::string, bool> last_failed;  // test id -> last attempt failed
   for (size_t t = 0; t < set.tests.size(); ++t) {
     const TestCase& tc = set.tests[t];
@@ -210,18 +291,43 @@ Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& or
     }
     last_failed[tc.id] = IsFailure(tc.attempts.back().outcome);
   }
-
   UploadSummary summary;
   summary.tests = static_cast<int>(last_failed.size());
   for (const auto& [id, failed] : last_failed) summary.failed += failed ? 1 : 0;
-  {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q, writer_->Prepare("UPDATE uploads SET tests = ?2, failed = ?3 WHERE id = ?1"));
-    q.Bind(1, upload_id);
-    q.Bind(2, summary.tests);
-    q.Bind(3, summary.failed);
-    JOSTLE_RETURN_IF_ERROR(q.Run());
-  }
+  return summary;
+}
+
+Status SqliteResultStore::FinishUploadLocked(int64_t run_id, int64_t upload_id,
+                                             const UploadSummary& summary) {
+  STORE_ASSIGN_OR_RETURN(
+      Statement q, writer_->Prepare("UPDATE uploads SET tests = ?2, failed = ?3 WHERE id = ?1"));
+  q.Bind(1, upload_id);
+  q.Bind(2, summary.tests);
+  q.Bind(3, summary.failed);
+  JOSTLE_RETURN_IF_ERROR(q.Run());
+  // Widens the run's span to the upload's tests with a start time.
+  STORE_ASSIGN_OR_RETURN(
+      Statement widen,
+      writer_->Prepare("UPDATE runs SET first_start_ns = min(coalesce(first_start_ns, u.s), u.s), "
+                       "last_end_ns = max(coalesce(last_end_ns, u.e), u.e) FROM (SELECT "
+                       "min(start_ns) AS s, max(start_ns + CAST(duration_s * 1e9 AS INTEGER)) "
+                       "AS e FROM executions WHERE upload_id = ?2 AND start_ns IS NOT NULL) u "
+                       "WHERE runs.id = ?1 AND u.s IS NOT NULL"));
+  widen.Bind(1, run_id);
+  widen.Bind(2, upload_id);
+  return widen.Run();
+}
+
+Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& origin,
+                                                          const ResultSet& set,
+                                                          const PodPlacement& placement) {
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
+  const int64_t now = NowNs();
+  STORE_ASSIGN_OR_RETURN(int64_t run_id, UpsertRunLocked(origin, now));
+  STORE_ASSIGN_OR_RETURN(int64_t upload_id, InsertUploadLocked(run_id, origin, set, now));
+  STORE_ASSIGN_OR_RETURN(UploadSummary summary,
+                         InsertExecutionsLocked(run_id, upload_id, origin, set, placement, now));
+  JOSTLE_RETURN_IF_ERROR(FinishUploadLocked(run_id, upload_id, summary));
   JOSTLE_RETURN_IF_ERROR(txn.Commit());
   return summary;
 }

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "collector/store/stores.h"
 #include "store_test_util.h"
 
@@ -118,7 +120,7 @@ TEST_P(StoreResultsTest, UploadIsAllOrNothing) {
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("'t::broken' has no attempts"));
   EXPECT_TRUE(Run("run-1").empty());
-  auto runs = store_->analytics().ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(runs->front().run, "run-0");
@@ -161,7 +163,7 @@ TEST_P(StoreResultsTest, RerunUploadContinuesAttemptNumbers) {
                                std::make_tuple("unit", "t::a", 1, F, false),
                                std::make_tuple("unit", "t::a", 2, P, true),
                                std::make_tuple("integration", "t::a", 0, P, true)));
-  auto runs = store_->analytics().ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(runs->front().uploads, 3);
@@ -361,7 +363,7 @@ TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
 TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
   Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0, 2.0), MakeTest("t::b", {P}, kT0 + kSecond)});
   Put(Origin("run-2"), {MakeTest("t::a", {P})});
-  auto runs = store_->analytics().ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok()) << runs.status().ToString();
   ASSERT_EQ(runs->size(), 2u);
   EXPECT_EQ((*runs)[0].run, "run-2");
@@ -375,7 +377,7 @@ TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
   EXPECT_EQ(r1.first_start_ns, std::optional<int64_t>(kT0));
   EXPECT_EQ(r1.last_end_ns, std::optional<int64_t>(kT0 + 2 * kSecond));
   EXPECT_LE(r1.first_upload_ns, r1.last_upload_ns);
-  auto one = store_->analytics().ListRuns(1);
+  auto one = store_->analytics().ListRuns(RunFilter::Latest(1));
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->size(), 1u);
 }
@@ -439,13 +441,135 @@ TEST_P(StoreResultsTest, PruneRemovesOldRunsAndAlerts) {
   ASSERT_TRUE(alerts_deleted.ok()) << alerts_deleted.status().ToString();
   EXPECT_EQ(*alerts_deleted, 1);
   EXPECT_TRUE(Run("old-run").empty());
-  EXPECT_TRUE(store_->analytics().ListRuns(10)->empty());
+  EXPECT_TRUE(store_->analytics().ListRuns(RunFilter::Latest(10))->empty());
   EXPECT_TRUE(store_->alerts().ListAlerts(10)->empty());
   EXPECT_TRUE(store_->results().TestHistory("t::a", "", 10)->empty());
   // Newer runs stay.
   Put(Origin("new-run"), {MakeTest("t::a", {P}, kT0)});
   ASSERT_TRUE(store_->results().Prune(cut - 10 * kSecond).ok());
   EXPECT_EQ(Run("new-run").size(), 1u);
+}
+
+TEST_P(StoreResultsTest, RunIdentityIsStoredPerRunAndPerJob) {
+  ResultOrigin a = Origin("run-9", "unit");
+  a.identity.commit = "abcdef0123";
+  a.identity.branch = "feature";
+  a.identity.provider = "gitlab-ci";
+  a.identity.shard_index = 1;
+  a.identity.shard_total = 2;
+  a.identity.url = "https://ci.example/jobs/1";
+  Put(a, {MakeTest("t::a", {F}, kT0, 2.0)});
+  // The second shard names the default branch; the third job says nothing of the run.
+  ResultOrigin b = Origin("run-9", "unit");
+  b.identity.default_branch = "main";
+  b.identity.shard_index = 2;
+  b.identity.shard_total = 2;
+  b.identity.attempt = 2;
+  b.identity.exit_code = 0;
+  Put(b, {MakeTest("t::b", {P}, kT0 + 10 * kSecond, 1.0)});
+  Put(Origin("run-9", "lint"), {MakeTest("t::c", {P})});
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 1u);
+  const RunSummary& r = runs->front();
+  EXPECT_EQ(r.identity.commit, "abcdef0123");
+  EXPECT_EQ(r.identity.branch, "feature");
+  EXPECT_EQ(r.identity.default_branch, "main");
+  EXPECT_EQ(r.identity.on_default_branch, std::optional<bool>(false));
+  EXPECT_EQ(r.identity.provider, "gitlab-ci");
+  EXPECT_EQ(r.first_start_ns, std::optional<int64_t>(kT0));
+  EXPECT_EQ(r.last_end_ns, std::optional<int64_t>(kT0 + 11 * kSecond));
+  ASSERT_EQ(r.jobs.size(), 3u);
+  EXPECT_EQ(r.jobs[0].job, "lint");
+  EXPECT_EQ(r.jobs[0].shard_index, std::nullopt);
+  EXPECT_EQ(r.jobs[0].attempt, 1);
+  EXPECT_EQ(r.jobs[1].job, "unit");
+  EXPECT_EQ(r.jobs[1].shard_index, std::optional<int>(1));
+  EXPECT_EQ(r.jobs[1].url, "https://ci.example/jobs/1");
+  EXPECT_EQ(r.jobs[1].failed, 1);
+  EXPECT_EQ(r.jobs[2].shard_index, std::optional<int>(2));
+  EXPECT_EQ(r.jobs[2].attempt, 2);
+  EXPECT_EQ(r.jobs[2].exit_code, std::optional<int>(0));
+}
+
+TEST_P(StoreResultsTest, AnUploadNamingAnotherCommitOrBranchIsRefusedAndStoresNothing) {
+  ResultOrigin a = Origin("run-5");
+  a.identity.commit = "abcdef0123";
+  a.identity.branch = "main";
+  a.identity.on_default_branch = true;
+  Put(a, {MakeTest("t::a", {P}, kT0)});
+  ResultSet set;
+  set.tests.push_back(MakeTest("t::b", {F}, kT0));
+  struct Case {
+    const char* field;
+    RunIdentity identity;
+  };
+  RunIdentity other_commit;
+  other_commit.commit = "0123abcdef";
+  RunIdentity other_branch;
+  other_branch.branch = "feature";
+  RunIdentity not_default;
+  not_default.on_default_branch = false;
+  RunIdentity other_default;  // main is the run's branch, so "default is trunk" says not default
+  other_default.default_branch = "trunk";
+  for (const Case& c :
+       {Case{"commit", other_commit}, Case{"branch", other_branch},
+        Case{"default branch", not_default}, Case{"default branch", other_default}}) {
+    ResultOrigin o = Origin("run-5");
+    o.identity = c.identity;
+    auto r = StoreResults(store_->samples(), store_->results(), o, set);
+    ASSERT_FALSE(r.ok()) << c.field;
+    EXPECT_EQ(r.status().code(), Status::Code::kAlreadyExists) << c.field;
+    EXPECT_THAT(r.status().message(), ::testing::HasSubstr("run 'run-5'")) << c.field;
+  }
+  EXPECT_EQ(Run("run-5").size(), 1u);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->front().uploads, 1);
+  EXPECT_EQ(runs->front().identity.commit, "abcdef0123");
+  // The same values again, or none, are fine.
+  ResultOrigin same = Origin("run-5");
+  same.identity.commit = "abcdef0123";
+  Put(same, {MakeTest("t::c", {P})});
+  Put(Origin("run-5"), {MakeTest("t::d", {P})});
+  EXPECT_EQ(Run("run-5").size(), 3u);
+}
+
+TEST_P(StoreResultsTest, ListRunsFiltersByBranchJobCommitAndSince) {
+  auto put = [&](const std::string& run, const std::string& job, const std::string& branch,
+                 const std::string& commit, int64_t start) {
+    ResultOrigin o = Origin(run, job);
+    o.identity.branch = branch;
+    o.identity.commit = commit;
+    Put(o, {MakeTest("t::a", {P}, start)});
+  };
+  put("r1", "unit", "main", "aaaa1111", kT0);
+  put("r2", "e2e", "main", "bbbb2222", kT0 + 100 * kSecond);
+  put("r3", "unit", "feature", "aaaa1111", kT0 + 200 * kSecond);
+  auto names = [&](RunFilter f) {
+    std::vector<std::string> out;
+    auto runs = store_->analytics().ListRuns(f);
+    EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+    for (const RunSummary& r : *runs) out.push_back(r.run);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  RunFilter f;
+  f.branch = "main";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r2"));
+  f = RunFilter{};
+  f.job = "unit";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r3"));
+  f = RunFilter{};
+  f.commit = "aaaa";  // a prefix
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r3"));
+  f.branch = "main";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1"));
+  f = RunFilter{};
+  f.since_ns = kT0 + 100 * kSecond;
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r2", "r3"));
+  f.limit = 1;
+  EXPECT_EQ(names(f).size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(FileAndMemory, StoreResultsTest, ::testing::Bool(),

@@ -69,7 +69,7 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
   auto put = StoreResults((*store)->samples(), (*store)->results(),
-                          {"run", "", "", "", "", "upload"}, set);
+                          {"run", "", "", "", "", "upload", {}}, set);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
 }
 
@@ -252,7 +252,7 @@ TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
   auto r4 = (*store)->results().RunExecutions("r4");
   ASSERT_TRUE(r4.ok());
   EXPECT_EQ(r4->size(), 16u);
-  auto runs = (*store)->analytics().ListRuns(10);
+  auto runs = (*store)->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 4u);
   auto alerts = (*store)->alerts().ListAlerts(10);
