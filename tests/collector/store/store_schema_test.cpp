@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "collector/store/schema.h"
@@ -258,6 +259,57 @@ TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
   auto alerts = (*store)->alerts().ListAlerts(10);
   ASSERT_TRUE(alerts.ok());
   EXPECT_EQ(alerts->size(), 2u);
+}
+
+// What schema version 5 makes of the frozen version 3 file's test ids: pytest JUnit ids
+// become node ids, and the report-log and JUnit copies of one session in run r4 become two
+// attempts of each test (report-log first: it was uploaded first). Rows (execution id, test
+// id, attempt, final), written out by hand from the dump.
+TEST(StoreSchemaTest, FrozenVersion3DatabaseGetsOneTestIdPerTest) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  LoadFrozenDatabase("schema_v3.sql", path);
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
+  using Row = std::tuple<int64_t, std::string, int64_t, int64_t>;
+  const std::vector<std::string> sample = {
+      "test_sample.py::test_passes",   "test_sample.py::test_fails",
+      "test_sample.py::test_skipped",  "test_sample.py::test_setup_error",
+      "test_sample.py::test_flaky",    "test_sample.py::test_param[1]",
+      "test_sample.py::test_param[2]", "test_sample.py::TestGroup::test_method"};
+  std::vector<Row> want;
+  for (int k = 0; k < 8; ++k) want.emplace_back(1 + k, sample[k], 0, 0);  // r1 unit, sent twice
+  for (int k = 0; k < 8; ++k) want.emplace_back(9 + k, sample[k], 1, 1);
+  want.emplace_back(17, "tests/test_api.py::TestUpload::test_small", 0, 1);  // r1 api, xunit2
+  want.emplace_back(18, "tests/test_api.py::TestUpload::test_large", 0, 1);
+  want.emplace_back(19, "tests/test_api.py::test_skip_windows", 0, 1);
+  want.emplace_back(20, "tests/test_api.py::test_xfail", 0, 1);
+  want.emplace_back(21, "tests/test_io.py::test_write", 0, 0);  // r2 report-log: unchanged
+  want.emplace_back(22, "tests/test_io.py::test_write", 1, 1);
+  want.emplace_back(23, "tests/test_io.py::test_db", 0, 1);
+  want.emplace_back(24, "tests/test_io.py::test_skip", 0, 1);
+  want.emplace_back(25, "test_rerun.py::test_always_fails", 0, 0);  // r2 xunit2 reruns
+  want.emplace_back(26, "test_rerun.py::test_always_fails", 1, 0);
+  want.emplace_back(27, "test_rerun.py::test_always_fails", 2, 1);
+  want.emplace_back(28, "test_rerun.py::test_flaky", 0, 0);
+  want.emplace_back(29, "test_rerun.py::test_flaky", 1, 1);
+  for (const char* gtest : {"SampleSuite::Passes", "SampleSuite::Fails", "SampleSuite::Skipped",
+                            "SampleSuite::DISABLED_NotRun", "OtherSuite::AlsoPasses"}) {
+    want.emplace_back(30 + static_cast<int64_t>(want.size()) - 29, gtest, 0, 1);  // r3
+  }
+  for (int k = 0; k < 8; ++k) want.emplace_back(35 + k, sample[k], 0, 0);  // r4 report-log
+  for (int k = 0; k < 8; ++k) want.emplace_back(43 + k, sample[k], 1, 1);  // r4 JUnit
+  auto conn = sqlite::Connection::Open(path, false);
+  ASSERT_TRUE(conn.ok());
+  auto q = (*conn)->Prepare("SELECT id, test_id, attempt, final FROM executions ORDER BY id");
+  ASSERT_TRUE(q.ok());
+  std::vector<Row> got;
+  while (*q->Step()) got.emplace_back(q->Int64(0), q->Text(1), q->Int64(2), q->Int64(3));
+  EXPECT_EQ(got, want);
+  // Window facts and alerts stay with their rows; every upload is still there.
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM execution_facts WHERE execution_id IN (1, 2)"),
+            2);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM uploads"), 8);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM alerts"), 2);
 }
 
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
