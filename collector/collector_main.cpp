@@ -31,7 +31,7 @@
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
 #include "collector/attribution/verdict.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "flags/flag_values.h"
 #include "http_server/http_server.h"
 #include "jostle/version.h"
@@ -72,7 +72,7 @@ struct Collector {
   std::string webhook_secret;  // from --webhook-secret-file; empty: unsigned
   std::chrono::nanoseconds alert_delay{};
   std::chrono::nanoseconds alert_max_wait{};
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Stores> store;
   std::unique_ptr<RunAlertScheduler> alerts;
   std::unique_ptr<CollectorApi> api;
   std::unique_ptr<HttpServer> server;
@@ -169,7 +169,7 @@ Status ValidateFlags(Collector& c) {
 }
 
 Status OpenStore(Collector& c) {
-  auto store = OpenSqliteStore(c.flags.db);
+  auto store = OpenSqliteStores(c.flags.db);
   if (!store.ok()) return store.status().WithContext("--db " + c.flags.db);
   c.store = std::move(store.value());
   spdlog::info("store: {} open", c.flags.db);
@@ -179,11 +179,18 @@ Status OpenStore(Collector& c) {
 void PruneOnce(Collector& c) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.retention).count();
-  auto deleted = c.store->Prune(before);
-  if (!deleted.ok()) {
-    spdlog::warn("pruner: {}", deleted.status().ToString());
-  } else if (*deleted > 0) {
-    spdlog::info("pruner: deleted {} rows older than the retention period", *deleted);
+  const std::pair<const char*, std::function<Result<int64_t>()>> parts[] = {
+      {"samples", [&] { return c.store->samples().Prune(before); }},
+      {"results", [&] { return c.store->results().Prune(before); }},
+      {"alerts", [&] { return c.store->alerts().Prune(before); }},
+  };
+  for (const auto& [what, prune] : parts) {
+    auto deleted = prune();
+    if (!deleted.ok()) {
+      spdlog::warn("pruner: {}: {}", what, deleted.status().ToString());
+    } else if (*deleted > 0) {
+      spdlog::info("pruner: deleted {} rows of {} older than the retention period", *deleted, what);
+    }
   }
 }
 

@@ -26,7 +26,7 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text, bool allow
   std::string_view unit;
   auto bad = [&](const char* why) {
     return Status::InvalidArgument("invalid duration '" + std::string(text) + "': " + why +
-                                   " (examples: 500ms, 1s, 2m, 14d)");
+                                   " (examples: 500ms, 1s, 2m, 36h, 14d, 2w)");
   };
   if (text.empty() || !SplitNumber(text, &number, &unit)) return bad("expected a number");
   double scale;
@@ -42,6 +42,8 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text, bool allow
     scale = 3600e9;
   } else if (unit == "d") {
     scale = 86400e9;
+  } else if (unit == "w") {
+    scale = 7 * 86400e9;
   } else {
     return bad("unknown unit");
   }

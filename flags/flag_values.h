@@ -1,5 +1,5 @@
 // Parsers for the value syntaxes jostle's command-line flags and config files share:
-// durations ("1s", "500ms", "14d") and byte sizes ("20MiB", "512k").
+// durations ("1s", "500ms", "14d", "2w") and byte sizes ("20MiB", "512k").
 #pragma once
 
 #include <chrono>
@@ -10,7 +10,7 @@
 
 namespace jostle::flags {
 
-// "250ms", "1s", "1.5s", "2m", "3h", "14d"; a bare number is seconds. Must be > 0 unless
+// "250ms", "1s", "1.5s", "2m", "3h", "14d", "2w"; a bare number is seconds. Must be > 0 unless
 // allow_zero. InvalidArgument names the text.
 Result<std::chrono::nanoseconds> ParseDuration(std::string_view text, bool allow_zero = false);
 

@@ -17,23 +17,24 @@
 #include "collector/api/collector_api.h"
 #include "collector/api/read_routes.h"
 #include "collector/attribution/config.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "http_server/http_server.h"
 
 namespace {
 
 using jostle::collector::CollectorApi;
-using jostle::collector::Store;
+using jostle::collector::RunFilter;
+using jostle::collector::Stores;
 
 struct World {
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Stores> store;
   std::unique_ptr<CollectorApi> api;
 };
 
 World& TheWorld() {
   static World* world = [] {
     auto* w = new World;
-    auto store = jostle::collector::OpenSqliteStore(":memory:");
+    auto store = jostle::collector::OpenSqliteStores(":memory:");
     if (!store.ok()) std::abort();
     w->store = std::move(store).value();
     jostle::collector::ApiOptions options;
@@ -56,14 +57,14 @@ std::string_view NextLine(std::string_view& in) {
 }
 
 // What a refused request must leave as it was.
-std::string StoredState(Store& store) {
+std::string StoredState(Stores& store) {
   std::string state;
-  if (auto runs = store.ListRuns(1000); runs.ok()) {
+  if (auto runs = store.analytics().ListRuns(RunFilter::Latest(1000)); runs.ok()) {
     for (const auto& r : *runs) {
       state += r.run + ":" + std::to_string(r.uploads) + ":" + std::to_string(r.tests) + ";";
     }
   }
-  if (auto latest = store.LatestSampleTimes(); latest.ok()) {
+  if (auto latest = store.samples().LatestSampleTimes(); latest.ok()) {
     for (const auto& [node, ns] : *latest) state += node + "@" + std::to_string(ns) + ";";
   }
   return state;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "bench/support/agent_batch.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 
 namespace jostle::collector {
 namespace {
@@ -44,7 +44,7 @@ void BM_PutBatch(benchmark::State& state) {
   {
     SqliteStoreOptions options;
     options.durable_commits = durable;
-    auto store = OpenSqliteStore((dir / "bench.db").string(), options);
+    auto store = OpenSqliteStores((dir / "bench.db").string(), options);
     if (!store.ok()) {
       state.SkipWithError(store.status().ToString().c_str());
       return;
@@ -64,7 +64,7 @@ void BM_PutBatch(benchmark::State& state) {
       pending.pop_back();
       const SampleBatch& batch = done.back();
       state.ResumeTiming();
-      auto r = (*store)->PutBatch(batch);
+      auto r = (*store)->samples().PutBatch(batch);
       if (!r.ok() || !*r) {
         state.SkipWithError(r.ok() ? "batch seen as replay" : r.status().ToString().c_str());
         break;
@@ -108,7 +108,7 @@ SampleBatch PodBatch(int node) {
 // the timed loop, whose start and end every thread waits for.
 struct ConcurrentRun {
   std::filesystem::path dir;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Stores> store;
   double cpu_at_start = 0;
 };
 ConcurrentRun* g_run = nullptr;
@@ -122,7 +122,7 @@ void BM_PutBatchConcurrent(benchmark::State& state) {
       return;
     }
     g_run = new ConcurrentRun{dir_template, nullptr, 0};
-    auto store = OpenSqliteStore((g_run->dir / "bench.db").string());
+    auto store = OpenSqliteStores((g_run->dir / "bench.db").string());
     if (!store.ok()) {
       state.SkipWithError(store.status().ToString().c_str());
       return;
@@ -147,7 +147,7 @@ void BM_PutBatchConcurrent(benchmark::State& state) {
       b.samples[t].wall_ns = bench::kT0 + k * bench::kSecond;
       b.samples[t].mono_ns = 1000 * bench::kSecond + k * bench::kSecond;
     }
-    auto r = g_run->store->PutBatch(b);
+    auto r = g_run->store->samples().PutBatch(b);
     if (!r.ok() || !*r) {
       state.SkipWithError(r.ok() ? "batch seen as replay" : r.status().ToString().c_str());
       break;

@@ -8,11 +8,6 @@
 #include "collector/attribution/run_report.h"
 
 namespace jostle::collector {
-namespace {
-
-bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
-
-}  // namespace
 
 std::string ReportUrl(std::string_view public_url, std::string_view run) {
   if (public_url.empty()) return "";
@@ -22,7 +17,7 @@ std::string ReportUrl(std::string_view public_url, std::string_view run) {
 }
 
 Result<std::unique_ptr<RunAlertScheduler>> RunAlertScheduler::Create(
-    Store& store, RunAlertSchedulerOptions options) {
+    Stores& store, RunAlertSchedulerOptions options) {
   if (options.targets.empty() && !options.on_judged) {
     return Status::InvalidArgument("alert scheduler: no webhook targets");
   }
@@ -38,10 +33,10 @@ Result<std::unique_ptr<RunAlertScheduler>> RunAlertScheduler::Create(
   return std::unique_ptr<RunAlertScheduler>(new RunAlertScheduler(store, std::move(options)));
 }
 
-RunAlertScheduler::RunAlertScheduler(Store& store, RunAlertSchedulerOptions options)
+RunAlertScheduler::RunAlertScheduler(Stores& store, RunAlertSchedulerOptions options)
     : store_(store),
       options_(std::move(options)),
-      state_(store),
+      state_(store.alerts()),
       sender_(options_.policy),
       dispatcher_(options_.targets, options_.config.alerts, sender_, state_),
       async_(dispatcher_, options_.on_delivery) {
@@ -166,7 +161,7 @@ void RunAlertScheduler::Loop(std::stop_token stop) {
 }
 
 Result<RunAlertScheduler::Readiness> RunAlertScheduler::CheckSamples(const std::string& run) {
-  auto executions = store_.RunExecutions(run);
+  auto executions = store_.results().RunExecutions(run);
   if (!executions.ok()) return executions.status();
   bool any_failed = false;
   std::map<std::string, int64_t> last_end;  // node -> latest test end there, ns
@@ -180,7 +175,7 @@ Result<RunAlertScheduler::Readiness> RunAlertScheduler::CheckSamples(const std::
       auto key = std::make_pair(e.pod_namespace, e.pod_name);
       auto it = pod_nodes.find(key);
       if (it == pod_nodes.end()) {
-        auto found = store_.NodeOfPod(e.pod_namespace, e.pod_name, end);
+        auto found = store_.samples().NodeOfPod(e.pod_namespace, e.pod_name, end);
         if (!found.ok()) return found.status();
         it = pod_nodes.emplace(key, found->value_or("")).first;
       }
@@ -191,7 +186,7 @@ Result<RunAlertScheduler::Readiness> RunAlertScheduler::CheckSamples(const std::
     latest = std::max(latest, end);
   }
   if (!any_failed) return Readiness::kNothingToJudge;
-  auto latest = store_.LatestSampleTimes();
+  auto latest = store_.samples().LatestSampleTimes();
   if (!latest.ok()) return latest.status();
   for (const auto& [node, end] : last_end) {
     auto it = latest->find(node);
@@ -202,7 +197,7 @@ Result<RunAlertScheduler::Readiness> RunAlertScheduler::CheckSamples(const std::
 }
 
 void RunAlertScheduler::Judge(const std::string& run) {
-  auto report = BuildRunReport(store_, run, options_.config);
+  auto report = BuildRunReport(store_.samples(), store_.results(), run, options_.config);
   if (!report.ok()) {
     spdlog::warn("alerts: judging run {}: {}", run, report.status().ToString());
     return;

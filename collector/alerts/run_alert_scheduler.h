@@ -9,7 +9,8 @@
 // for), or once `max_wait` has passed since its first upload, whichever comes first. A run
 // without failed tests is not judged at all. Without targets runs are judged for `on_judged`
 // only (the collector's failure metrics) and nothing is sent. "Once per run per target" and the
-// cooldown hold across repeated uploads and restarts: the state is StoreAlertState over the Store.
+// cooldown hold across repeated uploads and restarts: the state is StoreAlertState over the
+// store's AlertLog.
 #pragma once
 
 #include <chrono>
@@ -28,7 +29,7 @@
 #include "collector/alerts/webhook_sender.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
@@ -61,7 +62,7 @@ std::string ReportUrl(std::string_view public_url, std::string_view run);
 class RunAlertScheduler {
  public:
   // `store` must outlive the scheduler. InvalidArgument without targets and on_judged.
-  static Result<std::unique_ptr<RunAlertScheduler>> Create(Store& store,
+  static Result<std::unique_ptr<RunAlertScheduler>> Create(Stores& store,
                                                            RunAlertSchedulerOptions options);
   ~RunAlertScheduler();  // Stop(0)
   RunAlertScheduler(const RunAlertScheduler&) = delete;
@@ -89,13 +90,13 @@ class RunAlertScheduler {
   };
   enum class Readiness { kReady, kWait, kNothingToJudge };
 
-  RunAlertScheduler(Store& store, RunAlertSchedulerOptions options);
+  RunAlertScheduler(Stores& store, RunAlertSchedulerOptions options);
   void Loop(std::stop_token stop);
   // Whether the run's samples cover its tests; kNothingToJudge without failed tests.
   Result<Readiness> CheckSamples(const std::string& run);
   void Judge(const std::string& run);
 
-  Store& store_;
+  Stores& store_;
   const RunAlertSchedulerOptions options_;
   std::chrono::nanoseconds margin_{};
   StoreAlertState state_;

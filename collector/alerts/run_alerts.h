@@ -1,7 +1,7 @@
 // Alerts of one judged CI run, between the attribution's RunReport and the alerts module:
 //   FactsFromReport  what an alert says about a run (pure);
 //   SendRunAlerts    one synchronous evaluation and delivery per target, for `jostle run`;
-//   StoreAlertState  the AlertStateStore kept in the collector's Store, so "once per run" and
+//   StoreAlertState  the AlertStateStore kept in the store's AlertLog, so "once per run" and
 //                    the cooldown survive restarts and GET /api/v1/alerts lists every delivery.
 #pragma once
 
@@ -15,7 +15,7 @@
 #include "collector/alerts/rules.h"
 #include "collector/alerts/webhook_sender.h"
 #include "collector/attribution/run_report.h"
-#include "collector/store/store.h"
+#include "collector/store/alert_log.h"
 #include "jostle/status.h"
 
 namespace jostle::collector {
@@ -50,12 +50,12 @@ std::vector<std::string> SendRunAlerts(const RunReport& report,
                                        const AlertRules& rules, alerts::AlertStateStore& state,
                                        const RunAlertOptions& options = {});
 
-// alerts::AlertStateStore over Store's alert log (seconds here, ns in the store). Every
+// alerts::AlertStateStore over the store's AlertLog (seconds here, ns in the store). Every
 // RecordDelivery becomes one AlertRecord (delivered or not); WasRunAlerted / LastAlertAt
-// read the delivered ones. Thread-safe as the Store is. `store` must outlive this object.
+// read the delivered ones. Thread-safe as the AlertLog is. `store` must outlive this object.
 class StoreAlertState final : public alerts::AlertStateStore {
  public:
-  explicit StoreAlertState(Store& store) : store_(store) {}
+  explicit StoreAlertState(AlertLog& store) : store_(store) {}
   Result<bool> WasRunAlerted(const std::string& run, const std::string& target_key) override;
   Result<std::optional<int64_t>> LastAlertAt(const std::string& cooldown_key,
                                              const std::string& target_key) override;
@@ -63,7 +63,7 @@ class StoreAlertState final : public alerts::AlertStateStore {
                         int64_t at_s) override;
 
  private:
-  Store& store_;
+  AlertLog& store_;
 };
 
 }  // namespace jostle::collector

@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "collector/api/batch_checks.h"
+#include "collector/ci/run_identity.h"
 #include "collector/results/parse_results.h"
 #include "collector/store/sqlite_db.h"
 #include "jostle/wire.h"
@@ -225,11 +227,42 @@ Status ValidateNodeName(std::string_view node) {
   return Status::Ok();
 }
 
-CollectorApi::CollectorApi(Store& store, ApiOptions options)
-    : store_(store), options_(std::move(options)) {}
+Status ValidateJobName(std::string_view job) {
+  if (job.empty() || job.size() > 256) {
+    return Status::InvalidArgument("job: expected 1..256 characters");
+  }
+  for (char c : job) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument("job: contains control characters");
+    }
+  }
+  return Status::Ok();
+}
 
-Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Store& store, ApiOptions options) {
-  std::unique_ptr<CollectorApi> api(new CollectorApi(store, std::move(options)));
+std::optional<HttpServerResponse> RejectUnknownQuery(const HttpServerRequest& request,
+                                                     const std::vector<std::string>& accepted) {
+  std::string unknown;
+  int count = 0;
+  for (const auto& [name, value] : request.query) {
+    if (std::find(accepted.begin(), accepted.end(), name) != accepted.end()) continue;
+    std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+    unknown += (unknown.empty() ? "'" : ", '") + shown + "'";
+    ++count;
+  }
+  if (unknown.empty()) return std::nullopt;
+  std::string known;
+  for (const std::string& a : accepted) known += (known.empty() ? "" : ", ") + a;
+  return ErrorResponse(Status::InvalidArgument(
+      std::string(count > 1 ? "unknown query parameters " : "unknown query parameter ") + unknown +
+      " for " + request.method + " " + request.path +
+      (known.empty() ? " (it takes none)" : " (it takes " + known + ")")));
+}
+
+CollectorApi::CollectorApi(Stores& stores, ApiOptions options)
+    : stores_(stores), options_(std::move(options)) {}
+
+Result<std::unique_ptr<CollectorApi>> CollectorApi::Create(Stores& stores, ApiOptions options) {
+  std::unique_ptr<CollectorApi> api(new CollectorApi(stores, std::move(options)));
   if (api->auth_enabled()) JOSTLE_RETURN_IF_ERROR(api->ReloadTokens());
   api->AddBuiltinRoutes();
   api->CheckReadiness();
@@ -272,7 +305,7 @@ Readiness CollectorApi::ProbeReadiness() {
       return {false, "store writes are failing: " + write_failure_};
     }
   }
-  auto runs = store_.ListRuns(1);
+  auto runs = stores_.analytics().ListRuns(RunFilter::Latest(1));
   if (!runs.ok()) return {false, "store: " + runs.status().ToString()};
   return {true, ""};
 }
@@ -320,8 +353,9 @@ Status CollectorApi::ReloadTokens() {
 }
 
 void CollectorApi::AddRoute(std::string method, std::string pattern, Access access,
-                            RouteHandler handler) {
+                            RouteHandler handler, std::vector<std::string> query) {
   Route r;
+  r.query = std::move(query);
   r.method = std::move(method);
   r.segments = SplitPath(pattern);
   r.pattern = std::move(pattern);
@@ -339,7 +373,7 @@ void CollectorApi::AddBuiltinRoutes() {
   AddRoute("GET", "/metrics", Access::kAnyToken,
            [this](const HttpServerRequest&, const PathParams&) {
              StoreScrape scrape;
-             if (auto latest = store_.LatestSampleTimes(); latest.ok()) {
+             if (auto latest = stores_.samples().LatestSampleTimes(); latest.ok()) {
                scrape.ready = true;
                scrape.latest_sample_ns = std::move(latest.value());
              }
@@ -353,8 +387,12 @@ void CollectorApi::AddBuiltinRoutes() {
              static const TokenGrant kAnything{kScopeAgent | kScopeCi | kScopeRead, {}};
              return PostSamples(r, t_grant != nullptr ? *t_grant : kAnything);
            });
-  AddRoute("POST", "/api/v1/runs/{run}/results", Access::kCi,
-           [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); });
+  std::vector<std::string> results_query = {"job", "pod", "node", "tz", "source"};
+  for (const std::string& p : RunIdentityParams()) results_query.push_back(p);
+  AddRoute(
+      "POST", "/api/v1/runs/{run}/results", Access::kCi,
+      [this](const HttpServerRequest& r, const PathParams& p) { return PostResults(r, p); },
+      std::move(results_query));
 }
 
 std::optional<HttpServerResponse> CollectorApi::Authorize(const HttpServerRequest& request,
@@ -426,6 +464,8 @@ HttpServerResponse CollectorApi::Handle(const HttpServerRequest& request) {
     TokenGrant grant;
     if (auto denied = Authorize(request, matched->access, &grant)) {
       out = std::move(*denied);
+    } else if (auto unknown = RejectUnknownQuery(request, matched->query)) {
+      out = std::move(*unknown);
     } else {
       struct Scoped {  // t_grant for the handler's call only
         explicit Scoped(const TokenGrant* g) { t_grant = g; }
@@ -518,7 +558,7 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
                      "this token may write samples only for nodes matching '" + patterns +
                          "'; the batch is for node '" + batch->node + "'");
   }
-  auto stored = store_.PutBatch(*batch);
+  auto stored = stores_.samples().PutBatch(*batch);
   if (!stored.ok()) {
     Status s = stored.status();
     if (s.code() != Status::Code::kInvalidArgument) NoteWriteFailure(s);
@@ -549,14 +589,12 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   origin.run = params.at("run");
   if (Status s = ValidateRunId(origin.run); !s.ok()) return reject(s);
   origin.job = request.Query("job");
-  if (origin.job.size() > 256) {
-    return reject(Status::InvalidArgument("job: longer than 256 characters"));
+  if (!origin.job.empty()) {
+    if (Status s = ValidateJobName(origin.job); !s.ok()) return reject(s);
   }
-  for (char c : origin.job) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return reject(Status::InvalidArgument("job: contains control characters"));
-    }
-  }
+  auto identity = RunIdentityFromQuery(request.query);
+  if (!identity.ok()) return reject(identity.status());
+  origin.identity = std::move(*identity);
   std::string pod = request.Query("pod");
   if (!pod.empty()) {
     if (Status s = ParsePodRef(pod, &origin.pod_namespace, &origin.pod_name); !s.ok()) {
@@ -580,14 +618,15 @@ HttpServerResponse CollectorApi::PostResults(const HttpServerRequest& request,
   if (request.body.empty()) return reject(Status::InvalidArgument("empty body"));
   auto set = ParseResults(request.body, request.Header("content-type").value_or(""), parse);
   if (!set.ok()) return reject(set.status());
-  auto summary = store_.PutResults(origin, *set);
+  auto summary = StoreResults(stores_.samples(), stores_.results(), origin, *set);
   if (!summary.ok()) {
     Status s = summary.status();
     spdlog::debug("api: storing results of run {} failed: {}", origin.run, s.ToString());
-    if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kNotFound) {
-      NoteWriteFailure(s);
-    }
-    if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound) {
+    const bool refused = s.code() == Status::Code::kInvalidArgument ||
+                         s.code() == Status::Code::kNotFound ||
+                         s.code() == Status::Code::kAlreadyExists;
+    if (!refused) NoteWriteFailure(s);
+    if (refused) {
       return reject(s);
     }
     return reject(Status::Unavailable("store: " + s.message()));

@@ -1,5 +1,6 @@
 // The collector's HTTP API (contracts in DESIGN.md "HTTP API"): one handler for HttpServer,
-// built from a Store, with a route table that other parts extend (reports, analytics).
+// built over the store's roles (Stores), with a route table that other parts extend (reports,
+// analytics).
 //
 // Routes served here (read_routes.h adds the GET routes of reports, analytics and alerts):
 //   POST /api/v1/samples                  agent  a SampleBatch, JSON, gzip allowed
@@ -31,7 +32,7 @@
 
 #include "collector/api/api_metrics.h"
 #include "collector/api/token_file.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "http_server/http_server.h"
 #include "jostle/status.h"
 #include "logging/log_limiter.h"
@@ -84,14 +85,17 @@ using RouteHandler = std::function<HttpServerResponse(const HttpServerRequest&, 
 
 class CollectorApi {
  public:
-  // Loads the token file (when given). `store` must outlive the api.
-  static Result<std::unique_ptr<CollectorApi>> Create(Store& store, ApiOptions options);
+  // Loads the token file (when given). `stores` must outlive the api.
+  static Result<std::unique_ptr<CollectorApi>> Create(Stores& stores, ApiOptions options);
   ~CollectorApi();  // stops the readiness thread
 
   // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders
   // matching one non-empty segment. Routes are matched in the order added; a path that
-  // matches a route with another method answers 405. Call before serving.
-  void AddRoute(std::string method, std::string pattern, Access access, RouteHandler handler);
+  // matches a route with another method answers 405. `query` lists the query parameters the
+  // route takes: a request with any other is answered 400 naming them (before the handler
+  // runs, after authorization). Call before serving.
+  void AddRoute(std::string method, std::string pattern, Access access, RouteHandler handler,
+                std::vector<std::string> query = {});
 
   // The HttpServer handler. Thread-safe.
   HttpServerResponse Handle(const HttpServerRequest& request);
@@ -108,7 +112,7 @@ class CollectorApi {
   void CheckReadiness();
 
   ApiMetrics& metrics() { return metrics_; }
-  Store& store() { return store_; }
+  Stores& stores() { return stores_; }
   const ApiOptions& options() const { return options_; }
 
  private:
@@ -118,9 +122,10 @@ class CollectorApi {
     std::vector<std::string> segments;
     Access access;
     RouteHandler handler;
+    std::vector<std::string> query;  // accepted query parameters
   };
 
-  CollectorApi(Store& store, ApiOptions options);
+  CollectorApi(Stores& stores, ApiOptions options);
   void AddBuiltinRoutes();
   // nullopt when the request may proceed (with what its token may do in *grant: every
   // scope and node when auth is off); otherwise the 401/403 answer.
@@ -135,7 +140,7 @@ class CollectorApi {
   void NoteWriteFailure(const Status& status);
   void NoteWriteSuccess();
 
-  Store& store_;
+  Stores& stores_;
   const ApiOptions options_;
   ApiMetrics metrics_;
   std::vector<Route> routes_;  // written before serving only
@@ -171,5 +176,10 @@ Status ValidateRunId(std::string_view run);
 Status ParsePodRef(std::string_view text, std::string* ns, std::string* name);
 // node=: 1..253 characters of [A-Za-z0-9._-].
 Status ValidateNodeName(std::string_view node);
+// job=: 1..256 bytes without control characters.
+Status ValidateJobName(std::string_view job);
+// 400 naming every parameter of `request` that is not in `accepted`; nullopt when none.
+std::optional<HttpServerResponse> RejectUnknownQuery(const HttpServerRequest& request,
+                                                     const std::vector<std::string>& accepted);
 
 }  // namespace jostle::collector

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/attribution/run_report.h"
+#include "collector/ci/run_identity.h"
 #include "collector/report/report.h"
 #include "flags/flag_values.h"
 
@@ -63,28 +64,76 @@ HttpServerResponse StoreError(const Status& s) {
   return ErrorResponse(Status::Unavailable("store: " + s.message()));
 }
 
-HttpServerResponse ListRunsRoute(Store& store, const HttpServerRequest& request) {
+// branch=, job=, commit=, since= and limit= of GET /api/v1/runs.
+Result<RunFilter> RunFilterParam(const HttpServerRequest& request) {
+  RunFilter f;
   auto limit = IntParam(request, "limit", 100, 1, 1000);
-  if (!limit.ok()) return ErrorResponse(limit.status());
-  auto runs = store.ListRuns(*limit);
+  if (!limit.ok()) return limit.status();
+  f.limit = *limit;
+  RunIdentity id;
+  id.branch = request.Query("branch");
+  id.commit = NormalizeCommit(request.Query("commit"));
+  JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
+  f.branch = id.branch;
+  f.commit = id.commit;
+  f.job = request.Query("job");
+  if (!f.job.empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(f.job));
+  if (!request.Query("since").empty()) {
+    auto since = SinceParam(request);
+    if (!since.ok()) return since.status();
+    f.since_ns = *since;
+  }
+  return f;
+}
+
+Json JobsJson(const std::vector<JobSummary>& jobs) {
+  Json out = Json::array();
+  for (const JobSummary& j : jobs) {
+    out.push_back({{"job", j.job},
+                   {"shard", j.shard_index ? Json(std::to_string(*j.shard_index) + "/" +
+                                                  std::to_string(*j.shard_total))
+                                           : Json(nullptr)},
+                   {"attempt", j.attempt},
+                   {"url", StringOrNull(j.url)},
+                   {"exit", j.exit_code ? Json(*j.exit_code) : Json(nullptr)},
+                   {"uploads", j.uploads},
+                   {"tests", j.tests},
+                   {"failed", j.failed}});
+  }
+  return out;
+}
+
+HttpServerResponse ListRunsRoute(CiAnalytics& store, const HttpServerRequest& request) {
+  auto filter = RunFilterParam(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto runs = store.ListRuns(*filter);
   if (!runs.ok()) return StoreError(runs.status());
   Json out = Json::array();
   for (const RunSummary& r : *runs) {
-    out.push_back({{"run", r.run},
-                   {"uploads", r.uploads},
-                   {"tests", r.tests},
-                   {"failed", r.failed},
-                   {"flaky", r.flaky},
-                   {"first_upload", FormatTime(r.first_upload_ns)},
-                   {"last_upload", FormatTime(r.last_upload_ns)},
-                   {"start", TimeOrNull(r.first_start_ns)},
-                   {"end", TimeOrNull(r.last_end_ns)},
-                   {"report", "/api/v1/runs/" + r.run + "/report"}});
+    const RunIdentity& id = r.identity;
+    out.push_back(
+        {{"run", r.run},
+         {"commit", StringOrNull(id.commit)},
+         {"branch", StringOrNull(id.branch)},
+         {"default_branch", StringOrNull(id.default_branch)},
+         {"on_default_branch", id.on_default_branch ? Json(*id.on_default_branch) : Json(nullptr)},
+         {"pr", StringOrNull(id.pr)},
+         {"provider", StringOrNull(id.provider)},
+         {"jobs", JobsJson(r.jobs)},
+         {"uploads", r.uploads},
+         {"tests", r.tests},
+         {"failed", r.failed},
+         {"flaky", r.flaky},
+         {"first_upload", FormatTime(r.first_upload_ns)},
+         {"last_upload", FormatTime(r.last_upload_ns)},
+         {"start", TimeOrNull(r.first_start_ns)},
+         {"end", TimeOrNull(r.last_end_ns)},
+         {"report", "/api/v1/runs/" + r.run + "/report"}});
   }
   return JsonAnswer({{"runs", out}});
 }
 
-HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
+HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
                                const HttpServerRequest& request, const PathParams& params) {
   const std::string& run = params.at("run");
   if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
@@ -93,7 +142,7 @@ HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
     return ErrorResponse(Status::InvalidArgument("format='" + format.substr(0, 40) +
                                                  "': expected json, md or html"));
   }
-  auto report = BuildRunReport(store, run, config);
+  auto report = BuildRunReport(store.samples(), store.results(), run, config);
   if (!report.ok()) {
     if (report.status().code() == Status::Code::kNotFound) {
       return ErrorResponse(Status::NotFound("run '" + run + "' has no stored results"));
@@ -114,7 +163,7 @@ HttpServerResponse ReportRoute(Store& store, const AttributionConfig& config,
   return r;
 }
 
-HttpServerResponse DurationsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto per_test = IntParam(request, "per_test", 10, 1, 1000);
   if (!per_test.ok()) return ErrorResponse(per_test.status());
   auto durations = store.TestDurations(*per_test);
@@ -124,7 +173,7 @@ HttpServerResponse DurationsRoute(Store& store, const HttpServerRequest& request
   return JsonAnswer(out);
 }
 
-HttpServerResponse FlakyRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto since = SinceParam(request);
   if (!since.ok()) return ErrorResponse(since.status());
   auto flaky = store.FlakyTests(*since);
@@ -153,7 +202,7 @@ Json RatesJson(const std::vector<FailureRate>& rates, const char* key_name) {
   return out;
 }
 
-HttpServerResponse CiMetricsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse CiMetricsRoute(CiAnalytics& store, const HttpServerRequest& request) {
   auto since = SinceParam(request);
   if (!since.ok()) return ErrorResponse(since.status());
   auto limit = IntParam(request, "limit", 100, 1, 1000);
@@ -176,7 +225,7 @@ HttpServerResponse CiMetricsRoute(Store& store, const HttpServerRequest& request
                      {"slowest", slowest}});
 }
 
-HttpServerResponse AlertsRoute(Store& store, const HttpServerRequest& request) {
+HttpServerResponse AlertsRoute(AlertLog& store, const HttpServerRequest& request) {
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return ErrorResponse(limit.status());
   auto alerts = store.ListAlerts(*limit);
@@ -199,26 +248,38 @@ HttpServerResponse AlertsRoute(Store& store, const HttpServerRequest& request) {
 }  // namespace
 
 void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
-  Store& store = api.store();
-  api.AddRoute(
-      "GET", "/api/v1/runs", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return ListRunsRoute(store, r); });
+  Stores& stores = api.stores();
+  CiAnalytics& analytics = stores.analytics();
+  AlertLog& alerts = stores.alerts();
+  api.AddRoute("GET", "/api/v1/runs", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return ListRunsRoute(analytics, r);
+               },
+               {"branch", "job", "commit", "since", "limit"});
   api.AddRoute("GET", "/api/v1/runs/{run}/report", Access::kRead,
-               [&store, config](const HttpServerRequest& r, const PathParams& p) {
-                 return ReportRoute(store, config, r, p);
-               });
-  api.AddRoute(
-      "GET", "/api/v1/tests/durations", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return DurationsRoute(store, r); });
-  api.AddRoute(
-      "GET", "/api/v1/tests/flaky", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return FlakyRoute(store, r); });
-  api.AddRoute(
-      "GET", "/api/v1/ci-metrics", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return CiMetricsRoute(store, r); });
+               [&stores, config](const HttpServerRequest& r, const PathParams& p) {
+                 return ReportRoute(stores, config, r, p);
+               },
+               {"format"});
+  api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return DurationsRoute(analytics, r);
+               },
+               {"per_test"});
+  api.AddRoute("GET", "/api/v1/tests/flaky", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return FlakyRoute(analytics, r);
+               },
+               {"since"});
+  api.AddRoute("GET", "/api/v1/ci-metrics", Access::kRead,
+               [&analytics](const HttpServerRequest& r, const PathParams&) {
+                 return CiMetricsRoute(analytics, r);
+               },
+               {"since", "limit"});
   api.AddRoute(
       "GET", "/api/v1/alerts", Access::kRead,
-      [&store](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(store, r); });
+      [&alerts](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(alerts, r); },
+      {"limit"});
 }
 
 }  // namespace jostle::collector

@@ -2,10 +2,17 @@
 // CollectorApi with AddRoute. Every answer but the Markdown/HTML report is JSON; errors are
 // {"error", "detail"}.
 //
-//   GET /api/v1/runs?limit=N
-//       {"runs": [{"run", "uploads", "tests", "failed", "flaky", "first_upload", "last_upload",
-//                  "start" | null, "end" | null, "report": "/api/v1/runs/<run>/report"}]}
-//       most recently uploaded first; limit 1..1000, default 100. Times are RFC 3339 UTC.
+//   GET /api/v1/runs?branch=B&job=J&commit=C&since=D&limit=N
+//       {"runs": [{"run", "commit", "branch", "default_branch", "on_default_branch", "pr",
+//                  "provider" (each null when not given), "jobs": [{"job", "shard" ("I/N" |
+//                  null), "attempt", "url" | null, "exit" | null, "uploads", "tests",
+//                  "failed"}], "uploads", "tests", "failed", "flaky", "first_upload",
+//                  "last_upload", "start" | null, "end" | null,
+//                  "report": "/api/v1/runs/<run>/report"}]}
+//       most recently uploaded first; limit 1..1000, default 100. Filters: branch (exact), job
+//       (runs with an upload of that job), commit (runs whose commit starts with it, 4+ hex
+//       digits), since (runs whose first test started, or without test times whose first
+//       upload came, at most D ago). Times are RFC 3339 UTC.
 //   GET /api/v1/runs/{run}/report?format=json|md|html      (default json)
 //       the run's report (collector/report/REPORT_SCHEMA.md) as application/json,
 //       text/markdown; charset=utf-8 or text/html; charset=utf-8. 404 for a run without
@@ -24,7 +31,8 @@
 //   GET /api/v1/alerts?limit=N
 //       the webhook delivery log, newest first: {"alerts": [{"run", "job" | null, "target",
 //       "target_key", "delivered", "status", "attempts", "error" | null, "at"}]}.
-// `since` is a duration back from now ("7d", "36h", "90m"); default 14d.
+// `since` is a duration back from now ("2w", "7d", "36h", "90m"); default 14d (no filter on
+// /runs). Every route answers 400 naming any query parameter it does not take.
 #pragma once
 
 #include "collector/api/collector_api.h"

@@ -20,8 +20,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr size_t kMaxTimelineGroups = 6;
 
-bool IsFailure(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
-
 int64_t EndOf(const TestExecution& e) {
   return *e.start_ns + static_cast<int64_t>(std::llround(std::max(0.0, e.duration_s) * 1e9));
 }
@@ -418,9 +416,9 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
   return Attribute(run, executions, history, config, options, source);
 }
 
-Result<RunReport> BuildRunReport(Store& store, std::string_view run,
+Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, std::string_view run,
                                  const AttributionConfig& config, const ReportOptions& options) {
-  auto executions = store.RunExecutions(run);
+  auto executions = results.RunExecutions(run);
   if (!executions.ok()) return executions.status().WithContext("run " + std::string(run));
   if (executions->empty()) {
     return Status::NotFound("run " + std::string(run) + " has no test results");
@@ -437,7 +435,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     auto key = std::make_pair(e.pod_namespace, e.pod_name);
     auto it = pod_nodes.find(key);
     if (it == pod_nodes.end()) {
-      auto node = store.NodeOfPod(e.pod_namespace, e.pod_name, *e.start_ns);
+      auto node = samples.NodeOfPod(e.pod_namespace, e.pod_name, *e.start_ns);
       if (!node.ok()) return node.status();
       it = pod_nodes.emplace(key, *node).first;
     }
@@ -486,7 +484,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
   std::map<std::string, std::vector<HistoryEntry>> history;
   std::vector<Pending> pending;
   for (const std::string& test_id : judged_tests) {
-    auto earlier = store.TestHistory(test_id, run, config.history.limit);
+    auto earlier = results.TestHistory(test_id, run, config.history.limit);
     if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
     std::vector<HistoryEntry>& entries = history[test_id];
     for (TestExecution& e : *earlier) {
@@ -596,7 +594,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
         std::vector<std::pair<int64_t, int64_t>> near_ranges;
         near_ranges.reserve(r.windows.size());
         for (const Window& w : r.windows) near_ranges.push_back(w.near);
-        auto got = store.SampleCounters(r.node, Merge(std::move(near_ranges)), FrameRead{});
+        auto got = samples.SampleCounters(r.node, Merge(std::move(near_ranges)), FrameRead{});
         if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
         rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
         r.results.reserve(r.windows.size());
@@ -612,7 +610,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
         }
       }
       if (!rates) {
-        auto got = store.SampleCounters(r.node, r.ranges, FrameRead{});
+        auto got = samples.SampleCounters(r.node, r.ranges, FrameRead{});
         if (!got.ok()) return got.status().WithContext("samples of node " + r.node);
         rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
         r.results.reserve(r.windows.size());
@@ -635,8 +633,8 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     int64_t step = std::max(spacing, (to - from) / options.max_timeline_points + 1);
     std::vector<std::pair<int64_t, int64_t>> steps;
     for (int64_t t = from; t < to + step; t += step) steps.emplace_back(t, t + spacing - 1);
-    auto points = store.SampleCounters(r.node, steps,
-                                       FrameRead{RangeRead::kFirstTick, CgroupFields::kCpuUsage});
+    auto points = samples.SampleCounters(r.node, steps,
+                                         FrameRead{RangeRead::kFirstTick, CgroupFields::kCpuUsage});
     if (!points.ok()) return points.status().WithContext("samples of node " + r.node);
     WindowConfig stepped = config.window;
     stepped.max_gap_intervals = 2.5;  // of the step: a missing point is a gap in the chart
@@ -703,7 +701,7 @@ Result<RunReport> BuildRunReport(Store& store, std::string_view run,
     std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
     cache.push_back(ContendedFact{p.execution_id, contended, std::move(resource)});
   }
-  JOSTLE_RETURN_IF_ERROR(store.SetContendedBatch(cache).WithContext(
+  JOSTLE_RETURN_IF_ERROR(results.SetContendedBatch(cache).WithContext(
       "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 
   WindowSource source;

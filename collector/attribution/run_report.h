@@ -1,6 +1,7 @@
 // The verdicts of one CI run: every failed test (and every flaky one, judged on its failed
 // attempt) with its window, signals, verdict, culprits and evidence, plus per-node timelines
-// for charts. AttributeRun is pure; BuildRunReport is the thin loader over a Store.
+// for charts. AttributeRun is pure; BuildRunReport is the thin loader over the store's
+// SampleSource and ResultStore.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,8 @@
 #include "collector/attribution/config.h"
 #include "collector/attribution/signals.h"
 #include "collector/attribution/verdict.h"
-#include "collector/store/store.h"
+#include "collector/store/result_store.h"
+#include "collector/store/sample_source.h"
 #include "jostle/results.h"
 #include "jostle/sample.h"
 #include "jostle/status.h"
@@ -103,7 +105,8 @@ struct ReportOptions {
   int max_timeline_points = 300;
   // BuildRunReport: take an earlier execution's classification from the store's cache
   // (TestExecution::contended) when it is there, and store the ones it computes with
-  // Store::SetContended (only for windows the node's samples already cover in full).
+  // ResultStore::SetContendedBatch (only for windows the node's samples already cover in
+  // full).
   bool history_cache = true;
 };
 
@@ -131,7 +134,7 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
 // the signals are those of the wide read. Nodes are read in parallel, each on its own store
 // connection; a node's samples are released once its windows and timeline are computed.
 // NotFound when the run has no executions.
-Result<RunReport> BuildRunReport(Store& store, std::string_view run,
+Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, std::string_view run,
                                  const AttributionConfig& config,
                                  const ReportOptions& options = {});
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "collector/attribution/config.h"
-#include "collector/store/sample_frame.h"
+#include "collector/samples/sample_frame.h"
 #include "jostle/sample.h"
 
 namespace jostle::collector {
@@ -84,10 +84,10 @@ inline const CgroupCounters& CountersOf(const NodeRates& rates, const CgroupRate
   return rates.frame->ticks[r.sample_index].cgroups[r.cgroup_index];
 }
 
-// `frame` must be one node's samples in wall-clock order (as Store::SampleCounters returns
+// `frame` must be one node's samples in wall-clock order (as SampleSource::SampleCounters returns
 // them); must not be null.
 NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowConfig& config);
-// The same over samples (as Store::Samples returns them), converted to a frame first.
+// The same over samples (as SampleSource::Samples returns them), converted to a frame first.
 NodeRates ComputeRates(const std::vector<Sample>& samples, const WindowConfig& config);
 
 // What to look at: one test execution on one node.

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -19,11 +20,13 @@
 
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
+#include "collector/ci/ci_environment.h"
+#include "collector/ci/run_identity.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
 #include "collector/run/pytest_plugin.h"
 #include "collector/run/run_command.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "http_client/http_client.h"
 #include "jostle/version.h"
 #include "logging/logging.h"
@@ -63,15 +66,95 @@ std::string LocalTzOffset() {
   return buf;
 }
 
+// The run identity flags of upload, ingest and run; empty: not given (then the CI's
+// environment fills them unless --no-ci-env).
+struct IdentityFlags {
+  std::string commit, branch, default_branch, on_default_branch, pr, shard, attempt, url, provider,
+      exit_code;
+  bool no_ci_env = false;
+  bool verbose = false;
+};
+
+void AddIdentityFlags(CLI::App* cmd, IdentityFlags& f, bool with_exit) {
+  cmd->add_option("--commit", f.commit, "Commit the run built (hex)");
+  cmd->add_option("--branch", f.branch, "Branch the run built");
+  cmd->add_option("--default-branch", f.default_branch, "The repository's default branch");
+  cmd->add_option("--on-default-branch", f.on_default_branch,
+                  "Whether the run is on the default branch (true|false), instead of "
+                  "--default-branch");
+  cmd->add_option("--pr", f.pr, "Pull / merge request number");
+  cmd->add_option("--shard", f.shard, "This job's shard, I/N (1-based)");
+  cmd->add_option("--attempt", f.attempt, "The CI's retry number of this job (1 = first)");
+  cmd->add_option("--url", f.url, "The job's page");
+  cmd->add_option("--provider", f.provider,
+                  "The CI (github-actions, gitlab-ci, circleci, buildkite, jenkins, ...)");
+  if (with_exit) cmd->add_option("--exit-code", f.exit_code, "The test command's exit code");
+  cmd->add_flag("--no-ci-env", f.no_ci_env,
+                "Do not read the run identity (and run id, job) from the CI's environment");
+  cmd->add_flag("-v,--verbose", f.verbose,
+                "Print the CI detected, the variables read and the run identity used");
+}
+
+// What the flags and the CI's environment say; `run` and `job` are filled from the CI when
+// empty. InvalidArgument naming a bad flag.
+Result<RunIdentity> ResolveIdentity(const IdentityFlags& f, std::string* run, std::string* job) {
+  const std::map<std::string, std::string> given = {{"commit", f.commit},
+                                                    {"branch", f.branch},
+                                                    {"default_branch", f.default_branch},
+                                                    {"on_default_branch", f.on_default_branch},
+                                                    {"pr", f.pr},
+                                                    {"shard", f.shard},
+                                                    {"attempt", f.attempt},
+                                                    {"url", f.url},
+                                                    {"provider", f.provider},
+                                                    {"exit", f.exit_code}};
+  auto flags = RunIdentityFromQuery(given);
+  if (!flags.ok()) return Status::InvalidArgument("--" + flags.status().message());
+  CiEnvironment ci;
+  if (!f.no_ci_env) ci = DetectCiEnvironment(ProcessEnvironment(), ReadTextFile);
+  if (run->empty()) *run = ci.run_id;
+  if (job->empty()) *job = ci.job;
+  RunIdentity id = MergeRunIdentity(*flags, ci.identity);
+  if (f.verbose) {
+    if (ci.provider.empty()) {
+      std::fprintf(stderr, "jostle: no CI recognised in the environment%s\n",
+                   f.no_ci_env ? " (--no-ci-env)" : "");
+    } else {
+      std::fprintf(stderr, "jostle: CI %s; variables read:\n", ci.provider.c_str());
+      for (const auto& [name, value] : ci.variables) {
+        std::fprintf(stderr, "  %s=%s\n", name.c_str(), value.c_str());
+      }
+      for (const std::string& note : ci.notes) std::fprintf(stderr, "  %s\n", note.c_str());
+    }
+    std::fprintf(stderr, "jostle: run %s, job %s\n", run->empty() ? "(none)" : run->c_str(),
+                 job->empty() ? "(none)" : job->c_str());
+    for (const std::string& line : DescribeRunIdentity(id)) {
+      std::fprintf(stderr, "  %s\n", line.c_str());
+    }
+  }
+  return id;
+}
+
 struct IngestFlags {
   std::string db, run, job, pod, node, tz = "UTC";
   std::vector<std::string> files;
+  IdentityFlags identity;
 };
 
 int Ingest(const IngestFlags& f) {
   ResultOrigin origin;
   origin.run = f.run;
   origin.job = f.job;
+  auto identity = ResolveIdentity(f.identity, &origin.run, &origin.job);
+  if (!identity.ok()) {
+    spdlog::error("{}", identity.status().message());
+    return 2;
+  }
+  origin.identity = *identity;
+  if (origin.run.empty()) {
+    spdlog::error("--run: required outside a recognised CI");
+    return 2;
+  }
   origin.node = f.node;
   if (Status s = SplitPod(f.pod, &origin.pod_namespace, &origin.pod_name); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -82,7 +165,7 @@ int Ingest(const IngestFlags& f) {
     spdlog::error("--tz: {}", tz.status().message());
     return 2;
   }
-  auto store = OpenSqliteStore(f.db);
+  auto store = OpenSqliteStores(f.db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", f.db, store.status().ToString());
     return 1;
@@ -105,7 +188,7 @@ int Ingest(const IngestFlags& f) {
       continue;
     }
     origin.source = file;
-    auto summary = (*store)->PutResults(origin, *set);
+    auto summary = StoreResults((*store)->samples(), (*store)->results(), origin, *set);
     if (!summary.ok()) {
       spdlog::error("{}: {}", file, summary.status().ToString());
       rc = 1;
@@ -131,14 +214,14 @@ int Report(const ReportFlags& f) {
     }
     config = *loaded;
   }
-  auto store = OpenSqliteStore(f.db);
+  auto store = OpenSqliteStores(f.db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", f.db, store.status().ToString());
     return 1;
   }
   ReportOptions options;
   options.self_cgroup = f.self_cgroup;
-  auto report = BuildRunReport(**store, f.run, config, options);
+  auto report = BuildRunReport((*store)->samples(), (*store)->results(), f.run, config, options);
   if (!report.ok()) {
     spdlog::error("run {}: {}", f.run, report.status().message());
     return 1;
@@ -163,6 +246,7 @@ int Report(const ReportFlags& f) {
 struct UploadFlags {
   std::string collector, run, job, pod, node, token_file, tz;
   std::vector<std::string> files;
+  IdentityFlags identity;
 };
 
 std::string UrlEncode(const std::string& s) {
@@ -180,6 +264,16 @@ std::string UrlEncode(const std::string& s) {
 }
 
 int Upload(const UploadFlags& f) {
+  std::string run = f.run, job = f.job;
+  auto identity = ResolveIdentity(f.identity, &run, &job);
+  if (!identity.ok()) {
+    spdlog::error("{}", identity.status().message());
+    return 2;
+  }
+  if (run.empty()) {
+    spdlog::error("--run: required outside a recognised CI");
+    return 2;
+  }
   std::string token;
   if (!f.token_file.empty()) {
     auto t = ReadWholeFile(f.token_file);
@@ -197,7 +291,10 @@ int Upload(const UploadFlags& f) {
   std::string base = f.collector;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string query = "?tz=" + UrlEncode(f.tz.empty() ? LocalTzOffset() : f.tz);
-  if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+  if (!job.empty()) query += "&job=" + UrlEncode(job);
+  for (const auto& [name, value] : RunIdentityQuery(*identity)) {
+    query += "&" + name + "=" + UrlEncode(value);
+  }
   if (!f.pod.empty()) query += "&pod=" + UrlEncode(f.pod);
   if (!f.node.empty()) query += "&node=" + UrlEncode(f.node);
   http::HttpClient client;
@@ -211,7 +308,7 @@ int Upload(const UploadFlags& f) {
     }
     http::HttpRequest req;
     req.method = "POST";
-    req.url = base + "/api/v1/runs/" + UrlEncode(f.run) + "/results" + query;
+    req.url = base + "/api/v1/runs/" + UrlEncode(run) + "/results" + query;
     req.body = std::move(body).value();
     req.bearer_token = token;
     auto resp = client.Send(req);
@@ -256,7 +353,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--db", run.db,
                       "SQLite database; keep it between runs for history "
                       "(default: REPORT_DIR/jostle.db)");
-  run_cmd->add_option("--run-id", run.run_id, "Run id (default: run-<UTC time>-<pid>)");
+  run_cmd->add_option("--run-id", run.run_id,
+                      "Run id (default: the CI's run id, else run-<UTC time>-<pid>)");
   run_cmd->add_option("--job", run.job, "CI job name recorded with the results");
   run_cmd->add_option("--config", run.config, "JSON config: thresholds and alert rules");
   run_cmd->add_option("--webhook", run.webhooks, "Alert webhook URL (repeatable)");
@@ -275,6 +373,8 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--no-pytest-plugin", no_pytest_plugin,
                     "Do not load jostle's pytest plugin (exact per-test times) into the "
                     "pytest sessions CMD starts; their JUnit XML is read instead");
+  IdentityFlags run_identity;
+  AddIdentityFlags(run_cmd, run_identity, /*with_exit=*/false);
   run_cmd->footer("Usage: jostle run [OPTIONS] -- CMD [ARGS...]");
 
   IngestFlags ingest;
@@ -282,13 +382,14 @@ int main(int argc, char** argv) {
                                             "Store result files (JUnit XML, pytest report-log, "
                                             "jostle JSON) in a database");
   ingest_cmd->add_option("--db", ingest.db, "SQLite database")->required();
-  ingest_cmd->add_option("--run", ingest.run, "Run id")->required();
+  ingest_cmd->add_option("--run", ingest.run, "Run id (default: the CI's run id)");
   ingest_cmd->add_option("--job", ingest.job, "CI job name");
   ingest_cmd->add_option("--pod", ingest.pod, "The pod the tests ran in, NAMESPACE/NAME");
   ingest_cmd->add_option("--node", ingest.node, "The node the tests ran on");
   ingest_cmd->add_option("--tz", ingest.tz, "Offset of timestamps written without one")
       ->capture_default_str();
   ingest_cmd->add_option("files", ingest.files, "Result files")->required();
+  AddIdentityFlags(ingest_cmd, ingest.identity, /*with_exit=*/true);
 
   ReportFlags report;
   CLI::App* report_cmd = app.add_subcommand("report", "Render a run's contention report");
@@ -305,7 +406,7 @@ int main(int argc, char** argv) {
   UploadFlags upload;
   CLI::App* upload_cmd = app.add_subcommand("upload", "Send result files to a jostle-collector");
   upload_cmd->add_option("--collector", upload.collector, "Collector base URL")->required();
-  upload_cmd->add_option("--run", upload.run, "Run id")->required();
+  upload_cmd->add_option("--run", upload.run, "Run id (default: the CI's run id)");
   upload_cmd->add_option("--job", upload.job, "CI job name");
   upload_cmd->add_option("--pod", upload.pod, "The pod the tests ran in, NAMESPACE/NAME");
   upload_cmd->add_option("--node", upload.node, "The node the tests ran on");
@@ -314,6 +415,7 @@ int main(int argc, char** argv) {
   upload_cmd->add_option("--tz", upload.tz,
                          "Offset of timestamps written without one (default: this machine's)");
   upload_cmd->add_option("files", upload.files, "Result files")->required();
+  AddIdentityFlags(upload_cmd, upload.identity, /*with_exit=*/true);
 
   CLI::App* plugin_cmd = app.add_subcommand(
       "pytest-plugin",
@@ -344,6 +446,14 @@ int main(int argc, char** argv) {
     }
     run.progress = !quiet;
     run.pytest_plugin = !no_pytest_plugin;
+    std::string ci_run;
+    auto identity = ResolveIdentity(run_identity, &ci_run, &run.job);
+    if (!identity.ok()) {
+      spdlog::error("{}", identity.status().message());
+      return 2;
+    }
+    run.identity = *identity;
+    if (run.run_id.empty() && !ci_run.empty()) run.run_id = ci_run;
     return RunCommand(run);
   }
   if (plugin_cmd->parsed()) {

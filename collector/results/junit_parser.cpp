@@ -450,7 +450,10 @@ class JUnitWalker {
     test.classname = *classname;
     test.file = file->empty() ? suite_file : *file;
     test.suite = suite;
-    if (!test.classname.empty()) {
+    if (producer_ == "pytest") {
+      // The node id, as a report-log of the same session names the test.
+      test.id = PytestNodeId(test.classname, test.name, file->empty() ? suite_file : *file);
+    } else if (!test.classname.empty()) {
       test.id = test.classname + "::" + test.name;
     } else if (!test.file.empty()) {
       test.id = test.file + "::" + test.name;

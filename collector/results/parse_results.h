@@ -9,10 +9,13 @@
 //   - jostle's JSON results format "jostle-results/v1".
 // Any of them may be gzip-compressed (detected by the 1f 8b magic).
 //
-// Test ids (TestCase::id), stable across runs of the same job:
-//   - JUnit: "<classname>::<name>"; "<file>::<name>" when classname is empty; "<name>" when
-//     both are empty. The suite name is not part of the id.
-//   - pytest report-log: the pytest nodeid, e.g. "tests/test_io.py::TestDisk::test_write[2]".
+// Test ids (TestCase::id), stable across runs of the same job and the same whatever format
+// reported a test (FORMAT.md "Test ids" lists the mapping per producer):
+//   - pytest, in any format: the node id, e.g. "tests/test_io.py::TestDisk::test_write[2]";
+//     report-logs carry it, JUnit written by pytest (xunit1 and xunit2) is mapped from its
+//     classname, name and file with PytestNodeId (jostle/results.h).
+//   - other JUnit: "<classname>::<name>"; "<file>::<name>" when classname is empty; "<name>"
+//     when both are empty. The suite name is not part of the id.
 //   - jostle JSON: the "id" field as given.
 // Entries with the same id in one document are attempts of one test, in document order
 // (reruns, retries); Surefire's <flakyFailure>/<rerunFailure> children are attempts too.

@@ -63,8 +63,6 @@ void DescribeLongrepr(const json& longrepr, TestAttempt& a) {
   }
 }
 
-bool IsFailureOutcome(Outcome o) { return o == Outcome::kFailed || o == Outcome::kError; }
-
 }  // namespace
 
 Result<ResultSet> ParseReportLog(std::string_view jsonl, const ParseOptions& options) {
@@ -216,12 +214,12 @@ Result<ResultSet> ParseReportLog(std::string_view jsonl, const ParseOptions& opt
     if (when == "call") o.has_call = true;
     if (bad) {
       Outcome now = when == "call" ? Outcome::kFailed : Outcome::kError;
-      if (!IsFailureOutcome(a.outcome)) {
+      if (!IsFailure(a.outcome)) {
         a.outcome = now;
         DescribeLongrepr(event.value("longrepr", json()), a);
         if (when != "call" && a.message.empty()) a.message = "error in " + when;
       }
-    } else if (outcome == "skipped" && !IsFailureOutcome(a.outcome)) {
+    } else if (outcome == "skipped" && !IsFailure(a.outcome)) {
       a.outcome = Outcome::kSkipped;
       DescribeLongrepr(event.value("longrepr", json()), a);
     }

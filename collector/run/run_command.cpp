@@ -35,7 +35,7 @@
 #include "collector/results/parse_results.h"
 #include "collector/run/command_cgroup.h"
 #include "collector/run/pytest_plugin.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "flags/flag_values.h"
 
 namespace jostle::collector {
@@ -139,8 +139,8 @@ std::string ModuleKey(const TestCase& t, bool reportlog) {
 // The sampling side of a run: one tick per interval into the store.
 class RunSampler {
  public:
-  RunSampler(Store& store, std::unique_ptr<agent::Sampler> sampler, agent::BatchAssembler batches,
-             std::chrono::nanoseconds interval, bool progress)
+  RunSampler(SampleSource& store, std::unique_ptr<agent::Sampler> sampler,
+             agent::BatchAssembler batches, std::chrono::nanoseconds interval, bool progress)
       : store_(store),
         sampler_(std::move(sampler)),
         batches_(std::move(batches)),
@@ -216,7 +216,7 @@ class RunSampler {
     last_ = s;
   }
 
-  Store& store_;
+  SampleSource& store_;
   std::unique_ptr<agent::Sampler> sampler_;
   agent::BatchAssembler batches_;
   bool progress_;
@@ -336,7 +336,7 @@ struct Ingested {
 // Stores the results of `files`. The first `plugin_logs` of them are the bundled pytest
 // plugin's report-logs: another report-log of the same tests (pytest-reportlog's, written by
 // the same session) is not stored twice, nor is pytest's JUnit of them.
-Ingested IngestResults(Store& store, const std::vector<std::string>& files, size_t plugin_logs,
+Ingested IngestResults(Stores& store, const std::vector<std::string>& files, size_t plugin_logs,
                        const ResultOrigin& base, int tz_offset_s) {
   std::vector<std::string> parsed_files;
   std::set<std::string> plugin_tests;  // test ids in the plugin's report-logs
@@ -388,7 +388,7 @@ Ingested IngestResults(Store& store, const std::vector<std::string>& files, size
     if (skip.count(i) != 0) continue;
     ResultOrigin origin = base;
     origin.source = parsed_files[i];
-    auto summary = store.PutResults(origin, sets[i]);
+    auto summary = StoreResults(store.samples(), store.results(), origin, sets[i]);
     if (!summary.ok()) {
       spdlog::warn("{}: not stored: {}", parsed_files[i], summary.status().ToString());
       continue;
@@ -545,7 +545,7 @@ int RunCommand(const RunOptions& o) {
   }
   std::string db = o.db.empty() ? (fs::path(o.report_dir) / "jostle.db").string() : o.db;
   if (auto parent = fs::path(db).parent_path(); !parent.empty()) fs::create_directories(parent, ec);
-  auto store = OpenSqliteStore(db);
+  auto store = OpenSqliteStores(db);
   if (!store.ok()) {
     spdlog::error("--db {}: {}", db, store.status().ToString());
     return 2;
@@ -578,7 +578,7 @@ int RunCommand(const RunOptions& o) {
   }
   std::string boot_id = agent::ReadBootId(paths).value_or("");
   int64_t started_ns = agent::WallNowNs();
-  RunSampler sampling(**store, std::move(sampler).value(),
+  RunSampler sampling((*store)->samples(), std::move(sampler).value(),
                       agent::BatchAssembler(node, boot_id, started_ns, interval->count()),
                       *interval, progress);
 
@@ -646,6 +646,8 @@ int RunCommand(const RunOptions& o) {
   origin.run = run;
   origin.job = o.job;
   origin.node = node;
+  origin.identity = o.identity;
+  if (exit_code >= 0 && exit_code <= 255) origin.identity.exit_code = exit_code;
   std::vector<std::string> plugin_logs;
   if (plugin) {
     plugin_logs = PytestPluginLogs(*plugin);
@@ -659,7 +661,8 @@ int RunCommand(const RunOptions& o) {
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {
-    auto built = BuildRunReport(**store, run, config, report_options);
+    auto built =
+        BuildRunReport((*store)->samples(), (*store)->results(), run, config, report_options);
     if (built.ok()) {
       report = std::move(built).value();
       have_tests = true;
@@ -668,7 +671,7 @@ int RunCommand(const RunOptions& o) {
     }
   }
   if (!have_tests) {
-    auto samples = (*store)->Samples(node, started_ns, agent::WallNowNs());
+    auto samples = (*store)->samples().Samples(node, started_ns, agent::WallNowNs());
     std::map<std::string, std::vector<Sample>> by_node;
     std::string resources = "no samples were stored";
     if (samples.ok()) {
@@ -718,7 +721,7 @@ int RunCommand(const RunOptions& o) {
       t.secret = o.webhook_secret;
       targets.push_back(std::move(t));
     }
-    StoreAlertState state(**store);
+    StoreAlertState state((*store)->alerts());
     RunAlertOptions alert_options;
     alert_options.job = o.job;
     for (const auto& line : SendRunAlerts(report, targets, config.alerts, state, alert_options)) {

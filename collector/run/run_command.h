@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/store/result_store.h"
 #include "jostle/results.h"
 
 namespace jostle::collector {
@@ -17,9 +18,11 @@ struct RunOptions {
   std::vector<std::string> command;       // CMD and its arguments
   std::vector<std::string> result_globs;  // empty: the usual places (see FindResultFiles)
   std::string report_dir = "jostle-report";
-  std::string db;                     // empty: <report_dir>/jostle.db
-  std::string run_id;                 // empty: "run-<UTC time>-<pid>"
-  std::string job;                    // CI job name on results
+  std::string db;      // empty: <report_dir>/jostle.db
+  std::string run_id;  // empty: "run-<UTC time>-<pid>"
+  std::string job;     // CI job name on results
+  // Commit, branch, ... stored with the results (the exit code is CMD's, filled in here).
+  RunIdentity identity;
   std::string config;                 // attribution/alert config file (JSON)
   std::vector<std::string> webhooks;  // alert webhook URLs
   std::string webhook_secret;         // signs webhook deliveries when set

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/store/sample_frame.h"
+#include "collector/samples/sample_frame.h"
 #include "jostle/sample.h"
 #include "jostle/status.h"
 

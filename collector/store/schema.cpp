@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "collector/store/cgroup_pack.h"
+#include "jostle/results.h"
 
 namespace jostle::collector::sqlite {
 namespace {
 
 // Samples. Sample tables have no foreign keys (checked per row, they would slow ingest);
-// node ids and series ids are written only by SqliteStore::PutBatch.
+// node ids and series ids are written only by SqliteSampleSource::PutBatch.
 constexpr std::string_view kSamplesV1 = R"sql(
 CREATE TABLE nodes(
   id INTEGER PRIMARY KEY,
@@ -211,10 +212,56 @@ DROP INDEX series_by_time;
 CREATE INDEX series_by_pod ON series(namespace, pod);
 )sql";
 
+// Run identity (DESIGN.md "HTTP API", the results route's commit, branch, ... parameters): per
+// run its commit, branch, default branch, pull request and CI; per upload (a job) its shard,
+// the CI's attempt number, its page and the test command's exit code. runs keeps the span of
+// its tests (first start, last end) for time filters and durations, filled here from the
+// executions already stored.
+constexpr std::string_view kRunIdentityV4 = R"sql(
+ALTER TABLE runs ADD COLUMN commit_sha TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN branch TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN default_branch TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN on_default INTEGER;  -- 1/0: on its default branch; NULL: unknown
+ALTER TABLE runs ADD COLUMN pr TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN first_start_ns INTEGER;  -- earliest test start; NULL: none known
+ALTER TABLE runs ADD COLUMN last_end_ns INTEGER;     -- latest test start + duration
+UPDATE runs SET
+  first_start_ns = (SELECT min(start_ns) FROM executions e WHERE e.run_id = runs.id),
+  last_end_ns = (SELECT max(start_ns + CAST(duration_s * 1e9 AS INTEGER)) FROM executions e
+                 WHERE e.run_id = runs.id AND start_ns IS NOT NULL);
+CREATE INDEX runs_by_branch ON runs(branch, last_upload_ns);
+CREATE INDEX runs_by_commit ON runs(commit_sha);
+CREATE INDEX runs_by_start ON runs(coalesce(first_start_ns, first_upload_ns));
+ALTER TABLE uploads ADD COLUMN shard_index INTEGER;  -- 1-based, NULL when not sharded
+ALTER TABLE uploads ADD COLUMN shard_total INTEGER;
+ALTER TABLE uploads ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;  -- the CI's retry number
+ALTER TABLE uploads ADD COLUMN url TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN exit_code INTEGER;  -- the test command's, where known
+CREATE INDEX uploads_by_job ON uploads(job, run_id);
+)sql";
+
+// One test id whatever format reported a test (jostle/results.h PytestNodeId): executions
+// uploaded as pytest's JUnit get pytest's node id, as report-logs name them. Where a run's
+// job now has the same test from several uploads (a report-log and the JUnit file of one
+// session), their attempts are numbered again in upload order, as if uploaded today, and the
+// last is the final one.
+constexpr std::string_view kPytestNodeIdsV5 = R"sql(
+DROP INDEX executions_by_run;
+UPDATE executions SET test_id = jostle_pytest_node_id(classname, name, file)
+  WHERE upload_id IN (SELECT id FROM uploads WHERE format = 'junit' AND producer = 'pytest');
+UPDATE executions SET attempt = n.a, final = (n.a = n.c - 1)
+  FROM (SELECT id, row_number() OVER w - 1 AS a,
+               count(*) OVER (PARTITION BY run_id, job, test_id) AS c
+        FROM executions
+        WINDOW w AS (PARTITION BY run_id, job, test_id ORDER BY upload_id, attempt, id)) n
+  WHERE n.id = executions.id AND (executions.attempt <> n.a OR executions.final <> (n.a = n.c - 1));
+CREATE UNIQUE INDEX executions_by_run ON executions(run_id, job, test_id, attempt);
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSamplesV1},
-    {2, kResultsV2},
-    {3, kPackedCgroupsV3},
+    {1, kSamplesV1},     {2, kResultsV2},       {3, kPackedCgroupsV3},
+    {4, kRunIdentityV4}, {5, kPytestNodeIdsV5},
 };
 
 // v1 cgroup_samples present bits (kPackedCgroupsV3 reads them).
@@ -292,6 +339,22 @@ void PackFinal(sqlite3_context* ctx) {
   sqlite3_result_blob64(ctx, blob.data(), blob.size(), SQLITE_TRANSIENT);
 }
 
+std::string_view TextArg(sqlite3_value* v) {
+  const unsigned char* text = sqlite3_value_text(v);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_value_bytes(v))};
+}
+
+// jostle_pytest_node_id(classname, name, file): PytestNodeId.
+void PytestNodeIdFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 3) {
+    sqlite3_result_error(ctx, "jostle_pytest_node_id takes 3 arguments", -1);
+    return;
+  }
+  const std::string id = PytestNodeId(TextArg(argv[0]), TextArg(argv[1]), TextArg(argv[2]));
+  sqlite3_result_text64(ctx, id.data(), id.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 }  // namespace
 
 std::span<const Migration> SchemaMigrations() { return kMigrations; }
@@ -303,6 +366,12 @@ Status Migrate(Connection& conn, std::span<const Migration> migrations) {
       sqlite3_create_function_v2(conn.handle(), "jostle_pack_cgroups", kPackArgs, SQLITE_UTF8,
                                  nullptr, nullptr, PackStep, PackFinal, nullptr);
   if (rc != SQLITE_OK) return sqlite::FromSqlite(rc, conn.handle(), "register jostle_pack_cgroups");
+  const int id_rc = sqlite3_create_function_v2(conn.handle(), "jostle_pytest_node_id", 3,
+                                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                               PytestNodeIdFunction, nullptr, nullptr, nullptr);
+  if (id_rc != SQLITE_OK) {
+    return sqlite::FromSqlite(id_rc, conn.handle(), "register jostle_pytest_node_id");
+  }
   int latest = migrations.empty() ? 0 : migrations.back().version;
   Result<int64_t> current = conn.QueryInt("PRAGMA user_version");
   if (!current.ok()) return current.status();

@@ -45,7 +45,8 @@ std::span<const Migration> SchemaMigrations();
 int CurrentSchemaVersion();
 
 // Applies migrations[k] for every k whose version exceeds the database's user_version.
-// Registers the SQL functions the migrations use (jostle_pack_cgroups) on `conn` first.
+// Registers the SQL functions the migrations use (jostle_pack_cgroups, jostle_pytest_node_id)
+// on `conn` first.
 // Unsupported when the database's user_version exceeds the last migration's version.
 Status Migrate(Connection& conn, std::span<const Migration> migrations);
 

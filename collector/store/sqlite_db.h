@@ -1,23 +1,53 @@
 // A thin RAII layer over the SQLite C API for the store: one connection with a cache of
-// prepared statements, and SQLite result codes turned into Status with the SQL that failed.
-// A Connection is not thread-safe; its owner serialises calls (see sqlite_store.cpp).
+// prepared statements, SQLite result codes turned into Status with the SQL that failed, and
+// SqliteDb, the one database file every role of the SQLite store works on (its writer
+// connection, its pool of readers, its schema). A Connection is not thread-safe; SqliteDb
+// serialises the writer and hands each reader to one thread at a time.
+//
+// Durability: journal_mode=WAL with synchronous=FULL by default. The collector acknowledges a
+// sample batch (and the agent then drops it from its spool) only after it is committed, so
+// the commit must survive power loss, not just a crash of the collector process. With WAL,
+// synchronous=NORMAL syncs only at checkpoints: a commit survives a process crash but the
+// last commits can vanish on power loss or a kernel panic, and the agent would never resend
+// them. FULL adds one fsync of the WAL per commit (sqlite_sample_source.cpp groups batches
+// into one commit; see bench/BENCHMARKS.md for both settings).
+// SqliteStoreOptions::durable_commits=false selects NORMAL for throw-away local databases
+// (`jostle run`).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
+#include "collector/store/sqlite_options.h"
 #include "jostle/status.h"
 
+#define STORE_CONCAT_INNER_(a, b) a##b
+#define STORE_CONCAT_(a, b) STORE_CONCAT_INNER_(a, b)
+#define STORE_ASSIGN_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                        \
+  if (!tmp.ok()) return tmp.status();       \
+  decl = std::move(*tmp)
+// Declares `decl` from a Result-returning expression, or returns its Status (store sources).
+#define STORE_ASSIGN_OR_RETURN(decl, expr) \
+  STORE_ASSIGN_IMPL_(STORE_CONCAT_(store_result_, __LINE__), decl, expr)
+
 namespace jostle::collector::sqlite {
+
+// Wall clock, ns since the Unix epoch: the receive times the store writes.
+int64_t NowNs();
 
 // Maps a SQLite result code to a Status: BUSY/LOCKED -> Unavailable, FULL ->
 // ResourceExhausted, CANTOPEN/IOERR -> IOError, READONLY/PERM/AUTH -> PermissionDenied,
@@ -181,6 +211,88 @@ class Transaction {
  private:
   explicit Transaction(Connection* conn) : conn_(conn) {}
   Connection* conn_;
+};
+
+// One database file shared by the roles of the SQLite store (sample source, result store,
+// analytics, alert log), each in its own source file over this class.
+// Threads and connections:
+// - one writer connection, guarded by write_mu(), used by every method that writes. A role
+//   may keep caches of its own under the same lock (the sample source's node and series ids).
+// - for a file database, up to SqliteStoreOptions::max_readers read connections
+//   (query_only) in a pool; readers see the last committed state (WAL snapshot) and never
+//   wait for the writer. A read that needs several statements runs them in one read
+//   transaction, so it sees one snapshot.
+// - for ":memory:" (one database per connection) reads use the writer under write_mu().
+// Any thread may call any method.
+class SqliteDb {
+ public:
+  // A connection to read with: a pooled reader, or the writer held under write_mu().
+  class ReadLease {
+   public:
+    ReadLease(SqliteDb* owner, std::unique_ptr<Connection> pooled)
+        : owner_(owner), pooled_(std::move(pooled)), conn_(pooled_.get()) {}
+    ReadLease(std::unique_lock<std::mutex> lock, Connection* writer)
+        : writer_lock_(std::move(lock)), conn_(writer) {}
+    ReadLease(ReadLease&& other) noexcept = default;
+    ReadLease(const ReadLease&) = delete;
+    ReadLease& operator=(const ReadLease&) = delete;
+    ~ReadLease() {
+      if (pooled_) owner_->ReturnReader(std::move(pooled_));
+    }
+    Connection& conn() { return *conn_; }
+
+   private:
+    SqliteDb* owner_ = nullptr;
+    std::unique_ptr<Connection> pooled_;
+    std::unique_lock<std::mutex> writer_lock_;
+    Connection* conn_ = nullptr;
+  };
+
+  // Opens (creating and migrating to schema.h's migrations) the database at `path`;
+  // ":memory:" for tests. A database written by a newer jostle (higher schema version) is
+  // refused with Unsupported; a file system without WAL support with Unsupported too.
+  static Result<std::shared_ptr<SqliteDb>> Open(const std::string& path,
+                                                const SqliteStoreOptions& options);
+
+  const std::string& path() const { return path_; }
+  bool in_memory() const { return in_memory_; }
+
+  // The writer. Only with write_mu() held.
+  std::mutex& write_mu() { return write_mu_; }
+  Connection& writer() { return *writer_; }
+
+  // A read connection (see the class comment); blocks while all readers are in use.
+  Result<ReadLease> Reader();
+
+  // One short write transaction under write_mu(): runs `sql` with `args` bound as ?1, ?2...
+  // and returns the rows it changed, or with `count_sql` (same bindings, run first under the
+  // same lock) that query's count. Prune steps use it so that writers wait one chunk at most.
+  Result<int64_t> WriteStep(std::string_view sql, std::initializer_list<int64_t> args,
+                            std::string_view count_sql = {});
+
+  // Flushes the WAL into the main file (on shutdown); Unavailable while readers use it.
+  Status Checkpoint();
+
+ private:
+  SqliteDb(std::string path, SqliteStoreOptions options, std::unique_ptr<Connection> writer,
+           bool in_memory)
+      : path_(std::move(path)),
+        options_(options),
+        in_memory_(in_memory),
+        writer_(std::move(writer)) {}
+  void ReturnReader(std::unique_ptr<Connection> conn);
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+  const bool in_memory_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;  // guarded by write_mu_
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
+  int open_readers_ = 0;                                   // guarded by pool_mu_
 };
 
 }  // namespace jostle::collector::sqlite

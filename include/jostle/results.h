@@ -6,12 +6,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jostle {
 
 enum class Outcome { kPassed, kFailed, kError, kSkipped };
 const char* OutcomeName(Outcome o);  // "passed", "failed", "error", "skipped"
+// OutcomeName's inverse; nullopt for any other text.
+std::optional<Outcome> ParseOutcomeName(std::string_view name);
+// Failed or errored: what counts as a failure everywhere (failed tests, flaky tests).
+bool IsFailure(Outcome o);
 
 // One execution of a test. Retries and reruns are further attempts of the same test.
 struct TestAttempt {
@@ -26,8 +31,21 @@ struct TestAttempt {
   bool operator==(const TestAttempt&) const = default;
 };
 
+// pytest's node id of a test that pytest's junitxml wrote as `classname`, `name` and (xunit1
+// only) `file`: "tests/test_shop.py::TestCheckout::test_items[2]" for classname
+// "tests.test_shop.TestCheckout", name "test_items[2]". junitxml writes the node id's path
+// with '/' turned into '.' and ".py" dropped, then its classes, joined by '.'. With `file`
+// (relative to the rootdir, as the node id) whose dotted form starts the classname, the
+// classname's rest are the classes; without it (xunit2), the trailing dotted parts that start
+// with an upper-case letter are the classes (pytest's default "Test*" class pattern) and the
+// others the module path. A classname that is the whole dotted file names no class (doctests,
+// non-Python files: "README.txt::README.txt").
+std::string PytestNodeId(std::string_view classname, std::string_view name, std::string_view file);
+
 struct TestCase {
-  // Stable identity across runs: "<classname or file>::<name>" (pytest nodeid when given).
+  // Stable identity across runs, the same whatever format reported the test: pytest's node id
+  // for pytest (report-logs carry it; JUnit from pytest is mapped with PytestNodeId), else
+  // "<classname or file>::<name>" (collector/results/FORMAT.md lists the mapping per producer).
   std::string id;
   std::string suite;      // <testsuite name>
   std::string classname;  // JUnit classname

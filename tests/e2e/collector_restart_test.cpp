@@ -11,7 +11,7 @@
 
 #include "agent/shipper/shipper.h"
 #include "collector/api/test_batches.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "e2e/child_process.h"
 #include "http_client/http_client.h"
 #include "jostle_test/test_paths.h"
@@ -139,9 +139,9 @@ TEST_F(CollectorRestartTest, NoBatchLostOrDuplicatedAcrossKill9) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << collector->Log();
   EXPECT_NE(collector->Log().find("checkpointed"), std::string::npos);
 
-  auto store = collector::OpenSqliteStore((dir_ / "jostle.db").string());
+  auto store = collector::OpenSqliteStores((dir_ / "jostle.db").string());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto samples = (*store)->Samples("node-e2e", 0, std::numeric_limits<int64_t>::max());
+  auto samples = (*store)->samples().Samples("node-e2e", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   std::map<int64_t, int> count;
   for (const auto& s : *samples) ++count[s.wall_ns];

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/alerts/signature.h"
+#include "collector/store/stores.h"
 #include "loopback_receiver.h"
 
 namespace jostle::collector {
@@ -88,15 +89,15 @@ TEST(FactsFromReportTest, RunJobIsTheCommonJobOrEmpty) {
 class StoreAlertStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = OpenSqliteStore(":memory:");
+    auto store = OpenSqliteStores(":memory:");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
   }
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
 };
 
 TEST_F(StoreAlertStateTest, LogsEveryDeliveryAndRemembersTheDeliveredOnes) {
-  StoreAlertState state(*store_);
+  StoreAlertState state(store_->alerts());
   alerts::DeliveryResult failed;
   failed.run = "r7";
   failed.job = "unit";
@@ -127,7 +128,7 @@ TEST_F(StoreAlertStateTest, LogsEveryDeliveryAndRemembersTheDeliveredOnes) {
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, std::optional<int64_t>(1'700'000'100));
 
-  auto log = store_->ListAlerts(10);
+  auto log = store_->alerts().ListAlerts(10);
   ASSERT_TRUE(log.ok());
   ASSERT_EQ(log->size(), 2u);
   EXPECT_TRUE((*log)[0].delivered);  // newest first
@@ -153,7 +154,7 @@ alerts::DeliveryPolicy QuickPolicy() {
 TEST_F(StoreAlertStateTest, SendRunAlertsReportsOneLinePerTarget) {
   LoopbackReceiver good;
   LoopbackReceiver refusing({}, Answer(400));
-  StoreAlertState state(*store_);
+  StoreAlertState state(store_->alerts());
   RunAlertOptions options;
   options.report_url = "file:///tmp/jostle-report/report.html";
   options.policy = QuickPolicy();

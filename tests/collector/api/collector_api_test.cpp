@@ -51,7 +51,7 @@ class CollectorApiTest : public ::testing::Test {
                                    << "ci,read " << kCiToken << "\n"
                                    << "read " << kReadToken << "\n"
                                    << "agent:node=ci-pool-* " << kBoundToken << "\n";
-    auto store = OpenSqliteStore((dir_ / "jostle.db").string());
+    auto store = OpenSqliteStores((dir_ / "jostle.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
     ApiOptions options;
@@ -110,9 +110,9 @@ class CollectorApiTest : public ::testing::Test {
   };
   Snapshot Take() {
     Snapshot s;
-    auto a = store_->Samples("node-a", 0, std::numeric_limits<int64_t>::max());
-    auto b = store_->Samples("node-b", 0, std::numeric_limits<int64_t>::max());
-    auto e = store_->RunExecutions("run-1");
+    auto a = store_->samples().Samples("node-a", 0, std::numeric_limits<int64_t>::max());
+    auto b = store_->samples().Samples("node-b", 0, std::numeric_limits<int64_t>::max());
+    auto e = store_->results().RunExecutions("run-1");
     EXPECT_TRUE(a.ok() && b.ok() && e.ok());
     if (a.ok()) s.samples_a = a->size();
     if (b.ok()) s.samples_b = b->size();
@@ -121,7 +121,7 @@ class CollectorApiTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::string base_;
@@ -135,7 +135,7 @@ TEST_F(CollectorApiTest, StoresABatchAndAcknowledgesAfterCommit) {
   auto j = Json::parse(r.body);
   EXPECT_EQ(j["stored"], true);
   EXPECT_EQ(j["rows"], 3 * (1 + 4));
-  auto stored = store_->Samples("node-a", 0, std::numeric_limits<int64_t>::max());
+  auto stored = store_->samples().Samples("node-a", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 3u);
   EXPECT_EQ((*stored)[0].wall_ns, b.samples[0].wall_ns);
@@ -166,7 +166,7 @@ TEST_F(CollectorApiTest, StoresResultsAndCountsTests) {
   auto j = Json::parse(r.body);
   EXPECT_EQ(j["tests"], 3);
   EXPECT_EQ(j["failed"], 1);
-  auto executions = store_->RunExecutions("run-1");
+  auto executions = store_->results().RunExecutions("run-1");
   ASSERT_TRUE(executions.ok());
   EXPECT_EQ(executions->size(), 3u);
   EXPECT_EQ((*executions)[0].job, "unit");
@@ -428,7 +428,7 @@ TEST_F(CollectorApiTest, NodeBoundTokenWritesOnlyItsNodes) {
   auto prefix_only = PostBatch(testing::MakeTestBatch("ci-pool", 0), false, kBoundToken);
   EXPECT_EQ(prefix_only.status, 403) << prefix_only.body;
   EXPECT_EQ(Take().samples_a, 0u);
-  auto stored = store_->Samples("ci-pool-7", 0, std::numeric_limits<int64_t>::max());
+  auto stored = store_->samples().Samples("ci-pool-7", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->size(), 2u);
   // An unbound agent token writes any node.
@@ -438,7 +438,7 @@ TEST_F(CollectorApiTest, NodeBoundTokenWritesOnlyItsNodes) {
 }
 
 TEST(CollectorApiRetentionTest, TicksOlderThanTheRetentionAreRefused) {
-  auto store = OpenSqliteStore(":memory:");
+  auto store = OpenSqliteStores(":memory:");
   ASSERT_TRUE(store.ok());
   ApiOptions options;
   options.sample_max_age = std::chrono::hours(24 * 14);
@@ -676,7 +676,7 @@ TEST_F(CollectorApiTest, ExtraRoutesPlugIntoTheTable) {
 }
 
 TEST(CollectorApiNoAuthTest, WithoutTokenFileEverythingIsAllowed) {
-  auto store = OpenSqliteStore(":memory:");
+  auto store = OpenSqliteStores(":memory:");
   ASSERT_TRUE(store.ok());
   auto api = CollectorApi::Create(**store, {});
   ASSERT_TRUE(api.ok());
@@ -690,7 +690,7 @@ TEST(CollectorApiNoAuthTest, WithoutTokenFileEverythingIsAllowed) {
 }
 
 TEST(CollectorApiNoAuthTest, UnreadableTokenFileFailsCreate) {
-  auto store = OpenSqliteStore(":memory:");
+  auto store = OpenSqliteStores(":memory:");
   ASSERT_TRUE(store.ok());
   ApiOptions o;
   o.token_file = "/nonexistent/tokens";

@@ -128,7 +128,7 @@ class ReadRoutesTest : public ::testing::Test {
     std::ofstream(dir_ / "tokens") << "agent " << kAgentToken << "\n"
                                    << "ci " << kCiToken << "\n"
                                    << "read " << kReadToken << "\n";
-    auto store = OpenSqliteStore((dir_ / "jostle.db").string());
+    auto store = OpenSqliteStores((dir_ / "jostle.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
     ApiOptions options;
@@ -219,7 +219,7 @@ class ReadRoutesTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<RunAlertScheduler> owned_scheduler_;
@@ -315,6 +315,105 @@ TEST_F(ReadRoutesTest, ListsRunsNewestFirst) {
   EXPECT_TRUE(newer["first_upload"].is_string());
   EXPECT_EQ(j["runs"][1]["run"], "r-older");
   EXPECT_EQ(GetJson("/api/v1/runs?limit=1")["runs"].size(), 1u);
+}
+
+TEST_F(ReadRoutesTest, RunIdentityFromTheResultsRouteIsShownAndFiltered) {
+  auto post = [&](const std::string& run, const std::string& query, const std::string& body) {
+    return Send("POST", "/api/v1/runs/" + run + "/results?" + query, kCiToken, body,
+                {{"Content-Type", "application/json"}});
+  };
+  auto r = post("gh-81",
+                "job=unit&commit=9A65FE9D&branch=feature%2Fcart&default_branch=main"
+                "&pr=42&shard=1/2&attempt=2&url=https%3A%2F%2Fci.example%2Fj%2F1"
+                "&provider=github-actions&exit=1",
+                ContendedResults(t0_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(post("gh-82", "job=lint&commit=00ff00ff&branch=main&on_default_branch=true",
+                 GreenResults(t0_))
+                .status,
+            200);
+  Json runs = GetJson("/api/v1/runs?branch=feature/cart");
+  ASSERT_EQ(runs["runs"].size(), 1u) << runs.dump();
+  const Json& run = runs["runs"][0];
+  EXPECT_EQ(run["run"], "gh-81");
+  EXPECT_EQ(run["commit"], "9a65fe9d");
+  EXPECT_EQ(run["branch"], "feature/cart");
+  EXPECT_EQ(run["default_branch"], "main");
+  EXPECT_EQ(run["on_default_branch"], false);
+  EXPECT_EQ(run["pr"], "42");
+  EXPECT_EQ(run["provider"], "github-actions");
+  ASSERT_EQ(run["jobs"].size(), 1u);
+  EXPECT_EQ(run["jobs"][0], Json({{"job", "unit"},
+                                  {"shard", "1/2"},
+                                  {"attempt", 2},
+                                  {"url", "https://ci.example/j/1"},
+                                  {"exit", 1},
+                                  {"uploads", 1},
+                                  {"tests", 3},
+                                  {"failed", 1}}));
+  Json main = GetJson("/api/v1/runs?branch=main")["runs"];
+  ASSERT_EQ(main.size(), 1u);
+  EXPECT_EQ(main[0]["on_default_branch"], true);
+  EXPECT_EQ(main[0]["pr"], nullptr);
+  EXPECT_EQ(main[0]["jobs"][0]["shard"], nullptr);
+  EXPECT_EQ(GetJson("/api/v1/runs?job=lint")["runs"].size(), 1u);
+  EXPECT_EQ(GetJson("/api/v1/runs?commit=9a65")["runs"][0]["run"], "gh-81");
+  EXPECT_EQ(GetJson("/api/v1/runs?since=2w")["runs"].size(), 2u);
+  EXPECT_EQ(GetJson("/api/v1/runs?since=1m")["runs"].size(), 0u);  // tests started 10 min ago
+  EXPECT_EQ(GetJson("/api/v1/tests/flaky?since=2w")["tests"].size(), 1u);
+  // Another commit for the same run: 409, nothing stored.
+  auto conflict = post("gh-81", "job=unit&commit=abcdabcd", GreenResults(t0_));
+  EXPECT_EQ(conflict.status, 409) << conflict.body;
+  EXPECT_NE(conflict.body.find("commit '9a65fe9d'"), std::string::npos) << conflict.body;
+  EXPECT_EQ(GetJson("/api/v1/runs?commit=9a65")["runs"][0]["uploads"], 1);
+  // Bad values: 400 naming the parameter.
+  for (std::string bad : {"commit=xyz", "branch=a%20b", "shard=3/2", "attempt=0", "url=ftp://x",
+                          "pr=1a", "provider=A", "exit=300", "on_default_branch=maybe"}) {
+    auto resp = post("gh-90", "job=unit&" + bad, GreenResults(t0_));
+    EXPECT_EQ(resp.status, 400) << bad << " " << resp.body;
+    EXPECT_NE(resp.body.find(bad.substr(0, bad.find('='))), std::string::npos) << resp.body;
+  }
+  for (std::string bad : {"branch=a..b", "commit=zz", "job=%01", "since=3y"}) {
+    auto resp = Send("GET", "/api/v1/runs?" + bad, kReadToken);
+    EXPECT_EQ(resp.status, 400) << bad << " " << resp.body;
+  }
+  EXPECT_EQ(GetJson("/api/v1/runs?commit=9a65")["runs"].size(), 1u);
+  EXPECT_EQ(GetJson("/api/v1/runs")["runs"].size(), 2u);  // gh-90 was never stored
+}
+
+TEST_F(ReadRoutesTest, AnUnknownQueryParameterIsA400NamingItOnEveryRoute) {
+  UploadResults("r-1", "unit", GreenResults(t0_));
+  struct Case {
+    const char* method;
+    const char* target;
+    const char* token;
+    const char* named;
+  };
+  const Case cases[] = {
+      {"GET", "/healthz?verbose=1", "", "'verbose'"},
+      {"GET", "/readyz?x=1", kReadToken, "'x'"},
+      {"GET", "/metrics?name=up", kReadToken, "'name'"},
+      {"POST", "/api/v1/samples?node=a", kAgentToken, "'node'"},
+      {"POST", "/api/v1/runs/r-1/results?job=unit&sha=abc", kCiToken, "'sha'"},
+      {"GET", "/api/v1/runs?limt=5", kReadToken, "'limt'"},
+      {"GET", "/api/v1/runs/r-1/report?fromat=md", kReadToken, "'fromat'"},
+      {"GET", "/api/v1/tests/durations?x=1&y=2", kReadToken, "s 'x', 'y'"},
+      {"GET", "/api/v1/tests/flaky?limit=5", kReadToken, "'limit'"},
+      {"GET", "/api/v1/ci-metrics?branchh=main", kReadToken, "'branchh'"},
+      {"GET", "/api/v1/alerts?since=1d", kReadToken, "'since'"},
+  };
+  for (const Case& c : cases) {
+    auto r = Send(c.method, c.target, c.token, std::string(c.method) == "POST" ? "{}" : "",
+                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 400) << c.target << " " << r.body;
+    EXPECT_NE(r.body.find("unknown query parameter" + std::string(c.named[0] == 's' ? "" : " ") +
+                          c.named),
+              std::string::npos)
+        << c.target << " " << r.body;
+  }
+  // Nothing was stored by the refused upload; the parameters a route takes are accepted.
+  EXPECT_EQ(GetJson("/api/v1/runs")["runs"][0]["uploads"], 1);
+  EXPECT_EQ(GetJson("/api/v1/alerts?limit=5")["alerts"].size(), 0u);
 }
 
 TEST_F(ReadRoutesTest, TestDurationsInPytestSplitFormat) {

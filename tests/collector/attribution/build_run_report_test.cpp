@@ -4,7 +4,7 @@
 
 #include "collector/attribution/run_report.h"
 #include "collector/attribution/test_scenario.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 
 namespace jostle::collector {
 namespace {
@@ -35,7 +35,7 @@ TestCase Case(const std::string& name, std::vector<std::pair<Outcome, int64_t>> 
 class BuildRunReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = OpenSqliteStore(":memory:");
+    auto store = OpenSqliteStores(":memory:");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     // ci-1: quiet 0–20 s, stress.service burning all CPUs 20–40 s, quiet 40–60 s.
@@ -62,7 +62,7 @@ class BuildRunReportTest : public ::testing::Test {
       for (size_t j = i; j < std::min(i + 10, s.samples().size()); ++j) {
         b.samples.push_back(s.samples()[j]);
       }
-      auto put = store_->PutBatch(b);
+      auto put = store_->samples().PutBatch(b);
       ASSERT_TRUE(put.ok()) << put.status().ToString();
     }
   }
@@ -80,7 +80,7 @@ class BuildRunReportTest : public ::testing::Test {
       for (size_t j = i; j < std::min(i + 10, s.samples().size()); ++j) {
         b.samples.push_back(s.samples()[j]);
       }
-      auto put = store_->PutBatch(b);
+      auto put = store_->samples().PutBatch(b);
       ASSERT_TRUE(put.ok()) << put.status().ToString();
     }
   }
@@ -99,7 +99,7 @@ class BuildRunReportTest : public ::testing::Test {
     ResultSet set;
     set.format = "junit";
     set.tests = std::move(tests);
-    auto put = store_->PutResults(origin, set);
+    auto put = StoreResults(store_->samples(), store_->results(), origin, set);
     ASSERT_TRUE(put.ok()) << put.status().ToString();
   }
 
@@ -110,7 +110,7 @@ class BuildRunReportTest : public ::testing::Test {
     return nullptr;
   }
 
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
 };
 
 TEST_F(BuildRunReportTest, BurnerIsTheCulpritAndTheGenuineBugFailsRegardless) {
@@ -124,7 +124,8 @@ TEST_F(BuildRunReportTest, BurnerIsTheCulpritAndTheGenuineBugFailsRegardless) {
       "ci-1");
   ReportOptions options;
   options.self_cgroup = "/user.slice/ci.scope";
-  auto report = BuildRunReport(*store_, "noisy", AttributionConfig{}, options);
+  auto report =
+      BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{}, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->tests, 4);
   EXPECT_EQ(report->failed, 2);
@@ -155,7 +156,7 @@ TEST_F(BuildRunReportTest, BurnerIsTheCulpritAndTheGenuineBugFailsRegardless) {
 TEST_F(BuildRunReportTest, NoHistoryIsContentionPossibleAndUnknownNodeIsNoData) {
   Put("first", {Case("timing", {{Outcome::kFailed, 25}})}, "ci-1");
   Put("first", {Case("remote", {{Outcome::kFailed, 25}})}, "ci-9");
-  auto report = BuildRunReport(*store_, "first", AttributionConfig{});
+  auto report = BuildRunReport(store_->samples(), store_->results(), "first", AttributionConfig{});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   const FailureReport* timing = Find(report->failures, "suite::timing");
   ASSERT_NE(timing, nullptr);
@@ -168,7 +169,7 @@ TEST_F(BuildRunReportTest, NoHistoryIsContentionPossibleAndUnknownNodeIsNoData) 
 
 TEST_F(BuildRunReportTest, PodIsResolvedToItsNode) {
   Put("k8s", {Case("timing", {{Outcome::kFailed, 25}})}, "", "ci/runner-1");
-  auto report = BuildRunReport(*store_, "k8s", AttributionConfig{});
+  auto report = BuildRunReport(store_->samples(), store_->results(), "k8s", AttributionConfig{});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->failures.size(), 1u);
   const FailureReport& f = report->failures[0];
@@ -191,8 +192,10 @@ TEST_F(BuildRunReportTest, SparseReadsJudgeLikeWholeReadsAndThinTheTimeline) {
   whole_options.history_cache = false;
   ReportOptions sparse_options = whole_options;
   sparse_options.max_timeline_points = 8;  // the run spans ~20 s: read around windows only
-  auto whole = BuildRunReport(*store_, "noisy", AttributionConfig{}, whole_options);
-  auto sparse = BuildRunReport(*store_, "noisy", AttributionConfig{}, sparse_options);
+  auto whole = BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{},
+                              whole_options);
+  auto sparse = BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{},
+                               sparse_options);
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
   ASSERT_TRUE(sparse.ok()) << sparse.status().ToString();
   ASSERT_EQ(whole->failures.size(), sparse->failures.size());
@@ -219,35 +222,36 @@ TEST_F(BuildRunReportTest, SparseReadsJudgeLikeWholeReadsAndThinTheTimeline) {
 TEST_F(BuildRunReportTest, HistoryClassificationsAreCachedInTheStore) {
   Put("quiet", {Case("timing", {{Outcome::kPassed, 5}})}, "ci-1");
   Put("noisy", {Case("timing", {{Outcome::kFailed, 25}})}, "ci-1");
-  auto before = store_->TestHistory("suite::timing", "noisy", 10);
+  auto before = store_->results().TestHistory("suite::timing", "noisy", 10);
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(before->size(), 1u);
   EXPECT_FALSE((*before)[0].contended.has_value());
 
-  auto first = BuildRunReport(*store_, "noisy", AttributionConfig{});
+  auto first = BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  auto after = store_->TestHistory("suite::timing", "noisy", 10);
+  auto after = store_->results().TestHistory("suite::timing", "noisy", 10);
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->size(), 1u);
   ASSERT_TRUE((*after)[0].contended.has_value());
   EXPECT_FALSE(*(*after)[0].contended);  // the quiet window at 5 s
 
   // The cached value is what a later report uses: flip it and the evidence follows.
-  ASSERT_TRUE(store_->SetContended((*after)[0].id, true, "cpu").ok());
-  auto cached = BuildRunReport(*store_, "noisy", AttributionConfig{});
+  ASSERT_TRUE(store_->results().SetContended((*after)[0].id, true, "cpu").ok());
+  auto cached = BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{});
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
   ASSERT_EQ(cached->failures.size(), 1u);
   EXPECT_EQ(cached->failures[0].evidence.history.passed_contended, 1);
   EXPECT_EQ(cached->failures[0].evidence.history.passed_clear, 0);
   ReportOptions recompute;
   recompute.history_cache = false;
-  auto fresh = BuildRunReport(*store_, "noisy", AttributionConfig{}, recompute);
+  auto fresh =
+      BuildRunReport(store_->samples(), store_->results(), "noisy", AttributionConfig{}, recompute);
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_EQ(fresh->failures[0].evidence.history.passed_clear, 1);
 }
 
 TEST_F(BuildRunReportTest, UnknownRunIsNotFound) {
-  auto report = BuildRunReport(*store_, "nope", AttributionConfig{});
+  auto report = BuildRunReport(store_->samples(), store_->results(), "nope", AttributionConfig{});
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(report.status().IsNotFound()) << report.status().ToString();
 }
@@ -285,8 +289,10 @@ TEST_F(BuildRunReportTest, NearReadsJudgeLikeWholeReadsWithHolesInASeries) {
   whole_options.history_cache = false;
   ReportOptions sparse_options = whole_options;
   sparse_options.max_timeline_points = 20;  // the run spans ~117 s: read around windows only
-  auto whole = BuildRunReport(*store_, "holes", AttributionConfig{}, whole_options);
-  auto sparse = BuildRunReport(*store_, "holes", AttributionConfig{}, sparse_options);
+  auto whole = BuildRunReport(store_->samples(), store_->results(), "holes", AttributionConfig{},
+                              whole_options);
+  auto sparse = BuildRunReport(store_->samples(), store_->results(), "holes", AttributionConfig{},
+                               sparse_options);
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
   ASSERT_TRUE(sparse.ok()) << sparse.status().ToString();
   ASSERT_EQ(whole->failures.size(), 9u);

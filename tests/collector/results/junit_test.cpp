@@ -50,25 +50,27 @@ INSTANTIATE_TEST_SUITE_P(
                      "pytest",
                      4,
                      1,
-                     {{"tests.test_api.TestUpload::test_small", {O::kPassed}, false, false},
-                      {"tests.test_api.TestUpload::test_large", {O::kFailed}, true, false},
-                      {"tests.test_api::test_skip_windows", {O::kSkipped}, false, false},
-                      {"tests.test_api::test_xfail", {O::kSkipped}, false, false}}},
+                     {{"tests/test_api.py::TestUpload::test_small", {O::kPassed}, false, false},
+                      {"tests/test_api.py::TestUpload::test_large", {O::kFailed}, true, false},
+                      {"tests/test_api.py::test_skip_windows", {O::kSkipped}, false, false},
+                      {"tests/test_api.py::test_xfail", {O::kSkipped}, false, false}}},
         ProducerCase{"pytest_xunit1_rerunfailures10.xml",
                      "pytest",
                      8,
                      2,
-                     {{"test_sample::test_fails", {O::kFailed}, true, false},
-                      {"test_sample::test_setup_error", {O::kError}, true, false},
-                      {"test_sample::test_flaky", {O::kPassed}, false, false},
-                      {"test_sample.TestGroup::test_method", {O::kPassed}, false, false}}},
-        ProducerCase{
-            "pytest_rerunfailures16_xunit2.xml",
-            "pytest",
-            2,
-            1,
-            {{"test_rerun::test_always_fails", {O::kFailed, O::kFailed, O::kFailed}, true, false},
-             {"test_rerun::test_flaky", {O::kFailed, O::kPassed}, false, true}}},
+                     {{"test_sample.py::test_fails", {O::kFailed}, true, false},
+                      {"test_sample.py::test_setup_error", {O::kError}, true, false},
+                      {"test_sample.py::test_flaky", {O::kPassed}, false, false},
+                      {"test_sample.py::TestGroup::test_method", {O::kPassed}, false, false}}},
+        ProducerCase{"pytest_rerunfailures16_xunit2.xml",
+                     "pytest",
+                     2,
+                     1,
+                     {{"test_rerun.py::test_always_fails",
+                       {O::kFailed, O::kFailed, O::kFailed},
+                       true,
+                       false},
+                      {"test_rerun.py::test_flaky", {O::kFailed, O::kPassed}, false, true}}},
         ProducerCase{"googletest.xml",
                      "googletest",
                      5,
@@ -279,6 +281,46 @@ TEST(JUnitLimitsTest, HugeMessagesAreCutNotRefused) {
   ASSERT_EQ(set->tests.size(), 1u);
   EXPECT_LE(set->tests[0].last().message.size(), 1024u + 3);
   EXPECT_LE(set->tests[0].last().details.size(), 4096u + 3);
+}
+
+}  // namespace
+}  // namespace jostle::collector
+
+namespace jostle::collector {
+namespace {
+
+TEST(PytestNodeIdTest, FromJunitClassnameNameAndFile) {
+  struct Case {
+    const char* classname;
+    const char* name;
+    const char* file;
+    const char* id;
+  };
+  const Case cases[] = {
+      // xunit1: the file says where the module ends.
+      {"tests.test_shop.TestCheckout", "test_items[2]", "tests/test_shop.py",
+       "tests/test_shop.py::TestCheckout::test_items[2]"},
+      {"tests.test_shop", "test_total", "tests/test_shop.py", "tests/test_shop.py::test_total"},
+      {"tests.test_shop.TestA.TestB", "test_x", "tests/test_shop.py",
+       "tests/test_shop.py::TestA::TestB::test_x"},
+      {"tests.test_shop.TestA", "test_x", "tests\\test_shop.py",  // a Windows location
+       "tests/test_shop.py::TestA::test_x"},
+      {"README.txt", "README.txt", "README.txt", "README.txt::README.txt"},   // doctest file
+      {"pkg.mod", "pkg.mod.func", "pkg/mod.py", "pkg/mod.py::pkg.mod.func"},  // doctest
+      // A file that does not start the classname (an inherited test): as without a file.
+      {"tests.api.test_inherit.TestInherited", "test_shared", "shared_checks.py",
+       "tests/api/test_inherit.py::TestInherited::test_shared"},
+      // xunit2: trailing parts with an upper-case initial are classes.
+      {"tests.api.test_orders.TestOrders", "test_list", "",
+       "tests/api/test_orders.py::TestOrders::test_list"},
+      {"test_sample", "test_param[1.5]", "", "test_sample.py::test_param[1.5]"},
+      {"TestOnly", "test_x", "", "TestOnly.py::test_x"},  // the first part is always the module
+      {"", "test_x", "", "test_x"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PytestNodeId(c.classname, c.name, c.file), c.id)
+        << c.classname << " " << c.name << " " << c.file;
+  }
 }
 
 }  // namespace

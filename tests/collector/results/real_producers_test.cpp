@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "results_test_support.h"
 #include "support/real_parts.h"
@@ -72,11 +73,13 @@ class PytestProducerTest : public ::testing::Test {
     suite_ = std::string(jostle::testing::kFixtureDir) + "/results/pytest_suite";
   }
 
-  // Runs the bundled suite; returns pytest's exit code (1 = some tests failed).
-  int RunPytest(const std::string& extra_args) {
+  // Runs the bundled suite (or `suite`, with the suite's report-log plugin on the path);
+  // returns pytest's exit code (1 = some tests failed).
+  int RunPytest(const std::string& extra_args, std::string suite = "") {
+    if (suite.empty()) suite = suite_;
     std::string cmd = "cd '" + dir_.path() + "' && JOSTLE_FLAKY_DIR='" + dir_.path() +
                       "' PYTHONDONTWRITEBYTECODE=1 PYTHONPATH='" + suite_ + "' " + python_ +
-                      " -m pytest -q -p no:cacheprovider --rootdir='" + suite_ + "' '" + suite_ +
+                      " -m pytest -q -p no:cacheprovider --rootdir='" + suite + "' '" + suite +
                       "' " + extra_args + " >'" + dir_.path() + "/pytest.out' 2>&1";
     return RunShell(cmd);
   }
@@ -103,15 +106,16 @@ TEST_F(PytestProducerTest, Xunit2WithoutReruns) {
   EXPECT_EQ("pytest", set->producer);
   ASSERT_EQ(8u, set->tests.size());
   using O = Outcome;
-  EXPECT_EQ(std::vector<O>{O::kPassed}, Outcomes(*FindTest(*set, "test_sample::test_passes")));
-  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample::test_fails")));
-  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*set, "test_sample::test_skipped")));
-  EXPECT_EQ(std::vector<O>{O::kError}, Outcomes(*FindTest(*set, "test_sample::test_setup_error")));
-  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample::test_flaky")));
-  ASSERT_NE(nullptr, FindTest(*set, "test_sample::test_param[2]"));
-  ASSERT_NE(nullptr, FindTest(*set, "test_sample.TestGroup::test_method"));
+  EXPECT_EQ(std::vector<O>{O::kPassed}, Outcomes(*FindTest(*set, "test_sample.py::test_passes")));
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample.py::test_fails")));
+  EXPECT_EQ(std::vector<O>{O::kSkipped}, Outcomes(*FindTest(*set, "test_sample.py::test_skipped")));
+  EXPECT_EQ(std::vector<O>{O::kError},
+            Outcomes(*FindTest(*set, "test_sample.py::test_setup_error")));
+  EXPECT_EQ(std::vector<O>{O::kFailed}, Outcomes(*FindTest(*set, "test_sample.py::test_flaky")));
+  ASSERT_NE(nullptr, FindTest(*set, "test_sample.py::test_param[2]"));
+  ASSERT_NE(nullptr, FindTest(*set, "test_sample.py::TestGroup::test_method"));
   EXPECT_EQ(3, set->failed_count());
-  EXPECT_EQ("assert (1 + 1) == 3", FindTest(*set, "test_sample::test_fails")->last().message);
+  EXPECT_EQ("assert (1 + 1) == 3", FindTest(*set, "test_sample.py::test_fails")->last().message);
   // pytest 7 writes only a suite timestamp: starts are reconstructed, within the run.
   for (const TestCase& t : set->tests) {
     ASSERT_TRUE(t.last().start_ns.has_value()) << t.id;
@@ -153,18 +157,58 @@ TEST_F(PytestProducerTest, Xunit1WithRerunfailuresAndReportLog) {
   // The JUnit file of the same run agrees on every final outcome.
   ASSERT_EQ(8u, junit->tests.size());
   EXPECT_EQ(2, junit->failed_count());
+  // ... under the same test ids (pytest's node ids).
   for (const TestCase& t : log->tests) {
-    std::string module = t.file.substr(0, t.file.rfind(".py"));
-    std::string cls = t.classname.substr(t.classname.find("::") == std::string::npos
-                                             ? t.classname.size()
-                                             : t.classname.find("::") + 2);
-    std::string junit_id = module + (cls.empty() || cls == t.file ? "" : "." + cls) + "::" + t.name;
-    const TestCase* j = FindTest(*junit, junit_id);
-    ASSERT_NE(nullptr, j) << junit_id;
-    EXPECT_EQ(t.last().outcome, j->last().outcome) << junit_id;
-    EXPECT_EQ(t.file, j->file) << junit_id;
-    EXPECT_EQ(t.line, j->line) << junit_id;
+    const TestCase* j = FindTest(*junit, t.id);
+    ASSERT_NE(nullptr, j) << t.id;
+    EXPECT_EQ(t.last().outcome, j->last().outcome) << t.id;
+    EXPECT_EQ(t.file, j->file) << t.id;
+    EXPECT_EQ(t.line, j->line) << t.id;
   }
+}
+
+std::map<std::string, Outcome> FinalOutcomes(const ResultSet& set) {
+  std::map<std::string, Outcome> out;
+  for (const TestCase& t : set.tests) out.emplace(t.id, t.last().outcome);
+  return out;
+}
+
+// One suite with subfolders, packages, nested classes, parametrised tests (ids with '/', '.'
+// and spaces) and a test inherited from a class in another file, run three times: JUnit
+// xunit1, JUnit xunit2, report-log. Every format names every test by its node id.
+TEST_F(PytestProducerTest, OneTestIdInEveryFormat) {
+  const std::string tree = std::string(jostle::testing::kFixtureDir) + "/results/pytest_tree";
+  ASSERT_EQ(1, RunPytest("--junitxml=x1.xml -o junit_family=xunit1", tree)) << Output("pytest.out");
+  ASSERT_EQ(1, RunPytest("--junitxml=x2.xml -o junit_family=xunit2", tree)) << Output("pytest.out");
+  ASSERT_EQ(1, RunPytest("-p reportlog_lookalike --report-log=log.jsonl", tree))
+      << Output("pytest.out");
+  Result<ResultSet> x1 = Parse(Output("x1.xml"), "application/xml");
+  Result<ResultSet> x2 = Parse(Output("x2.xml"), "application/xml");
+  Result<ResultSet> log = Parse(Output("log.jsonl"), "application/x-ndjson");
+  ASSERT_TRUE(x1.ok()) << x1.status().ToString();
+  ASSERT_TRUE(x2.ok()) << x2.status().ToString();
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  using O = Outcome;
+  const std::map<std::string, Outcome> want = {
+      {"pkg/sub/test_deep.py::TestDeep::test_method", O::kPassed},
+      {"pkg/sub/test_deep.py::test_deep[seven]", O::kPassed},
+      {"pkg/sub/test_deep.py::test_deep[zero]", O::kPassed},
+      {"tests/api/test_inherit.py::TestInherited::test_shared", O::kPassed},
+      {"tests/api/test_orders.py::TestOrders::test_create", O::kSkipped},
+      {"tests/api/test_orders.py::TestOrders::test_list", O::kPassed},
+      {"tests/api/test_orders.py::test_timeout", O::kFailed},
+      {"tests/test_shop.py::TestCheckout::TestRefunds::test_refund", O::kPassed},
+      {"tests/test_shop.py::TestCheckout::test_items[1]", O::kPassed},
+      {"tests/test_shop.py::TestCheckout::test_items[2]", O::kPassed},
+      {"tests/test_shop.py::TestCheckout::test_pays", O::kFailed},
+      {"tests/test_shop.py::test_paths[a/b]", O::kPassed},
+      {"tests/test_shop.py::test_paths[v1.2]", O::kPassed},
+      {"tests/test_shop.py::test_paths[x y]", O::kPassed},
+      {"tests/test_shop.py::test_total", O::kPassed},
+  };
+  EXPECT_EQ(FinalOutcomes(*log), want);
+  EXPECT_EQ(FinalOutcomes(*x1), want);
+  EXPECT_EQ(FinalOutcomes(*x2), want);
 }
 
 TEST(GoogleTestProducerTest, RealBinaryXmlOutput) {

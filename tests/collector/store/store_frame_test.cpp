@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -21,18 +21,18 @@ class StoreFrameTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     path_ = GetParam() ? dir_.File("jostle.db") : ":memory:";
-    auto opened = OpenSqliteStore(path_);
+    auto opened = OpenSqliteStores(path_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
     // Ticks kT0 .. kT0 + 19 s: 2 pods x 2 containers + 1 bare cgroup = 7 series per tick.
-    ASSERT_TRUE(store_->PutBatch(MakeBatch("node-a", 0, kT0, 10)).ok());
-    ASSERT_TRUE(store_->PutBatch(MakeBatch("node-a", 1, kT0 + 10 * kSecond, 10)).ok());
+    ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 0, kT0, 10)).ok());
+    ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 1, kT0 + 10 * kSecond, 10)).ok());
   }
 
   std::vector<Sample> SamplesIn(const Ranges& ranges) {
     std::vector<Sample> out;
     for (const auto& [from, to] : ranges) {
-      auto got = store_->Samples("node-a", from, to);
+      auto got = store_->samples().Samples("node-a", from, to);
       EXPECT_TRUE(got.ok()) << got.status().ToString();
       if (got.ok()) out.insert(out.end(), got->begin(), got->end());
     }
@@ -41,14 +41,14 @@ class StoreFrameTest : public ::testing::TestWithParam<bool> {
 
   TempDir dir_;
   std::string path_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
 };
 
 TEST_P(StoreFrameTest, RangesCarryTheSameFactsAsSamplesWithIdentitiesOnce) {
   const Ranges ranges = {{kT0 + kSecond, kT0 + 3 * kSecond},
                          {kT0 + 8 * kSecond, kT0 + 12 * kSecond},
                          {kT0 + 30 * kSecond, kT0 + 40 * kSecond}};  // no ticks
-  auto frame = store_->SampleCounters("node-a", ranges, FrameRead{});
+  auto frame = store_->samples().SampleCounters("node-a", ranges, FrameRead{});
   ASSERT_TRUE(frame.ok()) << frame.status().ToString();
   ASSERT_EQ(frame->ticks.size(), 3u + 5u);
   EXPECT_EQ(frame->ticks[0].wall_ns, kT0 + kSecond);
@@ -65,7 +65,7 @@ TEST_P(StoreFrameTest, FirstTickOfEachRange) {
                         {kT0 + 4 * kSecond, kT0 + 6 * kSecond},
                         {kT0 + 7 * kSecond + 1, kT0 + 8 * kSecond - 1},  // between ticks
                         {kT0 + 15 * kSecond, kT0 + 100 * kSecond}};
-  auto frame = store_->SampleCounters("node-a", steps, FrameRead{RangeRead::kFirstTick});
+  auto frame = store_->samples().SampleCounters("node-a", steps, FrameRead{RangeRead::kFirstTick});
   ASSERT_TRUE(frame.ok()) << frame.status().ToString();
   std::vector<int64_t> walls;
   for (const FrameTick& t : frame->ticks) walls.push_back(t.wall_ns);
@@ -77,9 +77,9 @@ TEST_P(StoreFrameTest, FirstTickOfEachRange) {
 
 TEST_P(StoreFrameTest, CpuUsageOnlyLeavesOtherCountersAbsent) {
   const Ranges ranges = {{kT0, kT0 + 2 * kSecond}};
-  auto narrow = store_->SampleCounters("node-a", ranges,
-                                       FrameRead{RangeRead::kEveryTick, CgroupFields::kCpuUsage});
-  auto full = store_->SampleCounters("node-a", ranges, FrameRead{});
+  auto narrow = store_->samples().SampleCounters(
+      "node-a", ranges, FrameRead{RangeRead::kEveryTick, CgroupFields::kCpuUsage});
+  auto full = store_->samples().SampleCounters("node-a", ranges, FrameRead{});
   ASSERT_TRUE(narrow.ok() && full.ok());
   ASSERT_EQ(narrow->ticks.size(), 3u);
   EXPECT_EQ(narrow->series, full->series);
@@ -96,18 +96,18 @@ TEST_P(StoreFrameTest, CpuUsageOnlyLeavesOtherCountersAbsent) {
 }
 
 TEST_P(StoreFrameTest, UnknownNodeEmptyAndBadRangesRefused) {
-  auto other = store_->SampleCounters("node-b", {{kT0, kT0 + 5 * kSecond}}, FrameRead{});
+  auto other = store_->samples().SampleCounters("node-b", {{kT0, kT0 + 5 * kSecond}}, FrameRead{});
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->ticks.empty());
-  auto none = store_->SampleCounters("node-a", {}, FrameRead{});
+  auto none = store_->samples().SampleCounters("node-a", {}, FrameRead{});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->ticks.empty());
-  auto overlap = store_->SampleCounters(
+  auto overlap = store_->samples().SampleCounters(
       "node-a", {{kT0, kT0 + 5 * kSecond}, {kT0 + 5 * kSecond, kT0 + 6 * kSecond}}, FrameRead{});
   ASSERT_FALSE(overlap.ok());
   EXPECT_EQ(overlap.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(overlap.status().message(), HasSubstr("range 1"));
-  auto inverted = store_->SampleCounters("node-a", {{kT0 + kSecond, kT0}}, FrameRead{});
+  auto inverted = store_->samples().SampleCounters("node-a", {{kT0 + kSecond, kT0}}, FrameRead{});
   ASSERT_FALSE(inverted.ok());
   EXPECT_EQ(inverted.status().code(), Status::Code::kInvalidArgument);
 }
@@ -115,9 +115,9 @@ TEST_P(StoreFrameTest, UnknownNodeEmptyAndBadRangesRefused) {
 TEST_P(StoreFrameTest, IdentityChangeIsANewSeriesWithTheSameId) {
   SampleBatch relabelled = MakeBatch("node-a", 2, kT0 + 20 * kSecond, 2);
   for (Sample& s : relabelled.samples) s.cgroups[0].labels["release"] = "2";
-  ASSERT_TRUE(store_->PutBatch(relabelled).ok());
+  ASSERT_TRUE(store_->samples().PutBatch(relabelled).ok());
   const Ranges ranges = {{kT0 + 18 * kSecond, kT0 + 21 * kSecond}};
-  auto frame = store_->SampleCounters("node-a", ranges, FrameRead{});
+  auto frame = store_->samples().SampleCounters("node-a", ranges, FrameRead{});
   ASSERT_TRUE(frame.ok()) << frame.status().ToString();
   ASSERT_EQ(frame->series.size(), 8u);
   const std::string& id = frame->series[frame->ticks.front().cgroups[0].series].id;

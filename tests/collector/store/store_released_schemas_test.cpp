@@ -13,7 +13,7 @@
 
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -60,7 +60,7 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   ASSERT_LE(frozen.version, sqlite::CurrentSchemaVersion());
   ASSERT_GT(frozen.node_samples, 0);
 
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   {
     auto conn = sqlite::Connection::Open(path, false);
@@ -70,7 +70,7 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   }
 
   // Every tick the release stored, with the fixture host's values.
-  auto samples = (*store)->Samples("fixture-node", 0, std::numeric_limits<int64_t>::max());
+  auto samples = (*store)->samples().Samples("fixture-node", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(static_cast<int64_t>(samples->size()), frozen.node_samples);
   for (const Sample& s : *samples) {
@@ -98,7 +98,7 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   }
 
   // The results of released/junit.xml: three tests, test_pay failed.
-  auto executions = (*store)->RunExecutions("released");
+  auto executions = (*store)->results().RunExecutions("released");
   ASSERT_TRUE(executions.ok()) << executions.status().ToString();
   ASSERT_EQ(executions->size(), 3u);
   int failed = 0;
@@ -120,7 +120,7 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   // And the migrated database takes new writes.
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
-  auto put = (*store)->PutResults({"later", "", "", "", "", "upload"}, set);
+  auto put = StoreResults((*store)->samples(), (*store)->results(), {"later", "", "", "", "", "upload", {}}, set);
   EXPECT_TRUE(put.ok()) << put.status().ToString();
 }
 

@@ -2,7 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "collector/store/store.h"
+#include <algorithm>
+
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -34,7 +36,7 @@ ResultOrigin Origin(const std::string& run, const std::string& job = "unit",
 class StoreResultsTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto opened = OpenSqliteStore(GetParam() ? dir_.File("jostle.db") : ":memory:");
+    auto opened = OpenSqliteStores(GetParam() ? dir_.File("jostle.db") : ":memory:");
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
   }
@@ -44,19 +46,19 @@ class StoreResultsTest : public ::testing::TestWithParam<bool> {
     set.format = "junit";
     set.producer = "pytest";
     set.tests = std::move(tests);
-    auto r = store_->PutResults(origin, set);
+    auto r = StoreResults(store_->samples(), store_->results(), origin, set);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : UploadSummary{};
   }
 
   std::vector<TestExecution> Run(const std::string& run) {
-    auto r = store_->RunExecutions(run);
+    auto r = store_->results().RunExecutions(run);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : std::vector<TestExecution>{};
   }
 
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
 };
 
 TEST_P(StoreResultsTest, UploadIsStoredWithEveryField) {
@@ -108,8 +110,8 @@ TEST_P(StoreResultsTest, UploadIsAllOrNothing) {
   Put(Origin("run-0"), {MakeTest("t::earlier", {P})});
   // The third test has no attempts: the upload fails after two tests were written.
   TestCase broken = MakeTest("t::broken", {});
-  auto r = store_->PutResults(
-      Origin("run-1"),
+  auto r = StoreResults(
+      store_->samples(), store_->results(), Origin("run-1"),
       ResultSet{"junit",
                 "pytest",
                 {MakeTest("t::a", {F}), MakeTest("t::b", {P}), broken, MakeTest("t::d", {P})},
@@ -118,22 +120,24 @@ TEST_P(StoreResultsTest, UploadIsAllOrNothing) {
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("'t::broken' has no attempts"));
   EXPECT_TRUE(Run("run-1").empty());
-  auto runs = store_->ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(runs->front().run, "run-0");
   // A failed second upload of an existing run leaves the first intact.
-  auto r2 = store_->PutResults(Origin("run-0"),
-                               ResultSet{"junit", "", {MakeTest("t::earlier", {F}), broken}, {}});
+  auto r2 = StoreResults(store_->samples(), store_->results(), Origin("run-0"),
+                         ResultSet{"junit", "", {MakeTest("t::earlier", {F}), broken}, {}});
   ASSERT_FALSE(r2.ok());
   auto execs = Run("run-0");
   ASSERT_EQ(execs.size(), 1u);
   EXPECT_TRUE(execs[0].final_attempt);
   EXPECT_EQ(execs[0].outcome, P);
   // A test without an id and an upload without a run are refused too.
-  auto no_id = store_->PutResults(Origin("run-2"), ResultSet{"junit", "", {MakeTest("", {P})}, {}});
+  auto no_id = StoreResults(store_->samples(), store_->results(), Origin("run-2"),
+                            ResultSet{"junit", "", {MakeTest("", {P})}, {}});
   EXPECT_EQ(no_id.status().code(), Status::Code::kInvalidArgument);
-  auto no_run = store_->PutResults(Origin(""), ResultSet{"junit", "", {MakeTest("t::a", {P})}, {}});
+  auto no_run = StoreResults(store_->samples(), store_->results(), Origin(""),
+                             ResultSet{"junit", "", {MakeTest("t::a", {P})}, {}});
   EXPECT_EQ(no_run.status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(Run("run-2").empty());
 }
@@ -159,7 +163,7 @@ TEST_P(StoreResultsTest, RerunUploadContinuesAttemptNumbers) {
                                std::make_tuple("unit", "t::a", 1, F, false),
                                std::make_tuple("unit", "t::a", 2, P, true),
                                std::make_tuple("integration", "t::a", 0, P, true)));
-  auto runs = store_->ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(runs->front().uploads, 3);
@@ -181,7 +185,7 @@ TEST_P(StoreResultsTest, DuplicateTestInOneUploadBecomesMoreAttempts) {
 
 TEST_P(StoreResultsTest, NodeComesFromOriginThenPodThenNothing) {
   // ci/runner-0 ran on node-a during [kT0, kT0+2s] (agent samples).
-  ASSERT_TRUE(store_->PutBatch(MakeBatch("node-a", 0, kT0, 3, 1, 1)).ok());
+  ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 0, kT0, 3, 1, 1)).ok());
   ResultOrigin by_pod = Origin("run-1");
   by_pod.pod_namespace = "ci";
   by_pod.pod_name = "runner-0";
@@ -217,16 +221,16 @@ TEST_P(StoreResultsTest, HistoryIsOtherRunsNewestFirst) {
   Put(Origin("run-4"),
       {MakeTest("t::a", {F}, kT0 + 300 * kSecond), MakeTest("t::other", {F}, kT0 + 300 * kSecond)});
 
-  auto h = store_->TestHistory("t::a", "run-4", 10);
+  auto h = store_->results().TestHistory("t::a", "run-4", 10);
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   std::vector<std::pair<std::string, int>> got;
   for (const auto& e : *h) got.emplace_back(e.run, e.attempt);
   EXPECT_THAT(got, ElementsAre(std::make_pair("run-3", 1), std::make_pair("run-3", 0),
                                std::make_pair("run-2", 0), std::make_pair("run-1", 0)));
-  auto limited = store_->TestHistory("t::a", "run-4", 2);
+  auto limited = store_->results().TestHistory("t::a", "run-4", 2);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited->size(), 2u);
-  auto none = store_->TestHistory("t::unknown", "", 10);
+  auto none = store_->results().TestHistory("t::unknown", "", 10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
@@ -235,16 +239,16 @@ TEST_P(StoreResultsTest, ContendedFactsAreCachedPerExecution) {
   Put(Origin("run-1"), {MakeTest("t::a", {F, F}, kT0)});
   auto execs = Run("run-1");
   ASSERT_EQ(execs.size(), 2u);
-  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "cpu").ok());
-  ASSERT_TRUE(store_->SetContended(execs[1].id, false, "").ok());
+  ASSERT_TRUE(store_->results().SetContended(execs[0].id, true, "cpu").ok());
+  ASSERT_TRUE(store_->results().SetContended(execs[1].id, false, "").ok());
   execs = Run("run-1");
   EXPECT_EQ(execs[0].contended, std::optional<bool>(true));
   EXPECT_EQ(execs[0].contended_resource, "cpu");
   EXPECT_EQ(execs[1].contended, std::optional<bool>(false));
   // Overwrite, then clear.
-  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "memory").ok());
-  ASSERT_TRUE(store_->SetContended(execs[1].id, std::nullopt, "").ok());
-  auto h = store_->TestHistory("t::a", "", 10);
+  ASSERT_TRUE(store_->results().SetContended(execs[0].id, true, "memory").ok());
+  ASSERT_TRUE(store_->results().SetContended(execs[1].id, std::nullopt, "").ok());
+  auto h = store_->results().TestHistory("t::a", "", 10);
   ASSERT_TRUE(h.ok());
   ASSERT_EQ(h->size(), 2u);
   for (const auto& e : *h) {
@@ -254,7 +258,7 @@ TEST_P(StoreResultsTest, ContendedFactsAreCachedPerExecution) {
       EXPECT_FALSE(e.contended.has_value());
     }
   }
-  Status missing = store_->SetContended(999999, true, "cpu");
+  Status missing = store_->results().SetContended(999999, true, "cpu");
   EXPECT_EQ(missing.code(), Status::Code::kNotFound);
 }
 
@@ -262,8 +266,8 @@ TEST_P(StoreResultsTest, ContendedBatchIsAllOrNothing) {
   Put(Origin("run-1"), {MakeTest("t::a", {F, F, P}, kT0)});
   auto execs = Run("run-1");
   ASSERT_EQ(execs.size(), 3u);
-  ASSERT_TRUE(store_->SetContended(execs[2].id, true, "io").ok());
-  Status set = store_->SetContendedBatch(
+  ASSERT_TRUE(store_->results().SetContended(execs[2].id, true, "io").ok());
+  Status set = store_->results().SetContendedBatch(
       {{execs[0].id, true, "cpu"}, {execs[1].id, false, ""}, {execs[2].id, std::nullopt, ""}});
   ASSERT_TRUE(set.ok()) << set.ToString();
   execs = Run("run-1");
@@ -272,14 +276,14 @@ TEST_P(StoreResultsTest, ContendedBatchIsAllOrNothing) {
   EXPECT_EQ(execs[1].contended, std::optional<bool>(false));
   EXPECT_FALSE(execs[2].contended.has_value());
   // One unknown id: nothing of the batch is stored.
-  Status missing = store_->SetContendedBatch(
+  Status missing = store_->results().SetContendedBatch(
       {{execs[0].id, true, "memory"}, {999999, true, "cpu"}, {execs[2].id, true, "io"}});
   EXPECT_EQ(missing.code(), Status::Code::kNotFound) << missing.ToString();
   EXPECT_THAT(missing.message(), HasSubstr("999999"));
   execs = Run("run-1");
   EXPECT_EQ(execs[0].contended_resource, "cpu");
   EXPECT_FALSE(execs[2].contended.has_value());
-  EXPECT_TRUE(store_->SetContendedBatch({}).ok());
+  EXPECT_TRUE(store_->results().SetContendedBatch({}).ok());
 }
 
 TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
@@ -287,11 +291,11 @@ TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
                         MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
   Put(Origin("run-2"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
   Put(Origin("run-3"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
-  auto all = store_->TestDurations(10);
+  auto all = store_->analytics().TestDurations(10);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_EQ(all->size(), 1u);  // test_b never passed
   EXPECT_DOUBLE_EQ(all->at("tests/test_x.py::test_a"), 16.0 / 3);
-  auto recent = store_->TestDurations(2);
+  auto recent = store_->analytics().TestDurations(2);
   ASSERT_TRUE(recent.ok());
   EXPECT_DOUBLE_EQ(recent->at("tests/test_x.py::test_a"), 3.0);
 }
@@ -308,7 +312,7 @@ TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
                                 MakeTest("t::fine", {P}, kT0 + 100 * kSecond, 5.0)});
   Put(Origin("run-2", "lint"), {MakeTest("lint::ruff", {P}, kT0 + 100 * kSecond)});
 
-  auto flaky = store_->FlakyTests(0);
+  auto flaky = store_->analytics().FlakyTests(0);
   ASSERT_TRUE(flaky.ok()) << flaky.status().ToString();
   ASSERT_EQ(flaky->size(), 2u);
   std::map<std::string, FlakyTest> by_id;
@@ -322,11 +326,11 @@ TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
   EXPECT_EQ(by_id["t::mixed"].passed_on_retry, 0);
   EXPECT_EQ(by_id["t::mixed"].last_seen_ns, kT0 + 100 * kSecond);
   // Only run-2 in the period: nothing is flaky there.
-  auto recent = store_->FlakyTests(kT0 + 50 * kSecond);
+  auto recent = store_->analytics().FlakyTests(kT0 + 50 * kSecond);
   ASSERT_TRUE(recent.ok());
   EXPECT_TRUE(recent->empty());
 
-  auto m = store_->GetCiMetrics(0, 100);
+  auto m = store_->analytics().GetCiMetrics(0, 100);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->runs, 2);
   EXPECT_EQ(m->test_runs, 10);
@@ -350,7 +354,7 @@ TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
   EXPECT_DOUBLE_EQ(m->slowest[0].mean_s, 4.0);
   EXPECT_DOUBLE_EQ(m->slowest[0].max_s, 5.0);
   EXPECT_EQ(m->slowest[0].runs, 2);
-  auto limited = store_->GetCiMetrics(0, 1);
+  auto limited = store_->analytics().GetCiMetrics(0, 1);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited->per_test.size(), 1u);
   EXPECT_EQ(limited->slowest.size(), 1u);
@@ -359,7 +363,7 @@ TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
 TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
   Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0, 2.0), MakeTest("t::b", {P}, kT0 + kSecond)});
   Put(Origin("run-2"), {MakeTest("t::a", {P})});
-  auto runs = store_->ListRuns(10);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
   ASSERT_TRUE(runs.ok()) << runs.status().ToString();
   ASSERT_EQ(runs->size(), 2u);
   EXPECT_EQ((*runs)[0].run, "run-2");
@@ -373,7 +377,7 @@ TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
   EXPECT_EQ(r1.first_start_ns, std::optional<int64_t>(kT0));
   EXPECT_EQ(r1.last_end_ns, std::optional<int64_t>(kT0 + 2 * kSecond));
   EXPECT_LE(r1.first_upload_ns, r1.last_upload_ns);
-  auto one = store_->ListRuns(1);
+  auto one = store_->analytics().ListRuns(RunFilter::Latest(1));
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->size(), 1u);
 }
@@ -386,20 +390,20 @@ TEST_P(StoreResultsTest, AlertLog) {
                  200, 1,       "",     kT0 + kSecond};
   AlertRecord other{0,    "run-2", "lint", "job:lint", "https://chat.example/...", "k2",
                     true, 204,     2,      "",         kT0 + 2 * kSecond};
-  ASSERT_TRUE(store_->RecordAlert(failed).ok());
-  EXPECT_FALSE(*store_->WasRunAlerted("run-1", "k1"));
-  EXPECT_FALSE(store_->LastAlertAt("job:unit", "k1")->has_value());
-  ASSERT_TRUE(store_->RecordAlert(ok).ok());
-  ASSERT_TRUE(store_->RecordAlert(other).ok());
-  EXPECT_TRUE(*store_->WasRunAlerted("run-1", "k1"));
-  EXPECT_FALSE(*store_->WasRunAlerted("run-1", "k2"));
-  EXPECT_EQ(*store_->LastAlertAt("job:unit", "k1"), std::optional<int64_t>(kT0 + kSecond));
-  auto list = store_->ListAlerts(2);
+  ASSERT_TRUE(store_->alerts().RecordAlert(failed).ok());
+  EXPECT_FALSE(*store_->alerts().WasRunAlerted("run-1", "k1"));
+  EXPECT_FALSE(store_->alerts().LastAlertAt("job:unit", "k1")->has_value());
+  ASSERT_TRUE(store_->alerts().RecordAlert(ok).ok());
+  ASSERT_TRUE(store_->alerts().RecordAlert(other).ok());
+  EXPECT_TRUE(*store_->alerts().WasRunAlerted("run-1", "k1"));
+  EXPECT_FALSE(*store_->alerts().WasRunAlerted("run-1", "k2"));
+  EXPECT_EQ(*store_->alerts().LastAlertAt("job:unit", "k1"), std::optional<int64_t>(kT0 + kSecond));
+  auto list = store_->alerts().ListAlerts(2);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].run, "run-2");
   EXPECT_EQ((*list)[1].status, 200);
-  auto all = store_->ListAlerts(10);
+  auto all = store_->alerts().ListAlerts(10);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
   AlertRecord back = all->back();
@@ -421,25 +425,151 @@ TEST_P(StoreResultsTest, PruneRemovesOldRunsAndAlerts) {
   Put(Origin("old-run"), {MakeTest("t::a", {F, P}, kT0)});
   auto execs = Run("old-run");
   ASSERT_FALSE(execs.empty());
-  ASSERT_TRUE(store_->SetContended(execs[0].id, true, "io").ok());
-  ASSERT_TRUE(
-      store_->RecordAlert({0, "old-run", "", "run:old-run", "u", "k", true, 200, 1, "", kT0}).ok());
+  ASSERT_TRUE(store_->results().SetContended(execs[0].id, true, "io").ok());
+  ASSERT_TRUE(store_->alerts()
+                  .RecordAlert({0, "old-run", "", "run:old-run", "u", "k", true, 200, 1, "", kT0})
+                  .ok());
   // Runs are aged by upload time: everything uploaded so far is older than `cut`.
   const int64_t cut = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count() +
                       kSecond;
-  auto deleted = store_->Prune(cut);
+  auto deleted = store_->results().Prune(cut);
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
-  EXPECT_EQ(*deleted, 2 + 1 + 1 + 1);  // executions, upload, run, alert
+  EXPECT_EQ(*deleted, 2 + 1 + 1);  // executions, upload, run
+  auto alerts_deleted = store_->alerts().Prune(cut);
+  ASSERT_TRUE(alerts_deleted.ok()) << alerts_deleted.status().ToString();
+  EXPECT_EQ(*alerts_deleted, 1);
   EXPECT_TRUE(Run("old-run").empty());
-  EXPECT_TRUE(store_->ListRuns(10)->empty());
-  EXPECT_TRUE(store_->ListAlerts(10)->empty());
-  EXPECT_TRUE(store_->TestHistory("t::a", "", 10)->empty());
+  EXPECT_TRUE(store_->analytics().ListRuns(RunFilter::Latest(10))->empty());
+  EXPECT_TRUE(store_->alerts().ListAlerts(10)->empty());
+  EXPECT_TRUE(store_->results().TestHistory("t::a", "", 10)->empty());
   // Newer runs stay.
   Put(Origin("new-run"), {MakeTest("t::a", {P}, kT0)});
-  ASSERT_TRUE(store_->Prune(cut - 10 * kSecond).ok());
+  ASSERT_TRUE(store_->results().Prune(cut - 10 * kSecond).ok());
   EXPECT_EQ(Run("new-run").size(), 1u);
+}
+
+TEST_P(StoreResultsTest, RunIdentityIsStoredPerRunAndPerJob) {
+  ResultOrigin a = Origin("run-9", "unit");
+  a.identity.commit = "abcdef0123";
+  a.identity.branch = "feature";
+  a.identity.provider = "gitlab-ci";
+  a.identity.shard_index = 1;
+  a.identity.shard_total = 2;
+  a.identity.url = "https://ci.example/jobs/1";
+  Put(a, {MakeTest("t::a", {F}, kT0, 2.0)});
+  // The second shard names the default branch; the third job says nothing of the run.
+  ResultOrigin b = Origin("run-9", "unit");
+  b.identity.default_branch = "main";
+  b.identity.shard_index = 2;
+  b.identity.shard_total = 2;
+  b.identity.attempt = 2;
+  b.identity.exit_code = 0;
+  Put(b, {MakeTest("t::b", {P}, kT0 + 10 * kSecond, 1.0)});
+  Put(Origin("run-9", "lint"), {MakeTest("t::c", {P})});
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 1u);
+  const RunSummary& r = runs->front();
+  EXPECT_EQ(r.identity.commit, "abcdef0123");
+  EXPECT_EQ(r.identity.branch, "feature");
+  EXPECT_EQ(r.identity.default_branch, "main");
+  EXPECT_EQ(r.identity.on_default_branch, std::optional<bool>(false));
+  EXPECT_EQ(r.identity.provider, "gitlab-ci");
+  EXPECT_EQ(r.first_start_ns, std::optional<int64_t>(kT0));
+  EXPECT_EQ(r.last_end_ns, std::optional<int64_t>(kT0 + 11 * kSecond));
+  ASSERT_EQ(r.jobs.size(), 3u);
+  EXPECT_EQ(r.jobs[0].job, "lint");
+  EXPECT_EQ(r.jobs[0].shard_index, std::nullopt);
+  EXPECT_EQ(r.jobs[0].attempt, 1);
+  EXPECT_EQ(r.jobs[1].job, "unit");
+  EXPECT_EQ(r.jobs[1].shard_index, std::optional<int>(1));
+  EXPECT_EQ(r.jobs[1].url, "https://ci.example/jobs/1");
+  EXPECT_EQ(r.jobs[1].failed, 1);
+  EXPECT_EQ(r.jobs[2].shard_index, std::optional<int>(2));
+  EXPECT_EQ(r.jobs[2].attempt, 2);
+  EXPECT_EQ(r.jobs[2].exit_code, std::optional<int>(0));
+}
+
+TEST_P(StoreResultsTest, AnUploadNamingAnotherCommitOrBranchIsRefusedAndStoresNothing) {
+  ResultOrigin a = Origin("run-5");
+  a.identity.commit = "abcdef0123";
+  a.identity.branch = "main";
+  a.identity.on_default_branch = true;
+  Put(a, {MakeTest("t::a", {P}, kT0)});
+  ResultSet set;
+  set.tests.push_back(MakeTest("t::b", {F}, kT0));
+  struct Case {
+    const char* field;
+    RunIdentity identity;
+  };
+  RunIdentity other_commit;
+  other_commit.commit = "0123abcdef";
+  RunIdentity other_branch;
+  other_branch.branch = "feature";
+  RunIdentity not_default;
+  not_default.on_default_branch = false;
+  RunIdentity other_default;  // main is the run's branch, so "default is trunk" says not default
+  other_default.default_branch = "trunk";
+  for (const Case& c :
+       {Case{"commit", other_commit}, Case{"branch", other_branch},
+        Case{"default branch", not_default}, Case{"default branch", other_default}}) {
+    ResultOrigin o = Origin("run-5");
+    o.identity = c.identity;
+    auto r = StoreResults(store_->samples(), store_->results(), o, set);
+    ASSERT_FALSE(r.ok()) << c.field;
+    EXPECT_EQ(r.status().code(), Status::Code::kAlreadyExists) << c.field;
+    EXPECT_THAT(r.status().message(), ::testing::HasSubstr("run 'run-5'")) << c.field;
+  }
+  EXPECT_EQ(Run("run-5").size(), 1u);
+  auto runs = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->front().uploads, 1);
+  EXPECT_EQ(runs->front().identity.commit, "abcdef0123");
+  // The same values again, or none, are fine.
+  ResultOrigin same = Origin("run-5");
+  same.identity.commit = "abcdef0123";
+  Put(same, {MakeTest("t::c", {P})});
+  Put(Origin("run-5"), {MakeTest("t::d", {P})});
+  EXPECT_EQ(Run("run-5").size(), 3u);
+}
+
+TEST_P(StoreResultsTest, ListRunsFiltersByBranchJobCommitAndSince) {
+  auto put = [&](const std::string& run, const std::string& job, const std::string& branch,
+                 const std::string& commit, int64_t start) {
+    ResultOrigin o = Origin(run, job);
+    o.identity.branch = branch;
+    o.identity.commit = commit;
+    Put(o, {MakeTest("t::a", {P}, start)});
+  };
+  put("r1", "unit", "main", "aaaa1111", kT0);
+  put("r2", "e2e", "main", "bbbb2222", kT0 + 100 * kSecond);
+  put("r3", "unit", "feature", "aaaa1111", kT0 + 200 * kSecond);
+  auto names = [&](RunFilter f) {
+    std::vector<std::string> out;
+    auto runs = store_->analytics().ListRuns(f);
+    EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+    for (const RunSummary& r : *runs) out.push_back(r.run);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  RunFilter f;
+  f.branch = "main";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r2"));
+  f = RunFilter{};
+  f.job = "unit";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r3"));
+  f = RunFilter{};
+  f.commit = "aaaa";  // a prefix
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1", "r3"));
+  f.branch = "main";
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r1"));
+  f = RunFilter{};
+  f.since_ns = kT0 + 100 * kSecond;
+  EXPECT_THAT(names(f), ::testing::ElementsAre("r2", "r3"));
+  f.limit = 1;
+  EXPECT_EQ(names(f).size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(FileAndMemory, StoreResultsTest, ::testing::Bool(),

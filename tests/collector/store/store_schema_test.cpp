@@ -2,12 +2,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "collector/store/schema.h"
 #include "collector/store/sqlite_db.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -29,11 +32,11 @@ int64_t UserVersion(const std::string& path) {
 TEST(StoreSchemaTest, NewDatabaseHasCurrentVersion) {
   TempDir dir;
   const std::string path = dir.File("jostle.db");
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
   EXPECT_GE(sqlite::CurrentSchemaVersion(), 2);
   // Opening again applies nothing and keeps the version.
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
 }
 
@@ -55,10 +58,10 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
                     .ok());
   }
   EXPECT_EQ(UserVersion(path), 1);
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
-  auto samples = (*store)->Samples("old-node", kT0, kT0);
+  auto samples = (*store)->samples().Samples("old-node", kT0, kT0);
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(samples->size(), 1u);
   EXPECT_EQ(samples->front().node.cpu_busy_us, std::optional<uint64_t>(10));
@@ -66,7 +69,8 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
   // Tables of the later migration work.
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
-  auto put = (*store)->PutResults({"run", "", "", "", "", "upload"}, set);
+  auto put = StoreResults((*store)->samples(), (*store)->results(),
+                          {"run", "", "", "", "", "upload", {}}, set);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
 }
 
@@ -195,10 +199,10 @@ TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
                     .ok());
   }
   EXPECT_EQ(UserVersion(path), 2);
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
-  auto samples = (*store)->Samples("old-node", kT0, kT0 + 100 * kSecond);
+  auto samples = (*store)->samples().Samples("old-node", kT0, kT0 + 100 * kSecond);
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(samples->size(), batch.samples.size() + 1);
   for (size_t i = 0; i < batch.samples.size(); ++i) {
@@ -215,17 +219,103 @@ TEST(StoreSchemaTest, Version2CgroupRowsArePackedPerTickWithTheSameSamples) {
   }
   // New batches go in beside the migrated ticks, and their series are reused.
   SampleBatch next = testing::MakeBatch("old-node", 1, kT0 + 10 * kSecond, 2);
-  auto put = (*store)->PutBatch(next);
+  auto put = (*store)->samples().PutBatch(next);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  auto later = (*store)->Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
+  auto later = (*store)->samples().Samples("old-node", kT0 + 10 * kSecond, kT0 + 11 * kSecond);
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(*later, next.samples);
+}
+
+// tests/collector/store/fixtures/schema_v3.sql: a database written by jostle at schema
+// version 3 (see its header), loaded into a file as it was.
+void LoadFrozenDatabase(const std::string& dump, const std::string& path) {
+  std::ifstream in(std::string(JOSTLE_STORE_FIXTURES) + "/" + dump);
+  ASSERT_TRUE(in) << dump;
+  std::stringstream sql;
+  sql << in.rdbuf();
+  auto conn = sqlite::Connection::Open(path, false);
+  ASSERT_TRUE(conn.ok());
+  Status st = (*conn)->Exec(sql.str());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST(StoreSchemaTest, FrozenVersion3DatabaseOpensWithItsData) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  LoadFrozenDatabase("schema_v3.sql", path);
+  ASSERT_EQ(UserVersion(path), 3);
+  auto store = OpenSqliteStores(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto samples = (*store)->samples().Samples("node-a", kT0, kT0 + 10 * kSecond);
+  ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+  ASSERT_EQ(samples->size(), 5u);
+  EXPECT_EQ(samples->front(), testing::MakeBatch("node-a", 0, kT0, 5, 2, 2).samples.front());
+  auto r4 = (*store)->results().RunExecutions("r4");
+  ASSERT_TRUE(r4.ok());
+  EXPECT_EQ(r4->size(), 16u);
+  auto runs = (*store)->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 4u);
+  auto alerts = (*store)->alerts().ListAlerts(10);
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_EQ(alerts->size(), 2u);
+}
+
+// What schema version 5 makes of the frozen version 3 file's test ids: pytest JUnit ids
+// become node ids, and the report-log and JUnit copies of one session in run r4 become two
+// attempts of each test (report-log first: it was uploaded first). Rows (execution id, test
+// id, attempt, final), written out by hand from the dump.
+TEST(StoreSchemaTest, FrozenVersion3DatabaseGetsOneTestIdPerTest) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  LoadFrozenDatabase("schema_v3.sql", path);
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
+  using Row = std::tuple<int64_t, std::string, int64_t, int64_t>;
+  const std::vector<std::string> sample = {
+      "test_sample.py::test_passes",   "test_sample.py::test_fails",
+      "test_sample.py::test_skipped",  "test_sample.py::test_setup_error",
+      "test_sample.py::test_flaky",    "test_sample.py::test_param[1]",
+      "test_sample.py::test_param[2]", "test_sample.py::TestGroup::test_method"};
+  std::vector<Row> want;
+  for (int k = 0; k < 8; ++k) want.emplace_back(1 + k, sample[k], 0, 0);  // r1 unit, sent twice
+  for (int k = 0; k < 8; ++k) want.emplace_back(9 + k, sample[k], 1, 1);
+  want.emplace_back(17, "tests/test_api.py::TestUpload::test_small", 0, 1);  // r1 api, xunit2
+  want.emplace_back(18, "tests/test_api.py::TestUpload::test_large", 0, 1);
+  want.emplace_back(19, "tests/test_api.py::test_skip_windows", 0, 1);
+  want.emplace_back(20, "tests/test_api.py::test_xfail", 0, 1);
+  want.emplace_back(21, "tests/test_io.py::test_write", 0, 0);  // r2 report-log: unchanged
+  want.emplace_back(22, "tests/test_io.py::test_write", 1, 1);
+  want.emplace_back(23, "tests/test_io.py::test_db", 0, 1);
+  want.emplace_back(24, "tests/test_io.py::test_skip", 0, 1);
+  want.emplace_back(25, "test_rerun.py::test_always_fails", 0, 0);  // r2 xunit2 reruns
+  want.emplace_back(26, "test_rerun.py::test_always_fails", 1, 0);
+  want.emplace_back(27, "test_rerun.py::test_always_fails", 2, 1);
+  want.emplace_back(28, "test_rerun.py::test_flaky", 0, 0);
+  want.emplace_back(29, "test_rerun.py::test_flaky", 1, 1);
+  for (const char* gtest : {"SampleSuite::Passes", "SampleSuite::Fails", "SampleSuite::Skipped",
+                            "SampleSuite::DISABLED_NotRun", "OtherSuite::AlsoPasses"}) {
+    want.emplace_back(30 + static_cast<int64_t>(want.size()) - 29, gtest, 0, 1);  // r3
+  }
+  for (int k = 0; k < 8; ++k) want.emplace_back(35 + k, sample[k], 0, 0);  // r4 report-log
+  for (int k = 0; k < 8; ++k) want.emplace_back(43 + k, sample[k], 1, 1);  // r4 JUnit
+  auto conn = sqlite::Connection::Open(path, false);
+  ASSERT_TRUE(conn.ok());
+  auto q = (*conn)->Prepare("SELECT id, test_id, attempt, final FROM executions ORDER BY id");
+  ASSERT_TRUE(q.ok());
+  std::vector<Row> got;
+  while (*q->Step()) got.emplace_back(q->Int64(0), q->Text(1), q->Int64(2), q->Int64(3));
+  EXPECT_EQ(got, want);
+  // Window facts and alerts stay with their rows; every upload is still there.
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM execution_facts WHERE execution_id IN (1, 2)"),
+            2);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM uploads"), 8);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM alerts"), 2);
 }
 
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
   TempDir dir;
   const std::string path = dir.File("jostle.db");
-  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  ASSERT_TRUE(OpenSqliteStores(path).ok());
   {
     auto conn = sqlite::Connection::Open(path, false);
     ASSERT_TRUE(conn.ok());
@@ -234,7 +324,7 @@ TEST(StoreSchemaTest, NewerDatabaseIsRefused) {
             ->Exec("PRAGMA user_version = " + std::to_string(sqlite::CurrentSchemaVersion() + 1))
             .ok());
   }
-  auto store = OpenSqliteStore(path);
+  auto store = OpenSqliteStores(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Status::Code::kUnsupported);
   EXPECT_THAT(store.status().message(), HasSubstr("newer than this jostle supports"));

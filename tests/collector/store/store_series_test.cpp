@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "collector/store/sqlite_db.h"
-#include "collector/store/store.h"
+#include "collector/store/stores.h"
 #include "store_test_util.h"
 
 namespace jostle::collector {
@@ -164,13 +164,13 @@ class StoreSeriesTest : public ::testing::Test {
 
   void Reopen() {
     store_.reset();
-    auto opened = OpenSqliteStore(path_);
+    auto opened = OpenSqliteStores(path_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
   }
 
   void Put(const SampleBatch& b) {
-    auto r = store_->PutBatch(b);
+    auto r = store_->samples().PutBatch(b);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_TRUE(*r) << b.node << " seq " << b.seq << " seen as a replay";
     stored_.push_back(b);
@@ -205,7 +205,7 @@ class StoreSeriesTest : public ::testing::Test {
     for (auto& [node, want] : by_node) {
       std::sort(want.begin(), want.end(),
                 [](const Sample& a, const Sample& b) { return a.wall_ns < b.wall_ns; });
-      auto got = store_->Samples(node, kT0 - 3600 * kSecond, kT0 + 3600 * kSecond);
+      auto got = store_->samples().Samples(node, kT0 - 3600 * kSecond, kT0 + 3600 * kSecond);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       EXPECT_EQ(*got, want) << node;
     }
@@ -214,7 +214,7 @@ class StoreSeriesTest : public ::testing::Test {
 
   TempDir dir_;
   std::string path_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stores> store_;
   std::vector<SampleBatch> stored_;
 };
 
@@ -230,7 +230,7 @@ TEST_F(StoreSeriesTest, PodNameLearnedMidBatchStartsANewSeriesFromThatTick) {
              Tick(5, {Pod("p1", "runner-1", {{"app", "x"}}), Pod("p2", "runner-2")})}));
   ExpectStoredAsWritten();
   EXPECT_EQ(StoredSeries().size(), 4u);
-  auto node = store_->NodeOfPod("ci", "runner-1", kT0 + 2 * kSecond);
+  auto node = store_->samples().NodeOfPod("ci", "runner-1", kT0 + 2 * kSecond);
   ASSERT_TRUE(node.ok());
   EXPECT_EQ(node->value_or(""), "node-a");
 }
@@ -324,7 +324,7 @@ TEST_F(StoreSeriesTest, FailingBatchInAGroupKeepsTheOthersAndTheirNewSeries) {
   std::vector<Result<bool>> results(group.size(), Result<bool>(false));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < group.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = store_->PutBatch(group[i].first); });
+    threads.emplace_back([&, i] { results[i] = store_->samples().PutBatch(group[i].first); });
     std::this_thread::sleep_for(std::chrono::milliseconds(i == 0 ? 100 : 20));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -1,5 +1,5 @@
 // SampleFrame: one node's samples with each cgroup series' identity stored once, the shape
-// the join reads (Store::SampleCounters, attribution's ComputeRates). Header-only, so the
+// the join reads (SampleSource::SampleCounters, attribution's ComputeRates). Header-only, so the
 // attribution core uses it without linking the store.
 #pragma once
 

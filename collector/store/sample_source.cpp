@@ -1,5 +1,5 @@
-// Store's default methods, built on Samples() and SetContended().
-#include "collector/store/store.h"
+// SampleSource's default SampleCounters and CheckSampleRanges.
+#include "collector/store/sample_source.h"
 
 #include <string>
 
@@ -20,9 +20,9 @@ Status CheckSampleRanges(const std::vector<std::pair<int64_t, int64_t>>& ranges)
   return Status::Ok();
 }
 
-Result<SampleFrame> Store::SampleCounters(std::string_view node,
-                                          const std::vector<std::pair<int64_t, int64_t>>& ranges,
-                                          const FrameRead& read) {
+Result<SampleFrame> SampleSource::SampleCounters(
+    std::string_view node, const std::vector<std::pair<int64_t, int64_t>>& ranges,
+    const FrameRead& read) {
   JOSTLE_RETURN_IF_ERROR(CheckSampleRanges(ranges));
   SampleFrameBuilder builder;
   for (const auto& [from, to] : ranges) {
@@ -52,13 +52,6 @@ Result<SampleFrame> Store::SampleCounters(std::string_view node,
     }
   }
   return builder.Take();
-}
-
-Status Store::SetContendedBatch(const std::vector<ContendedFact>& facts) {
-  for (const ContendedFact& f : facts) {
-    JOSTLE_RETURN_IF_ERROR(SetContended(f.execution_id, f.contended, f.resource));
-  }
-  return Status::Ok();
 }
 
 }  // namespace jostle::collector
