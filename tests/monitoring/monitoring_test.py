@@ -62,9 +62,6 @@ NO_DATA_YET = {
     'size!=""': "test sizes come with the CI analytics (label size of "
                 "jostle_ci_test_duration_seconds)",
     'test!=""': "the per-test label is opt-in and not yet offered (collector/api/METRICS.md)",
-    "jostle_collector_store_bytes": "store size is added by the SQLite layer work",
-    "jostle_collector_wal_bytes": "WAL size is added by the SQLite layer work",
-    "jostle_collector_free_bytes": "free space is added by the SQLite layer work",
 }
 # The series each NO_DATA_YET key stands for, as /metrics would show it.
 NO_DATA_SERIES = {'size!=""': 'jostle_ci_test_duration_seconds_count{size=',

@@ -242,8 +242,8 @@ INFRA = [
            "WAL, and the free space of its volume.",
            [q("min(jostle_collector_store_ready)", "ready"),
             q("max(jostle_collector_store_bytes)", "database"),
-            q("max(jostle_collector_wal_bytes)", "WAL"),
-            q("min(jostle_collector_free_bytes)", "free")], unit="bytes"),
+            q("max(jostle_collector_store_wal_bytes)", "WAL"),
+            q("min(jostle_collector_store_free_bytes)", "free")], unit="bytes"),
     ]),
 ]
 
