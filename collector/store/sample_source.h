@@ -80,6 +80,9 @@ class SampleSource {
   // nothing) when a batch with the same (node, boot_id, agent_start_ns, seq) was stored
   // before.
   virtual Result<bool> PutBatch(const SampleBatch& batch) = 0;
+  // PutBatch calls that have not returned yet (waiting for or inside a commit). A store
+  // without a write queue answers 0.
+  virtual size_t BatchesInFlight() { return 0; }
   // Every sample of `node` with from_ns <= wall_ns <= to_ns, in time order.
   virtual Result<std::vector<Sample>> Samples(std::string_view node, int64_t from_ns,
                                               int64_t to_ns) = 0;

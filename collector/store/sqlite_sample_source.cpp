@@ -245,6 +245,7 @@ class SqliteSampleSource final : public SampleSource {
       : db_(std::move(db)), write_mu_(db_->write_mu()), writer_(&db_->writer()) {}
 
   Result<bool> PutBatch(const SampleBatch& batch) override;
+  size_t BatchesInFlight() override;
   Result<std::vector<Sample>> Samples(std::string_view node, int64_t from_ns,
                                       int64_t to_ns) override;
   Result<SampleFrame> SampleCounters(std::string_view node,
@@ -304,18 +305,28 @@ class SqliteSampleSource final : public SampleSource {
   std::condition_variable group_cv_;
   std::vector<GroupEntry*> group_queue_;  // guarded by group_mu_
   bool group_leader_ = false;             // guarded by group_mu_
+  size_t in_flight_ = 0;                  // guarded by group_mu_: PutBatch calls running
 };
 
 // ---------------------------------------------------------------------------------------
 // Samples
+
+size_t SqliteSampleSource::BatchesInFlight() {
+  std::lock_guard<std::mutex> lock(group_mu_);
+  return in_flight_;
+}
 
 Result<bool> SqliteSampleSource::PutBatch(const SampleBatch& batch) {
   if (batch.node.empty()) return Status::InvalidArgument("sample batch has no node name");
   GroupEntry me{&batch, std::nullopt, false};
   std::unique_lock<std::mutex> lock(group_mu_);
   group_queue_.push_back(&me);
+  ++in_flight_;
   for (;;) {
-    if (me.done) return std::move(*me.result);
+    if (me.done) {
+      --in_flight_;
+      return std::move(*me.result);
+    }
     if (group_leader_) {
       group_cv_.wait(lock);
       continue;

@@ -323,13 +323,26 @@ TEST_F(StoreSeriesTest, FailingBatchInAGroupKeepsTheOthersAndTheirNewSeries) {
   };
   std::vector<Result<bool>> results(group.size(), Result<bool>(false));
   std::vector<std::thread> threads;
-  for (size_t i = 0; i < group.size(); ++i) {
+  // Each call is started once the one before it is inside PutBatch: the first leads and waits
+  // in BEGIN (it cannot return while the blocker holds the lock), the rest queue in order.
+  auto in_flight = [&](size_t n) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (store_->samples().BatchesInFlight() < n) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
+  bool queued = true;
+  for (size_t i = 0; i < group.size() && queued; ++i) {
     threads.emplace_back([&, i] { results[i] = store_->samples().PutBatch(group[i].first); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(i == 0 ? 100 : 20));
+    queued = in_flight(i + 1);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const size_t waiting = store_->samples().BatchesInFlight();
   ASSERT_TRUE((*blocker)->Exec("COMMIT").ok());
   for (auto& th : threads) th.join();
+  ASSERT_TRUE(queued) << "a PutBatch call never started";
+  EXPECT_EQ(waiting, group.size());  // none returned while the blocker held the lock
   for (size_t i = 0; i < group.size(); ++i) {
     const auto& [b, bad] = group[i];
     if (bad) {
