@@ -210,8 +210,10 @@ struct Entity {
   bool memstat_read = false;  // memstat_countdown has run out once
   std::optional<uint64_t> working_set;
   std::optional<uint64_t> oom_kills;
-  std::optional<uint64_t> mem_usage;  // deferred containers only
-  int limits_countdown = 0;           // cpu.max, memory.max / cfs quota+period, limit_in_bytes
+  std::optional<uint64_t> mem_high_events, mem_max_events;      // v2 memory.events
+  std::optional<uint64_t> mem_pgscan, mem_workingset_refaults;  // v2 memory.stat
+  std::optional<uint64_t> mem_usage;                            // deferred containers only
+  int limits_countdown = 0;  // cpu.max, memory.max / cfs quota+period, limit_in_bytes
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> mem_limit_bytes;
   std::optional<PsiTotals> psi_cpu, psi_memory, psi_io;  // deferred containers only
@@ -839,33 +841,53 @@ struct CgroupSampler::State {
       }
       e.working_set.reset();
       e.oom_kills.reset();
-      auto oom = [&](std::string_view t, std::string_view src) {
+      e.mem_high_events.reset();
+      e.mem_max_events.reset();
+      e.mem_pgscan.reset();
+      e.mem_workingset_refaults.reset();
+      read(FileKind::kMemEvents, [&](std::string_view t, std::string_view src) {
+        auto v = ParseMemoryEventsV2(t, src);
+        if (!v.ok()) return v.status();
+        e.oom_kills = v->oom_kill;
+        e.mem_high_events = v->high;
+        e.mem_max_events = v->max;
+        return Status::Ok();
+      });
+      read(FileKind::kOomControl, [&](std::string_view t, std::string_view src) {
         auto v = FindKeyedValue(t, "oom_kill", src);
         if (!v.ok()) return v.status();
         e.oom_kills = *v;
         return Status::Ok();
+      });
+      auto working_set = [&](uint64_t inactive_file) {
+        if (usage) e.working_set = *usage > inactive_file ? *usage - inactive_file : 0;
       };
-      read(FileKind::kMemEvents, oom);
-      read(FileKind::kOomControl, oom);
-      auto memstat = [&](std::string_view key) {
-        return [&, key](std::string_view t, std::string_view src) {
-          auto v = FindKeyedValue(t, key, src);
-          if (!v.ok()) return v.status();
-          if (!*v) {
-            return Status::InvalidArgument(std::string(src) + ": no '" + std::string(key) +
-                                           "' line");
-          }
-          if (usage) e.working_set = *usage > **v ? *usage - **v : 0;
-          return Status::Ok();
-        };
-      };
-      read(FileKind::kMemStat, memstat("inactive_file"));
-      read(FileKind::kMemStatV1, memstat("total_inactive_file"));
+      read(FileKind::kMemStat, [&](std::string_view t, std::string_view src) {
+        auto v = ParseMemoryStatV2(t, src);
+        if (!v.ok()) return v.status();
+        working_set(v->inactive_file);
+        e.mem_pgscan = v->pgscan;
+        e.mem_workingset_refaults = v->workingset_refault;
+        return Status::Ok();
+      });
+      read(FileKind::kMemStatV1, [&](std::string_view t, std::string_view src) {
+        auto v = FindKeyedValue(t, "total_inactive_file", src);
+        if (!v.ok()) return v.status();
+        if (!*v) {
+          return Status::InvalidArgument(std::string(src) + ": no 'total_inactive_file' line");
+        }
+        working_set(**v);
+        return Status::Ok();
+      });
     }
     --e.memstat_countdown;
     out.mem_usage_bytes = deferred ? e.mem_usage : usage;
     out.mem_working_set_bytes = e.working_set;
     out.oom_kills = e.oom_kills;
+    out.mem_high_events = e.mem_high_events;
+    out.mem_max_events = e.mem_max_events;
+    out.mem_pgscan = e.mem_pgscan;
+    out.mem_workingset_refaults = e.mem_workingset_refaults;
     // Limits, carried between reads.
     if (e.limits_countdown <= 0 && !vanished) {
       e.limits_countdown = std::max(1, options.limits_every_ticks);

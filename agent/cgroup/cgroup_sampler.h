@@ -35,8 +35,9 @@
 //     dropped in favour of the named one.
 //
 // Metrics, per cgroup (units and sources as in jostle/sample.h):
-//   v2: cpu.stat, cpu.max, memory.current, memory.max, memory.stat (inactive_file),
-//       memory.events (oom_kill), cpu.pressure, memory.pressure, io.pressure.
+//   v2: cpu.stat, cpu.max, memory.current, memory.max, memory.stat (inactive_file, pgscan,
+//       workingset_refault*), memory.events (oom_kill, high, max), cpu.pressure,
+//       memory.pressure, io.pressure.
 //   v1: cpuacct.usage (else cpuacct.usage_user + cpuacct.usage_sys), cpu.stat,
 //       cpu.cfs_quota_us / cpu.cfs_period_us, memory.usage_in_bytes,
 //       memory.limit_in_bytes, memory.stat (total_inactive_file), memory.oom_control
@@ -56,7 +57,7 @@
 //   every tick          cpu.stat / cpuacct.usage of every cgroup (containers': every
 //                       container_cpu_every_ticks, default 1); memory usage and PSI of
 //                       pods and plain cgroups; pods' net/dev.
-//   every N ticks       memory.stat and the OOM kill counter (N = memory_stat_every_ticks,
+//   every N ticks       memory.stat and memory.events (N = memory_stat_every_ticks,
 //                       5): memory.stat forces a kernel stats flush. Containers: memory
 //                       usage, memory.stat, OOM kills and PSI together every
 //                       container_detail_every_ticks (10), spread over the ticks by
