@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/run_identity.h"
 #include "collector/report/report.h"
@@ -142,7 +143,13 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
     return ErrorResponse(Status::InvalidArgument("format='" + format.substr(0, 40) +
                                                  "': expected json, md or html"));
   }
-  auto report = BuildRunReport(store.samples(), store.results(), run, config);
+  const std::string rejudge = request.Query("rejudge", "0");
+  if (rejudge != "0" && rejudge != "1") {
+    return ErrorResponse(Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) +
+                                                 "': expected 0 or 1"));
+  }
+  auto report = ReadRunReport(store.samples(), store.results(), run, config,
+                              rejudge == "1" ? JudgementRead::kRejudge : JudgementRead::kAsJudged);
   if (!report.ok()) {
     if (report.status().code() == Status::Code::kNotFound) {
       return ErrorResponse(Status::NotFound("run '" + run + "' has no stored results"));
@@ -260,7 +267,7 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
                [&stores, config](const HttpServerRequest& r, const PathParams& p) {
                  return ReportRoute(stores, config, r, p);
                },
-               {"format"});
+               {"format", "rejudge"});
   api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return DurationsRoute(analytics, r);

@@ -13,10 +13,12 @@
 //       (runs with an upload of that job), commit (runs whose commit starts with it, 4+ hex
 //       digits), since (runs whose first test started, or without test times whose first
 //       upload came, at most D ago). Times are RFC 3339 UTC.
-//   GET /api/v1/runs/{run}/report?format=json|md|html      (default json)
+//   GET /api/v1/runs/{run}/report?format=json|md|html&rejudge=0|1      (default json, 0)
 //       the run's report (collector/report/REPORT_SCHEMA.md) as application/json,
 //       text/markdown; charset=utf-8 or text/html; charset=utf-8. 404 for a run without
-//       results, 400 for a bad run id or format.
+//       results, 400 for a bad run id or format. Verdicts and evidence are those stored with
+//       the run when it was judged (collector/attribution/judgement.h); rejudge=1 computes
+//       them with today's history and the report says so. Never writes to the store.
 //   GET /api/v1/tests/durations?per_test=N
 //       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed
 //       runs, ...}; N 1..1000, default 10.

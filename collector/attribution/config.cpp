@@ -77,6 +77,25 @@ Setter VerdictList(std::vector<std::string>* field) {
   };
 }
 
+Setter BaselineName(HistoryConfig::Baseline* field) {
+  return [=](const Json& j, const std::string& key) {
+    using Baseline = HistoryConfig::Baseline;
+    static const std::pair<const char*, Baseline> kNames[] = {
+        {"branch+default", Baseline::kBranchAndDefault},
+        {"branch", Baseline::kBranch},
+        {"all", Baseline::kAll}};
+    if (j.is_string()) {
+      for (const auto& [name, value] : kNames) {
+        if (j.get<std::string>() == name) {
+          *field = value;
+          return Status::Ok();
+        }
+      }
+    }
+    return Status::InvalidArgument(key + ": expected \"branch+default\", \"branch\" or \"all\"");
+  };
+}
+
 Setter Statistic(bool* use_mean) {
   return [=](const Json& j, const std::string& key) {
     if (j == "peak" || j == "mean") {
@@ -124,6 +143,7 @@ Setter RootSetter(AttributionConfig* c) {
                       {"fisher_p", Number(&c->history.fisher_p, 0, kFraction)},
                       {"min_clear", Integer(&c->history.min_clear, 1, 1e6)},
                       {"min_rate_difference", Number(&c->history.min_rate_difference, 0, 1)},
+                      {"baseline", BaselineName(&c->history.baseline)},
                   })},
       {"retention", Section({
                         {"samples_days", Number(&c->retention.samples_days, 0, 36500)},

@@ -66,6 +66,10 @@ struct HistoryConfig {
   // A test that fails in clear windows too is "contention" only when its failure rate
   // under contention exceeds its clear-window rate by at least this much (and p is met).
   double min_rate_difference = 0.30;
+  // Which earlier runs are a run's history (those that ended before it started, within
+  // retention.results_days): "branch+default" its branch and the default branch, "branch"
+  // its branch only, "all" every branch. A run without a known branch takes every branch.
+  enum class Baseline { kBranchAndDefault, kBranch, kAll } baseline = Baseline::kBranchAndDefault;
 };
 
 struct RetentionConfig {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -392,6 +393,27 @@ std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, in
   return out;
 }
 
+// The earlier runs a run's verdicts read (ReportOptions::as_of_run, history.baseline,
+// retention.results_days back from the run's start, or from now for today's history).
+HistoryQuery HistoryQueryOf(std::string_view run, const AttributionConfig& config,
+                            const ReportOptions& options, std::optional<int64_t> run_start) {
+  HistoryQuery q;
+  q.run = run;
+  q.as_of_run = options.as_of_run;
+  q.limit = config.history.limit;
+  using Baseline = HistoryConfig::Baseline;
+  q.branches = config.history.baseline == Baseline::kBranch ? HistoryQuery::Branches::kBranch
+               : config.history.baseline == Baseline::kAll
+                   ? HistoryQuery::Branches::kAny
+                   : HistoryQuery::Branches::kBranchAndDefault;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t from = options.as_of_run && run_start ? *run_start : now;
+  q.since_ns = from - static_cast<int64_t>(config.retention.results_days * 86400e9);
+  return q;
+}
+
 }  // namespace
 
 RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
@@ -483,8 +505,10 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
   };
   std::map<std::string, std::vector<HistoryEntry>> history;
   std::vector<Pending> pending;
-  for (const std::string& test_id : judged_tests) {
-    auto earlier = results.TestHistory(test_id, run, config.history.limit);
+  HistoryQuery history_query = HistoryQueryOf(run, config, options, run_start);
+  for (const std::string& test_id : options.read_history ? judged_tests : std::set<std::string>{}) {
+    history_query.test_id = test_id;
+    auto earlier = results.TestHistory(history_query);
     if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
     std::vector<HistoryEntry>& entries = history[test_id];
     for (TestExecution& e : *earlier) {
@@ -701,6 +725,7 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
     std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
     cache.push_back(ContendedFact{p.execution_id, contended, std::move(resource)});
   }
+  if (!options.store_history_cache) cache.clear();
   JOSTLE_RETURN_IF_ERROR(results.SetContendedBatch(cache).WithContext(
       "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 

@@ -108,6 +108,16 @@ struct ReportOptions {
   // ResultStore::SetContendedBatch (only for windows the node's samples already cover in
   // full).
   bool history_cache = true;
+  // BuildRunReport: store the classifications it computes (with history_cache). false for
+  // reads that must not write (a GET of a report).
+  bool store_history_cache = true;
+  // BuildRunReport: read the judged tests' history at all (false when the verdicts and
+  // evidence come from a stored judgement).
+  bool read_history = true;
+  // BuildRunReport: history is the runs that ended before this run started (its verdicts as
+  // of the run); false: every other run up to now (a rejudge with today's history). Either
+  // way within retention.results_days and config.history.baseline's branches.
+  bool as_of_run = true;
 };
 
 // The window of an execution's attempt; nullopt without a start time.

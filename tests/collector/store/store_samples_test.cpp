@@ -319,7 +319,7 @@ TEST(StoreFileTest, ReopenAfterCloseRetainsData) {
     auto store = OpenSqliteStores(path);
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE(*(*store)->samples().PutBatch(batch));
-    ResultOrigin origin{"run-1", "job", "", "", "node-a", "junit.xml", {}};
+    ResultOrigin origin{"run-1", "job", "", "", "node-a", "junit.xml", {}, ""};
     ResultSet set;
     set.tests.push_back(testing::MakeTest("t::a", {Outcome::kFailed}, kT0));
     ASSERT_TRUE(StoreResults((*store)->samples(), (*store)->results(), origin, set).ok());
