@@ -181,6 +181,7 @@ std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& 
   q.pod_namespace = e.pod_namespace;
   q.pod_name = e.pod_name;
   q.self_cgroup = options.self_cgroup;
+  q.own_ancestors = options.self_ancestors;
   return q;
 }
 
@@ -314,8 +315,12 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
     if (auto h = history.find(e.test_id); h != history.end()) {
       for (const HistoryEntry& entry : h->second) add(entry.outcome, entry.contended);
     }
+    bool rerun_passed_clear = false;
     for (const TestExecution* other : g.attempts) {
-      if (other != &e) add(other->outcome, classify(*other));
+      if (other == &e) continue;
+      std::optional<bool> contended = classify(*other);
+      add(other->outcome, contended);
+      if (other->outcome == Outcome::kPassed && contended == false) rerun_passed_clear = true;
     }
 
     auto q = QueryOf(e, options);
@@ -335,8 +340,17 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
         f.assessment = AssessWindow(f.signals, config);
       }
     }
-    f.verdict = DecideVerdict(has_data, f.assessment.contended, counts, rerun_passed,
-                              config.history, &f.evidence);
+    VerdictInput in;
+    in.has_data = has_data;
+    in.contended = f.assessment.contended;
+    in.history = counts;
+    in.rerun_passed = rerun_passed;
+    in.rerun_passed_clear = rerun_passed_clear;
+    f.verdict = DecideVerdict(in, config.history, &f.evidence);
+    // A real failure, or a clear window: nobody else is to blame.
+    if (f.verdict == Verdict::kFailsRegardless || f.verdict == Verdict::kNoContention) {
+      f.assessment.culprits.clear();
+    }
     return f;
   };
 

@@ -97,6 +97,8 @@ struct HistoryEntry {
 struct ReportOptions {
   // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
   std::string self_cgroup;
+  // Ancestors of self_cgroup in every hierarchy, as sampled (WindowQuery::own_ancestors).
+  std::vector<std::string> self_ancestors;
   // BuildRunReport: a node whose part of the run spans more than this many sampling
   // intervals (WindowConfig::default_interval_s) is read sparsely: full resolution only
   // around the windows it judges, and its timeline from one sample per step of

@@ -103,6 +103,12 @@ struct WindowQuery {
   std::string pod_name;
   std::string pod_uid;
   std::string self_cgroup;
+  // Ancestors of the own cgroup up to the root, in every hierarchy (CgroupSample::id or
+  // path; `jostle run` names them, since one cgroup sits at different paths in different v1
+  // hierarchies). With the series whose path is a proper prefix of an own series' path,
+  // these are the own cgroup's ancestors: their CPU throttling is the test's own limit
+  // (`own-limit`, naming the ancestor), and they are never culprits.
+  std::vector<std::string> own_ancestors;
 };
 
 struct SignalStat {
@@ -128,6 +134,7 @@ inline constexpr const char* kNodeNetUtilisation = "node.network.utilisation";
 inline constexpr const char* kNodeNetDrops = "node.network.drops";  // count in the window
 inline constexpr const char* kNodeTcpRetrans = "node.network.retrans_ratio";
 inline constexpr const char* kPodCpuPsiSome = "pod.cpu.psi_some";
+// Of the own pod, its most throttled container, or its most throttled ancestor cgroup.
 inline constexpr const char* kPodThrottle = "pod.cpu.throttle_ratio";
 inline constexpr const char* kPodCpuCores = "pod.cpu.cores";  // informational, cores used
 inline constexpr const char* kPodMemoryPsiSome = "pod.memory.psi_some";
@@ -158,6 +165,9 @@ struct Signals {
   std::map<std::string, SignalStat> values;
   std::optional<double> pod_cpu_limit_cores;  // of throttled_container when that is set
   std::string throttled_container;  // the own container throttled most, when more than the pod
+  // The ancestor cgroup (its id) throttled most, when more than the own series; its limit is
+  // then pod_cpu_limit_cores.
+  std::string throttled_ancestor;
   std::optional<double> pod_mem_limit_bytes;
   std::string pod_label;  // "namespace/name" or the self cgroup, for own-limit culprits
   // Totals over the window, for shares.

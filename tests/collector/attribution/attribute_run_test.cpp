@@ -21,6 +21,7 @@ std::vector<Sample> NoisyNode() {
   Tick noisy = quiet;
   noisy.busy = 0.99;
   noisy.psi_cpu = 0.45;
+  noisy.cgroups[0].psi_cpu = 0.3;  // the test command felt it
   noisy.cgroups.push_back(Cgroup("/system.slice/stress.service", 3.4));
   NodeScenario s;
   s.Repeat(21, quiet).Repeat(20, noisy).Repeat(10, quiet);
@@ -63,7 +64,9 @@ class AttributeRunTest : public ::testing::Test {
     executions_[7].pod_name = "gone";
     executions_[7].start_ns.reset();
     executions_[7].start_ns = kT0 + 25 * kSecond;
-    history_["t::timing"] = {{Outcome::kPassed, false}, {Outcome::kFailed, true}};
+    history_["t::timing"] = {{Outcome::kPassed, false}, {Outcome::kPassed, false},
+                             {Outcome::kPassed, false}, {Outcome::kPassed, false},
+                             {Outcome::kFailed, true},  {Outcome::kFailed, true}};
     history_["t::bug"] = {{Outcome::kFailed, false}, {Outcome::kFailed, true}};
     history_["t::quiet_fail"] = {{Outcome::kPassed, false}, {Outcome::kPassed, std::nullopt}};
   }
@@ -105,14 +108,18 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   for (const Culprit& c : timing.assessment.culprits) {
     EXPECT_NE(c.name, "/user.slice/ci.scope");  // never its own culprit
   }
-  EXPECT_EQ(timing.evidence.history, (HistoryCounts{1, 0, 0, 1, 0}));
+  EXPECT_EQ(timing.evidence.history, (HistoryCounts{2, 0, 0, 4, 0}));
   EXPECT_NEAR(*timing.evidence.failure_rate_contended, 1.0, 1e-12);
   EXPECT_NEAR(*timing.evidence.failure_rate_clear, 0.0, 1e-12);
-  EXPECT_NEAR(*timing.evidence.fisher_p, 1.0 / 3, 1e-9);
+  EXPECT_NEAR(*timing.evidence.fisher_p, 1.0 / 35, 1e-9);  // one-sided, {3, 0; 0, 4}
+  EXPECT_EQ(timing.evidence.decided_by, Basis::kHistory);
   EXPECT_TRUE(timing.signals.pod_found);
   EXPECT_NEAR(timing.signals.values.at(kNodeCpuBusy).peak, 0.99, 1e-6);
 
-  EXPECT_EQ(Find(r.failures, "t::bug").verdict, Verdict::kFailsRegardless);
+  const FailureReport& bug = Find(r.failures, "t::bug");
+  EXPECT_EQ(bug.verdict, Verdict::kFailsRegardless);
+  EXPECT_TRUE(bug.assessment.contended);  // its window was loud, yet nobody is to blame
+  EXPECT_TRUE(bug.assessment.culprits.empty());
   const FailureReport& quiet = Find(r.failures, "t::quiet_fail");
   EXPECT_EQ(quiet.verdict, Verdict::kNoContention);
   EXPECT_FALSE(quiet.assessment.resource);
@@ -133,7 +140,9 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   EXPECT_EQ(flaky.attempts, 2);
   EXPECT_TRUE(flaky.evidence.rerun_passed);
   EXPECT_EQ(flaky.evidence.history.passed_clear, 1);  // the rerun at 45 s was quiet
+  EXPECT_TRUE(flaky.evidence.rerun_passed_clear);
   EXPECT_EQ(flaky.verdict, Verdict::kContention);
+  EXPECT_EQ(flaky.evidence.decided_by, Basis::kClearRerun);
 
   EXPECT_EQ(r.verdict_counts.at("contention"), 1);
   EXPECT_EQ(r.verdict_counts.at("contention-possible"), 1);
@@ -141,6 +150,21 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   EXPECT_EQ(r.verdict_counts.at("no-contention"), 1);
   EXPECT_EQ(r.verdict_counts.at("no-data"), 2);
   EXPECT_EQ(r.nodes, (std::vector<std::string>{"ci-1", "ci-2"}));
+}
+
+TEST_F(AttributeRunTest, RerunPassInAContendedWindowIsNotAClearPass) {
+  executions_ = {Exec("t::flaky", 25, 1, Outcome::kFailed, 0),
+                 Exec("t::flaky", 35, 1, Outcome::kPassed, 1)};
+  history_.clear();
+  RunReport r = Run();
+  ASSERT_EQ(r.flaky_tests.size(), 1u);
+  const FailureReport& f = r.flaky_tests[0];
+  EXPECT_TRUE(f.evidence.rerun_passed);
+  EXPECT_FALSE(f.evidence.rerun_passed_clear);
+  EXPECT_EQ(f.evidence.history.passed_contended, 1);
+  EXPECT_EQ(f.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(f.evidence.decided_by, Basis::kNotDiscriminating);
+  EXPECT_FALSE(f.assessment.culprits.empty());  // possible: the burner is still named
 }
 
 TEST_F(AttributeRunTest, NoDataReasons) {
@@ -196,7 +220,7 @@ TEST_F(AttributeRunTest, KubernetesPodIsNotItsOwnCulpritAndThrottlingIsOwnLimit)
   RunReport r = Run();
   ASSERT_EQ(r.failures.size(), 1u);
   const FailureReport& f = r.failures[0];
-  EXPECT_EQ(f.verdict, Verdict::kContention);
+  EXPECT_EQ(f.verdict, Verdict::kContentionPossible);  // one clear pass does not discriminate
   EXPECT_EQ(f.pod, "ci/runner-1");
   ASSERT_EQ(f.assessment.culprits.size(), 1u);
   EXPECT_EQ(f.assessment.culprits[0].kind, CulpritKind::kOwnLimit);
