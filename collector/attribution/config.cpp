@@ -94,6 +94,7 @@ Setter RootSetter(AttributionConfig* c) {
                      {"default_interval_s", Number(&c->window.default_interval_s, 0.001, 3600)},
                      {"max_gap_intervals", Number(&c->window.max_gap_intervals, 1, 1e6)},
                      {"statistic", Statistic(&c->window.use_mean)},
+                     {"reconstructed_slack_s", Number(&c->window.reconstructed_slack_s, 0, 3600)},
                  })},
       {"cpu", Section({
                   {"node_busy", Number(&c->cpu.node_busy, 0, kFraction)},

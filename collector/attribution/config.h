@@ -25,6 +25,11 @@ struct WindowConfig {
   // Which statistic of a signal over the window is compared with its threshold: the peak
   // of the per-interval values (false) or their mean (true). JSON: "statistic": "peak"|"mean".
   bool use_mean = false;
+  // Reconstructed starts (JUnit without per-test times): when the time the results were
+  // written by is not known (ReportOptions::results_end_ns), a test may have started this
+  // many seconds later than reconstructed, and this much more for every rerun before it in
+  // its file (rerun delays, setup and teardown outside the durations, gaps between suites).
+  double reconstructed_slack_s = 5.0;
 };
 
 // A threshold of 0 switches its signal off.

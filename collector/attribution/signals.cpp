@@ -119,6 +119,8 @@ CgroupRate CgroupRateOf(const CgroupCounters& p, const CgroupCounters& c, double
   r.psi_memory_full = PsiFraction(p.psi_memory, c.psi_memory, true, dt_us);
   r.psi_io_some = PsiFraction(p.psi_io, c.psi_io, false, dt_us);
   r.io_stall_us = PsiStallUs(p.psi_io, c.psi_io);
+  r.memory_stall_us = PsiStallUs(p.psi_memory, c.psi_memory);
+  if (c.mem_usage_bytes) r.mem_usage_bytes = static_cast<double>(*c.mem_usage_bytes);
   if (c.mem_working_set_bytes) {
     r.working_set_bytes = static_cast<double>(*c.mem_working_set_bytes);
     if (c.mem_limit_bytes && *c.mem_limit_bytes > 0) {
@@ -443,6 +445,8 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   struct Totals {
     const CgroupSample* cg = nullptr;
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
+    double usage_peak = 0, mem_stall_us = 0;
+    std::optional<double> usage_first, usage_last;  // in time order
     bool own = false;  // the own series, or one of its ancestors
   };
   // Per series key (CgroupSample::id), its slot in `series`; -1 until seen in the window.
@@ -505,6 +509,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     t.own = t.own || own_pod || self || ancestor;
     t.cpu_us += r.cpu_us.value_or(0);
     t.ws_peak = std::max(t.ws_peak, r.working_set_bytes.value_or(0));
+    if (r.mem_usage_bytes) {
+      t.usage_peak = std::max(t.usage_peak, *r.mem_usage_bytes);
+      if (!t.usage_first) t.usage_first = r.mem_usage_bytes;
+      t.usage_last = r.mem_usage_bytes;
+    }
+    t.mem_stall_us += r.memory_stall_us.value_or(0);
     t.io_stall_us += r.io_stall_us.value_or(0);
     t.net_bytes += r.net_bytes.value_or(0);
     if (!(own_pod || self)) continue;
@@ -583,6 +593,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       Totals& e = exclusive[parent->second];
       e.cpu_us = std::max(0.0, e.cpu_us - t.cpu_us);
       e.ws_peak = std::max(0.0, e.ws_peak - t.ws_peak);
+      e.usage_peak = std::max(0.0, e.usage_peak - t.usage_peak);
+      e.mem_stall_us = std::max(0.0, e.mem_stall_us - t.mem_stall_us);
+      if (e.usage_first && e.usage_last && t.usage_first && t.usage_last) {
+        *e.usage_first -= *t.usage_first;
+        *e.usage_last -= *t.usage_last;
+      }
       e.io_stall_us = std::max(0.0, e.io_stall_us - t.io_stall_us);
       e.net_bytes = std::max(0.0, e.net_bytes - t.net_bytes);
       break;
@@ -600,6 +616,11 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (t.cg->scope == Scope::kPod) u.namespace_name = t.cg->namespace_name;
     u.cpu_us = t.cpu_us;
     u.working_set_bytes = t.ws_peak;
+    u.mem_usage_peak_bytes = t.usage_peak;
+    if (t.usage_first && t.usage_last) {
+      u.mem_growth_bytes = std::max(0.0, *t.usage_last - *t.usage_first);
+    }
+    u.memory_stall_us = t.mem_stall_us;
     u.io_stall_us = t.io_stall_us;
     u.net_bytes = t.net_bytes;
     s.neighbours.push_back(std::move(u));

@@ -57,6 +57,9 @@ struct CgroupRate {
   std::optional<double> psi_io_some;
   std::optional<double> io_stall_us;        // Δ io.pressure "some" µs (io culprit ranking)
   std::optional<double> working_set_bytes;  // gauge at the later sample
+  std::optional<double> mem_usage_bytes;    // gauge at the later sample (memory.current /
+                                            // usage_in_bytes: anon and page cache charged)
+  std::optional<double> memory_stall_us;    // Δ memory.pressure "some" µs (memory culprits)
   std::optional<double> working_set_ratio;  // working set / memory limit (when limited)
   std::optional<double> oom_kills;          // Δ OOM kills
   std::optional<double> net_bytes;          // Δ(rx+tx bytes) of the pod's network namespace
@@ -152,6 +155,12 @@ struct NeighbourUsage {
   std::string namespace_name;    // pods only
   double cpu_us = 0;             // CPU-µs used in the window, excluding sampled child cgroups
   double working_set_bytes = 0;  // peak working set in the window, excluding sampled children
+  // Memory culprit ranking (what causes pressure), excluding sampled children: the peak
+  // charge (anon + page cache), its growth over the window (last − first reading, at least
+  // 0), and the time it stalled on memory (reclaiming, refaulting) in the window.
+  double mem_usage_peak_bytes = 0;
+  double mem_growth_bytes = 0;
+  double memory_stall_us = 0;
   double io_stall_us = 0;        // io PSI "some" stall µs in the window
   double net_bytes = 0;          // rx+tx bytes in the window (own network namespace)
 };

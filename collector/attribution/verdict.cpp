@@ -98,19 +98,63 @@ double UseOf(const NeighbourUsage& u, Resource r) {
   return 0;
 }
 
+// Memory: what causes pressure, not what sits in memory. Per neighbour, its share of the
+// candidates' memory stall time, of their charge growth and of their peak charge (anon and
+// page cache; the working set where the charge is unknown), averaged over the components
+// that some candidate has; empty when none has any.
+std::vector<double> MemoryPressureShares(const std::vector<NeighbourUsage>& neighbours) {
+  using Component = double (*)(const NeighbourUsage&);
+  const Component components[] = {
+      [](const NeighbourUsage& u) { return u.memory_stall_us; },
+      [](const NeighbourUsage& u) { return u.mem_growth_bytes; },
+      [](const NeighbourUsage& u) {
+        return u.mem_usage_peak_bytes > 0 ? u.mem_usage_peak_bytes : u.working_set_bytes;
+      },
+  };
+  std::vector<double> shares(neighbours.size(), 0.0);
+  int used = 0;
+  for (Component value : components) {
+    double total = 0;
+    for (const NeighbourUsage& u : neighbours) total += value(u);
+    if (total <= 0) continue;
+    ++used;
+    for (size_t i = 0; i < neighbours.size(); ++i) shares[i] += value(neighbours[i]) / total;
+  }
+  if (used == 0) return {};
+  for (double& v : shares) v /= used;
+  return shares;
+}
+
+std::string MemoryDetail(const NeighbourUsage& u) {
+  auto mib = [](double bytes) { return Fixed(bytes / (1024.0 * 1024.0), 0) + " MiB"; };
+  std::string out = "stalled " + Fixed(u.memory_stall_us / 1e6, 1) + " s on memory";
+  if (u.mem_growth_bytes > 0) out += ", charge grew " + mib(u.mem_growth_bytes);
+  if (u.mem_usage_peak_bytes > 0) out += ", peak charge " + mib(u.mem_usage_peak_bytes);
+  return out;
+}
+
 std::vector<Culprit> RankNeighbours(const Signals& s, Resource r, const CulpritConfig& config) {
+  std::vector<double> use;
+  for (const NeighbourUsage& u : s.neighbours) use.push_back(UseOf(u, r));
   double total = 0;
-  for (const NeighbourUsage& u : s.neighbours) total += UseOf(u, r);
+  for (double v : use) total += v;
   double node_total = r == Resource::kCpu       ? s.node_cpu_busy_us
                       : r == Resource::kMemory  ? s.node_mem_total_bytes
                       : r == Resource::kNetwork ? s.node_net_bytes
                                                 : 0;
   double denominator = node_total > 0 ? std::max(node_total, total) : total;
+  if (r == Resource::kMemory) {
+    if (std::vector<double> shares = MemoryPressureShares(s.neighbours); !shares.empty()) {
+      use = std::move(shares);
+      denominator = 1;
+    }
+  }
   std::vector<Culprit> out;
   if (denominator <= 0) return out;
   std::map<std::string, std::pair<double, int>> namespaces;  // share sum, pod count
-  for (const NeighbourUsage& u : s.neighbours) {
-    double share = UseOf(u, r) / denominator;
+  for (size_t i = 0; i < s.neighbours.size(); ++i) {
+    const NeighbourUsage& u = s.neighbours[i];
+    double share = use[i] / denominator;
     if (u.scope == Scope::kPod && !u.namespace_name.empty()) {
       auto& ns = namespaces[u.namespace_name];
       ns.first += share;
@@ -121,6 +165,7 @@ std::vector<Culprit> RankNeighbours(const Signals& s, Resource r, const CulpritC
     k.kind = u.scope == Scope::kPod ? CulpritKind::kPod : CulpritKind::kCgroup;
     k.name = u.name;
     k.share = share;
+    if (r == Resource::kMemory) k.detail = MemoryDetail(u);
     out.push_back(std::move(k));
   }
   for (const auto& [name, agg] : namespaces) {
@@ -358,9 +403,15 @@ std::string EvidenceSummary(const Evidence& e) {
       return "no samples cover the window";
     case Basis::kClearWindow:
       return "clear window: no signal the test felt crossed its threshold";
-    case Basis::kUncertainWindow:
-      return "reconstructed start: only part of the span the test may have run in was "
-             "contended";
+    case Basis::kUncertainWindow: {
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    "reconstructed start, up to %.1f s later: the window was contended at %d of "
+                    "%d placements over that span, not all",
+                    static_cast<double>(e.start_uncertainty_ns) / 1e9, e.placements_contended,
+                    e.placements);
+      return buf;
+    }
     case Basis::kClearRerun:
       return "another attempt in this run passed in a clear window";
     case Basis::kHistory:

@@ -3,6 +3,7 @@
 // Pure functions over Signals and counts.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,6 +119,12 @@ struct Evidence {
   std::optional<double> fisher_p;
   double alpha = 0.05;  // HistoryConfig::alpha the p was compared with
   Basis decided_by = Basis::kNoSamples;
+  // A reconstructed start: how much later it may have started, and of the placements of its
+  // window over that span, how many were judged and how many were contended (set by the
+  // caller; the verdict claims contention only when every placement was).
+  int64_t start_uncertainty_ns = 0;
+  int placements = 0;
+  int placements_contended = 0;
 };
 
 // One sentence saying which evidence decided, e.g. "history: fails 3/3 contended, 0/4 clear,

@@ -91,6 +91,9 @@ Json Failure(const FailureReport& f) {
       {"failure_rate_clear", Optional(e.failure_rate_clear)},
       {"fisher_p", Optional(e.fisher_p)},
       {"alpha", Number(e.alpha)},
+      {"start_uncertainty_s", static_cast<double>(e.start_uncertainty_ns) / 1e9},
+      {"placements", e.placements},
+      {"placements_contended", e.placements_contended},
       {"decided_by", BasisName(e.decided_by)},
       {"summary", EvidenceSummary(e)},
   };

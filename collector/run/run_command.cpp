@@ -678,6 +678,7 @@ int RunCommand(const RunOptions& o) {
   ReportOptions report_options;
   if (cgroup) report_options.self_cgroup = cgroup_name;
   report_options.self_ancestors = ancestors;
+  report_options.results_end_ns = command_end_ns;
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {

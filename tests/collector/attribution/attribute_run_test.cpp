@@ -167,6 +167,62 @@ TEST_F(AttributeRunTest, RerunPassInAContendedWindowIsNotAClearPass) {
   EXPECT_FALSE(f.assessment.culprits.empty());  // possible: the burner is still named
 }
 
+// pytest's JUnit with reruns: starts are rebuilt from the suite's timestamp and durations
+// (one chain, one after another), and reruns' delays are left out, so every test may have
+// run up to G = results end - chain end later. The burner runs 20-40 s; the chain ends at
+// 44 s and the results were written at 50 s: G = 6 s.
+TEST_F(AttributeRunTest, ReconstructedWindowsNeedTheWholeUncertainSpanContended) {
+  auto approx = [](std::string id, int64_t start_s, double duration_s, Outcome outcome,
+                   int attempt = 0) {
+    TestExecution e = Exec(std::move(id), start_s, duration_s, outcome, attempt);
+    e.timing_approximate = true;
+    e.upload_id = 7;
+    return e;
+  };
+  executions_ = {approx("t::cpu", 22, 2, Outcome::kFailed, 0),
+                 approx("t::cpu", 24, 2, Outcome::kFailed, 1),
+                 approx("t::fill", 26, 10, Outcome::kPassed),
+                 approx("t::late_bug", 36, 1, Outcome::kFailed),
+                 approx("t::fill2", 37, 6, Outcome::kPassed),
+                 approx("t::after", 43, 1, Outcome::kFailed)};
+  history_.clear();
+  options_.results_end_ns = kT0 + 50 * kSecond;
+  std::vector<int64_t> u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u, std::vector<int64_t>(6, 6 * kSecond));
+
+  RunReport r = Run();
+  const FailureReport& cpu = Find(r.failures, "t::cpu");
+  EXPECT_EQ(cpu.evidence.placements, 7);  // 0, 1, ..., 6 s later
+  EXPECT_EQ(cpu.evidence.placements_contended, 7);
+  EXPECT_EQ(cpu.evidence.history.failed_contended, 1);  // its first attempt, all of it loud
+  EXPECT_EQ(cpu.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(cpu.evidence.decided_by, Basis::kNotDiscriminating);
+  // Placed as reconstructed it ran in the burst; 6 s later it did not.
+  const FailureReport& late = Find(r.failures, "t::late_bug");
+  EXPECT_TRUE(late.assessment.contended);
+  EXPECT_GT(late.evidence.placements_contended, 0);
+  EXPECT_LT(late.evidence.placements_contended, late.evidence.placements);
+  EXPECT_EQ(late.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(late.evidence.decided_by, Basis::kUncertainWindow);
+  EXPECT_FALSE(late.evidence.fisher_p);
+  EXPECT_NE(EvidenceSummary(late.evidence).find("up to 6.0 s later"), std::string::npos)
+      << EvidenceSummary(late.evidence);
+  EXPECT_EQ(Find(r.failures, "t::after").verdict, Verdict::kNoContention);
+
+  // Without the time the results were written: slack per rerun before it in the chain.
+  options_.results_end_ns.reset();
+  u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u, (std::vector<int64_t>{5 * kSecond, 10 * kSecond, 10 * kSecond, 10 * kSecond,
+                                     10 * kSecond, 10 * kSecond}));
+  // Exact times have none; neither do chains of other uploads.
+  executions_[0].timing_approximate = false;
+  executions_[1].upload_id = 8;
+  u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u[0], 0);
+  EXPECT_EQ(u[1], 10 * kSecond);
+  EXPECT_EQ(u[2], 5 * kSecond);
+}
+
 TEST_F(AttributeRunTest, NoDataReasons) {
   // Window after the last sample: not covered yet. Window inside a gap: clock gap.
   std::vector<Sample>& s = samples_["ci-1"];

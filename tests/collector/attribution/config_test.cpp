@@ -123,6 +123,7 @@ TEST(AttributionConfig, DocumentedDefaultsMatchTheCode) {
   EXPECT_EQ(c->window.default_interval_s, d.window.default_interval_s);
   EXPECT_EQ(c->window.max_gap_intervals, d.window.max_gap_intervals);
   EXPECT_EQ(c->window.use_mean, d.window.use_mean);
+  EXPECT_EQ(c->window.reconstructed_slack_s, d.window.reconstructed_slack_s);
   EXPECT_EQ(c->cpu.node_busy, d.cpu.node_busy);
   EXPECT_EQ(c->cpu.psi_some, d.cpu.psi_some);
   EXPECT_EQ(c->cpu.throttle_ratio, d.cpu.throttle_ratio);

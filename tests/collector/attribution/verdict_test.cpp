@@ -206,7 +206,39 @@ TEST(Culprits, OwnMemoryLimitFirstThenNeighbours) {
   ASSERT_EQ(a.culprits.size(), 2u);
   EXPECT_EQ(a.culprits[0].kind, CulpritKind::kOwnLimit);
   EXPECT_EQ(a.culprits[1].name, "data/db");
-  EXPECT_NEAR(a.culprits[1].share, 0.6, 1e-9);
+  EXPECT_NEAR(a.culprits[1].share, 1.0, 1e-9);  // all of the candidates' memory use
+}
+
+// Memory culprits by what causes pressure: a page-cache-heavy reader stalling in reclaim
+// outranks a larger but idle working set, and one whose charge grows counts too.
+TEST(Culprits, MemoryRankedByPressureNotWorkingSet) {
+  AttributionConfig config;
+  Signals s = With({{kPodMemoryPsiSome, 0.3}});
+  s.node_mem_total_bytes = 8e9;
+  NeighbourUsage cache = Neighbour(Scope::kCgroup, "/job/cache", "", 0);
+  cache.working_set_bytes = 500e6;
+  cache.mem_usage_peak_bytes = 600e6;
+  cache.memory_stall_us = 3e6;
+  NeighbourUsage idle = Neighbour(Scope::kCgroup, "/system.slice/db.service", "", 0);
+  idle.working_set_bytes = 900e6;
+  idle.mem_usage_peak_bytes = 900e6;
+  s.neighbours = {idle, cache};
+  WindowAssessment a = AssessWindow(s, config);
+  ASSERT_EQ(a.resource, Resource::kMemory);
+  ASSERT_EQ(a.culprits.size(), 2u);
+  EXPECT_EQ(a.culprits[0].name, "/job/cache");
+  EXPECT_NEAR(a.culprits[0].share, (1.0 + 0.4) / 2, 1e-9);  // all the stall, 40% of charge
+  EXPECT_EQ(a.culprits[0].detail, "stalled 3.0 s on memory, peak charge 572 MiB");
+  EXPECT_NEAR(a.culprits[1].share, 0.6 / 2, 1e-9);
+  // A neighbour whose charge grows by 300 MB in the window takes the lead.
+  NeighbourUsage grower = Neighbour(Scope::kCgroup, "/user.slice/build.scope", "", 0);
+  grower.mem_usage_peak_bytes = 400e6;
+  grower.mem_growth_bytes = 300e6;
+  grower.memory_stall_us = 2e6;
+  s.neighbours.push_back(grower);
+  a = AssessWindow(s, config);
+  ASSERT_FALSE(a.culprits.empty());
+  EXPECT_EQ(a.culprits[0].name, "/user.slice/build.scope");
 }
 
 struct VerdictCase {
