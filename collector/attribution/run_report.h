@@ -97,6 +97,11 @@ struct HistoryEntry {
 struct ReportOptions {
   // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
   std::string self_cgroup;
+  // Ancestors of self_cgroup in every hierarchy, as sampled (WindowQuery::own_ancestors).
+  std::vector<std::string> self_ancestors;
+  // When every result file of the run had been written (wall clock, ns; `jostle run`: when
+  // its command ended). Bounds how late a reconstructed start can be (StartUncertainty).
+  std::optional<int64_t> results_end_ns;
   // BuildRunReport: a node whose part of the run spans more than this many sampling
   // intervals (WindowConfig::default_interval_s) is read sparsely: full resolution only
   // around the windows it judges, and its timeline from one sample per step of
@@ -119,6 +124,15 @@ struct ReportOptions {
   // way within retention.results_days and config.history.baseline's branches.
   bool as_of_run = true;
 };
+
+// Per execution (same order), how much later than its reconstructed start it may have
+// started, ns; 0 for exact times. Executions of one upload and job with approximate timing
+// form a chain, in start order, that ran one after another; gaps (rerun delays, setup and
+// teardown, suites) only delay them. With options.results_end_ns the latest start of chain
+// member k is results_end_ns minus the durations of k and every later member; without it,
+// config.reconstructed_slack_s times (1 + reruns at or before k in the chain). At most 1 h.
+std::vector<int64_t> StartUncertainty(const std::vector<TestExecution>& executions,
+                                      const ReportOptions& options, const WindowConfig& config);
 
 // The window of an execution's attempt; nullopt without a start time.
 std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& options);

@@ -282,6 +282,7 @@ std::string EvidenceCell(const FailureReport& f) {
     std::snprintf(buf, sizeof buf, "%.3g", *f.evidence.fisher_p);
     out += "<br>Fisher p = " + std::string(buf);
   }
+  out += "<br><b>decided by</b>: " + Esc(EvidenceSummary(f.evidence));
   return out;
 }
 

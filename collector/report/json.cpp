@@ -66,7 +66,8 @@ Json Failure(const FailureReport& f) {
                        {"resource", ResourceName(c.resource)},
                        {"value", Number(c.value)},
                        {"threshold", Number(c.threshold)},
-                       {"severity", Number(c.severity)}});
+                       {"severity", Number(c.severity)},
+                       {"felt", FeltName(c.felt)}});
   }
   j["thresholds_crossed"] = std::move(crossed);
   Json culprits = Json::array();
@@ -85,9 +86,16 @@ Json Failure(const FailureReport& f) {
         {"passed_clear", e.history.passed_clear},
         {"no_data", e.history.no_data}}},
       {"rerun_passed", e.rerun_passed},
+      {"rerun_passed_clear", e.rerun_passed_clear},
       {"failure_rate_contended", Optional(e.failure_rate_contended)},
       {"failure_rate_clear", Optional(e.failure_rate_clear)},
       {"fisher_p", Optional(e.fisher_p)},
+      {"alpha", Number(e.alpha)},
+      {"start_uncertainty_s", static_cast<double>(e.start_uncertainty_ns) / 1e9},
+      {"placements", e.placements},
+      {"placements_contended", e.placements_contended},
+      {"decided_by", BasisName(e.decided_by)},
+      {"summary", EvidenceSummary(e)},
   };
   j["reason"] = f.reason.empty() ? Json(nullptr) : Json(f.reason);
   j["advice"] = Advice(f);

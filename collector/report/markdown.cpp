@@ -76,6 +76,7 @@ std::string Evidence(const FailureReport& f) {
     std::snprintf(buf, sizeof buf, ", p=%.3g", *f.evidence.fisher_p);
     out += buf;
   }
+  out += "; decided by: " + Cell(EvidenceSummary(f.evidence));
   return out;
 }
 

@@ -33,6 +33,7 @@
 #include "collector/attribution/run_report.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
+#include "collector/run/ancestor_cgroups.h"
 #include "collector/run/command_cgroup.h"
 #include "collector/run/pytest_plugin.h"
 #include "collector/store/stores.h"
@@ -134,6 +135,20 @@ std::string ModuleKey(const TestCase& t, bool reportlog) {
     std::replace(key.begin(), key.end(), '/', '.');
   }
   return key;
+}
+
+// The cgroups above the command's (this process's own and its ancestors, every hierarchy),
+// sampled so that a limit on any of them is seen as the command's own.
+std::vector<std::string> OwnAncestorCgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto names = AncestorCgroupNames(text.str(), "/proc/self/cgroup");
+  if (!names.ok()) {
+    spdlog::warn("limits above the command's cgroup are not read: {}", names.status().ToString());
+    return {};
+  }
+  return std::move(names).value();
 }
 
 // The sampling side of a run: one tick per interval into the store.
@@ -570,7 +585,11 @@ int RunCommand(const RunOptions& o) {
   agent::CgroupOptions cgroup_options;
   cgroup_options.extra_cgroups = o.cgroups;
   if (cgroup) cgroup_options.extra_cgroups.push_back(cgroup->name());
+  std::vector<std::string> ancestors = cgroup ? OwnAncestorCgroups() : std::vector<std::string>{};
+  cgroup_options.extra_cgroups.insert(cgroup_options.extra_cgroups.end(), ancestors.begin(),
+                                      ancestors.end());
   cgroup_options.rescan_every_ticks = 2;  // neighbours that start mid-run are seen quickly
+  cgroup_options.limits_every_ticks = 2;  // a limit set or changed mid-run is seen quickly
   auto sampler = agent::Sampler::Open(paths, cgroup_options, nullptr);
   if (!sampler.ok()) {
     spdlog::error("cannot sample this machine: {}", sampler.status().ToString());
@@ -658,6 +677,8 @@ int RunCommand(const RunOptions& o) {
 
   ReportOptions report_options;
   if (cgroup) report_options.self_cgroup = cgroup_name;
+  report_options.self_ancestors = ancestors;
+  report_options.results_end_ns = command_end_ns;
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {
