@@ -30,6 +30,9 @@ struct RunOptions {
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
   std::string cgroup_root = "/sys/fs/cgroup";
+  // How the command's own use is told apart (run_mode.h): "auto" (what this machine allows)
+  // or a mode name.
+  std::string mode = "auto";
   std::vector<std::string> cgroups;  // more cgroups to sample (like the agent's --cgroup)
   std::string node_name;             // empty: the hostname
   bool progress = true;              // a status line on stderr when it is a terminal
