@@ -1,7 +1,5 @@
 #include "collector/run/command_cgroup.h"
 
-#include "collector/run/cgroup_hierarchy.h"
-
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "collector/run/cgroup_hierarchy.h"
 
 namespace jostle::collector {
 namespace {
@@ -30,7 +30,8 @@ Status WriteControl(const std::string& dir, const std::string& change) {
   std::ofstream control(dir + "/cgroup.subtree_control");
   control << change << '\n';
   control.flush();
-  if (!control) return Status::FromErrno(errno, "'" + change + "' > " + dir + "/cgroup.subtree_control");
+  if (!control)
+    return Status::FromErrno(errno, "'" + change + "' > " + dir + "/cgroup.subtree_control");
   return Status::Ok();
 }
 
@@ -81,7 +82,8 @@ Result<CommandCgroup> CommandCgroup::CreateV2(const std::string& v2_root, const 
     }
     for (pid_t p : movers) {
       Status s = WritePid(leaf, p);
-      if (!s.ok() && p == self) return Status::PermissionDenied("moving jostle into " + leaf + ": " + s.message());
+      if (!s.ok() && p == self)
+        return Status::PermissionDenied("moving jostle into " + leaf + ": " + s.message());
       if (!s.ok()) spdlog::warn("process {} not moved into {}: {}", p, leaf, s.message());
     }
   }
@@ -89,8 +91,8 @@ Result<CommandCgroup> CommandCgroup::CreateV2(const std::string& v2_root, const 
   for (const std::string& c : controllers) {
     if (std::find(on.begin(), on.end(), c) != on.end()) continue;
     if (Status s = WriteControl(cg.own_dir_, "+" + c); !s.ok()) {
-      return Status::PermissionDenied("controller " + c + " not enabled for the command: " +
-                                      s.message());
+      return Status::PermissionDenied("controller " + c +
+                                      " not enabled for the command: " + s.message());
     }
     cg.enabled_.push_back(c);
   }

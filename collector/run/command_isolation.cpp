@@ -42,8 +42,8 @@ Result<std::unique_ptr<CommandIsolation>> CommandIsolation::SetUp(const Isolatio
   paths.proc_root = o.proc_root;
   const char* scope = std::getenv(kRunScopeEnv);
   const uid_t uid = ::geteuid();
-  RunModeFacts facts =
-      ReadRunModeFacts(paths, uid, uid == 0, scope != nullptr && *scope != '\0', SystemdScopeUsable);
+  RunModeFacts facts = ReadRunModeFacts(paths, uid, uid == 0, scope != nullptr && *scope != '\0',
+                                        SystemdScopeUsable);
   std::unique_ptr<CommandIsolation> iso(new CommandIsolation());
   iso->plan_ = DecideRunMode(facts, ::getpid(), forced);
   if (iso->plan_.mode == RunMode::kV2SystemdScope && !facts.in_jostle_scope) {
@@ -109,9 +109,10 @@ void CommandIsolation::Started(pid_t pid) {
   if (tree_) tree_->SetCommand(pid);
   if (!cgroup_) return;
   if (Status s = cgroup_->Add(pid); !s.ok()) {
-    spdlog::warn("command not moved into a cgroup of its own ({}); its use is counted as its "
-                 "parent's",
-                 s.message());
+    spdlog::warn(
+        "command not moved into a cgroup of its own ({}); its use is counted as its "
+        "parent's",
+        s.message());
   }
 }
 

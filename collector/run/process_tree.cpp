@@ -92,8 +92,7 @@ Result<ProcStat> ParseProcPidStat(std::string_view text) {
   }
   // f[0] is field 3 (state); field N is f[N - 3]. Needed up to 24 (rss).
   if (f.size() < 22 || f[0].size() != 1) {
-    return Status::InvalidArgument("stat: " + std::to_string(f.size() + 2) +
-                                   " fields, 24 needed");
+    return Status::InvalidArgument("stat: " + std::to_string(f.size() + 2) + " fields, 24 needed");
   }
   uint64_t v[25] = {};
   for (int n : {4, 6, 14, 15, 16, 17, 22, 24}) {
@@ -250,17 +249,16 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
   s.id = s.path = TreeSeriesName(jostle_pid_);
   s.cpu_usage_us = static_cast<uint64_t>(static_cast<double>(tree_cpu_ticks) * us_per_tick_) +
                    (reaped_us - std::min(reaped_us, reaped_base_us_.load()));
-  s.mem_usage_bytes = s.mem_working_set_bytes =
-      tree_rss_pages * static_cast<uint64_t>(page_size_);
+  s.mem_usage_bytes = s.mem_working_set_bytes = tree_rss_pages * static_cast<uint64_t>(page_size_);
   AddOwnLimits(s);
   return s;
 }
 
 std::vector<pid_t> ProcessTree::TreePids() const { return tree_pids_; }
 
-std::vector<Culprit> ProcessTree::TopNeighbours(int64_t from_ns, int64_t to_ns,
-                                                Resource resource, double node_busy_us,
-                                                double node_mem_bytes, size_t n) const {
+std::vector<Culprit> ProcessTree::TopNeighbours(int64_t from_ns, int64_t to_ns, Resource resource,
+                                                double node_busy_us, double node_mem_bytes,
+                                                size_t n) const {
   if (resource == Resource::kNetwork || ticks_.empty()) return {};
   // Ticks in the window, and the last one before it (the baseline of cumulative counters).
   auto first = std::lower_bound(ticks_.begin(), ticks_.end(), from_ns,
@@ -280,8 +278,12 @@ std::vector<Culprit> ProcessTree::TopNeighbours(int64_t from_ns, int64_t to_ns,
   for (auto t = first; t != last; ++t) {
     for (const Point& p : t->points) {
       Use& u = use[p.key];
-      // A process first seen inside the window started there: its counters start at 0.
-      if (!u.base && !u.end && known_[p.key].first_tick < first_index) u.base = p;
+      // Without a reading before the window, its first reading in it is the baseline,
+      // unless it first appeared inside the window after the first tick (it started there:
+      // its counters start at 0).
+      const size_t seen = known_[p.key].first_tick;
+      bool started_inside = seen > 0 && seen >= first_index;
+      if (!u.base && !u.end && !started_inside) u.base = p;
       u.end = p;
       u.rss_peak = std::max(u.rss_peak, p.rss_bytes);
     }
@@ -320,7 +322,8 @@ std::vector<Culprit> ProcessTree::TopNeighbours(int64_t from_ns, int64_t to_ns,
     c.kind = CulpritKind::kProcess;
     c.name = "pid " + std::to_string(k.pid) + " " + k.comm;
     c.share = whole > 0 ? std::min(1.0, r.amount / whole) : 0;
-    c.detail = "user " + UserName(k.uid) + (k.container.empty() ? "" : ", container " + k.container);
+    c.detail =
+        "user " + UserName(k.uid) + (k.container.empty() ? "" : ", container " + k.container);
     out.push_back(std::move(c));
   }
   return out;

@@ -73,8 +73,7 @@ class ProcessTree {
   // outside processes' IO bytes), kind process, named "pid N comm", detail "user U[,
   // container ID]". None for network (not per process in /proc).
   std::vector<Culprit> TopNeighbours(int64_t from_ns, int64_t to_ns, Resource resource,
-                                     double node_busy_us, double node_mem_bytes,
-                                     size_t n) const;
+                                     double node_busy_us, double node_mem_bytes, size_t n) const;
   // Pids in the tree as of the last tick, and how many processes were ever in it.
   std::vector<pid_t> TreePids() const;
 

@@ -118,7 +118,7 @@ bool LooksLikeResultFile(const fs::path& p) {
     std::string head = Head(p, 4096);
     std::string first = head.substr(0, head.find('\n'));
     return first.find("\"$report_type\"") != std::string::npos ||  // pytest report-log
-           (first.find("\"Action\"") != std::string::npos &&      // go test -json
+           (first.find("\"Action\"") != std::string::npos &&       // go test -json
             first.find("\"Time\"") != std::string::npos);
   }
   return false;

@@ -64,8 +64,8 @@ int RunCommand(const RunOptions& options);
 // globs as they are. With no globs, files are recognised by content: *.xml files whose
 // root element is <testsuites> or <testsuite> (JUnit XML of any producer, e.g. GoogleTest's
 // test_detail.xml, pytest's --junitxml) and *.json / *.jsonl / *.log files whose first line
-// is a pytest report-log event ("$report_type") or a go test -json event ("Time", "Action"). Skips .git, node_modules, directories more
-// than 8 levels down, and `exclude_dir`. Sorted.
+// is a pytest report-log event ("$report_type") or a go test -json event ("Time", "Action"). Skips
+// .git, node_modules, directories more than 8 levels down, and `exclude_dir`. Sorted.
 std::vector<std::string> FindResultFiles(const std::string& dir,
                                          const std::vector<std::string>& globs, int64_t since_ns,
                                          const std::string& exclude_dir);

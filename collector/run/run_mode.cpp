@@ -170,8 +170,7 @@ ContainerFacts ReadContainer(const RunModePaths& p, CgroupLayout layout) {
   } else if (layout != CgroupLayout::kNone) {
     for (const char* cpu : {"/cpu", "/cpu,cpuacct"}) {
       std::vector<std::string> quota = Words(ReadText(p.cgroup_root + cpu + "/cpu.cfs_quota_us"));
-      std::vector<std::string> period =
-          Words(ReadText(p.cgroup_root + cpu + "/cpu.cfs_period_us"));
+      std::vector<std::string> period = Words(ReadText(p.cgroup_root + cpu + "/cpu.cfs_period_us"));
       if (quota.empty() || period.empty() || quota[0] == "-1") continue;
       c.cpu_limit_cores = ParseCpuMax(quota[0] + " " + period[0]);
       break;

@@ -57,7 +57,7 @@ struct OwnV2Cgroup {
 // Where a container shows itself, and the limits it sees at its cgroup root.
 struct ContainerFacts {
   bool in_container = false;
-  std::vector<std::string> evidence;  // "/.dockerenv", "/proc/1/cgroup: /docker/<id>", ...
+  std::vector<std::string> evidence;        // "/.dockerenv", "/proc/1/cgroup: /docker/<id>", ...
   std::optional<double> cpu_limit_cores;    // cpu.max (v1: cfs_quota_us / cfs_period_us)
   std::optional<uint64_t> mem_limit_bytes;  // memory.max (v1: memory.limit_in_bytes)
   bool host_proc = false;  // --proc-root is not this process's own /proc (the host's mounted)
@@ -71,10 +71,10 @@ struct RunModeFacts {
   // v1/hybrid: every sampled v1 hierarchy (cpu, cpuacct, memory) has this process's cgroup
   // directory, and it may create cgroups there (root, or cgroup.procs owned by uid).
   bool v1_writable = false;
-  OwnV2Cgroup v2;                       // layout kV2 only
-  bool systemd_running = false;         // /run/systemd/system exists
-  bool systemd_scope_usable = false;    // a probe scope started (only probed when it matters)
-  bool in_jostle_scope = false;         // already re-run in the scope (JOSTLE_RUN_SCOPE set)
+  OwnV2Cgroup v2;                     // layout kV2 only
+  bool systemd_running = false;       // /run/systemd/system exists
+  bool systemd_scope_usable = false;  // a probe scope started (only probed when it matters)
+  bool in_jostle_scope = false;       // already re-run in the scope (JOSTLE_RUN_SCOPE set)
   ContainerFacts container;
 };
 

@@ -17,8 +17,8 @@ namespace jostle::collector {
 namespace {
 
 std::vector<std::string> ScopeArgs(bool user, const std::string& unit) {
-  std::vector<std::string> args = {"systemd-run", "--scope", "-p", "Delegate=yes", "--quiet",
-                                   "--collect"};
+  std::vector<std::string> args = {"systemd-run",  "--scope", "-p",
+                                   "Delegate=yes", "--quiet", "--collect"};
   if (user) args.push_back("--user");
   if (!unit.empty()) {
     args.push_back("--unit");

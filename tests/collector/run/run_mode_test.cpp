@@ -151,7 +151,8 @@ TEST(RunModeTest, V1AsRootGetsItsCgroupBesideAndAnotherUserFollowsTheTree) {
   EXPECT_EQ(plan.mode, RunMode::kV1HybridRoot);
   EXPECT_STREQ(RunModeName(plan.mode), "v1/hybrid-root");
   EXPECT_TRUE(plan.controllers.empty());
-  RunModeFacts user = ReadRunModeFacts(Fixture("v1"), FixtureOwner("v1") + 1, false, false, nullptr);
+  RunModeFacts user =
+      ReadRunModeFacts(Fixture("v1"), FixtureOwner("v1") + 1, false, false, nullptr);
   EXPECT_FALSE(user.v1_writable);
   EXPECT_EQ(DecideRunMode(user, kJostle).mode, RunMode::kProcessTree);
 }
@@ -191,8 +192,7 @@ TEST(RunModeTest, ParsersOfLimitsAndContainerIds) {
   EXPECT_EQ(ContainerIdInCgroupPath("/machine.slice/libpod-" + id + ".scope/container"), id);
   EXPECT_EQ(ContainerIdInCgroupPath("/user.slice/user-1000.slice/session-3.scope"), "");
   EXPECT_EQ(ContainerIdInCgroupPath("/docker/" + hex.substr(0, 63)), "");
-  EXPECT_EQ(ContainerIdInProcCgroup("12:pids:/\n0::/system.slice/docker-" + hex + ".scope\n"),
-            hex);
+  EXPECT_EQ(ContainerIdInProcCgroup("12:pids:/\n0::/system.slice/docker-" + hex + ".scope\n"), hex);
   EXPECT_EQ(ContainerIdInProcCgroup("0::/init.scope\n"), "");
 }
 
