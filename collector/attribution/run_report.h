@@ -72,6 +72,14 @@ struct NodeTimeline {
   std::vector<TimelineMark> marks;
 };
 
+// `jostle run`: how the command's own use was told apart from its neighbours' (its run mode,
+// collector/run/run_mode.h), why that mode, and what the mode cannot see. Empty elsewhere.
+struct RunModeNote {
+  std::string name;  // "v1/hybrid-root", "v2-root", "v2-systemd-scope", "v2-delegated", "process-tree"
+  std::string reason;
+  std::string cannot_see;
+};
+
 struct RunReport {
   std::string run;
   int tests = 0;                              // distinct tests in the run
@@ -86,6 +94,7 @@ struct RunReport {
   std::vector<FailureReport> flaky_tests;     // flaky tests, judged on their last failed attempt
   std::vector<NodeTimeline> timelines;
   std::vector<std::string> warnings;
+  RunModeNote run_mode;
 };
 
 // An earlier execution of a test and how its window was classified.

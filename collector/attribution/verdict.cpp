@@ -235,6 +235,8 @@ const char* CulpritKindName(CulpritKind k) {
       return "cgroup";
     case CulpritKind::kOwnLimit:
       return "own-limit";
+    case CulpritKind::kProcess:
+      return "process";
   }
   return "pod";
 }

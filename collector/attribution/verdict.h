@@ -43,12 +43,15 @@ struct Crossing {
   Felt felt = Felt::kOwn;
 };
 
-enum class CulpritKind { kPod, kNamespace, kCgroup, kOwnLimit };
-const char* CulpritKindName(CulpritKind k);  // "pod", "namespace", "cgroup", "own-limit"
+// kProcess: a process outside the command's process tree, named by `jostle run` in its
+// process-tree mode (collector/run/process_tree.h), not by AssessWindow.
+enum class CulpritKind { kPod, kNamespace, kCgroup, kOwnLimit, kProcess };
+// "pod", "namespace", "cgroup", "own-limit", "process"
+const char* CulpritKindName(CulpritKind k);
 
 struct Culprit {
   CulpritKind kind = CulpritKind::kPod;
-  std::string name;  // "ns/pod", "ns", a cgroup path, or the test's own pod/cgroup
+  std::string name;  // "ns/pod", "ns", a cgroup path, the test's own pod/cgroup, "pid N comm"
   // Neighbours: their share of the node's use of the resource in the window (cpu: CPU
   // seconds / node busy CPU seconds; memory: peak working set / node memory; io: io stall
   // time / all candidates' io stall; network: bytes / node bytes). own-limit: the value of

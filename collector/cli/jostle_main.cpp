@@ -381,6 +381,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--proc-root", run.proc_root)->capture_default_str();
   run_cmd->add_option("--sys-root", run.sys_root)->capture_default_str();
   run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
+  run_cmd->add_option("--mode", run.mode,
+                      "How CMD's own use is told apart: auto, v1/hybrid-root, v2-root, "
+                      "v2-systemd-scope, v2-delegated or process-tree (README: jostle run)")
+      ->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
   bool no_pytest_plugin = false;

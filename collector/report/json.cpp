@@ -116,6 +116,11 @@ std::string RenderJson(const RunReport& r) {
   }
   j["summary"] = {{"line", SummaryLine(r)}, {"tests", r.tests}, {"executions", r.executions},
                   {"failed", r.failed},     {"flaky", r.flaky}, {"verdicts", verdicts}};
+  if (!r.run_mode.name.empty()) {
+    j["run_mode"] = {{"name", r.run_mode.name},
+                     {"reason", r.run_mode.reason},
+                     {"cannot_see", r.run_mode.cannot_see}};
+  }
   j["start"] = TimeOrNull(r.start_ns);
   j["end"] = TimeOrNull(r.end_ns);
   Json failures = Json::array();

@@ -104,6 +104,10 @@ std::string RenderMarkdown(const RunReport& r) {
     for (const std::string& n : r.nodes) md += " " + Cell(n);
   }
   md += ".\n\n";
+  if (!r.run_mode.name.empty()) {
+    md += "Run mode: **" + Cell(r.run_mode.name) + "** (" + Cell(r.run_mode.reason) +
+          "); cannot see: " + Cell(r.run_mode.cannot_see) + ".\n\n";
+  }
   if (!r.failures.empty()) {
     Table(md, r.failures);
     md += "\n";
