@@ -32,6 +32,7 @@
 #include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/attribution/verdict.h"
+#include "collector/report/report_slots.h"
 #include "collector/store/stores.h"
 #include "flags/flag_values.h"
 #include "http_server/http_server.h"
@@ -56,6 +57,7 @@ struct ServeFlags {
   std::string min_free_space = "64MiB";
   std::string prune_interval = "1h";
   int threads = 4;
+  int report_workers = 2;
   int max_connections = 1024;
   int max_connections_per_address = 64;
   std::string log_level = "info";
@@ -75,6 +77,8 @@ struct Collector {
   std::chrono::nanoseconds alert_delay{};
   std::chrono::nanoseconds alert_max_wait{};
   std::unique_ptr<Stores> store;
+  // Reports built and written at once, by the report route and the alert scheduler.
+  std::unique_ptr<ReportSlots> report_slots;
   std::unique_ptr<RunAlertScheduler> alerts;
   std::unique_ptr<CollectorApi> api;
   std::unique_ptr<HttpServer> server;
@@ -120,6 +124,10 @@ Status ValidateFlags(Collector& c) {
   if (c.flags.threads < 1 || c.flags.threads > 256) {
     return Status::InvalidArgument("--threads: expected 1..256");
   }
+  if (c.flags.report_workers < 1 || c.flags.report_workers > c.flags.threads) {
+    return Status::InvalidArgument("--report-workers: expected 1..--threads");
+  }
+  c.report_slots = std::make_unique<ReportSlots>(c.flags.report_workers);
   if (c.flags.max_connections < 16 || c.flags.max_connections > 1000000) {
     return Status::InvalidArgument("--max-connections: expected 16..1000000");
   }
@@ -228,6 +236,7 @@ Status StartAlerts(Collector& c) {
     options.targets.push_back({url, c.webhook_secret, alerts::PayloadFormat::kAuto});
   }
   options.config = c.config;
+  options.report_slots = c.report_slots.get();
   options.public_url = c.flags.public_url;
   options.min_delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_delay);
   options.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_max_wait);
@@ -271,7 +280,7 @@ Status StartServer(Collector& c) {
   auto api = CollectorApi::Create(*c.store, api_options);
   if (!api.ok()) return api.status().WithContext("--token-file");
   c.api = std::move(api.value());
-  AddReadRoutes(*c.api, c.config);
+  AddReadRoutes(*c.api, c.config, *c.report_slots);
   if (!c.api->auth_enabled()) {
     spdlog::warn(
         "no --token-file: every request is accepted without a token; give one outside a "
@@ -441,6 +450,12 @@ int main(int argc, char** argv) {
       ->add_option("--threads", f.threads,
                    "Threads running requests (reports, uploads); requests beyond these and "
                    "64 queued get 503 with Retry-After. /healthz and /readyz never wait for them")
+      ->capture_default_str();
+  serve
+      ->add_option("--report-workers", f.report_workers,
+                   "Run reports built and written at once (GET .../report and the alert "
+                   "scheduler's judging); a report request beyond gets 503 with Retry-After. "
+                   "Each can hold a large run in memory")
       ->capture_default_str();
   serve
       ->add_option("--max-connections", f.max_connections,

@@ -28,6 +28,7 @@ using jostle::collector::Stores;
 
 struct World {
   std::unique_ptr<Stores> store;
+  jostle::collector::ReportSlots report_slots{1};
   std::unique_ptr<CollectorApi> api;
 };
 
@@ -42,7 +43,8 @@ World& TheWorld() {
     auto api = CollectorApi::Create(*w->store, options);
     if (!api.ok()) std::abort();
     w->api = std::move(api).value();
-    jostle::collector::AddReadRoutes(*w->api, jostle::collector::AttributionConfig{});
+    jostle::collector::AddReadRoutes(*w->api, jostle::collector::AttributionConfig{},
+                                      w->report_slots);
     return w;
   }();
   return *world;

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <future>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -366,11 +367,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
   void Dispatch(HttpServerRequest req, unsigned version, bool keep_alive) {
     if (server_->IsInline(req.path)) {
       HttpServerResponse out = server_->CallHandler(req);
+      if (out.stream) GatherBody(out);
       return Send(std::move(out), version, keep_alive && !server_->stopping(), false);
     }
     auto shared = std::make_shared<HttpServerRequest>(std::move(req));
     bool queued = server_->Submit([self = shared_from_this(), shared, version, keep_alive] {
       auto out = std::make_shared<HttpServerResponse>(self->server_->CallHandler(*shared));
+      if (out->stream) return self->Stream(*shared, std::move(*out), version, keep_alive);
       asio::post(self->stream_.get_executor(), [self, out, version, keep_alive] {
         self->Send(std::move(*out), version, keep_alive && !self->server_->stopping(), false);
       });
@@ -379,6 +382,100 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
     auto busy = JsonError(503, "unavailable", "server busy: every worker is taken; retry later");
     busy.headers.emplace_back("Retry-After", std::to_string(server_->options_.retry_after_s));
     Send(std::move(busy), version, keep_alive && !server_->stopping(), false);
+  }
+
+  // Runs out.stream on this worker thread: the header, then each piece, then the last
+  // chunk are written on the strand while this thread waits for each write to finish.
+  void Stream(const HttpServerRequest& req, HttpServerResponse out, unsigned version,
+              bool keep_alive) {
+    const bool chunked = version >= 11;
+    keep_alive = keep_alive && chunked && !server_->stopping();
+    auto header = std::make_shared<http::response<http::empty_body>>();
+    header->version(version);
+    header->result(static_cast<unsigned>(out.status));
+    header->set(http::field::server, server_->options_.server_name);
+    if (!out.content_type.empty()) header->set(http::field::content_type, out.content_type);
+    for (auto& [k, v] : out.headers) header->insert(k, v);
+    header->keep_alive(keep_alive);
+    if (chunked) header->chunked(true);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    bool ok = OnStrand([header, serializer](Session& s, std::function<void(bool)> done) {
+      s.stream_.expires_after(s.server_->options_.write_timeout);
+      http::async_write_header(s.stream_, *serializer,
+                               [header, serializer, done](beast::error_code ec, size_t) {
+                                 done(!ec);
+                               });
+    });
+    StreamWriter writer(*this, chunked, ok);
+    if (ok) {
+      try {
+        out.stream(writer);
+      } catch (const std::exception& e) {
+        spdlog::error("http: body of {} {} failed: {}", req.method, req.path, e.what());
+        writer.Fail();
+      }
+    }
+    bool finished = writer.ok() && (!chunked || OnStrand([](Session& s, auto done) {
+                      s.stream_.expires_after(s.server_->options_.write_timeout);
+                      asio::async_write(s.stream_, http::make_chunk_last(),
+                                        [done](beast::error_code ec, size_t) { done(!ec); });
+                    }));
+    asio::post(stream_.get_executor(), [self = shared_from_this(), finished, keep_alive] {
+      if (finished && keep_alive) return self->ReadHeader();
+      self->Close();
+    });
+  }
+
+  // Posts `op` to the strand and waits until it calls its `done` with the outcome. False
+  // when the outcome is a failure or does not come within write_timeout and a second.
+  bool OnStrand(std::function<void(Session&, std::function<void(bool)>)> op) {
+    auto result = std::make_shared<std::promise<bool>>();
+    auto future = result->get_future();
+    asio::post(stream_.get_executor(), [self = shared_from_this(), op = std::move(op), result] {
+      op(*self, [result](bool ok) { result->set_value(ok); });
+    });
+    auto wait = server_->options_.write_timeout + std::chrono::seconds(1);
+    return future.wait_for(wait) == std::future_status::ready && future.get();
+  }
+
+  class StreamWriter : public BodyWriter {
+   public:
+    StreamWriter(Session& session, bool chunked, bool ok)
+        : session_(session), chunked_(chunked), ok_(ok) {}
+    bool Write(std::string_view data) override {
+      if (!ok_ || data.empty()) return ok_;
+      auto piece = std::make_shared<std::string>(data);
+      bool chunked = chunked_;
+      ok_ = session_.OnStrand([piece, chunked](Session& s, std::function<void(bool)> done) {
+        s.stream_.expires_after(s.server_->options_.write_timeout);
+        auto finish = [piece, done](beast::error_code ec, size_t) { done(!ec); };
+        if (chunked) return asio::async_write(s.stream_, http::make_chunk(asio::buffer(*piece)),
+                                              finish);
+        asio::async_write(s.stream_, asio::buffer(*piece), finish);
+      });
+      return ok_;
+    }
+    bool ok() const { return ok_; }
+    void Fail() { ok_ = false; }
+
+   private:
+    Session& session_;
+    const bool chunked_;
+    bool ok_;
+  };
+
+  // For inline paths: runs out.stream into out.body.
+  static void GatherBody(HttpServerResponse& out) {
+    struct Gather : BodyWriter {
+      std::string* body;
+      bool Write(std::string_view data) override {
+        body->append(data);
+        return true;
+      }
+    } gather;
+    gather.body = &out.body;
+    out.stream(gather);
+    out.stream = nullptr;
   }
 
   void SendError(int status, std::string_view error, const std::string& detail, bool close) {

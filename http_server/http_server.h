@@ -55,11 +55,28 @@ struct HttpServerRequest {
   std::string Query(const std::string& name, std::string fallback = "") const;
 };
 
+// Takes a streamed response body piece by piece (HttpServerResponse::stream).
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  // Sends `data` and returns once it is written to the connection, so at most one piece per
+  // response is held in memory. False once the client is gone or a piece took longer than
+  // HttpServerOptions::write_timeout: the rest is not wanted, stop producing.
+  virtual bool Write(std::string_view data) = 0;
+};
+
 struct HttpServerResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
+  // When set, the body is produced by this function instead of `body`: it is called on the
+  // worker thread once the status line and headers are sent, and writes the body in pieces
+  // (chunked transfer coding for HTTP/1.1, delimited by closing the connection for
+  // HTTP/1.0). An exception ends the body early: the connection is closed without the last
+  // chunk, so the client sees a truncated response. For inline paths the pieces are
+  // gathered into one body first.
+  std::function<void(BodyWriter&)> stream;
 };
 
 // {"error": error, "detail": detail} with the given status.

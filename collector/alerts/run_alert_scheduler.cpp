@@ -142,7 +142,7 @@ void RunAlertScheduler::Loop(std::stop_token stop) {
         drop = *readiness == Readiness::kNothingToJudge;
       }
     }
-    if (judge) Judge(run);
+    if (judge) Judge(run, stop);
 
     lock.lock();
     judging_ = false;
@@ -196,7 +196,12 @@ Result<RunAlertScheduler::Readiness> RunAlertScheduler::CheckSamples(const std::
   return Readiness::kReady;
 }
 
-void RunAlertScheduler::Judge(const std::string& run) {
+void RunAlertScheduler::Judge(const std::string& run, std::stop_token stop) {
+  ReportSlots::Slot slot;
+  if (options_.report_slots) {
+    slot = options_.report_slots->Acquire(stop);
+    if (!slot) return;  // stopping
+  }
   auto report = BuildRunReport(store_.samples(), store_.results(), run, options_.config);
   if (!report.ok()) {
     spdlog::warn("alerts: judging run {}: {}", run, report.status().ToString());

@@ -29,6 +29,7 @@
 #include "collector/alerts/webhook_sender.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
+#include "collector/report/report_slots.h"
 #include "collector/store/stores.h"
 #include "jostle/status.h"
 
@@ -37,6 +38,10 @@ namespace jostle::collector {
 struct RunAlertSchedulerOptions {
   std::vector<alerts::WebhookTarget> targets;  // may be empty when on_judged is set
   AttributionConfig config;                    // for BuildRunReport; config.alerts = the rules
+  // Shared with the report route: a run is judged holding one of its slots (waiting for
+  // one), so judging and report requests together build at most its capacity at once.
+  // Null: no bound. Must outlive the scheduler.
+  ReportSlots* report_slots = nullptr;
   // Base URL under which this collector is reachable; report links in payloads are
   // "<public_url>/api/v1/runs/<run>/report?format=html". Empty: no link.
   std::string public_url;
@@ -94,7 +99,7 @@ class RunAlertScheduler {
   void Loop(std::stop_token stop);
   // Whether the run's samples cover its tests; kNothingToJudge without failed tests.
   Result<Readiness> CheckSamples(const std::string& run);
-  void Judge(const std::string& run);
+  void Judge(const std::string& run, std::stop_token stop);
 
   Stores& store_;
   const RunAlertSchedulerOptions options_;

@@ -134,20 +134,74 @@ HttpServerResponse ListRunsRoute(CiAnalytics& store, const HttpServerRequest& re
   return JsonAnswer({{"runs", out}});
 }
 
-HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
+// What a report request asks for: format=json|md|html, and for json the page.
+struct ReportForm {
+  std::string format;
+  JsonPage page;
+};
+
+Result<ReportForm> ReportFormParam(const HttpServerRequest& request) {
+  ReportForm form;
+  form.format = request.Query("format", "json");
+  if (form.format != "json" && form.format != "md" && form.format != "html") {
+    return Status::InvalidArgument("format='" + form.format.substr(0, 40) +
+                                   "': expected json, md or html");
+  }
+  auto limit = IntParam(request, "limit", 0, 1, 1000000);
+  if (!limit.ok()) return limit.status();
+  if (*limit > 0) form.page.limit = static_cast<size_t>(*limit);
+  auto offset = IntParam(request, "offset", 0, 0, 100000000);
+  if (!offset.ok()) return offset.status();
+  form.page.offset = static_cast<size_t>(*offset);
+  if (form.format != "json" && (form.page.limit || form.page.offset > 0)) {
+    return Status::InvalidArgument("limit and offset page the JSON report only (format=json)");
+  }
+  return form;
+}
+
+// 503 with Retry-After: every report slot is taken.
+HttpServerResponse ReportsBusy(const ReportSlots& slots) {
+  HttpServerResponse r = ErrorResponse(Status::Unavailable(
+      std::to_string(slots.capacity()) + " report(s) being built already; retry later"));
+  r.headers.emplace_back("Retry-After", "2");
+  return r;
+}
+
+// The answer for a report once obtained. The JSON is written while the client reads it
+// (on the worker thread, holding `slot` and the report until the last piece is sent).
+HttpServerResponse ServeReport(std::shared_ptr<const RunReport> report, const ReportForm& form,
+                               ReportSlots::Slot slot) {
+  HttpServerResponse r;
+  if (form.format == "md") {
+    r.content_type = "text/markdown; charset=utf-8";
+    r.body = RenderMarkdown(*report);
+  } else if (form.format == "html") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = RenderHtml(*report);
+  } else {
+    r.content_type = "application/json";
+    r.stream = [report = std::move(report), page = form.page,
+                slot = std::move(slot)](BodyWriter& body) {
+      ReportWriter out([&body](std::string_view piece) { return body.Write(piece); });
+      WriteJson(*report, page, out);
+    };
+  }
+  return r;
+}
+
+HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, ReportSlots& slots,
                                const HttpServerRequest& request, const PathParams& params) {
   const std::string& run = params.at("run");
   if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
-  const std::string format = request.Query("format", "json");
-  if (format != "json" && format != "md" && format != "html") {
-    return ErrorResponse(Status::InvalidArgument("format='" + format.substr(0, 40) +
-                                                 "': expected json, md or html"));
-  }
+  auto form = ReportFormParam(request);
+  if (!form.ok()) return ErrorResponse(form.status());
   const std::string rejudge = request.Query("rejudge", "0");
   if (rejudge != "0" && rejudge != "1") {
     return ErrorResponse(Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) +
                                                  "': expected 0 or 1"));
   }
+  ReportSlots::Slot slot = slots.TryAcquire();
+  if (!slot) return ReportsBusy(slots);
   auto report = ReadRunReport(store.samples(), store.results(), run, config,
                               rejudge == "1" ? JudgementRead::kRejudge : JudgementRead::kAsJudged);
   if (!report.ok()) {
@@ -156,18 +210,8 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
     }
     return StoreError(report.status());
   }
-  HttpServerResponse r;
-  if (format == "json") {
-    r.content_type = "application/json";
-    r.body = RenderJson(*report);
-  } else if (format == "md") {
-    r.content_type = "text/markdown; charset=utf-8";
-    r.body = RenderMarkdown(*report);
-  } else {
-    r.content_type = "text/html; charset=utf-8";
-    r.body = RenderHtml(*report);
-  }
-  return r;
+  return ServeReport(std::make_shared<const RunReport>(std::move(*report)), *form,
+                     std::move(slot));
 }
 
 HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
@@ -254,7 +298,7 @@ HttpServerResponse AlertsRoute(AlertLog& store, const HttpServerRequest& request
 
 }  // namespace
 
-void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
+void AddReadRoutes(CollectorApi& api, const AttributionConfig& config, ReportSlots& slots) {
   Stores& stores = api.stores();
   CiAnalytics& analytics = stores.analytics();
   AlertLog& alerts = stores.alerts();
@@ -264,10 +308,10 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
                },
                {"branch", "job", "commit", "since", "limit"});
   api.AddRoute("GET", "/api/v1/runs/{run}/report", Access::kRead,
-               [&stores, config](const HttpServerRequest& r, const PathParams& p) {
-                 return ReportRoute(stores, config, r, p);
+               [&stores, config, &slots](const HttpServerRequest& r, const PathParams& p) {
+                 return ReportRoute(stores, config, slots, r, p);
                },
-               {"format", "rejudge"});
+               {"format", "rejudge", "limit", "offset"});
   api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return DurationsRoute(analytics, r);

@@ -286,12 +286,16 @@ std::string EvidenceCell(const FailureReport& f) {
   return out;
 }
 
-std::string Table(const std::vector<FailureReport>& rows, const char* id) {
+// The digest of `rows` (kHtmlFailuresPerVerdict of each verdict, most severe first) and a
+// line counting the rest.
+std::string Table(const std::vector<FailureReport>& all, const char* id) {
+  FailureDigest digest = DigestOf(all, kHtmlFailuresPerVerdict);
   std::string out = std::string("<table id=\"") + id +
                     "\"><thead><tr><th>Test</th><th>Verdict</th><th>Resource</th>"
                     "<th>Culprits</th><th>Signals</th><th>History</th><th>Where / when</th>"
                     "<th>What to do</th></tr></thead><tbody>\n";
-  for (const FailureReport& f : rows) {
+  for (const FailureReport* row : digest.shown) {
+    const FailureReport& f = *row;
     out += "<tr><td class=\"test\">" + Esc(f.test_id);
     if (!f.message.empty()) out += "<small>" + Esc(f.message.substr(0, 300)) + "</small>";
     out += "</td><td><span class=\"verdict\" style=\"background:" +
@@ -309,7 +313,14 @@ std::string Table(const std::vector<FailureReport>& rows, const char* id) {
     }
     out += "</td><td>" + Esc(Advice(f)) + "</td></tr>\n";
   }
-  return out + "</tbody></table>\n";
+  out += "</tbody></table>\n";
+  if (digest.omitted_total > 0) {
+    out += "<p class=\"omitted\">Not shown: " + std::to_string(digest.omitted_total) + " (" +
+           CountsByVerdict(digest.omitted);
+    out += "); the JSON report lists every one (<code>format=json</code>, paged with "
+           "<code>limit</code> and <code>offset</code>).</p>\n";
+  }
+  return out;
 }
 
 constexpr const char* kStyle = R"css(

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -102,33 +103,30 @@ Json Failure(const FailureReport& f) {
   return j;
 }
 
-}  // namespace
+std::string Dump(const Json& j) {
+  // Invalid UTF-8 in names from result files is replaced, never thrown.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
-std::string RenderJson(const RunReport& r) {
-  Json j;
-  j["schema"] = "jostle.report/1";
-  j["run"] = r.run;
+Json Summary(const RunReport& r) {
   Json verdicts = Json::object();
   for (const char* name :
        {"contention", "contention-possible", "fails-regardless", "no-contention", "no-data"}) {
     auto it = r.verdict_counts.find(name);
     verdicts[name] = it == r.verdict_counts.end() ? 0 : it->second;
   }
-  j["summary"] = {{"line", SummaryLine(r)}, {"tests", r.tests}, {"executions", r.executions},
-                  {"failed", r.failed},     {"flaky", r.flaky}, {"verdicts", verdicts}};
-  if (!r.run_mode.name.empty()) {
-    j["run_mode"] = {{"name", r.run_mode.name},
-                     {"reason", r.run_mode.reason},
-                     {"cannot_see", r.run_mode.cannot_see}};
-  }
-  j["start"] = TimeOrNull(r.start_ns);
-  j["end"] = TimeOrNull(r.end_ns);
-  Json failures = Json::array();
-  for (const FailureReport& f : r.failures) failures.push_back(Failure(f));
-  j["failures"] = std::move(failures);
-  Json flaky = Json::array();
-  for (const FailureReport& f : r.flaky_tests) flaky.push_back(Failure(f));
-  j["flaky"] = std::move(flaky);
+  return {{"line", SummaryLine(r)}, {"tests", r.tests}, {"executions", r.executions},
+          {"failed", r.failed},     {"flaky", r.flaky}, {"verdicts", verdicts}};
+}
+
+Json Page(const RunReport& r, const JsonPage& page) {
+  return {{"offset", page.offset},
+          {"limit", page.limit ? Json(*page.limit) : Json(nullptr)},
+          {"failures", r.failures.size()},
+          {"flaky", r.flaky_tests.size()}};
+}
+
+Json Nodes(const RunReport& r) {
   Json nodes = Json::array();
   for (const std::string& name : r.nodes) {
     Json n = {{"name", name}, {"sampled", false}};
@@ -146,10 +144,52 @@ std::string RenderJson(const RunReport& r) {
     }
     nodes.push_back(std::move(n));
   }
-  j["nodes"] = std::move(nodes);
-  j["warnings"] = r.warnings;
-  // Invalid UTF-8 in names from result files is replaced, never thrown.
-  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return nodes;
+}
+
+// `key`: the page of `rows`, one failure per line.
+void WriteFailures(const char* key, const std::vector<FailureReport>& rows, const JsonPage& page,
+                   ReportWriter& out) {
+  out.Append(std::string(",\n\"") + key + "\": [");
+  size_t end = rows.size();
+  if (page.limit) end = std::min(end, page.offset + *page.limit);
+  for (size_t i = page.offset; i < end && out.ok(); ++i) {
+    out.Append(i == page.offset ? "\n" : ",\n");
+    out.Append(Dump(Failure(rows[i])));
+  }
+  out.Append("\n]");
+}
+
+}  // namespace
+
+void WriteJson(const RunReport& r, const JsonPage& page, ReportWriter& out) {
+  // The totals (summary, page) come before the lists, so a reader can stop early.
+  out.Append("{\"schema\": \"jostle.report/1\",\n\"run\": " + Dump(r.run));
+  out.Append(",\n\"summary\": " + Dump(Summary(r)));
+  out.Append(",\n\"page\": " + Dump(Page(r, page)));
+  if (!r.run_mode.name.empty()) {
+    Json mode = {{"name", r.run_mode.name},
+                 {"reason", r.run_mode.reason},
+                 {"cannot_see", r.run_mode.cannot_see}};
+    out.Append(",\n\"run_mode\": " + Dump(mode));
+  }
+  out.Append(",\n\"start\": " + Dump(TimeOrNull(r.start_ns)) +
+             ",\n\"end\": " + Dump(TimeOrNull(r.end_ns)));
+  WriteFailures("failures", r.failures, page, out);
+  WriteFailures("flaky", r.flaky_tests, page, out);
+  out.Append(",\n\"nodes\": " + Dump(Nodes(r)));
+  out.Append(",\n\"warnings\": " + Dump(Json(r.warnings)) + "\n}\n");
+  out.Flush();
+}
+
+std::string RenderJson(const RunReport& r, const JsonPage& page) {
+  std::string text;
+  ReportWriter out([&text](std::string_view piece) {
+    text.append(piece);
+    return true;
+  });
+  WriteJson(r, page, out);
+  return text;
 }
 
 }  // namespace jostle::collector

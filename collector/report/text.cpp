@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -50,6 +51,67 @@ std::string NeighbourAdvice(const FailureReport& f, const Culprit& c) {
 }
 
 }  // namespace
+
+ReportWriter::ReportWriter(std::function<bool(std::string_view)> emit, size_t piece_bytes)
+    : emit_(std::move(emit)), piece_bytes_(piece_bytes) {}
+
+void ReportWriter::Append(std::string_view text) {
+  if (!ok_) return;
+  buffer_.append(text);
+  if (buffer_.size() >= piece_bytes_) Flush();
+}
+
+bool ReportWriter::Flush() {
+  if (ok_ && !buffer_.empty()) ok_ = emit_(buffer_);
+  buffer_.clear();
+  return ok_;
+}
+
+FailureDigest DigestOf(const std::vector<FailureReport>& failures, size_t per_verdict) {
+  constexpr size_t kVerdicts = static_cast<size_t>(Verdict::kNoData) + 1;
+  std::vector<std::vector<const FailureReport*>> by_verdict(kVerdicts);
+  FailureDigest digest;
+  digest.omitted.assign(kVerdicts, 0);
+  // More severe first; of equal severity, the earlier (rows of one vector: execution order).
+  auto more_severe = [](const FailureReport* a, const FailureReport* b) {
+    if (a->assessment.severity != b->assessment.severity) {
+      return a->assessment.severity > b->assessment.severity;
+    }
+    return a < b;
+  };
+  for (const FailureReport& f : failures) {
+    auto v = static_cast<size_t>(f.verdict);
+    auto& top = by_verdict[v];
+    // The per_verdict most severe so far, as a heap with the least of them on top.
+    if (top.size() < per_verdict) {
+      top.push_back(&f);
+      std::push_heap(top.begin(), top.end(), more_severe);
+      continue;
+    }
+    ++digest.omitted[v];
+    ++digest.omitted_total;
+    if (per_verdict > 0 && more_severe(&f, top.front())) {
+      std::pop_heap(top.begin(), top.end(), more_severe);
+      top.back() = &f;
+      std::push_heap(top.begin(), top.end(), more_severe);
+    }
+  }
+  for (auto& top : by_verdict) {
+    std::sort(top.begin(), top.end(), more_severe);
+    digest.shown.insert(digest.shown.end(), top.begin(), top.end());
+  }
+  return digest;
+}
+
+std::string CountsByVerdict(const std::vector<size_t>& per_verdict) {
+  std::string out;
+  for (size_t v = 0; v < per_verdict.size(); ++v) {
+    if (per_verdict[v] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(per_verdict[v]) + " " + VerdictName(static_cast<Verdict>(v));
+  }
+  return out;
+}
 
 std::string FormatTime(int64_t ns) {
   int64_t secs = ns / 1000000000;

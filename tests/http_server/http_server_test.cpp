@@ -451,6 +451,91 @@ TEST(HttpServerTest, FullWorkerQueueGets503WithRetryAfter) {
   EXPECT_EQ(retry_after, "7");
 }
 
+// A handler whose body is streamed: `pieces` pieces of "piece N\n".
+HttpServerResponse Streamed(int pieces, std::atomic<int>* written = nullptr,
+                            std::atomic<bool>* refused = nullptr) {
+  HttpServerResponse out;
+  out.content_type = "text/plain";
+  out.stream = [pieces, written, refused](BodyWriter& body) {
+    for (int i = 0; i < pieces; ++i) {
+      if (!body.Write("piece " + std::to_string(i) + "\n")) {
+        if (refused) *refused = true;
+        return;
+      }
+      if (written) ++*written;
+    }
+  };
+  return out;
+}
+
+TEST(HttpServerTest, StreamedBodyIsChunkedAndTheConnectionStaysUsable) {
+  auto server = StartOrDie({}, [](const HttpServerRequest& r) {
+    return r.path == "/stream" ? Streamed(1000) : Echo(r);
+  });
+  ASSERT_TRUE(server);
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) expected += "piece " + std::to_string(i) + "\n";
+  // curl decodes the chunked body; --raw shows the framing.
+  std::string url = "http://" + server->address() + "/stream";
+  EXPECT_EQ(RunCommand("curl -sS " + url), expected);
+  std::string raw = RunCommand("curl -sS --raw " + url);
+  EXPECT_NE(raw.find("\r\n0\r\n\r\n"), std::string::npos) << raw.substr(0, 200);
+  // Keep-alive after the last chunk: a second request on the same connection.
+  std::string both = RunCommand("curl -sS " + url + " " + "http://" + server->address() +
+                                "/after -w '%{num_connects}'");
+  EXPECT_EQ(both.substr(0, expected.size()), expected);
+  EXPECT_NE(both.find("\"path\":\"/after\""), std::string::npos) << both;
+  EXPECT_EQ(both.back(), '0') << "the second request opened a new connection";
+}
+
+TEST(HttpServerTest, StreamedBodyForHttp10EndsWithTheConnection) {
+  auto server = StartOrDie({}, [](const HttpServerRequest&) { return Streamed(3); });
+  ASSERT_TRUE(server);
+  LoopbackConnection c(server->port());
+  ASSERT_TRUE(c.Send("GET /stream HTTP/1.0\r\n\r\n"));
+  auto head = c.Read();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->headers.count("transfer-encoding"), 0u);
+  std::string body = RunCommand("curl -sS --http1.0 http://" + server->address() + "/stream");
+  EXPECT_EQ(body, "piece 0\npiece 1\npiece 2\n");
+}
+
+TEST(HttpServerTest, StreamStopsOnceTheClientIsGone) {
+  std::atomic<int> written{0};
+  std::atomic<bool> refused{false};
+  HttpServerOptions o;
+  o.write_timeout = std::chrono::seconds(30);
+  auto server = StartOrDie(o, [&](const HttpServerRequest&) {
+    return Streamed(100000000, &written, &refused);
+  });
+  ASSERT_TRUE(server);
+  {
+    LoopbackConnection c(server->port());
+    ASSERT_TRUE(c.Send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto head = c.Read();
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->headers["transfer-encoding"], "chunked");
+    // Not reading: the writes stop once the socket buffers are full.
+    ASSERT_TRUE(PollFor([&] { return written.load() > 100; }));
+  }
+  ASSERT_TRUE(PollFor([&] { return refused.load(); })) << written.load() << " pieces written";
+  EXPECT_LT(written.load(), 100000000);
+  // The worker is free again.
+  auto r = RawRequest(server->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r);
+}
+
+TEST(HttpServerTest, StreamedBodyOnAnInlinePathIsGatheredIntoOne) {
+  HttpServerOptions o;
+  o.inline_paths = {"/healthz"};
+  auto server = StartOrDie(o, [](const HttpServerRequest&) { return Streamed(2); });
+  ASSERT_TRUE(server);
+  auto r = RawRequest(server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "piece 0\npiece 1\n");
+}
+
 // A connection that has sent part of a request's headers and then nothing.
 std::unique_ptr<LoopbackConnection> SlowHeaders(uint16_t port, const char* source) {
   auto c = std::make_unique<LoopbackConnection>(port, 5, source);

@@ -141,7 +141,7 @@ class ReadRoutesTest : public ::testing::Test {
     auto api = CollectorApi::Create(*store_, options);
     ASSERT_TRUE(api.ok()) << api.status().ToString();
     api_ = std::move(api.value());
-    AddReadRoutes(*api_, AttributionConfig{});
+    AddReadRoutes(*api_, AttributionConfig{}, report_slots_);
     auto server = HttpServer::Start(HttpServerOptions{}, api_->AsHandler());
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server.value());
@@ -222,6 +222,7 @@ class ReadRoutesTest : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<Stores> store_;
+  ReportSlots report_slots_{2};
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<RunAlertScheduler> owned_scheduler_;

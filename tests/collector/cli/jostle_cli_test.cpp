@@ -49,7 +49,7 @@ class JostleCliTest : public ::testing::Test {
     auto api = CollectorApi::Create(*stores_, options);
     ASSERT_TRUE(api.ok()) << api.status().ToString();
     api_ = std::move(*api);
-    AddReadRoutes(*api_, AttributionConfig{});
+    AddReadRoutes(*api_, AttributionConfig{}, report_slots_);
     auto server = HttpServer::Start(HttpServerOptions{}, api_->AsHandler());
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
@@ -103,6 +103,7 @@ class JostleCliTest : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<Stores> stores_;
+  ReportSlots report_slots_{2};
   std::unique_ptr<CollectorApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::string url_;

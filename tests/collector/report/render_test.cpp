@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "collector/report/report.h"
@@ -172,6 +174,82 @@ TEST_F(RenderTest, EmptyReportRenders) {
   EXPECT_NE(RenderHtml(r).find("No failed tests."), std::string::npos);
   EXPECT_NE(RenderMarkdown(r).find("No failures in run empty"), std::string::npos);
   EXPECT_TRUE(Json::parse(RenderJson(r))["failures"].empty());
+}
+
+// `n` failures: every seventh contended with severity i % 13, the rest without data; test ids
+// of `id_bytes` characters, with Markdown-special ones among them.
+RunReport ManyFailures(int n, size_t id_bytes) {
+  RunReport r;
+  r.run = "big";
+  for (int i = 0; i < n; ++i) {
+    FailureReport f;
+    f.test_id = "t" + std::to_string(i) + "_*|<" + std::string(id_bytes, 'x');
+    f.verdict = i % 7 == 0 ? Verdict::kContentionPossible : Verdict::kNoData;
+    if (f.verdict == Verdict::kContentionPossible) {
+      f.assessment.contended = true;
+      f.assessment.severity = i % 13;
+    } else {
+      f.reason = "no start time";
+    }
+    ++r.verdict_counts[VerdictName(f.verdict)];
+    r.failures.push_back(std::move(f));
+  }
+  r.tests = r.failed = n;
+  return r;
+}
+
+TEST(DigestTest, MostSeverePerVerdictThenExecutionOrderAndCountsTheRest) {
+  RunReport r = ManyFailures(1000, 4);
+  FailureDigest d = DigestOf(r.failures, 5);
+  ASSERT_EQ(d.shown.size(), 10u);
+  // Independent check: the contended ones sorted by severity (desc), then index.
+  std::vector<const FailureReport*> contended;
+  for (const FailureReport& f : r.failures) {
+    if (f.verdict == Verdict::kContentionPossible) contended.push_back(&f);
+  }
+  std::stable_sort(contended.begin(), contended.end(), [](auto* a, auto* b) {
+    return a->assessment.severity > b->assessment.severity;
+  });
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(d.shown[i], contended[i]) << i;
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(d.shown[5 + i]->verdict, Verdict::kNoData);
+    EXPECT_EQ(d.shown[5 + i], &r.failures[i + 1 + i / 6]) << i;  // first no-data rows
+  }
+  EXPECT_EQ(d.omitted[static_cast<size_t>(Verdict::kContentionPossible)], contended.size() - 5);
+  EXPECT_EQ(d.omitted[static_cast<size_t>(Verdict::kNoData)], 1000 - contended.size() - 5);
+  EXPECT_EQ(d.omitted_total, 990u);
+  EXPECT_EQ(CountsByVerdict(d.omitted),
+            std::to_string(contended.size() - 5) + " contention-possible, " +
+                std::to_string(1000 - contended.size() - 5) + " no-data");
+}
+
+TEST(DigestTest, MarkdownOfAHugeRunFitsAPullRequestComment) {
+  for (size_t id_bytes : {10u, 400u, 5000u}) {
+    RunReport r = ManyFailures(20000, id_bytes);
+    std::string md = RenderMarkdown(r);
+    EXPECT_LE(md.size(), kMarkdownMaxBytes) << id_bytes;
+    EXPECT_NE(md.find("Not shown: "), std::string::npos);
+    EXPECT_NE(md.find("| **contention-possible** |"), std::string::npos);
+    std::string html = RenderHtml(r);
+    EXPECT_NE(html.find("Not shown: 19800 ("), std::string::npos);
+  }
+}
+
+TEST(DigestTest, JsonPagesTheListsAndKeepsTheTotals) {
+  RunReport r = ManyFailures(50, 4);
+  Json j = Json::parse(RenderJson(r, JsonPage{45, 10}));
+  EXPECT_EQ(j["page"]["failures"], 50);
+  EXPECT_EQ(j["page"]["offset"], 45);
+  EXPECT_EQ(j["page"]["limit"], 10);
+  ASSERT_EQ(j["failures"].size(), 5u);
+  EXPECT_EQ(j["failures"][0]["test"], r.failures[45].test_id);
+  EXPECT_EQ(j["summary"]["failed"], 50);
+  // A reader that stops takes nothing more: the writer stops producing.
+  int pieces = 0;
+  ReportWriter out([&](std::string_view) { return ++pieces < 2; }, 64);
+  WriteJson(ManyFailures(1000, 4), JsonPage{}, out);
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(pieces, 2);
 }
 
 }  // namespace
