@@ -64,7 +64,7 @@ std::string Rfc3339(int64_t ns) {
 }
 
 // 40 one-second samples of kNode from t0: quiet, then ticks 10..25 saturated by a
-// neighbour pod (node CPU busy 1.0), then quiet again.
+// neighbour pod (node CPU busy 1.0, felt by the own pod as CPU pressure), then quiet again.
 SampleBatch ContendedNodeBatch(int64_t t0) {
   NodeScenario node(t0);
   Tick quiet;
@@ -73,7 +73,9 @@ SampleBatch ContendedNodeBatch(int64_t t0) {
   Tick busy;
   busy.busy = 1.0;
   busy.psi_cpu = 0.6;
-  busy.cgroups = {OwnPod(0.3), Pod("load", "burner", 3.6)};
+  jostle::testing::CgroupTick own_felt = OwnPod(0.3);
+  own_felt.psi_cpu = 0.4;
+  busy.cgroups = {own_felt, Pod("load", "burner", 3.6)};
   node.Repeat(10, quiet).Repeat(16, busy).Repeat(14, quiet);
   SampleBatch b;
   b.node = kNode;
@@ -302,7 +304,7 @@ TEST_F(ReadRoutesTest, VerdictsAreThoseOfTheirRunAndReadsNeverWrite) {
   EXPECT_EQ(as_judged["warnings"].dump().find("judged"), std::string::npos);
 
   // A later run on the same branch passes test_deadline in a clear window: today's history
-  // would make r-1's failure "contention" (it never failed in a clear window).
+  // would count that pass in r-1's evidence (one clear pass is not yet discriminating).
   Json later = {{"format", "jostle-results/v1"},
                 {"tests",
                  {{{"id", "tests/test_timing.py::test_deadline"},
@@ -318,8 +320,9 @@ TEST_F(ReadRoutesTest, VerdictsAreThoseOfTheirRunAndReadsNeverWrite) {
 
   Json rejudged = GetJson("/api/v1/runs/r-1/report?rejudge=1");
   ASSERT_EQ(rejudged["failures"].size(), 1u);
-  EXPECT_EQ(rejudged["failures"][0]["verdict"], "contention") << rejudged["failures"];
+  EXPECT_EQ(rejudged["failures"][0]["verdict"], "contention-possible") << rejudged["failures"];
   EXPECT_EQ(rejudged["failures"][0]["evidence"]["history"]["passed_clear"], 1);
+  EXPECT_NE(rejudged["failures"][0]["evidence"], again["failures"][0]["evidence"]);
   EXPECT_NE(rejudged["warnings"].dump().find("rejudged with today's history"), std::string::npos);
   auto html = Send("GET", "/api/v1/runs/r-1/report?format=html&rejudge=1", kReadToken);
   EXPECT_NE(html.body.find("rejudged with today"), std::string::npos);
