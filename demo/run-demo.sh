@@ -4,14 +4,15 @@
 #   demo/run-demo.sh            (as root; scripts/demo.sh builds first, then runs this)
 #
 # The bundled suite (demo/suite: three tests with latency budgets, one genuine bug, one
-# passing test) runs under `jostle run` seven times, all into one database so each run
+# passing test) runs under `jostle run` twelve times, all into one database so each run
 # sees the history of the earlier ones:
-#   1. to 5. on a quiet machine (the history: `contention` needs failures significantly
+#   1. to 10. on a quiet machine (the history: `contention` needs failures significantly
 #      more frequent under contention, one-sided Fisher p <= 0.05);
-#   6. and 7. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
+#   11. and 12. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
 #      with a high CPU weight (the "burner"), created beneath this script's own cgroup.
-# The last report gives the budget failures `contention` (5 clear passes, 2 contended
-# failures: p = 1/21), the burner's cgroup as culprit,
+# The last report gives the budget failures `contention` (10 clear passes, 2 contended
+# failures: p = 1/66; still p = 3/66 when a passenger load on the machine made one of the
+# quiet passes contended), the burner's cgroup as culprit,
 # and the bug `fails-regardless`. The burner and its cgroup are removed on exit, Ctrl-C
 # or failure.
 #
@@ -182,20 +183,20 @@ while [ "$busy" -ge 40 ] && [ "$waited" -lt "${DEMO_QUIET_WAIT:-60}" ]; do
 done
 [ "$busy" -lt 40 ] || say "demo: the machine is still busy ($busy% CPU); running the quiet run anyway"
 
-say "demo: runs 1 to 5 of 7: the suite on a quiet machine"
+say "demo: runs 1 to 10 of 12: the suite on a quiet machine"
 read -r busy0 total0 < <(machine_ticks)
 own0="$(children_ticks)"
 suite_run quiet
-for n in 2 3 4 5; do suite_run "quiet-$n"; done
+for n in 2 3 4 5 6 7 8 9 10; do suite_run "quiet-$n"; done
 read -r busy1 total1 < <(machine_ticks)
 own1="$(children_ticks)"
 others_busy=$((100 * ((busy1 - busy0) - (own1 - own0)) / (total1 - total0 > 0 ? total1 - total0 : 1)))
 [ "$others_busy" -ge 0 ] || others_busy=0
 say "demo: during the quiet runs, other processes used $others_busy% of the machine's CPU"
 start_burner
-say "demo: run 6 of 7: the suite while the burner saturates the CPU"
+say "demo: run 11 of 12: the suite while the burner saturates the CPU"
 suite_run noisy-1
-say "demo: run 7 of 7: again, under the same noise"
+say "demo: run 12 of 12: again, under the same noise"
 suite_run noisy-2
 cleanup
 
