@@ -29,6 +29,7 @@
 #include "agent/kube/pod_json.h"
 #include "agent/metrics/prometheus.h"
 #include "agent/sampler/sampler.h"
+#include "agent/sampler/sampling_loop.h"
 #include "agent/shipper/batch_line.h"
 #include "agent/shipper/shipper.h"
 #include "agent/shipper/tick_journal.h"
@@ -67,6 +68,22 @@ struct AgentFlags {
   bool log_json = false;
 };
 
+struct Agent;
+
+// The agent's outputs as one sink of the sampling loop: --output and the tick journal get
+// each tick's text as it is added, the shipper each batch's gzip at its end. Sampling
+// thread (or main, at shutdown).
+class AgentOutputs : public BatchSink {
+ public:
+  explicit AgentOutputs(Agent& a) : a_(a) {}
+  Status Begin(const SampleBatch& head) override;
+  Status Add(const Sample& sample) override;
+  void End() override;
+
+ private:
+  Agent& a_;
+};
+
 // What the steps build; torn down in reverse order.
 struct Agent {
   AgentFlags flags;
@@ -88,6 +105,8 @@ struct Agent {
   // (--collector): no tick's Sample waits for the end of its batch. Sampling thread only.
   BatchLineBuilder pending;
   Sample next;  // the sample being taken (last-but-one tick's, reused); sampling thread only
+  std::unique_ptr<AgentOutputs> outputs;
+  std::unique_ptr<SamplingLoop> sampling;  // ticks into `outputs` when there is one
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<TickLoop> loop;
 
@@ -222,6 +241,9 @@ Status OpenOutputs(Agent& a) {
     a.pending.set_gzip_level(options.gzip_level);
     if (!options.spool_dir.empty()) a.journal = std::make_unique<TickJournal>(options.spool_dir);
   }
+  a.outputs = std::make_unique<AgentOutputs>(a);
+  BatchSink* sink = a.output != nullptr || a.shipper ? a.outputs.get() : nullptr;
+  a.sampling = std::make_unique<SamplingLoop>(*a.sampler, *a.batches, a.flags.batch_ticks, sink);
   return Status::Ok();
 }
 
@@ -288,9 +310,9 @@ void WriteOutput(Agent& a, std::string_view piece) {
   }
 }
 
-// Closes the batch being filled and hands it to every output. Sampling thread (or main, at
-// shutdown).
-void EmitPending(Agent& a) {
+// Closes the batch being filled and hands it to every output.
+void AgentOutputs::End() {
+  Agent& a = a_;
   if (!a.pending.started() || a.pending.samples() == 0) return;
   if (Status s = a.pending.Finish(); !s.ok()) {
     spdlog::error("batch of {} samples dropped: {}", a.pending.samples(), s.ToString());
@@ -309,7 +331,8 @@ void EmitPending(Agent& a) {
 
 // Starts the batch that the next tick begins: its text goes to --output and to the tick
 // journal as each tick is added.
-Status StartPending(Agent& a) {
+Status AgentOutputs::Begin(const SampleBatch& head) {
+  Agent& a = a_;
   BatchLineBuilder::TextOut text_out;
   bool to_output = a.output != nullptr;
   if (to_output && a.output_failed) {
@@ -317,7 +340,6 @@ Status StartPending(Agent& a) {
     a.output_failed = false;
     WriteOutput(a, "\n");
   }
-  SampleBatch head = a.batches->Make({}, a.sampler->HostFacts());
   TickJournal* journal = nullptr;
   if (a.journal) {
     if (Status s = a.journal->Begin(head.seq, head.agent_start_ns); !s.ok()) {
@@ -340,17 +362,11 @@ Status StartPending(Agent& a) {
   return a.pending.Start(head, std::move(text_out), a.shipper != nullptr);
 }
 
+Status AgentOutputs::Add(const Sample& sample) { return a_.pending.Add(sample); }
+
 // Takes one sample into `a.latest` (for /metrics) and into the pending batch.
 void TakeSample(Agent& a) {
-  auto start = std::chrono::steady_clock::now();
-  a.sampler->Tick(a.next);
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (a.output != nullptr || a.shipper) {
-    Status added = Status::Ok();
-    if (!a.pending.started()) added = StartPending(a);
-    if (added.ok()) added = a.pending.Add(a.next);
-    if (!added.ok()) spdlog::error("sample dropped from its batch: {}", added.ToString());
-  }
+  const double took = a.sampling->Tick(a.next);
   std::lock_guard lock(a.mu);
   std::swap(a.next, a.latest);
   a.have_latest = true;
@@ -359,13 +375,8 @@ void TakeSample(Agent& a) {
   a.self.read_errors["node"] = a.sampler->read_errors();
 }
 
-void Tick(Agent& a) {
-  TakeSample(a);
-  if (static_cast<int>(a.pending.samples()) >= a.flags.batch_ticks) EmitPending(a);
-}
-
 Status StartSampling(Agent& a) {
-  a.loop = std::make_unique<TickLoop>(a.interval, [&a] { Tick(a); });
+  a.loop = std::make_unique<TickLoop>(a.interval, [&a] { TakeSample(a); });
   a.loop->Start();
   return Status::Ok();
 }
@@ -375,7 +386,7 @@ void Teardown(Agent& a) {
     a.loop->Stop();
     a.loop.reset();
   }
-  if (a.batches) EmitPending(a);
+  if (a.sampling) a.sampling->Flush();
   if (a.server) a.server->Stop();
   if (a.shipper) {
     a.shipper->Stop(std::chrono::seconds(5));
@@ -391,7 +402,7 @@ Status RunOnce(Agent& a) {
   TakeSample(a);
   std::this_thread::sleep_for(a.interval);
   TakeSample(a);
-  EmitPending(a);
+  a.sampling->Flush();
   return Status::Ok();
 }
 

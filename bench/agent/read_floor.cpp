@@ -5,12 +5,15 @@
 //
 //   bench_read_floor --cgroup-root DIR --proc-root DIR [--interval-ms 1000]
 //
-// Every tick, like jostle-agent's defaults: each pod's cpu.stat, memory.current and three
-// PSI files, each container's cpu.stat, each pod's net/dev (every <proc-root>/<pid>/net/dev
-// but 1's), and the node's stat, meminfo, loadavg, pressure/* and 1/net/{dev,snmp}.
-// A pod is a directory named like a kubelet pod cgroup ("pod<uid>" or
-// "kubepods-<qos>-pod<uid>.slice"); its subdirectories are its containers. Runs until
-// SIGTERM.
+// Every tick, like jostle-agent's defaults: on cgroup v2, each pod's cpu.stat,
+// memory.current and three PSI files and each container's cpu.stat; on v1 and hybrid hosts
+// (no cgroup.controllers at the root) the same from the controller mounts: cpu/ cpu.stat and
+// cpuacct/ cpuacct.usage of pods and containers, memory/ memory.usage_in_bytes of pods and
+// unified/ PSI files of pods. Then each pod's net/dev (<proc-root>/<pid>/net/dev of the first
+// process listed in its or its containers' cgroup.procs) and the node's stat, meminfo,
+// loadavg, pressure/* and 1/net/{dev,snmp}. A pod is a directory named like a kubelet pod
+// cgroup ("pod<uid>" or "kubepods-<qos>-pod<uid>.slice"); its subdirectories are its
+// containers. Runs until SIGTERM.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -46,19 +49,61 @@ void Open(const std::string& path, std::vector<int>& fds) {
   if (fd >= 0) fds.push_back(fd);
 }
 
-void Walk(const std::string& dir, std::vector<int>& fds) {
+// The files read every tick in one hierarchy: of each pod, of each of its containers.
+struct Files {
+  std::vector<const char*> pod, container;
+};
+
+// Where each pod's processes are listed (the first hierarchy walked).
+std::vector<std::string> pod_proc_lists;
+
+void Walk(const std::string& dir, const Files& files, bool record_pods, std::vector<int>& fds) {
   for (const std::string& name : Subdirs(dir)) {
     std::string path = dir + "/" + name;
     if (!IsPodDir(name)) {
-      Walk(path, fds);
+      Walk(path, files, record_pods, fds);
       continue;
     }
-    for (const char* f :
-         {"cpu.stat", "memory.current", "cpu.pressure", "memory.pressure", "io.pressure"}) {
-      Open(path + "/" + f, fds);
+    for (const char* f : files.pod) Open(path + "/" + f, fds);
+    if (record_pods) pod_proc_lists.push_back(path + "/cgroup.procs");
+    for (const std::string& c : Subdirs(path)) {
+      for (const char* f : files.container) Open(path + "/" + c + "/" + f, fds);
+      if (record_pods) pod_proc_lists.back() += "\n" + path + "/" + c + "/cgroup.procs";
     }
-    for (const std::string& c : Subdirs(path)) Open(path + "/" + c + "/cpu.stat", fds);
   }
+}
+
+void WalkHierarchies(const std::string& root, std::vector<int>& fds) {
+  if (::access((root + "/cgroup.controllers").c_str(), F_OK) == 0) {
+    Walk(root,
+         {{"cpu.stat", "memory.current", "cpu.pressure", "memory.pressure", "io.pressure"},
+          {"cpu.stat"}},
+         true, fds);
+    return;
+  }
+  Walk(root + "/cpu", {{"cpu.stat"}, {"cpu.stat"}}, true, fds);
+  Walk(root + "/cpuacct", {{"cpuacct.usage"}, {"cpuacct.usage"}}, false, fds);
+  Walk(root + "/memory", {{"memory.usage_in_bytes"}, {}}, false, fds);
+  Walk(root + "/unified", {{"cpu.pressure", "memory.pressure", "io.pressure"}, {}}, false, fds);
+}
+
+// The first pid in any of the newline-separated cgroup.procs files, or "".
+std::string FirstPid(const std::string& lists) {
+  size_t start = 0;
+  while (start < lists.size()) {
+    size_t end = lists.find('\n', start);
+    if (end == std::string::npos) end = lists.size();
+    const std::string file = lists.substr(start, end - start);
+    start = end + 1;
+    char buf[64] = {};
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    return std::string(buf, std::strcspn(buf, "\n"));
+  }
+  return "";
 }
 
 }  // namespace
@@ -81,11 +126,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<int> fds;
-  Walk(cgroup_root, fds);
-  for (const std::string& pid : Subdirs(proc_root)) {
-    if (pid != "1" && pid.find_first_not_of("0123456789") == std::string::npos) {
-      Open(proc_root + "/" + pid + "/net/dev", fds);
-    }
+  WalkHierarchies(cgroup_root, fds);
+  for (const std::string& lists : pod_proc_lists) {
+    const std::string pid = FirstPid(lists);
+    if (!pid.empty()) Open(proc_root + "/" + pid + "/net/dev", fds);
   }
   for (const char* f : {"stat", "meminfo", "loadavg", "pressure/cpu", "pressure/memory",
                         "pressure/io", "1/net/dev", "1/net/snmp"}) {

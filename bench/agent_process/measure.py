@@ -6,8 +6,10 @@
         --process node_exporter=PID,http://127.0.0.1:P2/metrics \
         [--process read_floor=PID] [--markdown FILE]
 
-A process given without a URL is measured but not scraped. The first process is compared
-with each of the others.
+A process given without a URL is measured but not scraped. A process named with --tree
+NAME is measured with its descendants (Netdata runs helpers): its CPU is the utime, stime,
+cutime and cstime of it and every live descendant, its peak RSS the sum of their VmHWM.
+The first process is compared with each of the others.
 
 CPU time is utime + stime of /proc/PID/stat (all threads) over the measured window, which
 starts after `warmup` seconds of scraping (start-up is left out); peak RSS is VmHWM of
@@ -27,6 +29,38 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def tree_pids(pid):
+    """pid and its live descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def tree_cpu_seconds(pid):
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
+    return total
 
 
 def status_kib(pid, key):
@@ -53,13 +87,28 @@ def main():
     ap.add_argument("--process", action="append", required=True,
                     help="NAME=PID[,URL] (repeatable)")
     ap.add_argument("--markdown", help="write the result table here too")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="NAME of a --process measured with its descendants (repeatable)")
     a = ap.parse_args()
     procs = []
     for spec in a.process:
         name, rest = spec.split("=", 1)
         pid, _, url = rest.partition(",")
         procs.append({"name": name, "pid": int(pid), "url": url, "ok": 0, "failed": 0,
-                      "bytes": 0, "series": 0})
+                      "bytes": 0, "series": 0, "tree": name in a.tree})
+
+    def cpu(p):
+        return tree_cpu_seconds(p["pid"]) if p["tree"] else cpu_seconds(p["pid"])
+
+    def kib(p, key):
+        pids = tree_pids(p["pid"]) if p["tree"] else [p["pid"]]
+        total = 0
+        for q in pids:
+            try:
+                total += status_kib(q, key)
+            except OSError:
+                pass
+        return total
 
     def tick(count):
         for p in procs:
@@ -79,7 +128,7 @@ def main():
     while time.monotonic() - start < a.warmup:
         tick(False)
         time.sleep(1)
-    cpu0 = {p["name"]: cpu_seconds(p["pid"]) for p in procs}
+    cpu0 = {p["name"]: cpu(p) for p in procs}
     t0 = time.monotonic()
     next_at = t0
     while True:
@@ -90,9 +139,9 @@ def main():
         time.sleep(max(0, next_at - time.monotonic()))
     elapsed = time.monotonic() - t0
     for p in procs:
-        p["cpu"] = cpu_seconds(p["pid"]) - cpu0[p["name"]]
-        p["hwm"] = status_kib(p["pid"], "VmHWM") / 1024
-        p["rss"] = status_kib(p["pid"], "VmRSS") / 1024
+        p["cpu"] = cpu(p) - cpu0[p["name"]]
+        p["hwm"] = kib(p, "VmHWM") / 1024
+        p["rss"] = kib(p, "VmRSS") / 1024
         p["threads"] = status_kib(p["pid"], "Threads")
 
     with open("/proc/loadavg") as f:
