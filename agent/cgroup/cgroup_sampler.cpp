@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <set>
+#include <string>
+#include <tuple>
 #include <utility>
 
 #include "agent/cgroup/cgroup_parsers.h"
@@ -212,6 +214,7 @@ struct Entity {
   std::optional<uint64_t> oom_kills;
   std::optional<uint64_t> mem_usage;  // deferred containers only
   int limits_countdown = 0;           // cpu.max, memory.max / cfs quota+period, limit_in_bytes
+  std::optional<uint64_t> last_throttled;  // nr_throttled at the previous tick
   std::optional<double> cpu_limit_cores;
   std::optional<uint64_t> mem_limit_bytes;
   std::optional<PsiTotals> psi_cpu, psi_memory, psi_io;  // deferred containers only
@@ -434,6 +437,8 @@ struct CgroupSampler::State {
   struct ScanState {
     std::map<Key, Found> found;
     CgroupDriver driver = CgroupDriver::kNone;
+    // Plain cgroups below plain_cgroup_depth: (depth, relative path, hierarchy, directory).
+    std::vector<std::tuple<int, std::string, size_t, std::string>> deeper;
   };
 
   Found& Record(ScanState& scan, Scope scope, std::string id, size_t h, const std::string& dir,
@@ -477,6 +482,8 @@ struct CgroupSampler::State {
       }
       if (!kube && depth + 1 <= options.plain_cgroup_depth) {
         Record(scan, Scope::kCgroup, child_rel, h, child, child_rel);
+      } else if (!kube && options.plain_cgroup_depth > 0 && options.deeper_plain_cgroups > 0) {
+        scan.deeper.emplace_back(depth + 1, child_rel, h, child);
       }
       if (depth + 1 < options.kube_search_depth) {
         Walk(scan, h, child, child_rel, depth + 1, kube, name);
@@ -489,6 +496,17 @@ struct CgroupSampler::State {
     ScanState scan;
     for (size_t h = 0; h < hierarchies.size(); ++h) {
       Walk(scan, h, hierarchies[h].mount, "", 0, false, "");
+    }
+    // Deeper plain cgroups, shallowest first, within the budget (counted by path: one
+    // cgroup in several hierarchies is one).
+    std::sort(scan.deeper.begin(), scan.deeper.end());
+    std::set<std::string> deeper_taken;
+    for (const auto& [depth, rel, h, dir] : scan.deeper) {
+      if (!deeper_taken.count(rel)) {
+        if (deeper_taken.size() >= options.deeper_plain_cgroups) break;
+        deeper_taken.insert(rel);
+      }
+      Record(scan, Scope::kCgroup, rel, h, dir, rel);
     }
     // Cgroups named by the user.
     std::set<std::string> named_dirs;
@@ -866,7 +884,15 @@ struct CgroupSampler::State {
     out.mem_usage_bytes = deferred ? e.mem_usage : usage;
     out.mem_working_set_bytes = e.working_set;
     out.oom_kills = e.oom_kills;
-    // Limits, carried between reads.
+    // Limits, carried between reads. Throttling that moved since the last tick may be a
+    // limit set or changed since they were read: read them again now (at most every other
+    // tick), not at the next round.
+    if (out.cpu_throttled_periods && e.last_throttled &&
+        *out.cpu_throttled_periods > *e.last_throttled &&
+        std::max(1, options.limits_every_ticks) - e.limits_countdown >= 2) {
+      e.limits_countdown = 0;
+    }
+    e.last_throttled = out.cpu_throttled_periods;
     if (e.limits_countdown <= 0 && !vanished) {
       e.limits_countdown = std::max(1, options.limits_every_ticks);
       e.cpu_limit_cores.reset();

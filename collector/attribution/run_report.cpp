@@ -604,6 +604,10 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
       }
       JOSTLE_RETURN_IF_ERROR(resolve(e));
       auto q = QueryOf(e, options);
+      if (q && !options.history_self_cgroup_prefix.empty()) {
+        q->self_cgroup.clear();  // that run's command cgroup had a name of its own
+        q->self_cgroup_prefix = options.history_self_cgroup_prefix;
+      }
       if (q && !e.node.empty()) pending.push_back({test_id, entries.size(), e.id, e.node, *q});
       entries.push_back(entry);
     }

@@ -446,15 +446,19 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
     }
   }
   const bool enough_clear = h.failed_clear + h.passed_clear >= config.min_clear;
+  const bool never_passed_clear = h.failed_clear > 0 && h.passed_clear == 0 && !in.rerun_passed;
   const double difference =
       e.failure_rate_contended.value_or(0) - e.failure_rate_clear.value_or(0);
   Verdict v;
   if (!in.has_data) {
     v = Verdict::kNoData;
     e.decided_by = Basis::kNoSamples;
-  } else if (in.uncertain) {
+  } else if (in.uncertain && !never_passed_clear) {
     v = Verdict::kContentionPossible;
     e.decided_by = Basis::kUncertainWindow;
+  } else if (in.uncertain) {
+    v = Verdict::kFailsRegardless;  // whatever its window: it never passes when clear
+    e.decided_by = Basis::kFailsWhenClear;
   } else if (!in.contended) {
     v = Verdict::kNoContention;
     e.decided_by = Basis::kClearWindow;
@@ -465,8 +469,8 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
              difference >= config.min_rate_difference) {
     v = Verdict::kContention;
     e.decided_by = Basis::kHistory;
-  } else if (h.failed_clear > 0 && ((h.passed_clear == 0 && !in.rerun_passed) ||
-                                    (enough_clear && difference < config.min_rate_difference))) {
+  } else if (never_passed_clear ||
+             (h.failed_clear > 0 && enough_clear && difference < config.min_rate_difference)) {
     v = Verdict::kFailsRegardless;
     e.decided_by = Basis::kFailsWhenClear;
   } else {

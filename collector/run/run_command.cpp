@@ -137,6 +137,9 @@ std::string ModuleKey(const TestCase& t, bool reportlog) {
   return key;
 }
 
+// Every run's command cgroup is this prefix and the pid of its jostle.
+constexpr const char* kCommandCgroupPrefix = "jostle-run-";
+
 // The cgroups above the command's (this process's own and its ancestors, every hierarchy),
 // sampled so that a limit on any of them is seen as the command's own.
 std::vector<std::string> OwnAncestorCgroups() {
@@ -570,7 +573,7 @@ int RunCommand(const RunOptions& o) {
   bool progress = o.progress && ::isatty(STDERR_FILENO);
 
   // The command's own cgroup, so its use is told apart from its neighbours'.
-  std::string cgroup_name = "jostle-run-" + std::to_string(::getpid());
+  std::string cgroup_name = kCommandCgroupPrefix + std::to_string(::getpid());
   std::optional<CommandCgroup> cgroup;
   if (auto created = CommandCgroup::Create(o.cgroup_root, cgroup_name); created.ok()) {
     cgroup.emplace(std::move(created).value());
@@ -679,6 +682,7 @@ int RunCommand(const RunOptions& o) {
   if (cgroup) report_options.self_cgroup = cgroup_name;
   report_options.self_ancestors = ancestors;
   report_options.results_end_ns = command_end_ns;
+  report_options.history_self_cgroup_prefix = kCommandCgroupPrefix;
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {
