@@ -406,8 +406,8 @@ std::string EvidenceSummary(const Evidence& e) {
     case Basis::kUncertainWindow: {
       char buf[160];
       std::snprintf(buf, sizeof buf,
-                    "reconstructed start, up to %.1f s later: the window was contended at %d of "
-                    "%d placements over that span, not all",
+                    "reconstructed start, up to %.1f s later: the window was contended at only %d "
+                    "of %d placements over that span, so no contention is claimed",
                     static_cast<double>(e.start_uncertainty_ns) / 1e9, e.placements_contended,
                     e.placements);
       return buf;
@@ -454,7 +454,7 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
     v = Verdict::kNoData;
     e.decided_by = Basis::kNoSamples;
   } else if (in.uncertain && !never_passed_clear) {
-    v = Verdict::kContentionPossible;
+    v = Verdict::kNoContention;  // contention is not claimed for part of the span
     e.decided_by = Basis::kUncertainWindow;
   } else if (in.uncertain) {
     v = Verdict::kFailsRegardless;  // whatever its window: it never passes when clear

@@ -133,8 +133,9 @@ struct Evidence {
 std::string EvidenceSummary(const Evidence& e);
 
 // The verdict rule, in order:
-//   no samples → no-data; a reconstructed window only partly contended → contention-possible
-//   (fails-regardless when it failed in clear windows and never passed in one);
+//   no samples → no-data; a reconstructed window only partly contended → no-contention: no
+//   contention is claimed for part of the span (fails-regardless when it failed in clear
+//   windows and never passed in one);
 //   clear window → no-contention; another attempt in this run passed in a clear window →
 //   contention; at least history.min_clear clear executions, one-sided Fisher p <= alpha and
 //   the contended failure rate above the clear one by history.min_rate_difference →

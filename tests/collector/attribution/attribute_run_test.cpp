@@ -202,8 +202,9 @@ TEST_F(AttributeRunTest, ReconstructedWindowsNeedTheWholeUncertainSpanContended)
   EXPECT_TRUE(late.assessment.contended);
   EXPECT_GT(late.evidence.placements_contended, 0);
   EXPECT_LT(late.evidence.placements_contended, late.evidence.placements);
-  EXPECT_EQ(late.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(late.verdict, Verdict::kNoContention);  // no contention claimed for part of it
   EXPECT_EQ(late.evidence.decided_by, Basis::kUncertainWindow);
+  EXPECT_TRUE(late.assessment.culprits.empty());
   EXPECT_FALSE(late.evidence.fisher_p);
   EXPECT_NE(EvidenceSummary(late.evidence).find("up to 6.0 s later"), std::string::npos)
       << EvidenceSummary(late.evidence);
