@@ -301,8 +301,7 @@ std::optional<bool> ContendedOver(const WindowResult& w, const WindowAssessment&
 struct WindowSource {
   // The window `q` of execution `e` (which has a start time) on e.node.
   // `uncertainty_ns`: how much later it may have started (StartUncertainty).
-  std::function<WindowResult(const TestExecution& e, const WindowQuery& q,
-                             int64_t uncertainty_ns)>
+  std::function<WindowResult(const TestExecution& e, const WindowQuery& q, int64_t uncertainty_ns)>
       window;
   // The node's timeline over the run [start_ns, end_ns] and its padding, without marks;
   // nullopt when no samples of the node were read.
@@ -717,8 +716,8 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
         for (const Window& w : r.windows) {
           WindowResult result = WindowOf(r.node, &*rates, w.query, config, w.uncertainty_ns);
           if (result.signals.node_points == 0 ||
-              !WindowCoveredBy(*rates, Span(w.query, w.uncertainty_ns), config.window,
-                               w.near.first, w.near.second)) {
+              !WindowCoveredBy(*rates, Span(w.query, w.uncertainty_ns), config.window, w.near.first,
+                               w.near.second)) {
             rates.reset();
             r.results.clear();
             break;

@@ -458,7 +458,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
     double usage_peak = 0, mem_stall_us = 0;
     std::optional<double> usage_first, usage_last;  // in time order
-    bool own = false;  // the own series, or one of its ancestors
+    bool own = false;                               // the own series, or one of its ancestors
   };
   // Per series key (CgroupSample::id), its slot in `series`; -1 until seen in the window.
   std::vector<uint32_t> local_keys;

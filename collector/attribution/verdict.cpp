@@ -447,8 +447,7 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
   }
   const bool enough_clear = h.failed_clear + h.passed_clear >= config.min_clear;
   const bool never_passed_clear = h.failed_clear > 0 && h.passed_clear == 0 && !in.rerun_passed;
-  const double difference =
-      e.failure_rate_contended.value_or(0) - e.failure_rate_clear.value_or(0);
+  const double difference = e.failure_rate_contended.value_or(0) - e.failure_rate_clear.value_or(0);
   Verdict v;
   if (!in.has_data) {
     v = Verdict::kNoData;

@@ -59,7 +59,7 @@ struct Culprit {
 };
 
 struct WindowAssessment {
-  bool contended = false;  // a decisive crossing (any but node-only) was found
+  bool contended = false;            // a decisive crossing (any but node-only) was found
   std::optional<Resource> resource;  // of the most severe crossing
   double severity = 0;               // of the most severe crossing
   std::vector<Crossing> crossings;   // decisive ones most severe first, then node-only ones

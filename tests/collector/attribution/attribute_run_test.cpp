@@ -179,12 +179,10 @@ TEST_F(AttributeRunTest, ReconstructedWindowsNeedTheWholeUncertainSpanContended)
     e.upload_id = 7;
     return e;
   };
-  executions_ = {approx("t::cpu", 22, 2, Outcome::kFailed, 0),
-                 approx("t::cpu", 24, 2, Outcome::kFailed, 1),
-                 approx("t::fill", 26, 10, Outcome::kPassed),
-                 approx("t::late_bug", 36, 1, Outcome::kFailed),
-                 approx("t::fill2", 37, 6, Outcome::kPassed),
-                 approx("t::after", 43, 1, Outcome::kFailed)};
+  executions_ = {
+      approx("t::cpu", 22, 2, Outcome::kFailed, 0), approx("t::cpu", 24, 2, Outcome::kFailed, 1),
+      approx("t::fill", 26, 10, Outcome::kPassed),  approx("t::late_bug", 36, 1, Outcome::kFailed),
+      approx("t::fill2", 37, 6, Outcome::kPassed),  approx("t::after", 43, 1, Outcome::kFailed)};
   history_.clear();
   options_.results_end_ns = kT0 + 50 * kSecond;
   std::vector<int64_t> u = StartUncertainty(executions_, options_, WindowConfig{});

@@ -103,7 +103,8 @@ TEST(Felt, NodeIoPressureTheTestNeverFeltIsNodeOnly) {
   EXPECT_EQ(unfelt.crossings[0].felt, Felt::kNodeOnly);
   EXPECT_TRUE(unfelt.culprits.empty());
   // The test's own io PSI shows it waited: decisive.
-  WindowAssessment felt = AssessWindow(With({{kNodeIoPsiSome, 0.6}, {kPodIoPsiSome, 0.15}}), config);
+  WindowAssessment felt =
+      AssessWindow(With({{kNodeIoPsiSome, 0.6}, {kPodIoPsiSome, 0.15}}), config);
   ASSERT_TRUE(felt.contended);
   EXPECT_EQ(felt.resource, Resource::kIo);
   EXPECT_EQ(felt.crossings[0].felt, Felt::kFelt);
@@ -129,9 +130,8 @@ TEST(Felt, DecisiveCrossingsComeFirstAndGiveTheResource) {
   EXPECT_EQ(a.crossings[1].signal, kNodeTcpRetrans);
   EXPECT_EQ(a.crossings[1].felt, Felt::kNodeOnly);  // no own network counters
   // Own throttling is the test feeling the CPU too.
-  WindowAssessment t =
-      AssessWindow(With({{kNodeCpuBusy, 0.95}, {kPodCpuPsiSome, 0.0}, {kPodThrottle, 0.5}}),
-                   config);
+  WindowAssessment t = AssessWindow(
+      With({{kNodeCpuBusy, 0.95}, {kPodCpuPsiSome, 0.0}, {kPodThrottle, 0.5}}), config);
   ASSERT_TRUE(t.contended);
   EXPECT_EQ(t.crossings.size(), 2u);
   for (const Crossing& c : t.crossings) EXPECT_NE(c.felt, Felt::kNodeOnly) << c.signal;
@@ -256,8 +256,8 @@ class Verdicts : public ::testing::TestWithParam<VerdictCase> {};
 TEST_P(Verdicts, Rule) {
   const VerdictCase& k = GetParam();
   Evidence e;
-  VerdictInput in{k.has_data, k.contended, k.uncertain, k.history, k.rerun_passed,
-                  k.rerun_passed_clear};
+  VerdictInput in{k.has_data, k.contended,    k.uncertain,
+                  k.history,  k.rerun_passed, k.rerun_passed_clear};
   EXPECT_EQ(DecideVerdict(in, HistoryConfig{}, &e), k.want) << k.name;
   EXPECT_EQ(e.decided_by, k.basis) << k.name << ": " << BasisName(e.decided_by);
   EXPECT_EQ(e.history, k.history);
@@ -268,6 +268,7 @@ TEST_P(Verdicts, Rule) {
 
 using B = Basis;
 using V = Verdict;
+// clang-format off
 INSTANTIATE_TEST_SUITE_P(
     Table, Verdicts,
     ::testing::Values(
@@ -312,6 +313,7 @@ INSTANTIATE_TEST_SUITE_P(
         VerdictCase{"uncertain_window_always_fails", true, false, true, {0, 0, 4, 0, 0}, false,
                     false, V::kFailsRegardless, B::kFailsWhenClear}),
     [](const auto& info) { return std::string(info.param.name); });
+// clang-format on
 
 TEST(Verdicts, EvidenceRatesAndOneSidedFisherIncludeTheJudgedFailure) {
   Evidence e;
