@@ -497,8 +497,8 @@ int main(int argc, char** argv) {
                  "Also sample this cgroup (repeatable): /abs/path from the hierarchy root, "
                  "or rel/path below this process's own cgroup");
   app.add_option("--cgroup-depth", f.cgroup_depth,
-                 "Levels below the root where other cgroups (services, docker scopes) are "
-                 "found; 0 for none")
+                 "Levels below the root where every other cgroup (services, docker scopes) "
+                 "is found; up to 64 more below that, shallowest first; 0 for none")
       ->capture_default_str();
   app.add_option("--container-cpu-every", f.container_cpu_every,
                  "Read containers' CPU every N ticks, carried in between (pods' and other "

@@ -42,6 +42,7 @@ struct Entity {
   ReadRound memory_round;  // memory.stat, memory.events / memory.oom_control (and for
                            // deferred containers: memory usage and PSI)
   ReadRound limits_round;  // cpu.max, memory.max / cfs quota+period, limit_in_bytes
+  std::optional<uint64_t> last_throttled;  // nr_throttled at the previous tick
   CgroupReadings carried;  // the last values those rounds read
   PodNetwork net;          // pods only
 };
@@ -449,6 +450,13 @@ struct CgroupSampler::State {
   void ReadLimits(EntityRead& r, CgroupSample& out) {
     Entity& e = r.e;
     CgroupReadings& c = e.carried;
+    // Throttling that moved since the last tick may be a limit set or changed since the
+    // limits were read: read them again now (at most every other tick), not at the next round.
+    if (out.cpu_throttled_periods && e.last_throttled &&
+        *out.cpu_throttled_periods > *e.last_throttled) {
+      e.limits_round.ExpireAfter(2);
+    }
+    e.last_throttled = out.cpu_throttled_periods;
     if (e.limits_round.Due() && !r.vanished) {
       e.limits_round.Restart(std::max(1, options.limits_every_ticks), /*spread=*/false, 0);
       c.cpu_limit_cores.reset();

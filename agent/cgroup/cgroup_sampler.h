@@ -20,9 +20,10 @@
 //
 // Other cgroups (Scope::kCgroup), outside every kubepods subtree and never the root:
 //   - discovered: every directory at most CgroupOptions::plain_cgroup_depth levels below a
-//     hierarchy root (systemd services under /system.slice, docker scopes, /docker/<id>);
-//     id = its path relative to the hierarchy root with a leading '/'; joined across
-//     hierarchies by that relative path.
+//     hierarchy root (systemd services under /system.slice, docker scopes, /docker/<id>),
+//     and deeper ones (to kube_search_depth) up to CgroupOptions::deeper_plain_cgroups,
+//     shallowest first; id = its path relative to the hierarchy root with a leading '/';
+//     joined across hierarchies by that relative path.
 //   - named by the user (CgroupOptions::extra_cgroups), at any depth:
 //       "/a/b" (absolute) is <hierarchy root>/a/b in every hierarchy that has it;
 //       "a/b"  (relative) is <hierarchy root>/<own cgroup>/a/b in every hierarchy, where
@@ -64,7 +65,9 @@
 //                       container. Attribution reads pods and plain cgroups, whose values
 //                       stay per tick; containers' CPU stays per tick.
 //   every M ticks       limits (cpu.max, memory.max, cfs quota/period, limit_in_bytes;
-//                       M = limits_every_ticks, 60).
+//                       M = limits_every_ticks, 60); also on a tick where the cgroup's
+//                       nr_throttled moved, at most every other tick, so a CPU limit set
+//                       or lowered mid-run is seen within two ticks.
 //   All of them are read at once for a new cgroup. In between, the last value read is
 //   carried: for gauges (usage, working set, limits) that is a value up to N-1 ticks old;
 //   for the cumulative counters of containers (PSI totals, OOM kills) it means the counter
@@ -118,6 +121,11 @@ struct CgroupOptions {
   int kube_search_depth = 10;
   // Plain cgroups are discovered this many levels below a hierarchy root (0 = none).
   int plain_cgroup_depth = 2;
+  // And deeper, down to kube_search_depth levels, at most this many more (shallowest first,
+  // then by path; a cgroup present in several hierarchies counts once): the file budget of
+  // neighbours that sit deep (cgroups beneath a CI job's container, v1 memory hierarchies
+  // nested under a container's path). 0, or plain_cgroup_depth 0: none.
+  size_t deeper_plain_cgroups = 64;
   // The cgroup trees are listed again every this many Read calls (pods come and go).
   int rescan_every_ticks = 10;
   // memory.stat and the OOM kill counter are read every this many Read calls; the working

@@ -1,8 +1,10 @@
 #include "agent/cgroup/cgroup_tree.h"
 
+#include <algorithm>
 #include <iterator>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 #include "agent/cgroup/cgroup_fs.h"
 
@@ -18,6 +20,7 @@ class TreeWalk {
     for (size_t h = 0; h < hierarchies_.size(); ++h) {
       Walk(h, hierarchies_[h].mount, "", 0, false, "");
     }
+    RecordDeeper();
   }
   // Records the cgroups named in the options; false for a name no hierarchy holds.
   bool AddNamed(const std::string& name, std::set<std::string>& named_dirs);
@@ -36,11 +39,37 @@ class TreeWalk {
                  std::string_view parent_name);
   void Walk(size_t h, const std::string& dir, const std::string& rel, int depth, bool in_kube,
             std::string_view parent_name);
+  void RecordDeeper();
+
+  struct Deeper {  // a plain cgroup below plain_cgroup_depth
+    int depth;
+    std::string rel;
+    size_t h;
+    std::string dir;
+    bool operator<(const Deeper& o) const {
+      return std::tie(depth, rel, h, dir) < std::tie(o.depth, o.rel, o.h, o.dir);
+    }
+  };
 
   const std::vector<Hierarchy>& hierarchies_;
   const CgroupOptions& options_;
   TreeScan scan_;
+  std::vector<Deeper> deeper_;
 };
+
+// Plain cgroups below plain_cgroup_depth, shallowest first, up to deeper_plain_cgroups of
+// them (counted by path: one cgroup in several hierarchies is one).
+void TreeWalk::RecordDeeper() {
+  std::sort(deeper_.begin(), deeper_.end());
+  std::set<std::string> taken;
+  for (const Deeper& d : deeper_) {
+    if (!taken.count(d.rel)) {
+      if (taken.size() >= options_.deeper_plain_cgroups) break;
+      taken.insert(d.rel);
+    }
+    Record(Scope::kCgroup, d.rel, d.h, d.dir, d.rel);
+  }
+}
 
 // A pod directory and the container directories directly under it.
 void TreeWalk::RecordPod(size_t h, const PodDirName& pod, const std::string& dir,
@@ -79,6 +108,8 @@ void TreeWalk::Walk(size_t h, const std::string& dir, const std::string& rel, in
     }
     if (!kube && depth + 1 <= options_.plain_cgroup_depth) {
       Record(Scope::kCgroup, child_rel, h, child, child_rel);
+    } else if (!kube && options_.plain_cgroup_depth > 0 && options_.deeper_plain_cgroups > 0) {
+      deeper_.push_back({depth + 1, child_rel, h, child});
     }
     if (depth + 1 < options_.kube_search_depth) {
       Walk(h, child, child_rel, depth + 1, kube, name);

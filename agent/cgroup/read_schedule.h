@@ -61,12 +61,18 @@ class ReadRound {
   void Restart(int every, bool spread, size_t ordinal) {
     countdown_ =
         spread && !started_ ? 1 + static_cast<int>(ordinal % static_cast<size_t>(every)) : every;
+    every_ = countdown_;
     started_ = true;
   }
   void Tick() { --countdown_; }
+  // Makes the round due now when it has run at least `min_ticks` ticks since it started.
+  void ExpireAfter(int min_ticks) {
+    if (started_ && every_ - countdown_ >= min_ticks) countdown_ = 0;
+  }
 
  private:
   int countdown_ = 0;
+  int every_ = 0;
   bool started_ = false;
 };
 

@@ -61,7 +61,7 @@ struct FeltConfig {
   // Own PSI "some" (cpu, memory, io; fraction of wall time, peak over the window) at or
   // above which the test felt the node's pressure on that resource. 0: node-level signals
   // count whatever the own cgroup felt.
-  double psi_some = 0.05;
+  double psi_some = 0.10;
 };
 
 struct CulpritConfig {

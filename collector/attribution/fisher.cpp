@@ -24,8 +24,8 @@ std::optional<Table> MakeTable(int a, int b, int c, int d) {
   if (a < 0 || b < 0 || c < 0 || d < 0) return std::nullopt;
   int row1 = a + b, row2 = c + d, col1 = a + c, n = a + b + c + d;
   if (row1 == 0 || row2 == 0 || col1 == 0 || col1 == n) return std::nullopt;
-  return Table{row1, row2, col1, std::max(0, col1 - row2), std::min(row1, col1),
-               LogChoose(n, col1)};
+  return Table{
+      row1, row2, col1, std::max(0, col1 - row2), std::min(row1, col1), LogChoose(n, col1)};
 }
 
 }  // namespace

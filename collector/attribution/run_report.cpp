@@ -302,8 +302,7 @@ std::optional<bool> ContendedOver(const WindowResult& w, const WindowAssessment&
 struct WindowSource {
   // The window `q` of execution `e` (which has a start time) on e.node.
   // `uncertainty_ns`: how much later it may have started (StartUncertainty).
-  std::function<WindowResult(const TestExecution& e, const WindowQuery& q,
-                             int64_t uncertainty_ns)>
+  std::function<WindowResult(const TestExecution& e, const WindowQuery& q, int64_t uncertainty_ns)>
       window;
   // The node's timeline over the run [start_ns, end_ns] and its padding, without marks;
   // nullopt when no samples of the node were read.
@@ -628,6 +627,10 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
       }
       JOSTLE_RETURN_IF_ERROR(resolve(e));
       auto q = QueryOf(e, options);
+      if (q && !options.history_self_cgroup_prefix.empty()) {
+        q->self_cgroup.clear();  // that run's command cgroup had a name of its own
+        q->self_cgroup_prefix = options.history_self_cgroup_prefix;
+      }
       if (q && !e.node.empty()) pending.push_back({test_id, entries.size(), e.id, e.node, *q});
       entries.push_back(entry);
     }
@@ -737,8 +740,8 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
         for (const Window& w : r.windows) {
           WindowResult result = WindowOf(r.node, &*rates, w.query, config, w.uncertainty_ns);
           if (result.signals.node_points == 0 ||
-              !WindowCoveredBy(*rates, Span(w.query, w.uncertainty_ns), config.window,
-                               w.near.first, w.near.second)) {
+              !WindowCoveredBy(*rates, Span(w.query, w.uncertainty_ns), config.window, w.near.first,
+                               w.near.second)) {
             rates.reset();
             r.results.clear();
             break;

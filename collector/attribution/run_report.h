@@ -106,6 +106,10 @@ struct HistoryEntry {
 struct ReportOptions {
   // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
   std::string self_cgroup;
+  // `jostle run`: every run's command cgroup is named with this prefix; an earlier run's
+  // execution (history) is judged with the one such cgroup in its window as its own
+  // (WindowQuery::self_cgroup_prefix), since self_cgroup names this run's.
+  std::string history_self_cgroup_prefix;
   // Ancestors of self_cgroup in every hierarchy, as sampled (WindowQuery::own_ancestors).
   std::vector<std::string> self_ancestors;
   // When every result file of the run had been written (wall clock, ns; `jostle run`: when

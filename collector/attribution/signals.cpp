@@ -331,8 +331,9 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (!q.pod_uid.empty() && cg.pod_uid == q.pod_uid) return true;
     return !q.pod_name.empty() && cg.pod_name == q.pod_name && cg.namespace_name == q.pod_namespace;
   };
+  std::string self = q.self_cgroup;  // set below from self_cgroup_prefix when empty
   auto is_self_cgroup = [&](const CgroupSample& cg) {
-    return !q.self_cgroup.empty() && (cg.id == q.self_cgroup || cg.path == q.self_cgroup);
+    return !self.empty() && (cg.id == self || cg.path == self);
   };
   auto first_cgroup =
       std::partition_point(rates.cgroups.begin(), rates.cgroups.end(),
@@ -341,6 +342,16 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   while (cgroups_end != rates.cgroups.end() &&
          cgroups_end->to_ns <= s.window_end_ns + rates.max_gap_ns) {
     ++cgroups_end;
+  }
+  if (self.empty() && !q.self_cgroup_prefix.empty()) {
+    bool several = false;
+    for (auto it = first_cgroup; it != cgroups_end && !several; ++it) {
+      const CgroupSample& cg = SeriesOf(rates, *it);
+      if (cg.scope != Scope::kCgroup || !cg.id.starts_with(q.self_cgroup_prefix)) continue;
+      several = !self.empty() && self != cg.id;
+      self = cg.id;
+    }
+    if (several) self.clear();
   }
   // Paths of the own series in the window, and which other series are their ancestors.
   std::vector<std::string> own_paths;
@@ -447,7 +458,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
     double usage_peak = 0, mem_stall_us = 0;
     std::optional<double> usage_first, usage_last;  // in time order
-    bool own = false;  // the own series, or one of its ancestors
+    bool own = false;                               // the own series, or one of its ancestors
   };
   // Per series key (CgroupSample::id), its slot in `series`; -1 until seen in the window.
   std::vector<uint32_t> local_keys;

@@ -112,6 +112,10 @@ struct WindowQuery {
   // these are the own cgroup's ancestors: their CPU throttling is the test's own limit
   // (`own-limit`, naming the ancestor), and they are never culprits.
   std::vector<std::string> own_ancestors;
+  // With self_cgroup empty: an execution of an earlier `jostle run`, whose command cgroup had
+  // a name of its own; its own cgroup is the one plain cgroup in the window whose id starts
+  // with this prefix (none when there are several).
+  std::string self_cgroup_prefix;
 };
 
 struct SignalStat {

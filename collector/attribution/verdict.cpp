@@ -408,8 +408,8 @@ std::string EvidenceSummary(const Evidence& e) {
     case Basis::kUncertainWindow: {
       char buf[160];
       std::snprintf(buf, sizeof buf,
-                    "reconstructed start, up to %.1f s later: the window was contended at %d of "
-                    "%d placements over that span, not all",
+                    "reconstructed start, up to %.1f s later: the window was contended at only %d "
+                    "of %d placements over that span, so no contention is claimed",
                     static_cast<double>(e.start_uncertainty_ns) / 1e9, e.placements_contended,
                     e.placements);
       return buf;
@@ -448,15 +448,18 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
     }
   }
   const bool enough_clear = h.failed_clear + h.passed_clear >= config.min_clear;
-  const double difference =
-      e.failure_rate_contended.value_or(0) - e.failure_rate_clear.value_or(0);
+  const bool never_passed_clear = h.failed_clear > 0 && h.passed_clear == 0 && !in.rerun_passed;
+  const double difference = e.failure_rate_contended.value_or(0) - e.failure_rate_clear.value_or(0);
   Verdict v;
   if (!in.has_data) {
     v = Verdict::kNoData;
     e.decided_by = Basis::kNoSamples;
-  } else if (in.uncertain) {
-    v = Verdict::kContentionPossible;
+  } else if (in.uncertain && !never_passed_clear) {
+    v = Verdict::kNoContention;  // contention is not claimed for part of the span
     e.decided_by = Basis::kUncertainWindow;
+  } else if (in.uncertain) {
+    v = Verdict::kFailsRegardless;  // whatever its window: it never passes when clear
+    e.decided_by = Basis::kFailsWhenClear;
   } else if (!in.contended) {
     v = Verdict::kNoContention;
     e.decided_by = Basis::kClearWindow;
@@ -467,8 +470,8 @@ Verdict DecideVerdict(const VerdictInput& in, const HistoryConfig& config, Evide
              difference >= config.min_rate_difference) {
     v = Verdict::kContention;
     e.decided_by = Basis::kHistory;
-  } else if (h.failed_clear > 0 && ((h.passed_clear == 0 && !in.rerun_passed) ||
-                                    (enough_clear && difference < config.min_rate_difference))) {
+  } else if (never_passed_clear ||
+             (h.failed_clear > 0 && enough_clear && difference < config.min_rate_difference)) {
     v = Verdict::kFailsRegardless;
     e.decided_by = Basis::kFailsWhenClear;
   } else {

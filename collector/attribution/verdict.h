@@ -53,7 +53,8 @@ struct Culprit {
   CulpritKind kind = CulpritKind::kPod;
   std::string name;  // "ns/pod", "ns", a cgroup path, the test's own pod/cgroup, "pid N comm"
   // Neighbours: their share of the node's use of the resource in the window (cpu: CPU
-  // seconds / node busy CPU seconds; memory: peak working set / node memory; io: io stall
+  // seconds / node busy CPU seconds; memory: mean share of the candidates' memory stall,
+  // charge growth and peak charge (peak working set / node memory without those); io: io stall
   // time / all candidates' io stall; network: bytes / node bytes). own-limit: the value of
   // the limiting signal (throttle ratio, or working set / limit).
   double share = 0;
@@ -61,7 +62,7 @@ struct Culprit {
 };
 
 struct WindowAssessment {
-  bool contended = false;  // a decisive crossing (any but node-only) was found
+  bool contended = false;            // a decisive crossing (any but node-only) was found
   std::optional<Resource> resource;  // of the most severe crossing
   double severity = 0;               // of the most severe crossing
   std::vector<Crossing> crossings;   // decisive ones most severe first, then node-only ones
@@ -135,7 +136,9 @@ struct Evidence {
 std::string EvidenceSummary(const Evidence& e);
 
 // The verdict rule, in order:
-//   no samples → no-data; a reconstructed window only partly contended → contention-possible;
+//   no samples → no-data; a reconstructed window only partly contended → no-contention: no
+//   contention is claimed for part of the span (fails-regardless when it failed in clear
+//   windows and never passed in one);
 //   clear window → no-contention; another attempt in this run passed in a clear window →
 //   contention; at least history.min_clear clear executions, one-sided Fisher p <= alpha and
 //   the contended failure rate above the clear one by history.min_rate_difference →

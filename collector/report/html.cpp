@@ -257,7 +257,9 @@ std::string SignalCell(const FailureReport& f) {
   if (f.verdict == Verdict::kNoData) return Esc(f.reason);
   std::string out;
   for (const Crossing& c : f.assessment.crossings) {
-    out += "<div>" + Esc(c.signal) + " " + Num(c.value, 2) + " ≥ " + Num(c.threshold, 2) + "</div>";
+    out += "<div>" + Esc(c.signal) + " " + Num(c.value, 2) + " ≥ " + Num(c.threshold, 2);
+    if (c.felt == Felt::kNodeOnly) out += " <small>(node-only: the test did not feel it)</small>";
+    out += "</div>";
   }
   if (out.empty()) {
     for (const char* name : {kNodeCpuBusy, kNodeCpuPsiSome, kNodeMemoryPsiSome, kNodeIoPsiSome}) {

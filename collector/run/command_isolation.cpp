@@ -52,7 +52,7 @@ Result<std::unique_ptr<CommandIsolation>> CommandIsolation::SetUp(const Isolatio
     facts.systemd_scope_usable = false;
     iso->plan_ = DecideRunMode(facts, ::getpid(), std::nullopt);
   }
-  const std::string name = "jostle-run-" + std::to_string(::getpid());
+  const std::string name = kCommandCgroupPrefix + std::to_string(::getpid());
   iso->sampler_cgroups_ = o.cgroups;
   Result<CommandCgroup> created = Status::NotFound("no cgroup mode");
   switch (iso->plan_.mode) {

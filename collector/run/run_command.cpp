@@ -686,6 +686,7 @@ int RunCommand(const RunOptions& o) {
   report_options.self_cgroup = own.self_series();
   report_options.self_ancestors = ancestors;
   report_options.results_end_ns = command_end_ns;
+  report_options.history_self_cgroup_prefix = kCommandCgroupPrefix;
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {

@@ -391,6 +391,7 @@ def run_scenario(args, scenario):
                     "verdict": f["verdict"], "resource": f.get("resource"),
                     "culprit": (top["kind"] + ":" + top["name"]) if top else None,
                     "timing": f.get("timing"), "flaky": f.get("flaky", False),
+                    "decided_by": (f.get("evidence") or {}).get("decided_by"),
                     "truth": truth,
                     "culprit_right": bool(truth and top and culprit_matches(truth, top)),
                 })

@@ -184,7 +184,9 @@ void ExpectPods(const ByKey& by) {
 
 TEST(CgroupSamplerFixture, V2Systemd) {
   std::string root = FixtureRoot("cgroup_v2_systemd");
-  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  CgroupOptions options = OptionsFor(root);
+  options.deeper_plain_cgroups = 0;  // plain cgroups to depth 2 only (deeper: see below)
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), options);
   ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
   EXPECT_EQ(sampler->host_facts().at("cgroup"), "v2");
   EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), "systemd");
@@ -455,7 +457,9 @@ TEST(CgroupSamplerFixture, HostLayouts) {
     SCOPED_TRACE(layout.name);
     std::string root = LayoutRoot(layout.name);
     ASSERT_TRUE(fs::is_directory(root)) << root;
-    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+    CgroupOptions options = OptionsFor(root);
+    options.deeper_plain_cgroups = 0;  // plain cgroups to depth 2 only (deeper: see below)
+    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), options);
     ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
     EXPECT_EQ(sampler->host_facts().at("cgroup"), layout.cgroup);
     EXPECT_EQ(sampler->host_facts().at("cgroup_driver"), layout.driver);
@@ -629,6 +633,71 @@ TEST_F(FixtureCopy, WorkingSetCarriedBetweenMemoryStatReads) {
   read_g();
   read_g();
   EXPECT_EQ(read_g().mem_working_set_bytes, 0u);
+}
+
+// A CPU limit set after start: the throttling it causes has the limits read again within
+// two ticks, not at the next round of limits_every_ticks.
+TEST_F(FixtureCopy, ThrottlingReadsALimitChangedMidRun) {
+  CopyOf("cgroup_v2_cgroupfs");
+  CgroupOptions options = OptionsFor(dir_);
+  options.rescan_every_ticks = 100;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok());
+  std::string pod_dir = dir_ + "/sys/fs/cgroup/kubepods/pod" + std::string(kPodG);
+  auto read_g = [&] { return Get(Index(sampler->Read()), Scope::kPod, kPodG); };
+  auto cpu_stat = [&](int throttled) {
+    std::ofstream(pod_dir + "/cpu.stat") << "usage_usec 1000123\nnr_periods 100\nnr_throttled "
+                                         << throttled << "\nthrottled_usec 5000\n";
+  };
+  EXPECT_EQ(read_g().cpu_limit_cores, 2.0);
+  std::ofstream(pod_dir + "/cpu.max") << "20000 100000\n";
+  read_g();
+  EXPECT_EQ(read_g().cpu_limit_cores, 2.0);  // not throttled more: carried
+  cpu_stat(11);
+  EXPECT_EQ(read_g().cpu_limit_cores, 0.2);  // throttled: read again
+  // Throttled on every tick: read at most every other tick.
+  std::ofstream(pod_dir + "/cpu.max") << "10000 100000\n";
+  cpu_stat(12);
+  EXPECT_EQ(read_g().cpu_limit_cores, 0.2);
+  cpu_stat(13);
+  EXPECT_EQ(read_g().cpu_limit_cores, 0.1);
+}
+
+// Neighbours beneath a job's container sit deeper than --cgroup-depth: discovered too,
+// shallowest first, within the budget; none of them inside kubepods.
+TEST_F(FixtureCopy, DeeperPlainCgroupsWithinABudgetShallowestFirst) {
+  CopyOf("cgroup_v2_cgroupfs");
+  std::string root = dir_ + "/sys/fs/cgroup";
+  for (const char* d : {"/ci/job7/build", "/ci/job7/cache/reader", "/ci/job7/cache/writer",
+                        "/ci/job7/zz/deep/deeper"}) {
+    fs::create_directories(root + d);
+    std::ofstream(root + d + "/cpu.stat") << "usage_usec 5\n";
+  }
+  CgroupOptions options = OptionsFor(dir_);
+  options.deeper_plain_cgroups = 4;
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  ByKey by = Index(sampler->Read());
+  // Depth 2 as before; then depth 3 (/ci/job7/build, /ci/job7/cache, /ci/job7/zz) and the
+  // first of depth 4 by path; not the rest.
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/build"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/cache"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/zz"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/cache/reader"}), 1u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/cache/writer"}), 0u);
+  EXPECT_EQ(by.count({Scope::kCgroup, "/ci/job7/zz/deep/deeper"}), 0u);
+  EXPECT_EQ(Get(by, Scope::kCgroup, "/ci/job7/build").cpu_usage_us, 5u);
+  for (const auto& [key, sample] : by) {
+    if (key.first == Scope::kCgroup) {
+      EXPECT_EQ(key.second.find("kubepods"), std::string::npos);
+    }
+  }
+  // --cgroup-depth 0: none at all.
+  options.plain_cgroup_depth = 0;
+  auto none = CgroupSampler::Open(HostPaths::UnderRoot(dir_), options);
+  ASSERT_TRUE(none.ok());
+  for (const auto& [key, sample] : Index(none->Read())) EXPECT_NE(key.first, Scope::kCgroup);
 }
 
 TEST_F(FixtureCopy, FilesBeyondTheOpenBudgetAreStillRead) {

@@ -116,7 +116,8 @@ TEST(SamplerTest, FixtureHostGivesTheFixturesValues) {
   EXPECT_EQ(s.node.psi_cpu, (PsiTotals{83451000, 0}));
   EXPECT_EQ(s.node.tcp_retrans_segs, 4321u);
 
-  // 3 pods, 4 containers (crio-conmon is none) and 5 plain cgroups to depth 2.
+  // 3 pods, 4 containers (crio-conmon is none), 5 plain cgroups to depth 2 and the one
+  // below (user-1000.slice/session-1.scope).
   std::map<Scope, int> by_scope;
   const CgroupSample* pod = nullptr;
   for (const CgroupSample& c : s.cgroups) {
@@ -125,7 +126,7 @@ TEST(SamplerTest, FixtureHostGivesTheFixturesValues) {
   }
   EXPECT_EQ(by_scope[Scope::kPod], 3);
   EXPECT_EQ(by_scope[Scope::kContainer], 4);
-  EXPECT_EQ(by_scope[Scope::kCgroup], 5);
+  EXPECT_EQ(by_scope[Scope::kCgroup], 6);
   ASSERT_NE(pod, nullptr);
   EXPECT_EQ(pod->namespace_name, "ci");  // from the pod directory
   EXPECT_EQ(pod->pod_name, "runner-1");

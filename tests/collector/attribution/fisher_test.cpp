@@ -43,16 +43,14 @@ TEST_P(FisherGreaterReference, MatchesExactSum) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, FisherGreaterReference,
-    ::testing::Values(FisherCase{3, 1, 1, 3, 0.24285714285714285},
-                      FisherCase{1, 9, 11, 3, 0.9999663480953022},
-                      FisherCase{7, 2, 3, 8, 0.03488925934746368},
-                      FisherCase{5, 5, 5, 5, 0.6718591006516703},
-                      // A flake that passed 8 clear runs, then failed once under load.
-                      FisherCase{1, 0, 0, 8, 1.0 / 9},
-                      // Failing in 1, 2, 3 contended runs after 4 clear passes.
-                      FisherCase{1, 0, 0, 4, 0.2}, FisherCase{2, 0, 0, 4, 1.0 / 15},
-                      FisherCase{3, 0, 0, 4, 1.0 / 35},
-                      FisherCase{10, 0, 1, 9, 5.953798523457966e-05}));
+    ::testing::Values(
+        FisherCase{3, 1, 1, 3, 0.24285714285714285}, FisherCase{1, 9, 11, 3, 0.9999663480953022},
+        FisherCase{7, 2, 3, 8, 0.03488925934746368}, FisherCase{5, 5, 5, 5, 0.6718591006516703},
+        // A flake that passed 8 clear runs, then failed once under load.
+        FisherCase{1, 0, 0, 8, 1.0 / 9},
+        // Failing in 1, 2, 3 contended runs after 4 clear passes.
+        FisherCase{1, 0, 0, 4, 0.2}, FisherCase{2, 0, 0, 4, 1.0 / 15},
+        FisherCase{3, 0, 0, 4, 1.0 / 35}, FisherCase{10, 0, 1, 9, 5.953798523457966e-05}));
 
 TEST(Fisher, EmptyMarginsGiveOne) {
   EXPECT_EQ(FisherExactGreater(0, 0, 3, 4), 1.0);

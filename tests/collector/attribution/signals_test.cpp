@@ -327,6 +327,34 @@ TEST(WindowSignals, ThrottledAncestorIsTheOwnLimitInEveryHierarchy) {
   EXPECT_TRUE(box_listed);
 }
 
+// History of `jostle run`: an earlier run's command cgroup had its own name; the one cgroup
+// named with the prefix in that window is its own, so what it felt is judged as it was then.
+TEST(WindowSignals, EarlierRunsCommandCgroupFoundByPrefix) {
+  Tick t = Busy(0.3);
+  t.psi_io = 0.9;  // an unrelated writer saturates the disk
+  CgroupTick earlier = Cgroup("/jostle-run-11", 0.3);
+  earlier.id = "jostle-run-11";
+  t.cgroups = {earlier, Cgroup("/acc-io", 0.05)};
+  NodeScenario s;
+  s.Repeat(5, t);
+  WindowQuery q = Q(kT0 + kSecond, kT0 + 2 * kSecond);
+  q.self_cgroup_prefix = "jostle-run-";
+  Signals sig = ComputeWindowSignals(s.samples(), q);
+  EXPECT_TRUE(sig.pod_found);
+  ASSERT_TRUE(sig.values.count(kPodIoPsiSome));
+  EXPECT_FALSE(AssessWindow(sig, AttributionConfig{}).contended);  // it did not feel the disk
+  for (const NeighbourUsage& n : sig.neighbours) EXPECT_NE(n.id, "jostle-run-11");
+  // Two runs at once: neither can be told to be that run's; node-level signals unverified.
+  CgroupTick other = Cgroup("/jostle-run-12", 0.3);
+  other.id = "jostle-run-12";
+  t.cgroups.push_back(other);
+  NodeScenario both;
+  both.Repeat(5, t);
+  Signals ambiguous = ComputeWindowSignals(both.samples(), q);
+  EXPECT_FALSE(ambiguous.pod_found);
+  EXPECT_TRUE(AssessWindow(ambiguous, AttributionConfig{}).contended);
+}
+
 TEST(WindowSignals, ParentSliceDoesNotOutrankTheBurnerInsideIt) {
   Tick t = Busy(0.9);
   t.cgroups = {Cgroup("/system.slice", 3.2), Cgroup("/system.slice/stress.service", 3.0),
@@ -441,7 +469,7 @@ TEST(WindowCoveredBy, SeriesMissingAtTheEdgeOrShortRangeIsNotCovered) {
 // A 2-CPU machine: node busy counts the test's own pod, busy_others leaves it out.
 TEST(WindowSignals, NodeBusyOthersLeavesOutTheOwnPod) {
   auto window = [](double own_cores, double neighbour_cores, bool pod_known,
-                   double own_psi = 0.1) {
+                   double own_psi = 0.15) {
     Tick t = Busy(0.97);  // 1.94 of 2 CPUs
     t.cgroups = {OwnPod(own_cores), Pod("batch", "etl", neighbour_cores)};
     t.cgroups[0].psi_cpu = own_psi;

@@ -126,6 +126,7 @@ TEST_F(RenderTest, MarkdownHasSummaryTableAndEscapes) {
   EXPECT_NE(md.find("**contention**"), std::string::npos);
   EXPECT_NE(md.find("**fails-regardless**"), std::string::npos);
   EXPECT_NE(md.find("stop or limit it while CI runs"), std::string::npos);
+  EXPECT_NE(md.find("decided by: history: fails 2/2 contended"), std::string::npos) << md;
   EXPECT_EQ(md.find("<script>"), std::string::npos);
   EXPECT_NE(md.find("test\\_&lt;script&gt;alert(1)&lt;/script&gt;\\|a\\*b\\_"), std::string::npos)
       << md;
@@ -166,6 +167,11 @@ TEST_F(RenderTest, HtmlIsSelfContainedAndEscaped) {
   EXPECT_EQ(svgs, 3u);
   EXPECT_NE(html.find("class=\"mark\""), std::string::npos);
   EXPECT_NE(html.find("/system.slice/stress.service"), std::string::npos);
+  // Which evidence decided, in words.
+  EXPECT_NE(html.find("<b>decided by</b>: history: fails 2/2 contended, 0/4 clear before"),
+            std::string::npos);
+  EXPECT_NE(html.find("<b>decided by</b>: another attempt in this run passed in a clear window"),
+            std::string::npos);
 }
 
 TEST_F(RenderTest, EmptyReportRenders) {
