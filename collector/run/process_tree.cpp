@@ -247,8 +247,14 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
   CgroupSample s;
   s.scope = Scope::kCgroup;
   s.id = s.path = TreeSeriesName(jostle_pid_);
-  s.cpu_usage_us = static_cast<uint64_t>(static_cast<double>(tree_cpu_ticks) * us_per_tick_) +
-                   (reaped_us - std::min(reaped_us, reaped_base_us_.load()));
+  // A cumulative counter never goes back: a process that exits between the reaped-time read
+  // and the /proc read is missing for one tick, which must not read as a counter reset
+  // (after which its whole CPU time would land in one interval).
+  const uint64_t cpu_us =
+      static_cast<uint64_t>(static_cast<double>(tree_cpu_ticks) * us_per_tick_) +
+      (reaped_us - std::min(reaped_us, reaped_base_us_.load()));
+  tree_cpu_us_ = std::max(tree_cpu_us_, cpu_us);
+  s.cpu_usage_us = tree_cpu_us_;
   s.mem_usage_bytes = s.mem_working_set_bytes = tree_rss_pages * static_cast<uint64_t>(page_size_);
   AddOwnLimits(s);
   return s;

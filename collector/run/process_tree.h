@@ -107,6 +107,7 @@ class ProcessTree {
   // Set by the thread that starts the command, read by the sampling thread.
   std::atomic<pid_t> command_{0};
   std::atomic<uint64_t> reaped_base_us_{0};  // RUSAGE_CHILDREN at SetCommand, µs
+  uint64_t tree_cpu_us_ = 0;  // the tree's CPU as last reported by Tick (never decreases)
   // The rest: the sampling thread only (TopNeighbours once sampling has stopped).
   double us_per_tick_;
   long page_size_;

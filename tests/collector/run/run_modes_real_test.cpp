@@ -9,6 +9,7 @@
 //     children and its daemon are not, and the command's CPU is subtracted from the node's.
 // Skipped, with the reason, without root, a v2 hierarchy, useradd/setpriv or stress-ng (a
 // failure under JOSTLE_REQUIRE_REAL=1).
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
@@ -270,7 +271,9 @@ TEST_F(RunModesTest, ProcessTreeAsAnotherUserNamesRootsHogAndNotTheCommandsChild
   double cores = f["signals"]["pod.cpu.cores"]["mean"];
   double cpus = std::thread::hardware_concurrency();
   EXPECT_GT(cores, 0.25) << f["signals"].dump(2);
-  EXPECT_LT(others, busy - 0.5 * cores / cpus) << f["signals"].dump(2);
+  // A quarter of the tree's share is the margin: on a loaded machine a late tick makes the
+  // tree's mean rate jitter (stamped at its nominal time), which the others' share does not.
+  EXPECT_LT(others, busy - 0.25 * std::min(cores, cpus) / cpus) << f["signals"].dump(2);
   EXPECT_NE(f["verdict"], "no-contention") << f.dump(2);
 
   std::set<std::string> own = Lines(ReadFile(dir_ / "work/pids.txt"));
