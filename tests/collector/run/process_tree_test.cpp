@@ -79,12 +79,13 @@ pid_t Orphan(Body body, bool new_session) {
   return pid;
 }
 
-TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
+// Neighbours read from `proc_root`; the tree is always followed in this process's /proc.
+void FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside(const std::string& proc_root) {
   // The neighbour leaves before this process becomes a subreaper: it is not ours.
   pid_t neighbour = Orphan([] { Burn(std::chrono::milliseconds(1500)); }, false);
   ASSERT_GT(neighbour, 0);
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-  ProcessTree tree("/proc", ::getpid(), ContainerFacts{}, "/sys/fs/cgroup");
+  ProcessTree tree(proc_root, ::getpid(), ContainerFacts{}, "/sys/fs/cgroup");
   ASSERT_FALSE(tree.Tick(agent::WallNowNs()).has_value()) << "no series before the command";
   // The command: a child that starts a daemon (its own session) and sleeps.
   int fds[2];
@@ -131,6 +132,16 @@ TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
+  FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside("/proc");
+}
+
+// --proc-root naming another mount of the processes (as the host's /proc in a container):
+// the tree's processes there are known by start time and name, and still not named.
+TEST(ProcessTreeTest, NeighboursFromAnotherProcRootLeaveTheTreeOut) {
+  FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside("/proc/self/root/proc");
 }
 
 }  // namespace
