@@ -245,7 +245,8 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
     tree_pids_.push_back(st.pid);
     ours.emplace(st.start_ticks, st.comm);
   }
-  if (proc_root_ != "/proc") {
+  const bool other_root = proc_root_ != "/proc";
+  if (other_root) {
     std::vector<ProcStat> host;
     std::vector<std::string> host_dirs;
     ScanProcesses(proc_root_, &host, &host_dirs);
@@ -262,7 +263,8 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
   rec.wall_ns = wall_ns;
   for (size_t i = 0; i < all.size(); ++i) {
     const ProcStat& st = all[i];
-    if (in_tree_[keys[i]] || ours.count({st.start_ticks, st.comm}) != 0) continue;
+    bool own = other_root ? ours.count({st.start_ticks, st.comm}) != 0 : st.pid == jostle_pid_;
+    if (in_tree_[keys[i]] || own) continue;
     Point p;
     p.key = keys[i];
     p.cpu_us = static_cast<uint64_t>(static_cast<double>(st.cpu_ticks) * us_per_tick_);
