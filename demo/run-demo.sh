@@ -9,9 +9,11 @@
 #   1. to 10. on a quiet machine (the history: `contention` needs failures significantly
 #      more frequent under contention, one-sided Fisher p <= 0.05);
 #   11. and 12. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
-#      with a high CPU weight (the "burner"), created beneath this script's own cgroup.
+#      with a high CPU weight (the "burner"), created beneath this script's own cgroup in
+#      the run mode `jostle run` takes here (see below; on a host with no writable cgroupfs
+#      the burner is a plain process and is named as one).
 # The last report gives the budget failures `contention` (10 clear passes, 2 contended
-# failures: p = 1/66; still p = 3/66 when a passenger load on the machine made one of the
+# failures: p = 1/66; still p = 3/66 when a passing load on the machine made one of the
 # quiet passes contended), the burner's cgroup as culprit,
 # and the bug `fails-regardless`. The burner and its cgroup are removed on exit, Ctrl-C
 # or failure.
@@ -24,7 +26,8 @@
 #                (default 60)
 # Exit status: 0 when the report says what it should; 1 when it does not; 2 when it does
 # not and the quiet run was not quiet (other load on the machine; try again when idle);
-# 77 when this machine cannot run the scenario (no writable cgroups, no stress-ng, no pytest).
+# 77 when this machine cannot run the scenario (the burner's cgroup cannot be made in the run
+# mode jostle takes here, no stress-ng, no pytest).
 # "Not quiet" is measured here, not read from the report: the machine's busy CPU time during
 # the quiet run (/proc/stat) less the CPU time of the run itself (this shell's children),
 # above DEMO_QUIET_OTHERS percent (default 25) of the machine.
@@ -63,23 +66,34 @@ cleanup() {
     rmdir "$dir" 2>/dev/null || say "demo: cgroup $dir not removed"
   done
   burner_dirs=()
+  v2_restore
 }
+v2_restore() { :; }  # replaced below once the run mode is known
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-# --- The burner's cgroup: beneath this process's own cgroup, in every hierarchy that
-# accounts or weighs CPU (v1 cpu and cpuacct, or the v2 hierarchy on a pure v2 host).
+# --- The burner's cgroup, in the run mode jostle itself takes here (`jostle run
+# --print-mode`; README "jostle run"):
+#   v1/hybrid-root: beneath this process's own cgroup in the v1 cpu and cpuacct hierarchies;
+#   v2-root, v2-delegated, v2-systemd-scope (pure v2): beside this script, which first moves
+#     everything in its cgroup into a leaf (jostle-demo-self-PID) so the cpu controller can
+#     be enabled for the children ("no internal processes"), as jostle does for itself;
+#   process-tree (no writable cgroupfs): no cgroup; the burner is a plain process, and the
+#     report must name it as a neighbour process.
+mode="$("$bin" run --print-mode 2>/dev/null | sed -n 's/^mode: //p')"
+[ -n "$mode" ] || cannot "$bin run --print-mode failed"
+say "demo: run mode $mode"
 weight_file=""
 weight_value=""
-v2_only=false
-[ -f "$cgroup_root/cgroup.controllers" ] && v2_only=true
-while IFS=: read -r _ controllers path; do
-  dir=""
-  if [ -z "$controllers" ]; then
-    $v2_only || continue  # hybrid: the unified tree holds no controllers
-    dir="$cgroup_root${path%/}/$burner_name"
-  else
+v2_base=""      # pure v2: the cgroup this script started in
+v2_leaf=""      # pure v2: the leaf everything in it moved into
+v2_enabled=""   # pure v2: "cpu" when this script enabled it in $v2_base/cgroup.subtree_control
+burner_rel=""   # what `jostle run --cgroup` is given; empty in process-tree mode
+
+v1_burner() {
+  local controllers path dir mount
+  while IFS=: read -r _ controllers path; do
     case ",$controllers," in
       *,cpu,* | *,cpuacct,*) ;;
       *) continue ;;
@@ -87,27 +101,65 @@ while IFS=: read -r _ controllers path; do
     mount="$cgroup_root/$controllers"
     [ -d "$mount" ] || continue
     dir="$mount${path%/}/$burner_name"
-  fi
-  mkdir "$dir" 2>/dev/null || cannot "cannot create cgroup $dir (run as root, or in a delegated cgroup)"
-  burner_dirs+=("$dir")
-  if [ -f "$dir/cpu.shares" ]; then
-    weight_file="$dir/cpu.shares"
-    weight_value=10240  # ten times the default 1024
-  elif $v2_only; then
-    parent="$(dirname "$dir")"
-    if [ ! -f "$dir/cpu.weight" ]; then
-      echo +cpu >"$parent/cgroup.subtree_control" 2>/dev/null ||
-        cannot "the cpu controller is not enabled for children of ${parent#"$cgroup_root"} (cgroup v2: move this shell into a leaf cgroup first)"
+    mkdir "$dir" 2>/dev/null || cannot "cannot create cgroup $dir"
+    burner_dirs+=("$dir")
+    if [ -f "$dir/cpu.shares" ]; then
+      weight_file="$dir/cpu.shares"
+      weight_value=10240  # ten times the default 1024
     fi
-    weight_file="$dir/cpu.weight"
-    weight_value=1000  # ten times the default 100
-  fi
-done </proc/self/cgroup
-[ ${#burner_dirs[@]} -gt 0 ] || cannot "no cpu cgroup hierarchy under $cgroup_root"
-[ -n "$weight_file" ] && [ -f "$weight_file" ] || cannot "no CPU weight file for the burner's cgroup"
-echo "$weight_value" >"$weight_file"
-burner_rel="$burner_name"  # relative to our own cgroup, as `jostle run --cgroup` reads it
+  done </proc/self/cgroup
+  burner_rel="$burner_name"  # relative to our own cgroup, as `jostle run --cgroup` reads it
+}
 
+v2_burner() {
+  local own pid
+  own="$(sed -n 's/^0:://p' /proc/self/cgroup)"
+  v2_base="$cgroup_root${own%/}"
+  if [ "$own" != "/" ]; then
+    v2_leaf="$v2_base/jostle-demo-self-$$"
+    mkdir "$v2_leaf" 2>/dev/null || cannot "cannot create cgroup $v2_leaf"
+    while read -r pid; do echo "$pid" >"$v2_leaf/cgroup.procs" 2>/dev/null || true; done \
+      <"$v2_base/cgroup.procs"
+  fi
+  if ! grep -qw cpu "$v2_base/cgroup.subtree_control"; then
+    echo +cpu >"$v2_base/cgroup.subtree_control" 2>/dev/null ||
+      cannot "the cpu controller cannot be enabled for children of ${own} (is it in its cgroup.controllers?)"
+    v2_enabled=cpu
+  fi
+  mkdir "$v2_base/$burner_name" 2>/dev/null || cannot "cannot create cgroup $v2_base/$burner_name"
+  burner_dirs+=("$v2_base/$burner_name")
+  weight_file="$v2_base/$burner_name/cpu.weight"
+  weight_value=1000  # ten times the default 100
+  burner_rel="${own%/}/$burner_name"  # from the v2 root: jostle moves into a leaf of its own
+}
+
+# Undoes v2_burner once the burner's cgroup is gone: the controller first (processes may not
+# go back into a cgroup whose subtree_control has one), then everything back out of the leaf.
+v2_restore() {
+  local pid
+  if [ -n "$v2_enabled" ]; then
+    echo "-$v2_enabled" >"$v2_base/cgroup.subtree_control" 2>/dev/null || say "demo: -$v2_enabled not written"
+    v2_enabled=""
+  fi
+  if [ -n "$v2_leaf" ] && [ -d "$v2_leaf" ]; then
+    while read -r pid; do echo "$pid" >"$v2_base/cgroup.procs" 2>/dev/null || true; done \
+      <"$v2_leaf/cgroup.procs"
+    rmdir "$v2_leaf" 2>/dev/null || say "demo: cgroup $v2_leaf not removed"
+    v2_leaf=""
+  fi
+}
+
+case "$mode" in
+  v1/hybrid-root) v1_burner ;;
+  v2-root | v2-delegated | v2-systemd-scope) v2_burner ;;
+  process-tree) say "demo: no writable cgroups: the burner runs as a plain process" ;;
+  *) cannot "unknown run mode '$mode'" ;;
+esac
+if [ "$mode" != process-tree ]; then
+  [ ${#burner_dirs[@]} -gt 0 ] || cannot "no cpu cgroup hierarchy under $cgroup_root"
+  [ -n "$weight_file" ] && [ -f "$weight_file" ] || cannot "no CPU weight file for the burner's cgroup"
+  echo "$weight_value" >"$weight_file"
+fi
 
 start_burner() {
   local n
@@ -119,7 +171,11 @@ start_burner() {
   burner_pid=$!
   sleep 1
   kill -0 "$burner_pid" 2>/dev/null || cannot "stress-ng did not start"
-  say "demo: burner started: stress-ng --cpu $n in cgroup ${burner_dirs[0]#"$cgroup_root"} (CPU weight $weight_value)"
+  if [ -n "$burner_rel" ]; then
+    say "demo: burner started: stress-ng --cpu $n in cgroup ${burner_dirs[0]#"$cgroup_root"} (CPU weight $weight_value)"
+  else
+    say "demo: burner started: stress-ng --cpu $n (pid $burner_pid, no cgroup of its own)"
+  fi
 }
 
 # Percent of CPU time busy over one second, from /proc/stat.
@@ -161,7 +217,7 @@ suite_run() {  # NAME: runs the suite under jostle run in $work/NAME
   (
     cd "$work/$name"
     "$bin" run --db "$db" --report-dir "$work/$name/report" \
-      --run-id "demo-$name" --job demo-suite --cgroup "$burner_rel" --quiet -- \
+      --run-id "demo-$name" --job demo-suite ${burner_rel:+--cgroup "$burner_rel"} --quiet -- \
       "$python" -m pytest -q -p no:cacheprovider --junitxml=junit.xml "$root/demo/suite"
   ) >"$work/$name/jostle-run.log" 2>&1 || rc=$?
   # pytest exits 1 when tests failed; anything else means the run itself went wrong.
@@ -202,10 +258,13 @@ cleanup
 
 # --- What the report says.
 PYTHONDONTWRITEBYTECODE=1 "$python" - "$work" "$burner_name" "$others_busy" \
-  "${DEMO_QUIET_OTHERS:-25}" <<'EOF'
+  "${DEMO_QUIET_OTHERS:-25}" "$mode" <<'EOF'
 import json, sys
 work, burner = sys.argv[1], sys.argv[2]
 others_busy, quiet_limit = int(sys.argv[3]), int(sys.argv[4])
+# In process-tree mode the burner has no cgroup: it is named as a process (stress-ng).
+if sys.argv[5] == "process-tree":
+    burner = "stress-ng"
 budget = {"test_checkout_latency_budget", "test_search_latency_budget", "test_login_latency_budget"}
 bug = "test_price_rounding"
 
@@ -242,7 +301,7 @@ for name in sorted(budget):
     elif f["verdict"] != "contention":
         problems.append(f"{name}: verdict {f['verdict']}, expected contention")
     elif burner not in culprit(f):
-        problems.append(f"{name}: culprit {culprit(f)}, expected the burner's cgroup {burner}")
+        problems.append(f"{name}: culprit {culprit(f)}, expected the burner {burner}")
 if final.get(bug, {}).get("verdict") != "fails-regardless":
     problems.append(f"{bug}: verdict {final.get(bug, {}).get('verdict', 'absent')}, expected fails-regardless")
 

@@ -387,6 +387,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
+  bool print_mode = false;
+  run_cmd->add_flag("--print-mode", print_mode,
+                    "Print the run mode this machine allows (and what it cannot see); run nothing");
   bool no_pytest_plugin = false;
   run_cmd->add_flag("--no-pytest-plugin", no_pytest_plugin,
                     "Do not load jostle's pytest plugin (exact per-test times) into the "
@@ -461,6 +464,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (run_cmd->parsed()) {
+    if (print_mode) return PrintRunMode(run);
     if (run.command.empty()) {
       std::fprintf(stderr, "jostle run: no command (usage: jostle run [OPTIONS] -- CMD...)\n");
       return 2;

@@ -25,27 +25,41 @@ std::vector<std::string> OwnCgroupPaths() {
   return paths;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<CommandIsolation>> CommandIsolation::SetUp(const IsolationOptions& o) {
-  std::optional<RunMode> forced;
-  if (o.mode != "auto") {
-    forced = ParseRunMode(o.mode);
-    if (!forced) {
-      return Status::InvalidArgument("--mode " + o.mode +
-                                     ": not auto, v1/hybrid-root, v2-root, v2-systemd-scope, "
-                                     "v2-delegated or process-tree");
-    }
+Result<std::optional<RunMode>> ForcedMode(const std::string& mode) {
+  if (mode == "auto") return std::optional<RunMode>();
+  auto forced = ParseRunMode(mode);
+  if (!forced) {
+    return Status::InvalidArgument("--mode " + mode +
+                                   ": not auto, v1/hybrid-root, v2-root, v2-systemd-scope, "
+                                   "v2-delegated or process-tree");
   }
+  return std::optional<RunMode>(forced);
+}
+
+RunModeFacts ReadFacts(const IsolationOptions& o) {
   RunModePaths paths;
   paths.cgroup_root = o.cgroup_root;
   paths.proc_root = o.proc_root;
   const char* scope = std::getenv(kRunScopeEnv);
   const uid_t uid = ::geteuid();
-  RunModeFacts facts = ReadRunModeFacts(paths, uid, uid == 0, scope != nullptr && *scope != '\0',
-                                        SystemdScopeUsable);
+  return ReadRunModeFacts(paths, uid, uid == 0, scope != nullptr && *scope != '\0',
+                          SystemdScopeUsable);
+}
+
+}  // namespace
+
+Result<RunModePlan> PlanRunMode(const IsolationOptions& o) {
+  auto forced = ForcedMode(o.mode);
+  if (!forced.ok()) return forced.status();
+  return DecideRunMode(ReadFacts(o), ::getpid(), *forced);
+}
+
+Result<std::unique_ptr<CommandIsolation>> CommandIsolation::SetUp(const IsolationOptions& o) {
+  auto forced = ForcedMode(o.mode);
+  if (!forced.ok()) return forced.status();
+  RunModeFacts facts = ReadFacts(o);
   std::unique_ptr<CommandIsolation> iso(new CommandIsolation());
-  iso->plan_ = DecideRunMode(facts, ::getpid(), forced);
+  iso->plan_ = DecideRunMode(facts, ::getpid(), *forced);
   if (iso->plan_.mode == RunMode::kV2SystemdScope && !facts.in_jostle_scope) {
     Status s = ReexecInSystemdScope(iso->plan_.systemd_user);  // returns only on failure
     spdlog::warn("not re-run in a systemd scope: {}", s.message());

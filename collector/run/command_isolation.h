@@ -27,6 +27,10 @@ struct IsolationOptions {
   std::vector<std::string> cgroups;  // --cgroup names (relative ones: beside jostle)
 };
 
+// The mode SetUp would take here and why, without setting anything up (jostle run
+// --print-mode). InvalidArgument for an unknown --mode.
+Result<RunModePlan> PlanRunMode(const IsolationOptions& options);
+
 class CommandIsolation {
  public:
   // Decides the mode and sets it up. A cgroup mode whose set-up the kernel refuses falls

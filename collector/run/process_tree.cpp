@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace jostle::collector {
@@ -160,7 +161,6 @@ uint32_t ProcessTree::KeyOf(const ProcStat& st, const std::string& dir) {
 }
 
 void ProcessTree::ReapOrphans(const std::vector<ProcStat>& all, pid_t command) {
-  if (proc_root_ != "/proc") return;  // another pid namespace's processes are not ours
   for (const ProcStat& st : all) {
     if (st.state == 'Z' && st.ppid == jostle_pid_ && st.pid != command) {
       ::waitpid(st.pid, nullptr, WNOHANG);
@@ -178,25 +178,37 @@ void ProcessTree::AddOwnLimits(CgroupSample& s) const {
   s.cpu_throttled_periods = LineValue(stat, "nr_throttled");
 }
 
+namespace {
+
+// Every process under `proc` (a /proc mount) and its directory.
+void ScanProcesses(const std::string& proc, std::vector<ProcStat>* all,
+                   std::vector<std::string>* dirs) {
+  DIR* d = ::opendir(proc.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string dir = proc + "/" + e->d_name;
+    auto st = ParseProcPidStat(ReadSmall(dir + "/stat"));
+    if (!st.ok()) continue;  // gone mid-read
+    all->push_back(std::move(st).value());
+    dirs->push_back(std::move(dir));
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
 std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
   const pid_t command = command_.load();
   // Reaped children first: a child reaped between this and the /proc read below is missed
   // for one tick (counted at the next), never counted twice.
   const uint64_t reaped_us = ReapedChildrenUs();
+  // The tree is followed in this process's own pid namespace; neighbours are read from
+  // proc_root (the host's /proc, mounted into a container, has other pids for the same
+  // processes: there the tree's members are known by start time and name).
   std::vector<ProcStat> all;
   std::vector<std::string> dirs;
-  std::vector<std::optional<uint64_t>> io;
-  if (DIR* d = ::opendir(proc_root_.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      std::string dir = proc_root_ + "/" + e->d_name;
-      auto st = ParseProcPidStat(ReadSmall(dir + "/stat"));
-      if (!st.ok()) continue;  // gone mid-read
-      all.push_back(std::move(st).value());
-      dirs.push_back(std::move(dir));
-    }
-    ::closedir(d);
-  }
+  ScanProcesses("/proc", &all, &dirs);
   std::map<pid_t, size_t> index_of;
   std::vector<uint32_t> keys(all.size());
   for (size_t i = 0; i < all.size(); ++i) {
@@ -221,19 +233,38 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
       }
     }
   }
-  TickRecord rec;
-  rec.wall_ns = wall_ns;
   uint64_t tree_cpu_ticks = 0, tree_rss_pages = 0;
   tree_pids_.clear();
+  std::set<std::pair<uint64_t, std::string>> ours;  // (start, comm) of the tree and jostle
   for (size_t i = 0; i < all.size(); ++i) {
     const ProcStat& st = all[i];
-    if (in_tree_[keys[i]]) {
-      tree_cpu_ticks += st.cpu_ticks + st.child_cpu_ticks;
-      tree_rss_pages += st.rss_pages;
-      tree_pids_.push_back(st.pid);
-      continue;
-    }
-    if (st.pid == jostle_pid_) continue;  // the measurement, not a neighbour
+    if (st.pid == jostle_pid_) ours.emplace(st.start_ticks, st.comm);
+    if (!in_tree_[keys[i]]) continue;
+    tree_cpu_ticks += st.cpu_ticks + st.child_cpu_ticks;
+    tree_rss_pages += st.rss_pages;
+    tree_pids_.push_back(st.pid);
+    ours.emplace(st.start_ticks, st.comm);
+  }
+  const bool other_root = proc_root_ != "/proc";
+  if (other_root) {
+    std::vector<ProcStat> host;
+    std::vector<std::string> host_dirs;
+    ScanProcesses(proc_root_, &host, &host_dirs);
+    std::vector<uint32_t> host_keys;
+    for (size_t i = 0; i < host.size(); ++i) host_keys.push_back(KeyOf(host[i], host_dirs[i]));
+    if (command > 0) ReapOrphans(all, command);
+    all = std::move(host);
+    dirs = std::move(host_dirs);
+    keys = std::move(host_keys);
+  } else if (command > 0) {
+    ReapOrphans(all, command);
+  }
+  TickRecord rec;
+  rec.wall_ns = wall_ns;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const ProcStat& st = all[i];
+    bool own = other_root ? ours.count({st.start_ticks, st.comm}) != 0 : st.pid == jostle_pid_;
+    if (in_tree_[keys[i]] || own) continue;
     Point p;
     p.key = keys[i];
     p.cpu_us = static_cast<uint64_t>(static_cast<double>(st.cpu_ticks) * us_per_tick_);
@@ -243,7 +274,6 @@ std::optional<CgroupSample> ProcessTree::Tick(int64_t wall_ns) {
   }
   ticks_.push_back(std::move(rec));
   if (command <= 0) return std::nullopt;
-  ReapOrphans(all, command);
   CgroupSample s;
   s.scope = Scope::kCgroup;
   s.id = s.path = TreeSeriesName(jostle_pid_);

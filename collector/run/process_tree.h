@@ -55,6 +55,9 @@ std::string TreeSeriesName(pid_t jostle_pid);
 
 class ProcessTree {
  public:
+  // The tree is followed in this process's own /proc; neighbours are read from `proc_root`
+  // (jostle run --proc-root: the host's /proc mounted in a container), where the tree's
+  // processes, under other pids, are recognised by start time and name.
   // `container` gives the own limits of a container (cpu.max, memory.max at the cgroup root
   // it sees) to the tree's series; `cgroup_root` is read for that root's cpu.stat throttling
   // when a CPU limit is set.

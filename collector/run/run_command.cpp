@@ -530,6 +530,30 @@ std::vector<size_t> DuplicateJunitSets(const std::vector<ResultSet>& sets) {
   return duplicates;
 }
 
+namespace {
+
+IsolationOptions IsolationOf(const RunOptions& o) {
+  IsolationOptions i;
+  i.mode = o.mode;
+  i.proc_root = o.proc_root;
+  i.cgroup_root = o.cgroup_root;
+  i.cgroups = o.cgroups;
+  return i;
+}
+
+}  // namespace
+
+int PrintRunMode(const RunOptions& o) {
+  auto plan = PlanRunMode(IsolationOf(o));
+  if (!plan.ok()) {
+    spdlog::error("{}", plan.status().message());
+    return 2;
+  }
+  std::printf("mode: %s\nreason: %s\ncannot see: %s\n", RunModeName(plan->mode),
+              plan->reason.c_str(), plan->cannot_see.c_str());
+  return 0;
+}
+
 int RunCommand(const RunOptions& o) {
   if (o.command.empty()) {
     spdlog::error("jostle run: no command given (usage: jostle run [options] -- CMD...)");
@@ -572,12 +596,7 @@ int RunCommand(const RunOptions& o) {
 
   // The command's own cgroup, or its process tree, so its use is told apart from its
   // neighbours'.
-  IsolationOptions isolation_options;
-  isolation_options.mode = o.mode;
-  isolation_options.proc_root = o.proc_root;
-  isolation_options.cgroup_root = o.cgroup_root;
-  isolation_options.cgroups = o.cgroups;
-  auto isolation = CommandIsolation::SetUp(isolation_options);
+  auto isolation = CommandIsolation::SetUp(IsolationOf(o));
   if (!isolation.ok()) {
     spdlog::error("{}", isolation.status().message());
     return 2;

@@ -59,6 +59,10 @@ struct RunOptions {
 // process group and are not sent twice).
 int RunCommand(const RunOptions& options);
 
+// `jostle run --print-mode`: prints the run mode RunCommand would take here ("mode: NAME",
+// "reason: ...", "cannot see: ..."), sets nothing up, returns 0 (2 for an unknown --mode).
+int PrintRunMode(const RunOptions& options);
+
 // Result files under `dir` modified at or after `since_ns` (file mtime, ns since the epoch):
 // each glob is matched against paths relative to `dir` ('*' also matches '/'), absolute
 // globs as they are. With no globs, files are recognised by content: *.xml files whose

@@ -293,9 +293,10 @@ std::pair<RunMode, std::string> ChooseMode(const RunModeFacts& f) {
     return {RunMode::kV2SystemdScope, "systemd runs here: a transient scope with Delegate=yes"};
   }
   if (f.root) {
-    return {RunMode::kV2Root, "pure cgroup v2 as root: jostle moves into " +
-                                  (own.is_root ? std::string("(the root)") : own.path) +
-                                  "/jostle-self"};
+    return {RunMode::kV2Root,
+            own.is_root ? std::string("pure cgroup v2 as root, at the root cgroup: the command's "
+                                      "cgroup goes beneath it")
+                        : "pure cgroup v2 as root: jostle moves into " + own.path + "/jostle-self"};
   }
   if (own.delegated_to_user && !own.is_root) {
     return {RunMode::kV2Delegated,

@@ -6,6 +6,12 @@
 // stress-ng burner `contention-possible` with the burner as culprit (one quiet run of history
 // does not discriminate: one-sided Fisher p = 1/2), and the rounding bug `fails-regardless`.
 //
+// The cgroups are made in the run mode `jostle run` takes here (collector/run/run_mode.h),
+// with its code: on a v1/hybrid host beneath this test's own cgroup in the v1 cpu and cpuacct
+// hierarchies; on a pure v2 host this test first splits its own cgroup as jostle run does
+// (CommandCgroup::CreateV2: it moves into <own>/jostle-self, cpu is enabled for <own>'s
+// children, the tests cgroup is made beside it) and the burner's is another sibling.
+//
 // Skipped, with the reason, without writable cgroups, stress-ng, curl or pytest (a failure
 // under JOSTLE_REQUIRE_REAL=1), or when the machine was not quiet during the quiet run. "Not
 // quiet" is measured by the test itself, not taken from the report: /proc/stat's busy CPU time
@@ -32,6 +38,8 @@
 #include <thread>
 #include <vector>
 
+#include "collector/run/command_cgroup.h"
+#include "collector/run/command_isolation.h"
 #include "e2e/child_process.h"
 #include "jostle_test/test_paths.h"
 #include "support/loopback_port.h"
@@ -70,15 +78,37 @@ std::string LocalTzParam() {
   return buf;
 }
 
+// This process's path in the v2 hierarchy ("0::/a/b" → "/a/b").
+std::string OwnV2Path() {
+  std::ifstream self("/proc/self/cgroup");
+  for (std::string line; std::getline(self, line);) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return "/";
+}
+
 // A cgroup beneath this process's own, in every hierarchy that accounts or weighs CPU
-// (v1 cpu and cpuacct; the v2 hierarchy on a pure v2 host). Removed on destruction.
+// (v1 cpu and cpuacct; the v2 hierarchy on a pure v2 host, beside the leaf this process
+// moved into: `v2_own` is the cgroup it started in). Removed on destruction.
 class TestCgroup {
  public:
-  static std::unique_ptr<TestCgroup> Create(const std::string& name, std::string* why) {
+  static std::unique_ptr<TestCgroup> Create(const std::string& name, const std::string& v2_own,
+                                            std::string* why) {
     const fs::path root = "/sys/fs/cgroup";
     bool v2_only = fs::exists(root / "cgroup.controllers");
     auto cg = std::make_unique<TestCgroup>();
     cg->name_ = name;
+    if (v2_only) {
+      // From the v2 root: the agent, started from the leaf, must not read it as relative.
+      cg->name_ = (v2_own == "/" ? "" : v2_own) + "/" + name;
+      fs::path dir = root.string() + cg->name_;
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        *why = "cannot create cgroup " + dir.string() + ": " + std::strerror(errno);
+        return nullptr;
+      }
+      cg->dirs_.push_back(dir);
+      return cg;
+    }
     std::ifstream self("/proc/self/cgroup");
     for (std::string line; std::getline(self, line);) {
       auto a = line.find(':'), b = line.find(':', a + 1);
@@ -86,8 +116,7 @@ class TestCgroup {
       std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
       fs::path mount;
       if (controllers.empty()) {
-        if (!v2_only) continue;
-        mount = root;
+        continue;  // hybrid: the unified tree holds no cpu controller
       } else {
         std::string list = "," + controllers + ",";
         if (list.find(",cpu,") == std::string::npos &&
@@ -275,9 +304,24 @@ TEST_F(PipelineScenarioTest, AgentCollectorCurlUploadReportGivesContentionToTheB
   if (!Have("/usr/bin/python3 -c 'import pytest'")) JOSTLE_SKIP_MISSING_REAL("no python3-pytest");
   std::string why;
   std::string suffix = std::to_string(::getpid());
-  auto burner = TestCgroup::Create("jostle-e2e-burner-" + suffix, &why);
+  // Pure v2: split this process's cgroup as `jostle run` splits its own, in the mode it takes.
+  std::optional<collector::CommandCgroup> v2_split;
+  const std::string v2_own = OwnV2Path();
+  if (fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
+    auto plan = collector::PlanRunMode(collector::IsolationOptions{});
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    if (plan->mode == collector::RunMode::kProcessTree) {
+      JOSTLE_SKIP_MISSING_REAL("no writable cgroups: " << plan->reason);
+    }
+    auto split = collector::CommandCgroup::CreateV2("/sys/fs/cgroup", v2_own,
+                                                    "jostle-e2e-tests-" + suffix, ::getpid(),
+                                                    plan->controllers, plan->moves_other_processes);
+    if (!split.ok()) JOSTLE_SKIP_MISSING_REAL(split.status().ToString());
+    v2_split.emplace(std::move(split).value());
+  }
+  auto burner = TestCgroup::Create("jostle-e2e-burner-" + suffix, v2_own, &why);
   if (!burner) JOSTLE_SKIP_MISSING_REAL(why);
-  auto tests = TestCgroup::Create("jostle-e2e-tests-" + suffix, &why);
+  auto tests = TestCgroup::Create("jostle-e2e-tests-" + suffix, v2_own, &why);
   if (!tests) JOSTLE_SKIP_MISSING_REAL(why);
   ASSERT_TRUE(burner->SetHighWeight());
   ASSERT_TRUE(tests->CpuUsageUs().has_value()) << "no CPU accounting in the tests cgroup";

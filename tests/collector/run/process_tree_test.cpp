@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/sampler/sampler.h"
+#include "jostle_test/test_paths.h"
 
 namespace jostle::collector {
 namespace {
@@ -79,12 +80,20 @@ pid_t Orphan(Body body, bool new_session) {
   return pid;
 }
 
-TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
+// Neighbours read from `proc_root`; the tree is always followed in this process's /proc.
+void FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside(const std::string& proc_root) {
   // The neighbour leaves before this process becomes a subreaper: it is not ours.
-  pid_t neighbour = Orphan([] { Burn(std::chrono::milliseconds(1500)); }, false);
+  pid_t neighbour = Orphan(
+      [] {
+        // Its own name: the tree's processes are known by start time and name under another
+        // proc root, and a fork of this test started within the same clock tick would match.
+        ::prctl(PR_SET_NAME, "neighbour", 0, 0, 0);
+        Burn(std::chrono::milliseconds(1500));
+      },
+      false);
   ASSERT_GT(neighbour, 0);
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-  ProcessTree tree("/proc", ::getpid(), ContainerFacts{}, "/sys/fs/cgroup");
+  ProcessTree tree(proc_root, ::getpid(), ContainerFacts{}, "/sys/fs/cgroup");
   ASSERT_FALSE(tree.Tick(agent::WallNowNs()).has_value()) << "no series before the command";
   // The command: a child that starts a daemon (its own session) and sleeps.
   int fds[2];
@@ -131,6 +140,48 @@ TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// In a container (fixture: the cgroup root it sees, tests/fixtures/runmodes/v2_container_ro),
+// the tree's series carries the container's limits and throttling, for own-limit.
+TEST(ProcessTreeTest, InAContainerTheTreeCarriesTheContainersOwnLimits) {
+  ContainerFacts container;
+  container.in_container = true;
+  container.cpu_limit_cores = 1.5;
+  container.mem_limit_bytes = 536870912;
+  ProcessTree tree("/proc", ::getpid(), container,
+                   std::string(testing::kFixtureDir) + "/runmodes/v2_container_ro/sys/fs/cgroup");
+  pid_t command = ::fork();
+  if (command == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  tree.SetCommand(command);
+  std::optional<CgroupSample> s = tree.Tick(agent::WallNowNs());
+  ::kill(command, SIGKILL);
+  ::waitpid(command, nullptr, 0);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cpu_limit_cores, 1.5);
+  EXPECT_EQ(s->mem_limit_bytes, 536870912u);
+  EXPECT_EQ(s->cpu_periods, 120u);
+  EXPECT_EQ(s->cpu_throttled_periods, 30u);
+  // Outside a container the tree claims no limit.
+  ProcessTree plain("/proc", ::getpid(), ContainerFacts{}, "/sys/fs/cgroup");
+  plain.SetCommand(::getpid());
+  std::optional<CgroupSample> p = plain.Tick(agent::WallNowNs());
+  ASSERT_TRUE(p.has_value());
+  EXPECT_FALSE(p->cpu_limit_cores.has_value());
+  EXPECT_FALSE(p->cpu_periods.has_value());
+}
+
+TEST(ProcessTreeTest, FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside) {
+  FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside("/proc");
+}
+
+// --proc-root naming another mount of the processes (as the host's /proc in a container):
+// the tree's processes there are known by start time and name, and still not named.
+TEST(ProcessTreeTest, NeighboursFromAnotherProcRootLeaveTheTreeOut) {
+  FollowsChildrenAndDaemonsAndNamesTheNeighbourOutside("/proc/self/root/proc");
 }
 
 }  // namespace
