@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/api/analytics_json.h"
 #include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/run_identity.h"
@@ -23,12 +24,6 @@ HttpServerResponse JsonAnswer(const Json& j) {
   r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
   return r;
 }
-
-Json TimeOrNull(const std::optional<int64_t>& ns) {
-  return ns ? Json(FormatTime(*ns)) : Json(nullptr);
-}
-
-Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -180,56 +175,43 @@ HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& r
   return JsonAnswer(out);
 }
 
-HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
+// since=, branch=, job=, bucket=day|week and limit= of the analytics routes.
+Result<MetricsFilter> MetricsFilterParam(const HttpServerRequest& request) {
+  MetricsFilter f;
   auto since = SinceParam(request);
-  if (!since.ok()) return ErrorResponse(since.status());
-  auto flaky = store.FlakyTests(*since);
-  if (!flaky.ok()) return StoreError(flaky.status());
-  Json tests = Json::array();
-  for (const FlakyTest& t : *flaky) {
-    tests.push_back({{"test", t.test_id},
-                     {"runs", t.runs},
-                     {"passed", t.passed},
-                     {"failed", t.failed},
-                     {"passed_on_retry", t.passed_on_retry},
-                     {"last_seen", FormatTime(t.last_seen_ns)}});
+  if (!since.ok()) return since.status();
+  f.since_ns = *since;
+  auto limit = IntParam(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return limit.status();
+  f.limit = *limit;
+  RunIdentity id;
+  id.branch = request.Query("branch");
+  JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
+  f.branch = id.branch;
+  f.job = request.Query("job");
+  if (!f.job.empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(f.job));
+  const std::string bucket = request.Query("bucket", "day");
+  if (bucket != "day" && bucket != "week") {
+    return Status::InvalidArgument("bucket='" + bucket.substr(0, 40) + "': expected day or week");
   }
-  return JsonAnswer({{"since", FormatTime(*since)}, {"tests", tests}});
+  f.bucket = bucket == "week" ? MetricsFilter::Bucket::kWeek : MetricsFilter::Bucket::kDay;
+  return f;
 }
 
-Json RatesJson(const std::vector<FailureRate>& rates, const char* key_name) {
-  Json out = Json::array();
-  for (const FailureRate& r : rates) {
-    out.push_back({{key_name, r.key},
-                   {"runs", r.runs},
-                   {"failed", r.failed},
-                   {"flaky", r.flaky},
-                   {"rate", r.rate}});
-  }
-  return out;
+HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
+  auto filter = MetricsFilterParam(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto flaky = store.FlakyTests(*filter);
+  if (!flaky.ok()) return StoreError(flaky.status());
+  return JsonAnswer(FlakyTestsJson(*flaky, *filter));
 }
 
 HttpServerResponse CiMetricsRoute(CiAnalytics& store, const HttpServerRequest& request) {
-  auto since = SinceParam(request);
-  if (!since.ok()) return ErrorResponse(since.status());
-  auto limit = IntParam(request, "limit", 100, 1, 1000);
-  if (!limit.ok()) return ErrorResponse(limit.status());
-  auto m = store.GetCiMetrics(*since, *limit);
+  auto filter = MetricsFilterParam(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto m = store.GetCiMetrics(*filter);
   if (!m.ok()) return StoreError(m.status());
-  Json slowest = Json::array();
-  for (const SlowTest& t : m->slowest) {
-    slowest.push_back(
-        {{"test", t.test_id}, {"mean_s", t.mean_s}, {"max_s", t.max_s}, {"runs", t.runs}});
-  }
-  return JsonAnswer({{"since", FormatTime(*since)},
-                     {"runs", m->runs},
-                     {"test_runs", m->test_runs},
-                     {"failed", m->failed},
-                     {"flaky", m->flaky},
-                     {"skipped", m->skipped},
-                     {"per_test", RatesJson(m->per_test, "test")},
-                     {"per_job", RatesJson(m->per_job, "job")},
-                     {"slowest", slowest}});
+  return JsonAnswer(CiMetricsJson(*m, *filter));
 }
 
 HttpServerResponse AlertsRoute(AlertLog& store, const HttpServerRequest& request) {
@@ -277,12 +259,12 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return FlakyRoute(analytics, r);
                },
-               {"since"});
+               {"since", "branch", "job", "limit"});
   api.AddRoute("GET", "/api/v1/ci-metrics", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return CiMetricsRoute(analytics, r);
                },
-               {"since", "limit"});
+               {"since", "branch", "job", "bucket", "limit"});
   api.AddRoute(
       "GET", "/api/v1/alerts", Access::kRead,
       [&alerts](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(alerts, r); },

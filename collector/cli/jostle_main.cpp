@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/api/analytics_json.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
@@ -28,6 +30,7 @@
 #include "collector/run/pytest_plugin.h"
 #include "collector/run/run_command.h"
 #include "collector/store/stores.h"
+#include "flags/flag_values.h"
 #include "http_client/http_client.h"
 #include "jostle/version.h"
 #include "logging/logging.h"
@@ -277,6 +280,45 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
+// The collector token: --token-file's first line, else $JOSTLE_TOKEN, else none.
+Result<std::string> ReadToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("JOSTLE_TOKEN");
+    return std::string(env != nullptr ? env : "");
+  }
+  auto t = ReadWholeFile(token_file);
+  if (!t.ok()) return t.status();
+  std::string token = *t;
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  return token;
+}
+
+std::string BaseUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// GET `path` (with its query) from the collector at `base`; the body of a 200 answer.
+Result<std::string> CollectorGet(const std::string& base, const std::string& path,
+                                 const std::string& token_file) {
+  auto token = ReadToken(token_file);
+  if (!token.ok()) return token.status().WithContext("--token-file");
+  http::HttpClient client;
+  http::HttpRequest req;
+  req.method = "GET";
+  req.url = BaseUrl(base) + path;
+  req.bearer_token = *token;
+  auto resp = client.Send(req);
+  if (!resp.ok()) return resp.status();
+  if (resp->status != 200) {
+    return Status::Unavailable("collector answered " + std::to_string(resp->status) + ": " +
+                               resp->body);
+  }
+  return resp->body;
+}
+
 int Upload(const UploadFlags& f) {
   std::string run = f.run, job = f.job;
   auto identity = ResolveIdentity(f.identity, &run, &job);
@@ -288,22 +330,12 @@ int Upload(const UploadFlags& f) {
     spdlog::error("--run: required outside a recognised CI");
     return 2;
   }
-  std::string token;
-  if (!f.token_file.empty()) {
-    auto t = ReadWholeFile(f.token_file);
-    if (!t.ok()) {
-      spdlog::error("--token-file: {}", t.status().ToString());
-      return 2;
-    }
-    token = *t;
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-      token.pop_back();
-    }
-  } else if (const char* env = std::getenv("JOSTLE_TOKEN"); env != nullptr) {
-    token = env;
+  auto token = ReadToken(f.token_file);
+  if (!token.ok()) {
+    spdlog::error("--token-file: {}", token.status().ToString());
+    return 2;
   }
-  std::string base = f.collector;
-  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string base = BaseUrl(f.collector);
   std::string query = "?tz=" + UrlEncode(f.tz.empty() ? LocalTzOffset() : f.tz);
   if (!job.empty()) query += "&job=" + UrlEncode(job);
   for (const auto& [name, value] : RunIdentityQuery(*identity)) {
@@ -324,7 +356,7 @@ int Upload(const UploadFlags& f) {
     req.method = "POST";
     req.url = base + "/api/v1/runs/" + UrlEncode(run) + "/results" + query;
     req.body = std::move(body).value();
-    req.bearer_token = token;
+    req.bearer_token = *token;
     auto resp = client.Send(req);
     if (!resp.ok()) {
       spdlog::error("{}: {}", file, resp.status().message());
@@ -339,6 +371,78 @@ int Upload(const UploadFlags& f) {
     std::printf("%s: %s\n", file.c_str(), resp->body.c_str());
   }
   return rc;
+}
+
+// Where `stats` and `split` read history: a collector's API, or a database file.
+struct HistorySourceFlags {
+  std::string collector, token_file, db;
+};
+
+Status CheckHistorySource(const HistorySourceFlags& f) {
+  if (f.collector.empty() == f.db.empty()) {
+    return Status::InvalidArgument("give one of --collector URL or --db PATH");
+  }
+  return Status::Ok();
+}
+
+struct StatsFlags {
+  HistorySourceFlags source;
+  std::string since = "14d", branch, job, bucket = "day";
+  int limit = 100;
+};
+
+int Stats(const StatsFlags& f) {
+  if (Status s = CheckHistorySource(f.source); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (!f.source.collector.empty()) {
+    std::string query = "?since=" + UrlEncode(f.since) + "&bucket=" + UrlEncode(f.bucket) +
+                        "&limit=" + std::to_string(f.limit);
+    if (!f.branch.empty()) query += "&branch=" + UrlEncode(f.branch);
+    if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+    auto body = CollectorGet(f.source.collector, "/api/v1/ci-metrics" + query, f.source.token_file);
+    if (!body.ok()) {
+      spdlog::error("{}", body.status().message());
+      return 1;
+    }
+    std::printf("%s\n", body->c_str());
+    return 0;
+  }
+  MetricsFilter filter;
+  auto since = flags::ParseDuration(f.since);
+  if (!since.ok()) {
+    spdlog::error("--since: {}", since.status().message());
+    return 2;
+  }
+  filter.since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch() - *since)
+                        .count();
+  filter.branch = f.branch;
+  filter.job = f.job;
+  filter.limit = f.limit;
+  filter.bucket = f.bucket == "week" ? MetricsFilter::Bucket::kWeek : MetricsFilter::Bucket::kDay;
+  auto store = OpenSqliteStores(f.source.db);
+  if (!store.ok()) {
+    spdlog::error("--db {}: {}", f.source.db, store.status().ToString());
+    return 1;
+  }
+  auto metrics = (*store)->analytics().GetCiMetrics(filter);
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().ToString());
+    return 1;
+  }
+  std::printf("%s\n", CiMetricsJson(*metrics, filter)
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          .c_str());
+  return 0;
+}
+
+void AddHistorySourceFlags(CLI::App* cmd, HistorySourceFlags& f) {
+  cmd->add_option("--collector", f.collector, "Collector base URL (read its API)");
+  cmd->add_option("--token-file", f.token_file,
+                  "File holding a token with scope read (default: $JOSTLE_TOKEN)");
+  cmd->add_option("--db", f.db, "SQLite database (instead of --collector)");
 }
 
 }  // namespace
@@ -404,6 +508,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ingest_cmd->add_option("files", ingest.files, "Result files")->required();
   AddIdentityFlags(ingest_cmd, ingest.identity, /*with_exit=*/true);
+
+  StatsFlags stats;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Print the CI analytics (GET /api/v1/ci-metrics) as JSON, from a collector or a "
+               "database");
+  AddHistorySourceFlags(stats_cmd, stats.source);
+  stats_cmd->add_option("--since", stats.since, "Runs started at most this long ago (7d, 2w)")
+      ->capture_default_str();
+  stats_cmd->add_option("--branch", stats.branch, "Only runs of this branch");
+  stats_cmd->add_option("--job", stats.job, "Only this job's tests and jobs");
+  stats_cmd->add_option("--bucket", stats.bucket, "day or week")
+      ->check(CLI::IsMember({"day", "week"}))
+      ->capture_default_str();
+  stats_cmd->add_option("--limit", stats.limit, "Tests listed per table (1..1000)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
 
   ReportFlags report;
   CLI::App* report_cmd = app.add_subcommand("report", "Render a run's contention report");
@@ -480,5 +600,6 @@ int main(int argc, char** argv) {
   }
   if (ingest_cmd->parsed()) return Ingest(ingest);
   if (report_cmd->parsed()) return Report(report);
+  if (stats_cmd->parsed()) return Stats(stats);
   return Upload(upload);
 }
