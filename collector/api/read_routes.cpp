@@ -166,9 +166,24 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config,
 }
 
 HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
+  DurationsFilter filter;
   auto per_test = IntParam(request, "per_test", 10, 1, 1000);
   if (!per_test.ok()) return ErrorResponse(per_test.status());
-  auto durations = store.TestDurations(*per_test);
+  filter.per_test = *per_test;
+  RunIdentity id;
+  id.branch = request.Query("branch");
+  if (Status s = ValidateRunIdentity(id); !s.ok()) return ErrorResponse(s);
+  filter.branch = id.branch;
+  filter.job = request.Query("job");
+  if (!filter.job.empty()) {
+    if (Status s = ValidateJobName(filter.job); !s.ok()) return ErrorResponse(s);
+  }
+  if (!request.Query("since").empty()) {
+    auto since = SinceParam(request);
+    if (!since.ok()) return ErrorResponse(since.status());
+    filter.since_ns = *since;
+  }
+  auto durations = store.TestDurations(filter);
   if (!durations.ok()) return StoreError(durations.status());
   Json out = Json::object();
   for (const auto& [test, seconds] : *durations) out[test] = seconds;
@@ -254,7 +269,7 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config) {
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return DurationsRoute(analytics, r);
                },
-               {"per_test"});
+               {"per_test", "branch", "job", "since"});
   api.AddRoute("GET", "/api/v1/tests/flaky", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return FlakyRoute(analytics, r);

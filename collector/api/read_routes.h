@@ -19,9 +19,11 @@
 //       results, 400 for a bad run id or format. Verdicts and evidence are those stored with
 //       the run when it was judged (collector/attribution/judgement.h); rejudge=1 computes
 //       them with today's history and the report says so. Never writes to the store.
-//   GET /api/v1/tests/durations?per_test=N
+//   GET /api/v1/tests/durations?per_test=N&branch=B&job=J&since=D
 //       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed
-//       runs, ...}; N 1..1000, default 10.
+//       attempts, ...}, keyed by pytest node id for pytest's tests whatever format reported
+//       them; N 1..1000, default 10. Only runs of branch B, job J's executions, attempts
+//       since D (no time bound without since).
 //   GET /api/v1/tests/flaky?since=D&branch=B&job=J&limit=N
 //       {"since", "tests": [{"test", "runs", "flaky_runs", "rate", "commits", "contended",
 //                            "passed", "failed", "passed_on_retry", "last_seen"}]}: tests with

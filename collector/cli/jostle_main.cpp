@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,6 +27,7 @@
 #include "collector/attribution/run_report.h"
 #include "collector/ci/ci_environment.h"
 #include "collector/ci/run_identity.h"
+#include "collector/ci/test_split.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
 #include "collector/run/pytest_plugin.h"
@@ -438,6 +441,88 @@ int Stats(const StatsFlags& f) {
   return 0;
 }
 
+struct SplitFlags {
+  HistorySourceFlags source;
+  int total = 0, index = 0;
+  std::string by = "test", branch, job, since;
+  bool order = false;
+  std::vector<std::string> items;
+};
+
+// test id -> seconds, from the collector's /api/v1/tests/durations or the database.
+Result<std::map<std::string, double>> ReadDurations(const SplitFlags& f) {
+  if (!f.source.collector.empty()) {
+    std::string query = "?per_test=10";
+    if (!f.branch.empty()) query += "&branch=" + UrlEncode(f.branch);
+    if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+    if (!f.since.empty()) query += "&since=" + UrlEncode(f.since);
+    auto body = CollectorGet(f.source.collector, "/api/v1/tests/durations" + query,
+                             f.source.token_file);
+    if (!body.ok()) return body.status();
+    auto j = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return Status::InvalidArgument("collector: durations are not an object");
+    std::map<std::string, double> out;
+    for (const auto& [test, seconds] : j.items()) {
+      if (seconds.is_number()) out[test] = seconds.get<double>();
+    }
+    return out;
+  }
+  DurationsFilter filter;
+  filter.branch = f.branch;
+  filter.job = f.job;
+  if (!f.since.empty()) {
+    auto since = flags::ParseDuration(f.since);
+    if (!since.ok()) return since.status().WithContext("--since");
+    filter.since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch() - *since)
+                          .count();
+  }
+  auto store = OpenSqliteStores(f.source.db);
+  if (!store.ok()) return store.status().WithContext("--db " + f.source.db);
+  return (*store)->analytics().TestDurations(filter);
+}
+
+int Split(const SplitFlags& f) {
+  if (Status s = CheckHistorySource(f.source); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (f.index < 1 || f.index > f.total) {
+    spdlog::error("--index {}: expected 1..{} (--total)", f.index, f.total);
+    return 2;
+  }
+  std::vector<std::string> items = f.items;
+  if (items.empty()) {  // one per line on stdin
+    for (std::string line; std::getline(std::cin, line);) {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (!line.empty()) items.push_back(line);
+    }
+  }
+  auto durations = ReadDurations(f);
+  if (!durations.ok()) {
+    spdlog::error("{}", durations.status().message());
+    return 1;
+  }
+  const SplitBy by = f.by == "file" ? SplitBy::kFile
+                     : f.by == "classname" ? SplitBy::kClassname
+                                           : SplitBy::kTest;
+  SplitPlan plan = PlanSplit(items, *durations, by, f.total);
+  std::vector<size_t> mine = plan.shards[static_cast<size_t>(f.index - 1)];
+  if (f.order) {
+    std::stable_sort(mine.begin(), mine.end(),
+                     [&](size_t a, size_t b) { return plan.seconds[a] > plan.seconds[b]; });
+  }
+  int unknown = 0;
+  for (size_t k = 0; k < items.size(); ++k) unknown += plan.known[k] ? 0 : 1;
+  spdlog::info("split: {} items, {} without history; shard {}/{}: {} items, {:.1f} s (longest "
+               "shard {:.1f} s)",
+               items.size(), unknown, f.index, f.total, mine.size(),
+               plan.shard_seconds[static_cast<size_t>(f.index - 1)],
+               *std::max_element(plan.shard_seconds.begin(), plan.shard_seconds.end()));
+  for (size_t k : mine) std::printf("%s\n", items[k].c_str());
+  return 0;
+}
+
 void AddHistorySourceFlags(CLI::App* cmd, HistorySourceFlags& f) {
   cmd->add_option("--collector", f.collector, "Collector base URL (read its API)");
   cmd->add_option("--token-file", f.token_file,
@@ -525,6 +610,25 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
 
+  SplitFlags split;
+  CLI::App* split_cmd = app.add_subcommand(
+      "split",
+      "Print this shard's share of ITEMS (arguments, else stdin one per line), balanced by "
+      "historical timings: longest first, items without history count as the mean");
+  split_cmd->add_option("--total", split.total, "Number of shards")
+      ->required()
+      ->check(CLI::Range(1, 10000));
+  split_cmd->add_option("--index", split.index, "This shard, 1..--total")->required();
+  split_cmd->add_option("--by", split.by, "What an item is: file, classname or test")
+      ->check(CLI::IsMember({"file", "classname", "test"}))
+      ->capture_default_str();
+  AddHistorySourceFlags(split_cmd, split.source);
+  split_cmd->add_option("--branch", split.branch, "Timings of this branch's runs only");
+  split_cmd->add_option("--job", split.job, "Timings of this job only");
+  split_cmd->add_option("--since", split.since, "Timings at most this old (e.g. 14d)");
+  split_cmd->add_flag("--order", split.order, "Print the items slowest first");
+  split_cmd->add_option("items", split.items, "Items (default: stdin, one per line)");
+
   ReportFlags report;
   CLI::App* report_cmd = app.add_subcommand("report", "Render a run's contention report");
   report_cmd->add_option("--db", report.db, "SQLite database")->required();
@@ -601,5 +705,6 @@ int main(int argc, char** argv) {
   if (ingest_cmd->parsed()) return Ingest(ingest);
   if (report_cmd->parsed()) return Report(report);
   if (stats_cmd->parsed()) return Stats(stats);
+  if (split_cmd->parsed()) return Split(split);
   return Upload(upload);
 }

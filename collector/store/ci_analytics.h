@@ -188,6 +188,15 @@ struct CiMetrics {
   std::vector<ContentionShare> contention_share;
 };
 
+// Which passed attempts TestDurations averages: of runs of `branch` (any when empty), of
+// `job`'s executions (any when empty), at or after since_ns (start, else upload time).
+struct DurationsFilter {
+  std::string branch;
+  std::string job;
+  std::optional<int64_t> since_ns;
+  int per_test = 10;  // the latest this many passed attempts per test
+};
+
 class CiAnalytics {
  public:
   virtual ~CiAnalytics() = default;
@@ -195,8 +204,8 @@ class CiAnalytics {
   // Runs matching `filter`, most recently uploaded first, at most filter.limit.
   virtual Result<std::vector<RunSummary>> ListRuns(const RunFilter& filter) = 0;
   // pytest-split's .test_durations: test id -> mean duration (seconds) of its last
-  // `per_test_limit` passed attempts. Tests that never passed are absent.
-  virtual Result<std::map<std::string, double>> TestDurations(int per_test_limit = 10) = 0;
+  // filter.per_test passed attempts in the filter's runs. Tests that never passed are absent.
+  virtual Result<std::map<std::string, double>> TestDurations(const DurationsFilter& filter) = 0;
   // Flaky tests of the filter's runs, most flaky test runs first, at most filter.limit.
   virtual Result<std::vector<FlakyTest>> FlakyTests(const MetricsFilter& filter) = 0;
   // The CI analytics of the filter's runs.

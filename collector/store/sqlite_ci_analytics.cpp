@@ -2,6 +2,7 @@
 // store's tables in the same database (sqlite::SqliteDb) with pooled readers.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -90,7 +91,7 @@ class SqliteCiAnalytics final : public CiAnalytics {
   explicit SqliteCiAnalytics(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
   Result<std::vector<RunSummary>> ListRuns(const RunFilter& filter) override;
-  Result<std::map<std::string, double>> TestDurations(int per_test_limit) override;
+  Result<std::map<std::string, double>> TestDurations(const DurationsFilter& filter) override;
   Result<std::vector<FlakyTest>> FlakyTests(const MetricsFilter& filter) override;
   Result<CiMetrics> GetCiMetrics(const MetricsFilter& filter) override;
 
@@ -196,15 +197,21 @@ Result<std::vector<RunSummary>> SqliteCiAnalytics::ListRuns(const RunFilter& fil
   return out;
 }
 
-Result<std::map<std::string, double>> SqliteCiAnalytics::TestDurations(int per_test_limit) {
+Result<std::map<std::string, double>> SqliteCiAnalytics::TestDurations(
+    const DurationsFilter& filter) {
   STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
   STORE_ASSIGN_OR_RETURN(
       Statement q,
       lease.conn().Prepare(
-          "SELECT test_id, avg(duration_s) FROM (SELECT test_id, duration_s, "
-          "row_number() OVER (PARTITION BY test_id ORDER BY time_ns DESC, id DESC) AS n "
-          "FROM executions WHERE outcome = 'passed') WHERE n <= ?1 GROUP BY test_id"));
-  q.Bind(1, per_test_limit);
+          "SELECT test_id, avg(duration_s) FROM (SELECT e.test_id, e.duration_s, "
+          "row_number() OVER (PARTITION BY e.test_id ORDER BY e.time_ns DESC, e.id DESC) AS n "
+          "FROM executions e JOIN runs r ON r.id = e.run_id WHERE e.outcome = 'passed' "
+          "AND (?2 = '' OR r.branch = ?2) AND (?3 = '' OR e.job = ?3) AND e.time_ns >= ?4) "
+          "WHERE n <= ?1 GROUP BY test_id"));
+  q.Bind(1, filter.per_test);
+  q.Bind(2, filter.branch);
+  q.Bind(3, filter.job);
+  q.Bind(4, filter.since_ns.value_or(std::numeric_limits<int64_t>::min()));
   std::map<std::string, double> out;
   for (;;) {
     STORE_ASSIGN_OR_RETURN(bool row, q.Step());

@@ -352,18 +352,40 @@ TEST_P(StoreResultsTest, ContendedBatchIsAllOrNothing) {
   EXPECT_TRUE(store_->results().SetContendedBatch({}).ok());
 }
 
-TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
-  Put(Origin("run-1"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
-                        MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
-  Put(Origin("run-2"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
-  Put(Origin("run-3"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
-  auto all = store_->analytics().TestDurations(10);
-  ASSERT_TRUE(all.ok()) << all.status().ToString();
-  EXPECT_EQ(all->size(), 1u);  // test_b never passed
-  EXPECT_DOUBLE_EQ(all->at("tests/test_x.py::test_a"), 16.0 / 3);
-  auto recent = store_->analytics().TestDurations(2);
-  ASSERT_TRUE(recent.ok());
-  EXPECT_DOUBLE_EQ(recent->at("tests/test_x.py::test_a"), 3.0);
+TEST_P(StoreResultsTest, TestDurationsAverageRecentPassesOfTheFilteredRuns) {
+  auto on = [](const std::string& run, const std::string& branch, const std::string& job) {
+    ResultOrigin o = Origin(run, job);
+    o.identity.branch = branch;
+    return o;
+  };
+  Put(on("run-1", "main", "unit"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
+                                    MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
+  Put(on("run-2", "main", "unit"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
+  Put(on("run-3", "dev", "unit"),
+      {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
+  Put(on("run-3", "dev", "e2e"),
+      {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 3 * kSecond, 30.0)});
+  auto durations = [&](DurationsFilter f) {
+    auto d = store_->analytics().TestDurations(f);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : std::map<std::string, double>{};
+  };
+  DurationsFilter all;
+  auto every = durations(all);
+  EXPECT_EQ(every.size(), 1u);  // test_b never passed
+  EXPECT_DOUBLE_EQ(every.at("tests/test_x.py::test_a"), 46.0 / 4);
+  DurationsFilter latest;
+  latest.per_test = 2;
+  EXPECT_DOUBLE_EQ(durations(latest).at("tests/test_x.py::test_a"), 17.0);
+  DurationsFilter main;
+  main.branch = "main";
+  EXPECT_DOUBLE_EQ(durations(main).at("tests/test_x.py::test_a"), 6.0);
+  DurationsFilter unit;
+  unit.job = "unit";
+  EXPECT_DOUBLE_EQ(durations(unit).at("tests/test_x.py::test_a"), 16.0 / 3);
+  DurationsFilter since;
+  since.since_ns = kT0 + 2 * kSecond;
+  EXPECT_DOUBLE_EQ(durations(since).at("tests/test_x.py::test_a"), 17.0);
 }
 
 // Figures worked out by hand from the uploads (the API test checks a larger set against a
