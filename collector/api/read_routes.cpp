@@ -60,20 +60,29 @@ HttpServerResponse StoreError(const Status& s) {
   return ErrorResponse(Status::Unavailable("store: " + s.message()));
 }
 
+// branch= and job= of the history routes, validated; "" when not given.
+Status BranchAndJobParams(const HttpServerRequest& request, std::string* branch,
+                          std::string* job) {
+  RunIdentity id;
+  id.branch = request.Query("branch");
+  JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
+  *branch = id.branch;
+  *job = request.Query("job");
+  if (!job->empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(*job));
+  return Status::Ok();
+}
+
 // branch=, job=, commit=, since= and limit= of GET /api/v1/runs.
 Result<RunFilter> RunFilterParam(const HttpServerRequest& request) {
   RunFilter f;
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return limit.status();
   f.limit = *limit;
+  JOSTLE_RETURN_IF_ERROR(BranchAndJobParams(request, &f.branch, &f.job));
   RunIdentity id;
-  id.branch = request.Query("branch");
   id.commit = NormalizeCommit(request.Query("commit"));
   JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
-  f.branch = id.branch;
   f.commit = id.commit;
-  f.job = request.Query("job");
-  if (!f.job.empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(f.job));
   if (!request.Query("since").empty()) {
     auto since = SinceParam(request);
     if (!since.ok()) return since.status();
@@ -170,13 +179,8 @@ HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& r
   auto per_test = IntParam(request, "per_test", 10, 1, 1000);
   if (!per_test.ok()) return ErrorResponse(per_test.status());
   filter.per_test = *per_test;
-  RunIdentity id;
-  id.branch = request.Query("branch");
-  if (Status s = ValidateRunIdentity(id); !s.ok()) return ErrorResponse(s);
-  filter.branch = id.branch;
-  filter.job = request.Query("job");
-  if (!filter.job.empty()) {
-    if (Status s = ValidateJobName(filter.job); !s.ok()) return ErrorResponse(s);
+  if (Status s = BranchAndJobParams(request, &filter.branch, &filter.job); !s.ok()) {
+    return ErrorResponse(s);
   }
   if (!request.Query("since").empty()) {
     auto since = SinceParam(request);
@@ -199,12 +203,7 @@ Result<MetricsFilter> MetricsFilterParam(const HttpServerRequest& request) {
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return limit.status();
   f.limit = *limit;
-  RunIdentity id;
-  id.branch = request.Query("branch");
-  JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
-  f.branch = id.branch;
-  f.job = request.Query("job");
-  if (!f.job.empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(f.job));
+  JOSTLE_RETURN_IF_ERROR(BranchAndJobParams(request, &f.branch, &f.job));
   const std::string bucket = request.Query("bucket", "day");
   if (bucket != "day" && bucket != "week") {
     return Status::InvalidArgument("bucket='" + bucket.substr(0, 40) + "': expected day or week");

@@ -514,6 +514,13 @@ TEST_F(ReadRoutesTest, TestDurationsInPytestSplitFormat) {
   EXPECT_FALSE(j.contains("tests/test_timing.py::test_deadline"));
   EXPECT_DOUBLE_EQ(
       GetJson("/api/v1/tests/durations?per_test=1").at("tests/test_timing.py::test_quick"), 2.5);
+  // Filters: the job's executions, attempts since D (the tests ran ten minutes ago).
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?job=unit").size(), 2u);
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?job=e2e").empty());
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?since=1m").empty());
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?since=1h").size(), 2u);
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?branch=main").empty());  // no branch given
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?branch=a..b", 400)["error"], "malformed");
 }
 
 TEST_F(ReadRoutesTest, FlakyTestsAndCiMetrics) {
