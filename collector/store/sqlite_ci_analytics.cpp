@@ -104,7 +104,7 @@ class SqliteCiAnalytics final : public CiAnalytics {
   Status JobMetrics(Connection& conn, const MetricsFilter& f, CiMetrics* m);
   Status TestMetrics(Connection& conn, const MetricsFilter& f, CiMetrics* m);
   Status ContentionShares(Connection& conn, const MetricsFilter& f, CiMetrics* m);
-  Result<std::vector<FlakyTest>> FlakyOn(Connection& conn, const MetricsFilter& f);
+  Status TestRunMetrics(Connection& conn, const MetricsFilter& f, CiMetrics* m);
 
   const std::shared_ptr<SqliteDb> db_;
 };
@@ -221,67 +221,84 @@ Result<std::map<std::string, double>> SqliteCiAnalytics::TestDurations(
   return out;
 }
 
-Result<std::vector<FlakyTest>> SqliteCiAnalytics::FlakyOn(Connection& conn,
-                                                          const MetricsFilter& f) {
-  std::vector<FlakyTest> out;
-  {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q,
-        conn.Prepare(std::string(kFilteredRunsCte) + std::string(kTestRunsCte) +
-                     ", c AS (SELECT test_id, c, max(failed) AS f, max(passed) AS p FROM t "
-                     "WHERE NOT skipped GROUP BY test_id, c), "
-                     "tf AS (SELECT t.test_id, t.c, t.passed, t.failed, t.retried, t.seen, "
-                     "((t.passed AND t.retried) OR (c.f AND c.p)) AS flaky FROM t JOIN c ON "
-                     "c.test_id = t.test_id AND c.c = t.c WHERE NOT t.skipped) "
-                     "SELECT test_id, count(*), sum(flaky), count(DISTINCT CASE WHEN flaky "
-                     "THEN c END), sum(passed), sum(failed), sum(passed AND retried), max(seen) "
-                     "FROM tf GROUP BY test_id HAVING sum(flaky) > 0 "
-                     "ORDER BY sum(flaky) DESC, 1.0 * sum(flaky) / count(*) DESC, test_id "
-                     "LIMIT ?4"));
-    BindFilter(q, f);
-    q.Bind(4, f.limit);
-    for (;;) {
-      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      FlakyTest t;
-      t.test_id = q.Text(0);
-      t.runs = static_cast<int>(q.Int64(1));
-      t.flaky_runs = static_cast<int>(q.Int64(2));
-      t.rate = t.runs > 0 ? static_cast<double>(t.flaky_runs) / t.runs : 0;
-      t.commits = static_cast<int>(q.Int64(3));
-      t.passed = static_cast<int>(q.Int64(4));
-      t.failed = static_cast<int>(q.Int64(5));
-      t.passed_on_retry = static_cast<int>(q.Int64(6));
-      t.last_seen_ns = q.Int64(7);
-      out.push_back(std::move(t));
-    }
-  }
-  if (out.empty()) return out;
-  // Failures judged contention (stored judgements, failed tests and flaky tests' failures).
+// Per test over the filter's test runs, in one pass of the test-run grouping: test_runs,
+// test_failure_rate and flaky (with its failures judged contention).
+Status SqliteCiAnalytics::TestRunMetrics(Connection& conn, const MetricsFilter& f,
+                                         CiMetrics* m) {
   STORE_ASSIGN_OR_RETURN(
       Statement q,
+      conn.Prepare(std::string(kFilteredRunsCte) + std::string(kTestRunsCte) +
+                   ", c AS (SELECT test_id, c, max(failed) AS f, max(passed) AS p FROM t "
+                   "GROUP BY test_id, c), "
+                   "tf AS (SELECT t.test_id, t.c, t.passed, t.failed, t.retried, t.skipped, "
+                   "t.seen, (NOT t.skipped AND ((t.passed AND t.retried) OR (c.f AND c.p))) "
+                   "AS flaky FROM t JOIN c ON c.test_id = t.test_id AND c.c = t.c) "
+                   "SELECT test_id, count(*), sum(NOT skipped), sum(flaky), count(DISTINCT CASE "
+                   "WHEN flaky THEN c END), sum(passed), sum(failed), sum(passed AND retried), "
+                   "max(seen) FROM tf GROUP BY test_id"));
+  BindFilter(q, f);
+  std::vector<FlakyTest> flaky;
+  std::vector<TestFailureRate> failing;
+  m->test_runs = 0;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    m->test_runs += static_cast<int>(q.Int64(1));
+    FlakyTest t;
+    t.test_id = q.Text(0);
+    t.runs = static_cast<int>(q.Int64(2));
+    t.flaky_runs = static_cast<int>(q.Int64(3));
+    t.rate = t.runs > 0 ? static_cast<double>(t.flaky_runs) / t.runs : 0;
+    t.commits = static_cast<int>(q.Int64(4));
+    t.passed = static_cast<int>(q.Int64(5));
+    t.failed = static_cast<int>(q.Int64(6));
+    t.passed_on_retry = static_cast<int>(q.Int64(7));
+    t.last_seen_ns = q.Int64(8);
+    if (t.failed > 0) {
+      failing.push_back({t.test_id, t.runs, t.failed, static_cast<double>(t.failed) / t.runs});
+    }
+    if (t.flaky_runs > 0) flaky.push_back(std::move(t));
+  }
+  const auto limit = static_cast<size_t>(f.limit);
+  std::sort(failing.begin(), failing.end(), [](const TestFailureRate& a, const TestFailureRate& b) {
+    return std::tuple(-a.rate, -a.failed, a.test_id) < std::tuple(-b.rate, -b.failed, b.test_id);
+  });
+  failing.resize(std::min(failing.size(), limit));
+  m->test_failure_rate = std::move(failing);
+  std::sort(flaky.begin(), flaky.end(), [](const FlakyTest& a, const FlakyTest& b) {
+    return std::tuple(-a.flaky_runs, -a.rate, a.test_id) <
+           std::tuple(-b.flaky_runs, -b.rate, b.test_id);
+  });
+  flaky.resize(std::min(flaky.size(), limit));
+  m->flaky = std::move(flaky);
+  if (m->flaky.empty()) return Status::Ok();
+  // Failures judged contention (stored judgements, failed tests and flaky tests' failures).
+  STORE_ASSIGN_OR_RETURN(
+      Statement judged,
       conn.Prepare(std::string(kFilteredRunsCte) +
                    "SELECT jf.test_id, count(*) FROM judged_failures jf JOIN rr ON "
                    "rr.id = jf.run_id WHERE (?3 = '' OR jf.job = ?3) AND jf.verdict IN "
                    "('contention', 'contention-possible') GROUP BY jf.test_id"));
-  BindFilter(q, f);
+  BindFilter(judged, f);
   std::map<std::string, int> contended;
   for (;;) {
-    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    STORE_ASSIGN_OR_RETURN(bool row, judged.Step());
     if (!row) break;
-    contended.emplace(q.Text(0), static_cast<int>(q.Int64(1)));
+    contended.emplace(judged.Text(0), static_cast<int>(judged.Int64(1)));
   }
-  for (FlakyTest& t : out) {
+  for (FlakyTest& t : m->flaky) {
     auto it = contended.find(t.test_id);
     if (it != contended.end()) t.contended = it->second;
   }
-  return out;
+  return Status::Ok();
 }
 
 Result<std::vector<FlakyTest>> SqliteCiAnalytics::FlakyTests(const MetricsFilter& filter) {
   STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
   STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(lease.conn(), /*immediate=*/false));
-  return FlakyOn(lease.conn(), filter);
+  CiMetrics m;
+  JOSTLE_RETURN_IF_ERROR(TestRunMetrics(lease.conn(), filter, &m));
+  return std::move(m.flaky);
 }
 
 // Per run: pipeline duration (first test start to last end) and pain level, by bucket.
@@ -403,37 +420,8 @@ Status SqliteCiAnalytics::JobMetrics(Connection& conn, const MetricsFilter& f, C
   return Status::Ok();
 }
 
-// Per test: failure rate over test runs, and the durations of its passed attempts.
+// Per test: the durations of its passed attempts (test_duration, slowest).
 Status SqliteCiAnalytics::TestMetrics(Connection& conn, const MetricsFilter& f, CiMetrics* m) {
-  {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q,
-        conn.Prepare(std::string(kFilteredRunsCte) + std::string(kTestRunsCte) +
-                     "SELECT test_id, count(*), sum(failed) FROM t "
-                     "WHERE NOT skipped GROUP BY test_id HAVING sum(failed) > 0 "
-                     "ORDER BY 1.0 * sum(failed) / count(*) DESC, sum(failed) DESC, test_id "
-                     "LIMIT ?4"));
-    BindFilter(q, f);
-    q.Bind(4, f.limit);
-    for (;;) {
-      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      TestFailureRate r;
-      r.test_id = q.Text(0);
-      r.runs = static_cast<int>(q.Int64(1));
-      r.failed = static_cast<int>(q.Int64(2));
-      r.rate = static_cast<double>(r.failed) / r.runs;
-      m->test_failure_rate.push_back(std::move(r));
-    }
-  }
-  {
-    STORE_ASSIGN_OR_RETURN(
-        Statement q, conn.Prepare(std::string(kFilteredRunsCte) + std::string(kTestRunsCte) +
-                                  "SELECT count(*) FROM t"));
-    BindFilter(q, f);
-    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row) m->test_runs = static_cast<int>(q.Int64(0));
-  }
   STORE_ASSIGN_OR_RETURN(
       Statement q,
       conn.Prepare(std::string(kFilteredRunsCte) + "SELECT e.test_id, " +
@@ -509,8 +497,8 @@ Result<CiMetrics> SqliteCiAnalytics::GetCiMetrics(const MetricsFilter& filter) {
   JOSTLE_RETURN_IF_ERROR(RunMetrics(conn, filter, &m));
   JOSTLE_RETURN_IF_ERROR(JobMetrics(conn, filter, &m));
   JOSTLE_RETURN_IF_ERROR(TestMetrics(conn, filter, &m));
+  JOSTLE_RETURN_IF_ERROR(TestRunMetrics(conn, filter, &m));
   JOSTLE_RETURN_IF_ERROR(ContentionShares(conn, filter, &m));
-  STORE_ASSIGN_OR_RETURN(m.flaky, FlakyOn(conn, filter));
   return m;
 }
 
