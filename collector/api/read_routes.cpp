@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/api/analytics_json.h"
 #include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/run_identity.h"
@@ -23,12 +24,6 @@ HttpServerResponse JsonAnswer(const Json& j) {
   r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
   return r;
 }
-
-Json TimeOrNull(const std::optional<int64_t>& ns) {
-  return ns ? Json(FormatTime(*ns)) : Json(nullptr);
-}
-
-Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -65,20 +60,29 @@ HttpServerResponse StoreError(const Status& s) {
   return ErrorResponse(Status::Unavailable("store: " + s.message()));
 }
 
+// branch= and job= of the history routes, validated; "" when not given.
+Status BranchAndJobParams(const HttpServerRequest& request, std::string* branch,
+                          std::string* job) {
+  RunIdentity id;
+  id.branch = request.Query("branch");
+  JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
+  *branch = id.branch;
+  *job = request.Query("job");
+  if (!job->empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(*job));
+  return Status::Ok();
+}
+
 // branch=, job=, commit=, since= and limit= of GET /api/v1/runs.
 Result<RunFilter> RunFilterParam(const HttpServerRequest& request) {
   RunFilter f;
   auto limit = IntParam(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return limit.status();
   f.limit = *limit;
+  JOSTLE_RETURN_IF_ERROR(BranchAndJobParams(request, &f.branch, &f.job));
   RunIdentity id;
-  id.branch = request.Query("branch");
   id.commit = NormalizeCommit(request.Query("commit"));
   JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
-  f.branch = id.branch;
   f.commit = id.commit;
-  f.job = request.Query("job");
-  if (!f.job.empty()) JOSTLE_RETURN_IF_ERROR(ValidateJobName(f.job));
   if (!request.Query("since").empty()) {
     auto since = SinceParam(request);
     if (!since.ok()) return since.status();
@@ -215,65 +219,57 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, R
 }
 
 HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
+  DurationsFilter filter;
   auto per_test = IntParam(request, "per_test", 10, 1, 1000);
   if (!per_test.ok()) return ErrorResponse(per_test.status());
-  auto durations = store.TestDurations(*per_test);
+  filter.per_test = *per_test;
+  if (Status s = BranchAndJobParams(request, &filter.branch, &filter.job); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  if (!request.Query("since").empty()) {
+    auto since = SinceParam(request);
+    if (!since.ok()) return ErrorResponse(since.status());
+    filter.since_ns = *since;
+  }
+  auto durations = store.TestDurations(filter);
   if (!durations.ok()) return StoreError(durations.status());
   Json out = Json::object();
   for (const auto& [test, seconds] : *durations) out[test] = seconds;
   return JsonAnswer(out);
 }
 
-HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
+// since=, branch=, job=, bucket=day|week and limit= of the analytics routes.
+Result<MetricsFilter> MetricsFilterParam(const HttpServerRequest& request) {
+  MetricsFilter f;
   auto since = SinceParam(request);
-  if (!since.ok()) return ErrorResponse(since.status());
-  auto flaky = store.FlakyTests(*since);
-  if (!flaky.ok()) return StoreError(flaky.status());
-  Json tests = Json::array();
-  for (const FlakyTest& t : *flaky) {
-    tests.push_back({{"test", t.test_id},
-                     {"runs", t.runs},
-                     {"passed", t.passed},
-                     {"failed", t.failed},
-                     {"passed_on_retry", t.passed_on_retry},
-                     {"last_seen", FormatTime(t.last_seen_ns)}});
+  if (!since.ok()) return since.status();
+  f.since_ns = *since;
+  auto limit = IntParam(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return limit.status();
+  f.limit = *limit;
+  JOSTLE_RETURN_IF_ERROR(BranchAndJobParams(request, &f.branch, &f.job));
+  const std::string bucket = request.Query("bucket", "day");
+  if (bucket != "day" && bucket != "week") {
+    return Status::InvalidArgument("bucket='" + bucket.substr(0, 40) + "': expected day or week");
   }
-  return JsonAnswer({{"since", FormatTime(*since)}, {"tests", tests}});
+  f.bucket = bucket == "week" ? MetricsFilter::Bucket::kWeek : MetricsFilter::Bucket::kDay;
+  return f;
 }
 
-Json RatesJson(const std::vector<FailureRate>& rates, const char* key_name) {
-  Json out = Json::array();
-  for (const FailureRate& r : rates) {
-    out.push_back({{key_name, r.key},
-                   {"runs", r.runs},
-                   {"failed", r.failed},
-                   {"flaky", r.flaky},
-                   {"rate", r.rate}});
-  }
-  return out;
+HttpServerResponse FlakyRoute(CiAnalytics& store, const HttpServerRequest& request) {
+  auto filter = MetricsFilterParam(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto flaky = store.FlakyTests(*filter);
+  if (!flaky.ok()) return StoreError(flaky.status());
+  return JsonAnswer(FlakyTestsJson(*flaky, *filter));
 }
 
 HttpServerResponse CiMetricsRoute(CiAnalytics& store, const HttpServerRequest& request) {
-  auto since = SinceParam(request);
-  if (!since.ok()) return ErrorResponse(since.status());
-  auto limit = IntParam(request, "limit", 100, 1, 1000);
-  if (!limit.ok()) return ErrorResponse(limit.status());
-  auto m = store.GetCiMetrics(*since, *limit);
+  auto filter = MetricsFilterParam(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto m = store.GetCiMetrics(*filter);
   if (!m.ok()) return StoreError(m.status());
-  Json slowest = Json::array();
-  for (const SlowTest& t : m->slowest) {
-    slowest.push_back(
-        {{"test", t.test_id}, {"mean_s", t.mean_s}, {"max_s", t.max_s}, {"runs", t.runs}});
-  }
-  return JsonAnswer({{"since", FormatTime(*since)},
-                     {"runs", m->runs},
-                     {"test_runs", m->test_runs},
-                     {"failed", m->failed},
-                     {"flaky", m->flaky},
-                     {"skipped", m->skipped},
-                     {"per_test", RatesJson(m->per_test, "test")},
-                     {"per_job", RatesJson(m->per_job, "job")},
-                     {"slowest", slowest}});
+  return JsonAnswer(CiMetricsJson(*m, *filter));
 }
 
 HttpServerResponse AlertsRoute(AlertLog& store, const HttpServerRequest& request) {
@@ -316,17 +312,17 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config, ReportSlo
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return DurationsRoute(analytics, r);
                },
-               {"per_test"});
+               {"per_test", "branch", "job", "since"});
   api.AddRoute("GET", "/api/v1/tests/flaky", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return FlakyRoute(analytics, r);
                },
-               {"since"});
+               {"since", "branch", "job", "limit"});
   api.AddRoute("GET", "/api/v1/ci-metrics", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return CiMetricsRoute(analytics, r);
                },
-               {"since", "limit"});
+               {"since", "branch", "job", "bucket", "limit"});
   api.AddRoute(
       "GET", "/api/v1/alerts", Access::kRead,
       [&alerts](const HttpServerRequest& r, const PathParams&) { return AlertsRoute(alerts, r); },

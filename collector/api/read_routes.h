@@ -24,17 +24,35 @@
 //       of each verdict and count the rest. Reports are built and written on at most
 //       ReportSlots' capacity at once: beyond, 503 with Retry-After. 404 for a run without
 //       results, 400 for a bad run id, format, rejudge, limit (1..1000000) or offset.
-//   GET /api/v1/tests/durations?per_test=N
+//   GET /api/v1/tests/durations?per_test=N&branch=B&job=J&since=D
 //       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed
-//       runs, ...}; N 1..1000, default 10.
-//   GET /api/v1/tests/flaky?since=D
-//       {"since", "tests": [{"test", "runs", "passed", "failed", "passed_on_retry",
-//                            "last_seen"}]}, most passed_on_retry + failed first.
-//   GET /api/v1/ci-metrics?since=D&limit=N
-//       {"since", "runs", "test_runs", "failed", "flaky", "skipped",
-//        "per_test": [{"test", "runs", "failed", "flaky", "rate"}],
-//        "per_job": [{"job", "runs", "failed", "flaky", "rate"}],
-//        "slowest": [{"test", "mean_s", "max_s", "runs"}]}; limit 1..1000, default 100.
+//       attempts, ...}, keyed by pytest node id for pytest's tests whatever format reported
+//       them; N 1..1000, default 10. Only runs of branch B, job J's executions, attempts
+//       since D (no time bound without since).
+//   GET /api/v1/tests/flaky?since=D&branch=B&job=J&limit=N
+//       {"since", "tests": [{"test", "runs", "flaky_runs", "rate", "commits", "contended",
+//                            "passed", "failed", "passed_on_retry", "last_seen"}]}: tests with
+//       flaky test runs (passed on retry, or failed and passed on the same commit), most
+//       flaky runs first; "contended" counts its failures judged contention or
+//       contention-possible. limit 1..1000, default 100.
+//   GET /api/v1/ci-metrics?since=D&branch=B&job=J&bucket=day|week&limit=N
+//       {"since", "bucket", "branch", "job", "runs", "jobs", "test_runs",
+//        "pipeline_duration": [{"bucket", "count", "p50_s", "p90_s", "max_s"}],
+//        "pain_level": [{"bucket", "runs", "tests", "failed", "mean", "max"}],
+//        "job_duration": [{"job", "count", "p50_s", "p90_s", "max_s", "buckets": [...]}],
+//        "job_failure_rate": [{"job", "jobs", "failed", "rate",
+//                              "buckets": [{"bucket", "jobs", "failed", "rate"}]}],
+//        "test_duration": [{"test", "runs", "mean_s", "max_s",
+//                           "buckets": [{"bucket", "runs", "mean_s"}]}],
+//        "test_failure_rate": [{"test", "runs", "failed", "rate"}],
+//        "last_jobs": [{"run", "job", "shard", "attempt", "start", "duration_s", "tests",
+//                       "failed", "exit", "outcome"}],
+//        "slowest": [{"test", "mean_s", "max_s", "runs"}],
+//        "flaky": [as /tests/flaky],
+//        "contention_share": [{"bucket", "failures", "judged", "contention", "share"}]}
+//       over the runs that started since D (on branch B; only job J's executions and jobs),
+//       bucketed by run start (UTC days, or ISO weeks from Monday). Definitions in
+//       collector/store/ci_analytics.h and README "CI analytics".
 //   GET /api/v1/alerts?limit=N
 //       the webhook delivery log, newest first: {"alerts": [{"run", "job" | null, "target",
 //       "target_key", "delivered", "status", "attempts", "error" | null, "at"}]}.

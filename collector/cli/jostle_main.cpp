@@ -8,26 +8,32 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "collector/api/analytics_json.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/ci_environment.h"
 #include "collector/ci/run_identity.h"
+#include "collector/ci/test_split.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
 #include "collector/run/pytest_plugin.h"
 #include "collector/run/run_command.h"
 #include "collector/store/stores.h"
+#include "flags/flag_values.h"
 #include "http_client/http_client.h"
 #include "jostle/version.h"
 #include "logging/logging.h"
@@ -277,6 +283,45 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
+// The collector token: --token-file's first line, else $JOSTLE_TOKEN, else none.
+Result<std::string> ReadToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("JOSTLE_TOKEN");
+    return std::string(env != nullptr ? env : "");
+  }
+  auto t = ReadWholeFile(token_file);
+  if (!t.ok()) return t.status();
+  std::string token = *t;
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  return token;
+}
+
+std::string BaseUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// GET `path` (with its query) from the collector at `base`; the body of a 200 answer.
+Result<std::string> CollectorGet(const std::string& base, const std::string& path,
+                                 const std::string& token_file) {
+  auto token = ReadToken(token_file);
+  if (!token.ok()) return token.status().WithContext("--token-file");
+  http::HttpClient client;
+  http::HttpRequest req;
+  req.method = "GET";
+  req.url = BaseUrl(base) + path;
+  req.bearer_token = *token;
+  auto resp = client.Send(req);
+  if (!resp.ok()) return resp.status();
+  if (resp->status != 200) {
+    return Status::Unavailable("collector answered " + std::to_string(resp->status) + ": " +
+                               resp->body);
+  }
+  return resp->body;
+}
+
 int Upload(const UploadFlags& f) {
   std::string run = f.run, job = f.job;
   auto identity = ResolveIdentity(f.identity, &run, &job);
@@ -288,22 +333,12 @@ int Upload(const UploadFlags& f) {
     spdlog::error("--run: required outside a recognised CI");
     return 2;
   }
-  std::string token;
-  if (!f.token_file.empty()) {
-    auto t = ReadWholeFile(f.token_file);
-    if (!t.ok()) {
-      spdlog::error("--token-file: {}", t.status().ToString());
-      return 2;
-    }
-    token = *t;
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-      token.pop_back();
-    }
-  } else if (const char* env = std::getenv("JOSTLE_TOKEN"); env != nullptr) {
-    token = env;
+  auto token = ReadToken(f.token_file);
+  if (!token.ok()) {
+    spdlog::error("--token-file: {}", token.status().ToString());
+    return 2;
   }
-  std::string base = f.collector;
-  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string base = BaseUrl(f.collector);
   std::string query = "?tz=" + UrlEncode(f.tz.empty() ? LocalTzOffset() : f.tz);
   if (!job.empty()) query += "&job=" + UrlEncode(job);
   for (const auto& [name, value] : RunIdentityQuery(*identity)) {
@@ -324,7 +359,7 @@ int Upload(const UploadFlags& f) {
     req.method = "POST";
     req.url = base + "/api/v1/runs/" + UrlEncode(run) + "/results" + query;
     req.body = std::move(body).value();
-    req.bearer_token = token;
+    req.bearer_token = *token;
     auto resp = client.Send(req);
     if (!resp.ok()) {
       spdlog::error("{}: {}", file, resp.status().message());
@@ -339,6 +374,160 @@ int Upload(const UploadFlags& f) {
     std::printf("%s: %s\n", file.c_str(), resp->body.c_str());
   }
   return rc;
+}
+
+// Where `stats` and `split` read history: a collector's API, or a database file.
+struct HistorySourceFlags {
+  std::string collector, token_file, db;
+};
+
+Status CheckHistorySource(const HistorySourceFlags& f) {
+  if (f.collector.empty() == f.db.empty()) {
+    return Status::InvalidArgument("give one of --collector URL or --db PATH");
+  }
+  return Status::Ok();
+}
+
+struct StatsFlags {
+  HistorySourceFlags source;
+  std::string since = "14d", branch, job, bucket = "day";
+  int limit = 100;
+};
+
+int Stats(const StatsFlags& f) {
+  if (Status s = CheckHistorySource(f.source); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (!f.source.collector.empty()) {
+    std::string query = "?since=" + UrlEncode(f.since) + "&bucket=" + UrlEncode(f.bucket) +
+                        "&limit=" + std::to_string(f.limit);
+    if (!f.branch.empty()) query += "&branch=" + UrlEncode(f.branch);
+    if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+    auto body = CollectorGet(f.source.collector, "/api/v1/ci-metrics" + query, f.source.token_file);
+    if (!body.ok()) {
+      spdlog::error("{}", body.status().message());
+      return 1;
+    }
+    std::printf("%s\n", body->c_str());
+    return 0;
+  }
+  MetricsFilter filter;
+  auto since = flags::ParseDuration(f.since);
+  if (!since.ok()) {
+    spdlog::error("--since: {}", since.status().message());
+    return 2;
+  }
+  filter.since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch() - *since)
+                        .count();
+  filter.branch = f.branch;
+  filter.job = f.job;
+  filter.limit = f.limit;
+  filter.bucket = f.bucket == "week" ? MetricsFilter::Bucket::kWeek : MetricsFilter::Bucket::kDay;
+  auto store = OpenSqliteStores(f.source.db);
+  if (!store.ok()) {
+    spdlog::error("--db {}: {}", f.source.db, store.status().ToString());
+    return 1;
+  }
+  auto metrics = (*store)->analytics().GetCiMetrics(filter);
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().ToString());
+    return 1;
+  }
+  std::printf("%s\n", CiMetricsJson(*metrics, filter)
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          .c_str());
+  return 0;
+}
+
+struct SplitFlags {
+  HistorySourceFlags source;
+  int total = 0, index = 0;
+  std::string by = "test", branch, job, since;
+  bool order = false;
+  std::vector<std::string> items;
+};
+
+// test id -> seconds, from the collector's /api/v1/tests/durations or the database.
+Result<std::map<std::string, double>> ReadDurations(const SplitFlags& f) {
+  if (!f.source.collector.empty()) {
+    std::string query = "?per_test=10";
+    if (!f.branch.empty()) query += "&branch=" + UrlEncode(f.branch);
+    if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
+    if (!f.since.empty()) query += "&since=" + UrlEncode(f.since);
+    auto body = CollectorGet(f.source.collector, "/api/v1/tests/durations" + query,
+                             f.source.token_file);
+    if (!body.ok()) return body.status();
+    auto j = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return Status::InvalidArgument("collector: durations are not an object");
+    std::map<std::string, double> out;
+    for (const auto& [test, seconds] : j.items()) {
+      if (seconds.is_number()) out[test] = seconds.get<double>();
+    }
+    return out;
+  }
+  DurationsFilter filter;
+  filter.branch = f.branch;
+  filter.job = f.job;
+  if (!f.since.empty()) {
+    auto since = flags::ParseDuration(f.since);
+    if (!since.ok()) return since.status().WithContext("--since");
+    filter.since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch() - *since)
+                          .count();
+  }
+  auto store = OpenSqliteStores(f.source.db);
+  if (!store.ok()) return store.status().WithContext("--db " + f.source.db);
+  return (*store)->analytics().TestDurations(filter);
+}
+
+int Split(const SplitFlags& f) {
+  if (Status s = CheckHistorySource(f.source); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (f.index < 1 || f.index > f.total) {
+    spdlog::error("--index {}: expected 1..{} (--total)", f.index, f.total);
+    return 2;
+  }
+  std::vector<std::string> items = f.items;
+  if (items.empty()) {  // one per line on stdin
+    for (std::string line; std::getline(std::cin, line);) {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (!line.empty()) items.push_back(line);
+    }
+  }
+  auto durations = ReadDurations(f);
+  if (!durations.ok()) {
+    spdlog::error("{}", durations.status().message());
+    return 1;
+  }
+  const SplitBy by = f.by == "file" ? SplitBy::kFile
+                     : f.by == "classname" ? SplitBy::kClassname
+                                           : SplitBy::kTest;
+  SplitPlan plan = PlanSplit(items, *durations, by, f.total);
+  std::vector<size_t> mine = plan.shards[static_cast<size_t>(f.index - 1)];
+  if (f.order) {
+    std::stable_sort(mine.begin(), mine.end(),
+                     [&](size_t a, size_t b) { return plan.seconds[a] > plan.seconds[b]; });
+  }
+  int unknown = 0;
+  for (size_t k = 0; k < items.size(); ++k) unknown += plan.known[k] ? 0 : 1;
+  spdlog::info("split: {} items, {} without history; shard {}/{}: {} items, {:.1f} s (longest "
+               "shard {:.1f} s)",
+               items.size(), unknown, f.index, f.total, mine.size(),
+               plan.shard_seconds[static_cast<size_t>(f.index - 1)],
+               *std::max_element(plan.shard_seconds.begin(), plan.shard_seconds.end()));
+  for (size_t k : mine) std::printf("%s\n", items[k].c_str());
+  return 0;
+}
+
+void AddHistorySourceFlags(CLI::App* cmd, HistorySourceFlags& f) {
+  cmd->add_option("--collector", f.collector, "Collector base URL (read its API)");
+  cmd->add_option("--token-file", f.token_file,
+                  "File holding a token with scope read (default: $JOSTLE_TOKEN)");
+  cmd->add_option("--db", f.db, "SQLite database (instead of --collector)");
 }
 
 }  // namespace
@@ -411,6 +600,41 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ingest_cmd->add_option("files", ingest.files, "Result files")->required();
   AddIdentityFlags(ingest_cmd, ingest.identity, /*with_exit=*/true);
+
+  StatsFlags stats;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Print the CI analytics (GET /api/v1/ci-metrics) as JSON, from a collector or a "
+               "database");
+  AddHistorySourceFlags(stats_cmd, stats.source);
+  stats_cmd->add_option("--since", stats.since, "Runs started at most this long ago (7d, 2w)")
+      ->capture_default_str();
+  stats_cmd->add_option("--branch", stats.branch, "Only runs of this branch");
+  stats_cmd->add_option("--job", stats.job, "Only this job's tests and jobs");
+  stats_cmd->add_option("--bucket", stats.bucket, "day or week")
+      ->check(CLI::IsMember({"day", "week"}))
+      ->capture_default_str();
+  stats_cmd->add_option("--limit", stats.limit, "Tests listed per table (1..1000)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+
+  SplitFlags split;
+  CLI::App* split_cmd = app.add_subcommand(
+      "split",
+      "Print this shard's share of ITEMS (arguments, else stdin one per line), balanced by "
+      "historical timings: longest first, items without history count as the mean");
+  split_cmd->add_option("--total", split.total, "Number of shards")
+      ->required()
+      ->check(CLI::Range(1, 10000));
+  split_cmd->add_option("--index", split.index, "This shard, 1..--total")->required();
+  split_cmd->add_option("--by", split.by, "What an item is: file, classname or test")
+      ->check(CLI::IsMember({"file", "classname", "test"}))
+      ->capture_default_str();
+  AddHistorySourceFlags(split_cmd, split.source);
+  split_cmd->add_option("--branch", split.branch, "Timings of this branch's runs only");
+  split_cmd->add_option("--job", split.job, "Timings of this job only");
+  split_cmd->add_option("--since", split.since, "Timings at most this old (e.g. 14d)");
+  split_cmd->add_flag("--order", split.order, "Print the items slowest first");
+  split_cmd->add_option("items", split.items, "Items (default: stdin, one per line)");
 
   ReportFlags report;
   CLI::App* report_cmd = app.add_subcommand("report", "Render a run's contention report");
@@ -488,5 +712,7 @@ int main(int argc, char** argv) {
   }
   if (ingest_cmd->parsed()) return Ingest(ingest);
   if (report_cmd->parsed()) return Report(report);
+  if (stats_cmd->parsed()) return Stats(stats);
+  if (split_cmd->parsed()) return Split(split);
   return Upload(upload);
 }

@@ -28,6 +28,8 @@ while IFS= read -r line; do
     *"jostle-collector serve"*) check_flags "$bin/jostle-collector serve" "${line#*jostle-collector serve}" ;;
     *"jostle run"*) check_flags "$bin/jostle run" "$(sed -e 's/^.*jostle run//; s/ -- .*//' <<<"$line")" ;;
     *"jostle upload"*) check_flags "$bin/jostle upload" "${line#*jostle upload}" ;;
+    *"jostle split"*) check_flags "$bin/jostle split" "${line#*jostle split}" ;;
+    *"jostle stats"*) check_flags "$bin/jostle stats" "${line#*jostle stats}" ;;
   esac
 done <<<"$blocks"
 

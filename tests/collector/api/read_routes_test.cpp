@@ -484,7 +484,7 @@ TEST_F(ReadRoutesTest, AnUnknownQueryParameterIsA400NamingItOnEveryRoute) {
       {"GET", "/api/v1/runs?limt=5", kReadToken, "'limt'"},
       {"GET", "/api/v1/runs/r-1/report?fromat=md", kReadToken, "'fromat'"},
       {"GET", "/api/v1/tests/durations?x=1&y=2", kReadToken, "s 'x', 'y'"},
-      {"GET", "/api/v1/tests/flaky?limit=5", kReadToken, "'limit'"},
+      {"GET", "/api/v1/tests/flaky?limt=5", kReadToken, "'limt'"},
       {"GET", "/api/v1/ci-metrics?branchh=main", kReadToken, "'branchh'"},
       {"GET", "/api/v1/alerts?since=1d", kReadToken, "'since'"},
   };
@@ -518,6 +518,13 @@ TEST_F(ReadRoutesTest, TestDurationsInPytestSplitFormat) {
   EXPECT_FALSE(j.contains("tests/test_timing.py::test_deadline"));
   EXPECT_DOUBLE_EQ(
       GetJson("/api/v1/tests/durations?per_test=1").at("tests/test_timing.py::test_quick"), 2.5);
+  // Filters: the job's executions, attempts since D (the tests ran ten minutes ago).
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?job=unit").size(), 2u);
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?job=e2e").empty());
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?since=1m").empty());
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?since=1h").size(), 2u);
+  EXPECT_TRUE(GetJson("/api/v1/tests/durations?branch=main").empty());  // no branch given
+  EXPECT_EQ(GetJson("/api/v1/tests/durations?branch=a..b", 400)["error"], "malformed");
 }
 
 TEST_F(ReadRoutesTest, FlakyTestsAndCiMetrics) {
@@ -538,20 +545,30 @@ TEST_F(ReadRoutesTest, FlakyTestsAndCiMetrics) {
 
   Json m = GetJson("/api/v1/ci-metrics?since=7d");
   EXPECT_EQ(m["runs"], 2);
+  EXPECT_EQ(m["jobs"], 3);
   EXPECT_EQ(m["test_runs"], 7);
-  EXPECT_EQ(m["failed"], 2);
-  EXPECT_EQ(m["flaky"], 2);
-  ASSERT_FALSE(m["per_test"].empty());
-  EXPECT_EQ(m["per_test"][0]["test"], "tests/test_timing.py::test_deadline");
-  EXPECT_DOUBLE_EQ(m["per_test"][0]["rate"].get<double>(), 1.0);
+  ASSERT_FALSE(m["test_failure_rate"].empty());
+  EXPECT_EQ(m["test_failure_rate"][0]["test"], "tests/test_timing.py::test_deadline");
+  EXPECT_DOUBLE_EQ(m["test_failure_rate"][0]["rate"].get<double>(), 1.0);
+  // Jobs with a failed test over jobs: unit (r-1 failed, r-2 passed), e2e (r-2 failed).
   std::map<std::string, double> job_rates;
-  for (const Json& j : m["per_job"]) job_rates[j["job"]] = j["rate"].get<double>();
+  for (const Json& j : m["job_failure_rate"]) job_rates[j["job"]] = j["rate"].get<double>();
   ASSERT_EQ(job_rates.size(), 2u) << m.dump();
-  EXPECT_NEAR(job_rates["unit"], 1.0 / 4.0, 1e-9);  // r-1: 3 tests, r-2: 1 test; 1 failed
-  EXPECT_NEAR(job_rates["e2e"], 1.0 / 3.0, 1e-9);
+  EXPECT_DOUBLE_EQ(job_rates["unit"], 0.5);
+  EXPECT_DOUBLE_EQ(job_rates["e2e"], 1.0);
+  for (const char* name : {"pipeline_duration", "pain_level", "job_duration", "test_duration",
+                           "last_jobs", "slowest", "flaky", "contention_share"}) {
+    EXPECT_TRUE(m[name].is_array()) << name;
+  }
   ASSERT_FALSE(m["slowest"].empty());
   EXPECT_TRUE(m["slowest"][0].contains("mean_s"));
+  EXPECT_EQ(m["bucket"], "day");
+  EXPECT_EQ(GetJson("/api/v1/ci-metrics?since=7d&bucket=week")["bucket"], "week");
+  EXPECT_EQ(GetJson("/api/v1/ci-metrics?since=7d&job=e2e")["jobs"], 1);
+  EXPECT_EQ(GetJson("/api/v1/ci-metrics?since=7d&bucket=month", 400)["detail"],
+            "bucket='month': expected day or week");
   EXPECT_EQ(GetJson("/api/v1/ci-metrics?since=1m")["test_runs"], 0);
+  EXPECT_EQ(GetJson("/api/v1/tests/flaky?since=7d&limit=1")["tests"].size(), 1u);
 }
 
 alerts::DeliveryPolicy QuickPolicy() {

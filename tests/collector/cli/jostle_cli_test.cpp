@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,104 @@ TEST_F(JostleCliTest, UploadOutsideACiNeedsARunAndRefusesBadFlags) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].run, "local-1");
   EXPECT_EQ(runs[0].identity.commit, "");
+}
+
+// jostle JSON results: a.py's tests take 5 s and 3 s, b.py's 4 s, c.py's 2 s (all passed).
+std::string TimedResults() {
+  Json tests = Json::array();
+  for (const auto& [id, seconds] : std::vector<std::pair<std::string, double>>{
+           {"a.py::t1", 5}, {"a.py::t2", 3}, {"b.py::t1", 4}, {"c.py::t1", 2}}) {
+    tests.push_back({{"id", id}, {"attempts", {{{"outcome", "passed"}, {"duration_s", seconds}}}}});
+  }
+  return Json{{"format", "jostle-results/v1"}, {"tests", tests}}.dump();
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// jostle split balances by the history's timings, from a database or from the collector's
+// /api/v1/tests/durations, items from the command line or stdin; shard 1 of 2 by file gets
+// a.py (8 s) and c.py (2 s), shard 2 new.py (no history: the mean, 4.67 s) and b.py (4 s).
+TEST_F(JostleCliTest, SplitBalancesItemsByTheirHistoryFromADatabaseOrTheCollector) {
+  std::ofstream(dir_ / "timed.json") << TimedResults();
+  const std::string db = (dir_ / "local.db").string();
+  ASSERT_EQ(Jostle({"ingest", "--no-ci-env", "--db", db, "--run", "r1", "--job", "unit",
+                    (dir_ / "timed.json").string()}),
+            0)
+      << Output();
+  const std::vector<std::string> split = {"--log-level", "warn", "split", "--total", "2",
+                                          "--by", "file"};
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> all = split;
+    all.insert(all.end(), args.begin(), args.end());
+    EXPECT_EQ(Jostle(all), 0) << Output();
+    return Lines(Output());
+  };
+  EXPECT_THAT(run({"--index", "1", "--db", db, "c.py", "new.py", "a.py", "b.py"}),
+              ::testing::ElementsAre("c.py", "a.py"));
+  EXPECT_THAT(run({"--index", "2", "--db", db, "c.py", "new.py", "a.py", "b.py"}),
+              ::testing::ElementsAre("new.py", "b.py"));
+  EXPECT_THAT(run({"--index", "1", "--order", "--db", db, "c.py", "new.py", "a.py", "b.py"}),
+              ::testing::ElementsAre("a.py", "c.py"));
+  EXPECT_THAT(run({"--index", "2", "--db", db, "--job", "other", "x", "y", "z"}),
+              ::testing::ElementsAre("y"));  // no history for job other: by count
+
+  // The same through the collector, items on stdin.
+  ASSERT_EQ(Jostle({"upload", "--no-ci-env", "--collector", url_, "--token-file",
+                    (dir_ / "ci-token").string(), "--run", "r1", "--job", "unit",
+                    (dir_ / "timed.json").string()}),
+            0)
+      << Output();
+  std::ofstream(dir_ / "read-token") << "read-token-00003\n";
+  fs::remove(dir_ / "jostle.log");
+  jostle::testing::ChildProcess p(
+      {"/bin/sh", "-c",
+       "printf 'c.py\\nnew.py\\n\\na.py\\nb.py\\n' | exec " +
+           std::string(jostle::testing::kBinDir) +
+           "/jostle --log-level warn split --total 2 --index 2 --by file --collector " + url_ +
+           " --token-file " + (dir_ / "read-token").string()},
+      (dir_ / "jostle.log").string());
+  auto status = p.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << Output();
+  EXPECT_THAT(Lines(Output()), ::testing::ElementsAre("new.py", "b.py"));
+
+  // Refusals name what was wrong.
+  EXPECT_EQ(Jostle({"split", "--total", "2", "--index", "3", "--db", db, "a.py"}), 2);
+  EXPECT_THAT(Output(), HasSubstr("--index 3: expected 1..2"));
+  EXPECT_EQ(Jostle({"split", "--total", "2", "--index", "1", "a.py"}), 2);
+  EXPECT_THAT(Output(), HasSubstr("give one of --collector URL or --db PATH"));
+}
+
+// jostle stats prints ci-metrics' JSON, from the collector or from a database.
+TEST_F(JostleCliTest, StatsPrintsTheCiMetricsFromTheCollectorOrADatabase) {
+  std::ofstream(dir_ / "read-token") << "read-token-00003\n";
+  ASSERT_EQ(Jostle({"upload", "--no-ci-env", "--collector", url_, "--token-file",
+                    (dir_ / "ci-token").string(), "--run", "r1", "--job", "unit",
+                    (dir_ / "junit.xml").string()}),
+            0)
+      << Output();
+  const std::string db = (dir_ / "collector.db").string();
+  for (const std::vector<std::string>& source :
+       {std::vector<std::string>{"--collector", url_, "--token-file",
+                                 (dir_ / "read-token").string()},
+        std::vector<std::string>{"--db", db}}) {
+    std::vector<std::string> args = {"--log-level", "warn", "stats", "--since", "1d", "--job",
+                                     "unit"};
+    args.insert(args.end(), source.begin(), source.end());
+    ASSERT_EQ(Jostle(args), 0) << Output();
+    Json j = Json::parse(Output(), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << Output();
+    EXPECT_EQ(j["runs"], 1) << source[0];
+    EXPECT_EQ(j["jobs"], 1);
+    EXPECT_EQ(j["job"], "unit");
+    ASSERT_EQ(j["test_failure_rate"].size(), 1u) << j.dump();
+    EXPECT_THAT(j["test_failure_rate"][0]["test"].get<std::string>(), HasSubstr("test_pay"));
+  }
 }
 
 TEST_F(JostleCliTest, IngestStoresTheIdentityFromGitLab) {

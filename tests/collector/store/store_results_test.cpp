@@ -352,78 +352,142 @@ TEST_P(StoreResultsTest, ContendedBatchIsAllOrNothing) {
   EXPECT_TRUE(store_->results().SetContendedBatch({}).ok());
 }
 
-TEST_P(StoreResultsTest, TestDurationsAverageRecentPasses) {
-  Put(Origin("run-1"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
-                        MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
-  Put(Origin("run-2"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
-  Put(Origin("run-3"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
-  auto all = store_->analytics().TestDurations(10);
-  ASSERT_TRUE(all.ok()) << all.status().ToString();
-  EXPECT_EQ(all->size(), 1u);  // test_b never passed
-  EXPECT_DOUBLE_EQ(all->at("tests/test_x.py::test_a"), 16.0 / 3);
-  auto recent = store_->analytics().TestDurations(2);
-  ASSERT_TRUE(recent.ok());
-  EXPECT_DOUBLE_EQ(recent->at("tests/test_x.py::test_a"), 3.0);
+TEST_P(StoreResultsTest, TestDurationsAverageRecentPassesOfTheFilteredRuns) {
+  auto on = [](const std::string& run, const std::string& branch, const std::string& job) {
+    ResultOrigin o = Origin(run, job);
+    o.identity.branch = branch;
+    return o;
+  };
+  Put(on("run-1", "main", "unit"), {MakeTest("tests/test_x.py::test_a", {P}, kT0, 10.0),
+                                    MakeTest("tests/test_x.py::test_b", {F}, kT0, 99.0)});
+  Put(on("run-2", "main", "unit"), {MakeTest("tests/test_x.py::test_a", {P}, kT0 + kSecond, 2.0)});
+  Put(on("run-3", "dev", "unit"),
+      {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 2 * kSecond, 4.0)});
+  Put(on("run-3", "dev", "e2e"),
+      {MakeTest("tests/test_x.py::test_a", {P}, kT0 + 3 * kSecond, 30.0)});
+  auto durations = [&](DurationsFilter f) {
+    auto d = store_->analytics().TestDurations(f);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : std::map<std::string, double>{};
+  };
+  DurationsFilter all;
+  auto every = durations(all);
+  EXPECT_EQ(every.size(), 1u);  // test_b never passed
+  EXPECT_DOUBLE_EQ(every.at("tests/test_x.py::test_a"), 46.0 / 4);
+  DurationsFilter latest;
+  latest.per_test = 2;
+  EXPECT_DOUBLE_EQ(durations(latest).at("tests/test_x.py::test_a"), 17.0);
+  DurationsFilter main;
+  main.branch = "main";
+  EXPECT_DOUBLE_EQ(durations(main).at("tests/test_x.py::test_a"), 6.0);
+  DurationsFilter unit;
+  unit.job = "unit";
+  EXPECT_DOUBLE_EQ(durations(unit).at("tests/test_x.py::test_a"), 16.0 / 3);
+  DurationsFilter since;
+  since.since_ns = kT0 + 2 * kSecond;
+  EXPECT_DOUBLE_EQ(durations(since).at("tests/test_x.py::test_a"), 17.0);
 }
 
+// Figures worked out by hand from the uploads (the API test checks a larger set against a
+// Python reference): both runs build commit aaaa111 on main.
 TEST_P(StoreResultsTest, FlakyTestsAndCiMetrics) {
-  // t::flaky passes on retry in run-1; t::mixed fails in run-1 and passes in run-2;
-  // t::broken always fails; t::fine always passes; t::skip is skipped.
-  Put(Origin("run-1", "unit"), {MakeTest("t::flaky", {F, P}, kT0), MakeTest("t::mixed", {F}, kT0),
-                                MakeTest("t::broken", {E}, kT0), MakeTest("t::fine", {P}, kT0, 3.0),
-                                MakeTest("t::skip", {S}, kT0)});
-  Put(Origin("run-2", "unit"), {MakeTest("t::flaky", {P}, kT0 + 100 * kSecond),
-                                MakeTest("t::mixed", {P}, kT0 + 100 * kSecond),
-                                MakeTest("t::broken", {F}, kT0 + 100 * kSecond),
-                                MakeTest("t::fine", {P}, kT0 + 100 * kSecond, 5.0)});
-  Put(Origin("run-2", "lint"), {MakeTest("lint::ruff", {P}, kT0 + 100 * kSecond)});
+  auto on_commit = [](const std::string& run, const std::string& job) {
+    ResultOrigin o = Origin(run, job);
+    o.identity.commit = "aaaa111";
+    o.identity.branch = "main";
+    return o;
+  };
+  // t::flaky passes on retry in run-1; t::mixed fails in run-1 and passes in run-2 (same
+  // commit); t::broken always fails; t::fine always passes; t::skip is skipped.
+  Put(on_commit("run-1", "unit"),
+      {MakeTest("t::flaky", {F, P}, kT0), MakeTest("t::mixed", {F}, kT0),
+       MakeTest("t::broken", {E}, kT0), MakeTest("t::fine", {P}, kT0, 3.0),
+       MakeTest("t::skip", {S}, kT0)});
+  Put(on_commit("run-2", "unit"), {MakeTest("t::flaky", {P}, kT0 + 100 * kSecond),
+                                   MakeTest("t::mixed", {P}, kT0 + 100 * kSecond),
+                                   MakeTest("t::broken", {F}, kT0 + 100 * kSecond),
+                                   MakeTest("t::fine", {P}, kT0 + 100 * kSecond, 5.0)});
+  Put(on_commit("run-2", "lint"), {MakeTest("lint::ruff", {P}, kT0 + 100 * kSecond)});
+  JudgedFailureRow mixed;
+  mixed.kind = "failure";
+  mixed.job = "unit";
+  mixed.test_id = "t::mixed";
+  mixed.verdict = "contention";
+  ASSERT_TRUE(store_->results().PutJudgement("run-1", {mixed}).ok());
 
-  auto flaky = store_->analytics().FlakyTests(0);
+  MetricsFilter all;
+  auto flaky = store_->analytics().FlakyTests(all);
   ASSERT_TRUE(flaky.ok()) << flaky.status().ToString();
   ASSERT_EQ(flaky->size(), 2u);
-  std::map<std::string, FlakyTest> by_id;
-  for (const auto& f : *flaky) by_id[f.test_id] = f;
-  EXPECT_EQ(by_id["t::flaky"].runs, 2);
-  EXPECT_EQ(by_id["t::flaky"].passed, 2);
-  EXPECT_EQ(by_id["t::flaky"].failed, 0);
-  EXPECT_EQ(by_id["t::flaky"].passed_on_retry, 1);
-  EXPECT_EQ(by_id["t::mixed"].passed, 1);
-  EXPECT_EQ(by_id["t::mixed"].failed, 1);
-  EXPECT_EQ(by_id["t::mixed"].passed_on_retry, 0);
-  EXPECT_EQ(by_id["t::mixed"].last_seen_ns, kT0 + 100 * kSecond);
+  const FlakyTest& m0 = (*flaky)[0];
+  EXPECT_EQ(m0.test_id, "t::mixed");  // failed and passed on aaaa111: both test runs
+  EXPECT_EQ(m0.runs, 2);
+  EXPECT_EQ(m0.flaky_runs, 2);
+  EXPECT_DOUBLE_EQ(m0.rate, 1.0);
+  EXPECT_EQ(m0.commits, 1);
+  EXPECT_EQ(m0.contended, 1);
+  EXPECT_EQ(m0.last_seen_ns, kT0 + 100 * kSecond);
+  const FlakyTest& f1 = (*flaky)[1];
+  EXPECT_EQ(f1.test_id, "t::flaky");  // passed on retry in run-1 only
+  EXPECT_EQ(f1.runs, 2);
+  EXPECT_EQ(f1.flaky_runs, 1);
+  EXPECT_EQ(f1.passed_on_retry, 1);
+  EXPECT_EQ(f1.contended, 0);
   // Only run-2 in the period: nothing is flaky there.
-  auto recent = store_->analytics().FlakyTests(kT0 + 50 * kSecond);
-  ASSERT_TRUE(recent.ok());
-  EXPECT_TRUE(recent->empty());
+  MetricsFilter recent;
+  recent.since_ns = kT0 + 50 * kSecond;
+  EXPECT_TRUE(store_->analytics().FlakyTests(recent)->empty());
 
-  auto m = store_->analytics().GetCiMetrics(0, 100);
+  auto m = store_->analytics().GetCiMetrics(all);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->runs, 2);
+  EXPECT_EQ(m->jobs, 3);
   EXPECT_EQ(m->test_runs, 10);
-  EXPECT_EQ(m->failed, 3);  // mixed@1, broken@1, broken@2
-  EXPECT_EQ(m->flaky, 1);
-  EXPECT_EQ(m->skipped, 1);
-  ASSERT_EQ(m->per_test.size(), 2u);
-  EXPECT_EQ(m->per_test[0].key, "t::broken");
-  EXPECT_DOUBLE_EQ(m->per_test[0].rate, 1.0);
-  EXPECT_EQ(m->per_test[1].key, "t::mixed");
-  EXPECT_DOUBLE_EQ(m->per_test[1].rate, 0.5);
-  ASSERT_EQ(m->per_job.size(), 2u);
-  EXPECT_EQ(m->per_job[0].key, "unit");
-  EXPECT_EQ(m->per_job[0].runs, 9);
-  EXPECT_EQ(m->per_job[0].failed, 3);
-  EXPECT_EQ(m->per_job[0].flaky, 1);
-  EXPECT_EQ(m->per_job[1].key, "lint");
-  EXPECT_DOUBLE_EQ(m->per_job[1].rate, 0.0);
+  // run-1 spans 3 s (kT0 .. kT0 + 3 s), run-2 5 s; kT0 and kT0 + 100 s share a UTC day.
+  ASSERT_EQ(m->pipeline_duration.size(), 1u);
+  EXPECT_EQ(m->pipeline_duration[0].bucket_ns, kT0 / (86400 * kSecond) * 86400 * kSecond);
+  EXPECT_EQ(m->pipeline_duration[0].stats.count, 2);
+  EXPECT_DOUBLE_EQ(m->pipeline_duration[0].stats.p50_s, 3.0);
+  EXPECT_DOUBLE_EQ(m->pipeline_duration[0].stats.p90_s, 5.0);
+  EXPECT_DOUBLE_EQ(m->pipeline_duration[0].stats.max_s, 5.0);
+  // run-1: 2 of 5 tests failed; run-2: 1 of 5.
+  ASSERT_EQ(m->pain_level.size(), 1u);
+  EXPECT_DOUBLE_EQ(m->pain_level[0].mean, 0.3);
+  EXPECT_DOUBLE_EQ(m->pain_level[0].max, 0.4);
+  ASSERT_EQ(m->job_failure_rate.size(), 2u);
+  EXPECT_EQ(m->job_failure_rate[0].job, "lint");
+  EXPECT_DOUBLE_EQ(m->job_failure_rate[0].rate, 0.0);
+  EXPECT_EQ(m->job_failure_rate[1].job, "unit");
+  EXPECT_EQ(m->job_failure_rate[1].jobs, 2);
+  EXPECT_DOUBLE_EQ(m->job_failure_rate[1].rate, 1.0);
+  ASSERT_EQ(m->test_failure_rate.size(), 2u);
+  EXPECT_EQ(m->test_failure_rate[0].test_id, "t::broken");
+  EXPECT_DOUBLE_EQ(m->test_failure_rate[0].rate, 1.0);
+  EXPECT_EQ(m->test_failure_rate[1].test_id, "t::mixed");
+  EXPECT_DOUBLE_EQ(m->test_failure_rate[1].rate, 0.5);
   ASSERT_FALSE(m->slowest.empty());
   EXPECT_EQ(m->slowest[0].test_id, "t::fine");
   EXPECT_DOUBLE_EQ(m->slowest[0].mean_s, 4.0);
   EXPECT_DOUBLE_EQ(m->slowest[0].max_s, 5.0);
-  EXPECT_EQ(m->slowest[0].runs, 2);
-  auto limited = store_->analytics().GetCiMetrics(0, 1);
-  ASSERT_TRUE(limited.ok());
-  EXPECT_EQ(limited->per_test.size(), 1u);
-  EXPECT_EQ(limited->slowest.size(), 1u);
+  ASSERT_EQ(m->last_jobs.size(), 3u);
+  EXPECT_EQ(m->last_jobs[2].run, "run-1");
+  EXPECT_TRUE(m->last_jobs[2].failed_job);
+  ASSERT_EQ(m->contention_share.size(), 1u);
+  EXPECT_EQ(m->contention_share[0].failures, 3);
+  EXPECT_EQ(m->contention_share[0].judged, 1);
+  EXPECT_EQ(m->contention_share[0].share, 1.0);
+  // The job filter keeps lint's tests and jobs only.
+  MetricsFilter lint;
+  lint.job = "lint";
+  auto l = store_->analytics().GetCiMetrics(lint);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->runs, 1);
+  EXPECT_EQ(l->jobs, 1);
+  EXPECT_EQ(l->test_runs, 1);
+  EXPECT_TRUE(l->flaky.empty());
+  MetricsFilter other_branch;
+  other_branch.branch = "feature";
+  EXPECT_EQ(store_->analytics().GetCiMetrics(other_branch)->runs, 0);
 }
 
 TEST_P(StoreResultsTest, ListRunsNewestFirstWithCounts) {
