@@ -229,10 +229,10 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
   if (req.method != "GET" && req.method != "HEAD") {
     return JsonError(405, "method not allowed", "the agent serves GET /metrics and /healthz");
   }
-  if (req.path == "/healthz") return {200, "text/plain; charset=utf-8", {}, "ok\n"};
+  if (req.path == "/healthz") return {200, "text/plain; charset=utf-8", {}, "ok\n", {}};
   if (req.path == "/metrics") {
     std::lock_guard lock(a.mu);
-    if (!a.have_latest) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n"};
+    if (!a.have_latest) return {503, "text/plain; charset=utf-8", {}, "no sample yet\n", {}};
     AgentSelfStats self = a.self;
     if (a.shipper) {
       ShipperStats shipped = a.shipper->stats();
@@ -246,7 +246,7 @@ HttpServerResponse ServeAgentHttp(Agent& a, const HttpServerRequest& req) {
     // Rendered per scrape straight into the response body: keeping the text between
     // scrapes would save ~1 ms per extra scrape of a tick but hold ~2 MB at 100 pods, and
     // the body would still be a copy (bench/BENCHMARKS.md, /metrics rendering).
-    HttpServerResponse response{200, kPrometheusContentType, {}, {}};
+    HttpServerResponse response{200, kPrometheusContentType, {}, {}, {}};
     // Sized from the last body, the first from the number of cgroups (about 3.2 KiB each
     // at 100 pods), so that the text is not copied as it grows; untouched room costs no
     // memory (a body this large is mapped for itself).

@@ -29,6 +29,7 @@
 #include "collector/api/collector_api.h"
 #include "collector/api/read_routes.h"
 #include "collector/attribution/config.h"
+#include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/attribution/verdict.h"
 #include "collector/report/report_slots.h"
@@ -67,7 +68,8 @@ struct ServeFlags {
 struct Collector {
   ServeFlags flags;
   AttributionConfig config;
-  std::chrono::nanoseconds retention{};
+  std::chrono::nanoseconds retention{};          // samples (--retention, samples_days)
+  std::chrono::nanoseconds results_retention{};  // runs, their results, the alert log
   std::chrono::nanoseconds prune_interval{};
   uint64_t max_body = 0;
   uint64_t min_free = 0;
@@ -107,6 +109,8 @@ Status ValidateFlags(Collector& c) {
     if (!r.ok()) return r.status().WithContext("--retention");
     c.retention = *r;
   }
+  c.results_retention = std::chrono::nanoseconds(
+      static_cast<int64_t>(c.config.retention.results_days * 86400.0 * 1e9));
   auto interval = flags::ParseDuration(c.flags.prune_interval);
   if (!interval.ok()) return interval.status().WithContext("--prune-interval");
   c.prune_interval = *interval;
@@ -185,15 +189,13 @@ Status OpenStore(Collector& c) {
 }
 
 void PruneOnce(Collector& c) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.retention).count();
-  const std::pair<const char*, std::function<Result<int64_t>()>> parts[] = {
-      {"samples", [&] { return c.store->samples().Prune(before); }},
-      {"results", [&] { return c.store->results().Prune(before); }},
-      {"alerts", [&] { return c.store->alerts().Prune(before); }},
-  };
-  for (const auto& [what, prune] : parts) {
-    auto deleted = prune();
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  RetentionCutoffs cutoffs;
+  cutoffs.samples_before_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.retention).count();
+  cutoffs.results_before_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.results_retention).count();
+  for (const auto& [what, deleted] : PruneStores(*c.store, cutoffs)) {
     if (!deleted.ok()) {
       spdlog::warn("pruner: {}: {}", what, deleted.status().ToString());
     } else if (*deleted > 0) {
@@ -239,6 +241,10 @@ Status StartAlerts(Collector& c) {
   options.min_delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_delay);
   options.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.alert_max_wait);
   options.on_judged = [&c](const RunReport& report) {
+    // The run's verdicts as of the run: stored once judged, rendered by later reads.
+    if (Status s = StoreJudgement(c.store->results(), report); !s.ok()) {
+      spdlog::warn("judgement of run {}: {}", report.run, s.ToString());
+    }
     c.api->metrics().CountJudgedFailures(report.run, JudgedFailuresOf(report));
   };
   options.on_delivery = [&c](const alerts::DeliveryResult& d) {

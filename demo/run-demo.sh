@@ -4,12 +4,14 @@
 #   demo/run-demo.sh            (as root; scripts/demo.sh builds first, then runs this)
 #
 # The bundled suite (demo/suite: three tests with latency budgets, one genuine bug, one
-# passing test) runs under `jostle run` three times, all into one database so each run
+# passing test) runs under `jostle run` seven times, all into one database so each run
 # sees the history of the earlier ones:
-#   1. on a quiet machine;
-#   2. and 3. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
+#   1. to 5. on a quiet machine (the history: `contention` needs failures significantly
+#      more frequent under contention, one-sided Fisher p <= 0.05);
+#   6. and 7. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
 #      with a high CPU weight (the "burner"), created beneath this script's own cgroup.
-# The last report gives the budget failures `contention`, the burner's cgroup as culprit,
+# The last report gives the budget failures `contention` (5 clear passes, 2 contended
+# failures: p = 1/21), the burner's cgroup as culprit,
 # and the bug `fails-regardless`. The burner and its cgroup are removed on exit, Ctrl-C
 # or failure.
 #
@@ -180,19 +182,20 @@ while [ "$busy" -ge 40 ] && [ "$waited" -lt "${DEMO_QUIET_WAIT:-60}" ]; do
 done
 [ "$busy" -lt 40 ] || say "demo: the machine is still busy ($busy% CPU); running the quiet run anyway"
 
-say "demo: run 1 of 3: the suite on a quiet machine"
+say "demo: runs 1 to 5 of 7: the suite on a quiet machine"
 read -r busy0 total0 < <(machine_ticks)
 own0="$(children_ticks)"
 suite_run quiet
+for n in 2 3 4 5; do suite_run "quiet-$n"; done
 read -r busy1 total1 < <(machine_ticks)
 own1="$(children_ticks)"
 others_busy=$((100 * ((busy1 - busy0) - (own1 - own0)) / (total1 - total0 > 0 ? total1 - total0 : 1)))
 [ "$others_busy" -ge 0 ] || others_busy=0
-say "demo: during the quiet run, other processes used $others_busy% of the machine's CPU"
+say "demo: during the quiet runs, other processes used $others_busy% of the machine's CPU"
 start_burner
-say "demo: run 2 of 3: the suite while the burner saturates the CPU"
+say "demo: run 6 of 7: the suite while the burner saturates the CPU"
 suite_run noisy-1
-say "demo: run 3 of 3: again, under the same noise"
+say "demo: run 7 of 7: again, under the same noise"
 suite_run noisy-2
 cleanup
 
@@ -251,7 +254,8 @@ for name, f in sorted(final.items(), key=lambda kv: kv[0]):
     res = f.get("resource") or "-"
     if f["verdict"] == "contention":
         print(f"  {name}: contention ({res}) - it passed on the quiet machine and failed while "
-              f"{culprit(f)} took the CPU. Not a bug in the test's code.")
+              f"{culprit(f)} took the CPU ({f['evidence']['summary']}). Not a bug in the "
+              "test's code.")
     elif f["verdict"] == "fails-regardless":
         print(f"  {name}: fails-regardless - it failed on the quiet machine too. A real bug: look at the code.")
     else:

@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "jostle/sample_fields.h"
 #include "jostle/version.h"
 #include "jostle/wire.h"
 #include "wire/utf8.h"
@@ -236,6 +237,8 @@ constexpr KeyTable<kNodeKeys> kNodeTable({"cpu_busy_us", "cpu_total_us", "cpus",
                                           "net", "tcp_out_segs", "tcp_retrans_segs", "load1",
                                           "load5", "load15"});
 
+// A cgroup entry's members: "s", the identity, the readings of jostle/sample_fields.h in
+// its order, "net", "host_network".
 enum CgroupKey {
   kCSeries,
   kCScope,
@@ -248,47 +251,25 @@ enum CgroupKey {
   kCContainer,
   kCQos,
   kCLabels,
-  kCCpuUsageUs,
-  kCCpuPeriods,
-  kCCpuThrottledPeriods,
-  kCCpuThrottledUs,
-  kCCpuLimitCores,
-  kCMemUsageBytes,
-  kCMemWorkingSetBytes,
-  kCMemLimitBytes,
-  kCOomKills,
-  kCPsiCpu,
-  kCPsiMemory,
-  kCPsiIo,
-  kCNet,
-  kCHostNetwork,
-  kCgroupKeys
+  kCFirstScalar,
 };
-constexpr KeyTable<kCgroupKeys> kCgroupTable({"s",
-                                              "scope",
-                                              "id",
-                                              "path",
-                                              "pod_uid",
-                                              "container_id",
-                                              "namespace",
-                                              "pod",
-                                              "container",
-                                              "qos",
-                                              "labels",
-                                              "cpu_usage_us",
-                                              "cpu_periods",
-                                              "cpu_throttled_periods",
-                                              "cpu_throttled_us",
-                                              "cpu_limit_cores",
-                                              "mem_usage_bytes",
-                                              "mem_working_set_bytes",
-                                              "mem_limit_bytes",
-                                              "oom_kills",
-                                              "psi_cpu",
-                                              "psi_memory",
-                                              "psi_io",
-                                              "net",
-                                              "host_network"});
+constexpr int kCFirstPsi = kCFirstScalar + static_cast<int>(fields::kCgroupScalarCount);
+constexpr int kCNet = kCFirstPsi + static_cast<int>(fields::kCgroupPsiCount);
+constexpr int kCHostNetwork = kCNet + 1;
+constexpr size_t kCgroupKeys = kCHostNetwork + 1;
+
+constexpr std::array<std::string_view, kCgroupKeys> CgroupKeyNames() {
+  std::array<std::string_view, kCgroupKeys> names = {
+      "s", "scope", "id", "path", "pod_uid", "container_id", "namespace", "pod", "container",
+      "qos", "labels"};
+  size_t i = kCFirstScalar;
+  for (const fields::Scalar& f : fields::kCgroupScalars) names[i++] = f.wire;
+  for (const fields::Psi& p : fields::kCgroupPsi) names[i++] = p.wire;
+  names[i++] = "net";
+  names[i++] = "host_network";
+  return names;
+}
+constexpr KeyTable<kCgroupKeys> kCgroupTable(CgroupKeyNames());
 
 enum PsiKey { kPSomeUs, kPFullUs, kPsiKeys };
 constexpr KeyTable<kPsiKeys> kPsiTable({"some_us", "full_us"});
@@ -318,7 +299,7 @@ constexpr KeyTable<kNetKeys> kNetTable({"if", "rx_bytes", "rx_packets", "rx_erro
 #if defined(__GLIBCXX__) && defined(__x86_64__) && !defined(_GLIBCXX_DEBUG)
 static_assert(sizeof(NetCounters) == 112, "NetCounters changed: update ResetKeepingBuffers");
 static_assert(sizeof(NodeSample) == 296, "NodeSample changed: update ResetKeepingBuffers");
-static_assert(sizeof(CgroupSample) == 704, "CgroupSample changed: update ResetKeepingBuffers");
+static_assert(sizeof(CgroupSample) == 768, "CgroupSample changed: update ResetKeepingBuffers");
 static_assert(sizeof(Sample) == 336, "Sample changed: update ResetKeepingBuffers");
 static_assert(sizeof(SampleBatch) == 200, "SampleBatch changed: update ResetKeepingBuffers");
 #endif
@@ -358,18 +339,8 @@ void ResetKeepingBuffers(CgroupSample* c) {
   c->pod_name.clear();
   c->container_name.clear();
   c->qos.clear();
-  c->cpu_usage_us.reset();
-  c->cpu_periods.reset();
-  c->cpu_throttled_periods.reset();
-  c->cpu_throttled_us.reset();
-  c->cpu_limit_cores.reset();
-  c->mem_usage_bytes.reset();
-  c->mem_working_set_bytes.reset();
-  c->mem_limit_bytes.reset();
-  c->oom_kills.reset();
-  c->psi_cpu.reset();
-  c->psi_memory.reset();
-  c->psi_io.reset();
+  fields::ForEachScalar(*c, [](const fields::Scalar&, auto& v) { v.reset(); });
+  fields::ForEachPsi(*c, [](const fields::Psi&, auto& v) { v.reset(); });
   c->net.reset();
   c->host_network = false;
 }
@@ -500,6 +471,10 @@ class BatchScanner {
   bool ReadU32(const Path& at, std::optional<uint32_t>* out);
   bool ReadI64(const Path& at, std::optional<int64_t>* out);
   bool ReadDouble(const Path& at, std::optional<double>* out);
+  // The member of `c` that `field` describes.
+  bool ReadScalar(const Path& at, const fields::Scalar& field, CgroupReadings* c) {
+    return field.u64 != nullptr ? ReadU64(at, &(c->*field.u64)) : ReadDouble(at, &(c->*field.f64));
+  }
   bool ReadString(const Path& at, std::string* out, bool* present);
   bool ReadStringMap(const Path& at, std::map<std::string, std::string>* out, bool strict);
 
@@ -1161,30 +1136,6 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample
       case kCLabels:
         has_labels = true;
         return ReadStringMap(field, &c->labels, /*strict=*/true);
-      case kCCpuUsageUs:
-        return ReadU64(field, &c->cpu_usage_us);
-      case kCCpuPeriods:
-        return ReadU64(field, &c->cpu_periods);
-      case kCCpuThrottledPeriods:
-        return ReadU64(field, &c->cpu_throttled_periods);
-      case kCCpuThrottledUs:
-        return ReadU64(field, &c->cpu_throttled_us);
-      case kCCpuLimitCores:
-        return ReadDouble(field, &c->cpu_limit_cores);
-      case kCMemUsageBytes:
-        return ReadU64(field, &c->mem_usage_bytes);
-      case kCMemWorkingSetBytes:
-        return ReadU64(field, &c->mem_working_set_bytes);
-      case kCMemLimitBytes:
-        return ReadU64(field, &c->mem_limit_bytes);
-      case kCOomKills:
-        return ReadU64(field, &c->oom_kills);
-      case kCPsiCpu:
-        return DecodePsi(field, &c->psi_cpu);
-      case kCPsiMemory:
-        return DecodePsi(field, &c->psi_memory);
-      case kCPsiIo:
-        return DecodePsi(field, &c->psi_io);
       case kCNet:
         if (IsNull()) {
           c->net.reset();
@@ -1207,6 +1158,12 @@ bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample
         if (series && first_reference_.empty()) first_reference_ = field.ToString();
         return true;
       default:
+        if (k >= kCFirstScalar && k < kCFirstPsi) {
+          return ReadScalar(field, fields::kCgroupScalars[k - kCFirstScalar], c);
+        }
+        if (k >= kCFirstPsi && k < kCNet) {
+          return DecodePsi(field, &(c->*fields::kCgroupPsi[k - kCFirstPsi].member));
+        }
         return SkipValue();
     }
   });

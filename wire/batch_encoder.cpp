@@ -1,7 +1,8 @@
 // EncodeBatch: writes the JSON text of a batch directly, member by member.
 //
-// Members come in a fixed order (the order of the fields in jostle/sample.h), which is the
-// order DecodeBatch looks for first. Optional fields that are absent are left out, never
+// Members come in a fixed order (the order of the fields in jostle/sample.h; a cgroup's
+// readings in the order of jostle/sample_fields.h), which is the order DecodeBatch looks for
+// first. Optional fields that are absent are left out, never
 // written as 0. Strings are escaped as JSON requires (quote, backslash and control
 // characters) and otherwise written as UTF-8; a byte sequence that is not UTF-8 (a cgroup
 // path can hold any bytes) becomes U+FFFD, one per maximal ill-formed subpart. A double
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "jostle/sample_fields.h"
 #include "jostle/wire.h"
 #include "wire/utf8.h"
 
@@ -233,26 +235,6 @@ void WriteNode(JsonWriter& w, const NodeSample& n) {
   w.EndObject();
 }
 
-bool SameIdentity(const CgroupSample& a, const CgroupSample& b) {
-  return a.scope == b.scope && a.id == b.id && a.path == b.path && a.pod_uid == b.pod_uid &&
-         a.container_id == b.container_id && a.namespace_name == b.namespace_name &&
-         a.pod_name == b.pod_name && a.container_name == b.container_name && a.qos == b.qos &&
-         a.labels == b.labels;
-}
-
-void CopyIdentity(const CgroupSample& from, CgroupSample* to) {
-  to->scope = from.scope;
-  to->id = from.id;
-  to->path = from.path;
-  to->pod_uid = from.pod_uid;
-  to->container_id = from.container_id;
-  to->namespace_name = from.namespace_name;
-  to->pod_name = from.pod_name;
-  to->container_name = from.container_name;
-  to->qos = from.qos;
-  to->labels = from.labels;
-}
-
 // Series reference of a cgroup entry (wire_version 2).
 struct SeriesRef {
   enum class Kind { kNone, kDefine, kRefer } kind = Kind::kNone;
@@ -277,18 +259,8 @@ void WriteCgroup(JsonWriter& w, const CgroupSample& c, SeriesRef ref) {
       WriteStringMap(w, c.labels);
     }
   }
-  w.Member("cpu_usage_us", c.cpu_usage_us);
-  w.Member("cpu_periods", c.cpu_periods);
-  w.Member("cpu_throttled_periods", c.cpu_throttled_periods);
-  w.Member("cpu_throttled_us", c.cpu_throttled_us);
-  w.Member("cpu_limit_cores", c.cpu_limit_cores);
-  w.Member("mem_usage_bytes", c.mem_usage_bytes);
-  w.Member("mem_working_set_bytes", c.mem_working_set_bytes);
-  w.Member("mem_limit_bytes", c.mem_limit_bytes);
-  w.Member("oom_kills", c.oom_kills);
-  WritePsi(w, "psi_cpu", c.psi_cpu);
-  WritePsi(w, "psi_memory", c.psi_memory);
-  WritePsi(w, "psi_io", c.psi_io);
+  fields::ForEachScalar(c, [&](const fields::Scalar& f, const auto& v) { w.Member(f.wire, v); });
+  fields::ForEachPsi(c, [&](const fields::Psi& p, const auto& v) { WritePsi(w, p.wire, v); });
   if (c.net) {
     w.Key("net");
     WriteNet(w, *c.net);
@@ -342,12 +314,13 @@ void BatchEncoder::Append(const Sample& sample, std::string* out) {
     SeriesRef ref;
     if (refs_) {
       auto [it, added] = by_id_.try_emplace(c.id, 0);
-      if (!added && SameIdentity(identities_[it->second], c)) {
+      const CgroupIdentity& identity = c;
+      if (!added && identities_[it->second] == identity) {
         ref = {SeriesRef::Kind::kRefer, it->second};
       } else {
         // A new cgroup, or one whose identity changed: the next series.
         if (series_ == identities_.size()) identities_.emplace_back();
-        CopyIdentity(c, &identities_[series_]);
+        identities_[series_] = identity;
         it->second = static_cast<uint32_t>(series_);
         ref = {SeriesRef::Kind::kDefine, it->second};
         ++series_;

@@ -177,6 +177,34 @@ Result<std::optional<uint64_t>> FindKeyedValue(std::string_view text, std::strin
   return value;
 }
 
+Result<MemoryEventsV2> ParseMemoryEventsV2(std::string_view text, std::string_view source) {
+  MemoryEventsV2 out;
+  const std::pair<std::string_view, std::optional<uint64_t>*> wanted[] = {
+      {"high", &out.high}, {"max", &out.max}, {"oom_kill", &out.oom_kill}};
+  JOSTLE_RETURN_IF_ERROR(ReadKeys(text, source, wanted));
+  return out;
+}
+
+Result<MemoryStatV2> ParseMemoryStatV2(std::string_view text, std::string_view source) {
+  std::optional<uint64_t> inactive_file, refault, refault_anon, refault_file;
+  MemoryStatV2 out;
+  const std::pair<std::string_view, std::optional<uint64_t>*> wanted[] = {
+      {"inactive_file", &inactive_file},
+      {"pgscan", &out.pgscan},
+      {"workingset_refault", &refault},
+      {"workingset_refault_anon", &refault_anon},
+      {"workingset_refault_file", &refault_file}};
+  JOSTLE_RETURN_IF_ERROR(ReadKeys(text, source, wanted));
+  if (!inactive_file) return Malformed(source, "no 'inactive_file' line");
+  out.inactive_file = *inactive_file;
+  if (refault_anon || refault_file) {
+    out.workingset_refault = refault_anon.value_or(0) + refault_file.value_or(0);
+  } else {
+    out.workingset_refault = refault;
+  }
+  return out;
+}
+
 Result<std::map<std::string, std::string>> ParseProcCgroup(std::string_view text,
                                                            std::string_view source) {
   std::map<std::string, std::string> out;

@@ -62,6 +62,27 @@ Result<std::optional<uint64_t>> ParseV1MemoryLimit(std::string_view text, std::s
 Result<std::optional<uint64_t>> FindKeyedValue(std::string_view text, std::string_view key,
                                                std::string_view source);
 
+// cgroup v2 memory.events: the counters the sampler carries. A key the kernel does not
+// write stays nullopt; a value that is not an unsigned decimal is an error.
+struct MemoryEventsV2 {
+  std::optional<uint64_t> high;      // cumulative, "high": reclaimed over memory.high
+  std::optional<uint64_t> max;       // cumulative, "max": about to go over memory.max
+  std::optional<uint64_t> oom_kill;  // cumulative, "oom_kill"
+  bool operator==(const MemoryEventsV2&) const = default;
+};
+Result<MemoryEventsV2> ParseMemoryEventsV2(std::string_view text, std::string_view source);
+
+// cgroup v2 memory.stat: inactive_file is required, the reclaim counters are optional.
+struct MemoryStatV2 {
+  uint64_t inactive_file = 0;      // bytes
+  std::optional<uint64_t> pgscan;  // cumulative, pages
+  // cumulative, pages: workingset_refault_anon + workingset_refault_file (kernel 5.9+), or
+  // workingset_refault (older kernels)
+  std::optional<uint64_t> workingset_refault;
+  bool operator==(const MemoryStatV2&) const = default;
+};
+Result<MemoryStatV2> ParseMemoryStatV2(std::string_view text, std::string_view source);
+
 // /proc/<pid>/cgroup: "hierarchy-id:controllers:path" per line. Maps each controller name
 // ("cpu", "cpuacct", "memory", "name=systemd") to the path; the v2 line ("0::/x") maps
 // "" to its path.

@@ -1,199 +1,33 @@
 #include "agent/cgroup/cgroup_sampler.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
-#include <set>
 #include <utility>
 
+#include "agent/cgroup/cgroup_fs.h"
+#include "agent/cgroup/cgroup_layout.h"
 #include "agent/cgroup/cgroup_parsers.h"
-#include "agent/cgroup/kube_path.h"
-#include "agent/procfs/net_dev.h"
-#include "agent/procfs/open_file.h"
+#include "agent/cgroup/cgroup_tree.h"
+#include "agent/cgroup/once_warnings.h"
+#include "agent/cgroup/pod_network.h"
+#include "agent/cgroup/read_schedule.h"
 #include "agent/procfs/pressure.h"
 
 namespace jostle::agent {
 namespace {
 
-// One cgroup hierarchy (a v2 tree, or one v1 controller mount).
-struct Hierarchy {
-  std::string mount;  // absolute directory
-  bool v2 = false;
-  bool psi_only = false;        // hybrid hosts: the unified/ tree carries no controllers
-  bool cpu = false;             // v1 cpu controller
-  bool cpuacct = false;         // v1 cpuacct controller
-  bool memory = false;          // v1 memory controller
-  std::string self_path = "/";  // this process's cgroup in the hierarchy
-};
-
-enum class FileKind : uint8_t {
-  // v2
-  kCpuStat,
-  kCpuMax,
-  kMemCurrent,
-  kMemMax,
-  kMemStat,
-  kMemEvents,
-  kCpuPressure,
-  kMemPressure,
-  kIoPressure,
-  // v1
-  kCpuStatV1,
-  kCfsQuota,
-  kCfsPeriod,
-  kCpuacctUsage,
-  kCpuacctUser,
-  kCpuacctSys,
-  kMemUsageV1,
-  kMemLimitV1,
-  kMemStatV1,
-  kOomControl,
-  // /proc/<pid>/net/dev of a pod's process
-  kNetDev,
-};
-constexpr size_t kFileKinds = static_cast<size_t>(FileKind::kNetDev) + 1;
-
-const char* FileName(FileKind kind) {
-  switch (kind) {
-    case FileKind::kCpuStat:
-      return "cpu.stat";
-    case FileKind::kCpuMax:
-      return "cpu.max";
-    case FileKind::kMemCurrent:
-      return "memory.current";
-    case FileKind::kMemMax:
-      return "memory.max";
-    case FileKind::kMemStat:
-      return "memory.stat";
-    case FileKind::kMemEvents:
-      return "memory.events";
-    case FileKind::kCpuPressure:
-      return "cpu.pressure";
-    case FileKind::kMemPressure:
-      return "memory.pressure";
-    case FileKind::kIoPressure:
-      return "io.pressure";
-    case FileKind::kCpuStatV1:
-      return "cpu.stat";
-    case FileKind::kCfsQuota:
-      return "cpu.cfs_quota_us";
-    case FileKind::kCfsPeriod:
-      return "cpu.cfs_period_us";
-    case FileKind::kCpuacctUsage:
-      return "cpuacct.usage";
-    case FileKind::kCpuacctUser:
-      return "cpuacct.usage_user";
-    case FileKind::kCpuacctSys:
-      return "cpuacct.usage_sys";
-    case FileKind::kMemUsageV1:
-      return "memory.usage_in_bytes";
-    case FileKind::kMemLimitV1:
-      return "memory.limit_in_bytes";
-    case FileKind::kMemStatV1:
-      return "memory.stat";
-    case FileKind::kOomControl:
-      return "memory.oom_control";
-    case FileKind::kNetDev:
-      return "net/dev";
-  }
-  return "?";
-}
-
-bool IsPsi(FileKind kind) {
-  return kind == FileKind::kCpuPressure || kind == FileKind::kMemPressure ||
-         kind == FileKind::kIoPressure;
-}
-
-// How often a file is read, which decides whether it gets a kept descriptor.
-enum class Rate : uint8_t {
-  kEveryTick,  // kept open while the budget allows
-  kPeriodic,   // every few ticks: kept within 3/4 of the budget less the kEveryTick files
-  kRare,       // limits: opened, read and closed each time
-};
-
-// True when containers' memory and PSI files are read every few ticks, not every tick.
-bool ContainerDetailDeferred(Scope scope, const CgroupOptions& options) {
-  return scope == Scope::kContainer && options.container_detail_every_ticks > 1;
-}
-
-// True when containers' CPU files are read every few ticks (not the default).
-bool ContainerCpuDeferred(Scope scope, const CgroupOptions& options) {
-  return scope == Scope::kContainer && options.container_cpu_every_ticks > 1;
-}
-
-Rate RateOf(FileKind kind, Scope scope, const CgroupOptions& options) {
-  switch (kind) {
-    case FileKind::kCpuStat:
-    case FileKind::kCpuStatV1:
-    case FileKind::kCpuacctUsage:
-    case FileKind::kCpuacctUser:
-    case FileKind::kCpuacctSys:
-      return ContainerCpuDeferred(scope, options) ? Rate::kPeriodic : Rate::kEveryTick;
-    case FileKind::kNetDev:
-      return Rate::kEveryTick;
-    case FileKind::kMemCurrent:
-    case FileKind::kMemUsageV1:
-    case FileKind::kCpuPressure:
-    case FileKind::kMemPressure:
-    case FileKind::kIoPressure:
-      return ContainerDetailDeferred(scope, options) ? Rate::kPeriodic : Rate::kEveryTick;
-    case FileKind::kMemStat:
-    case FileKind::kMemEvents:
-    case FileKind::kMemStatV1:
-    case FileKind::kOomControl:
-      return Rate::kPeriodic;
-    case FileKind::kCpuMax:
-    case FileKind::kMemMax:
-    case FileKind::kCfsQuota:
-    case FileKind::kCfsPeriod:
-    case FileKind::kMemLimitV1:
-      return Rate::kRare;
-  }
-  return Rate::kRare;
-}
-
 // One file of one cgroup.
 struct Slot {
-  enum class State : uint8_t { kUnopened, kOpen, kTransient, kMissing };
   FileKind kind;
-  uint8_t hierarchy;  // index into State::hierarchies_; unused for kNetDev
-  State state = State::kUnopened;
-  Rate rate = Rate::kRare;
-  OpenFile file;
+  uint8_t hierarchy;  // index into CgroupLayout::hierarchies
+  KeptFile file;
 };
 
 enum class Outcome { kOk, kAbsent, kVanished };
-
-using Key = std::pair<Scope, std::string>;
-
-// A cgroup whose processes belong to a pod.
-struct ProcDir {
-  std::string dir;
-  // Also look in its children (containers: crun under a systemd manager puts a container's
-  // processes in a "container" child of its scope; Docker-in-Docker on v2 moves its own
-  // processes to an "init" child). Not deeper: grandchildren are where nested runtimes put
-  // their containers, in network namespaces of their own.
-  bool children = false;
-};
-
-// Where one series lives, as found by a scan.
-struct Found {
-  std::string path;  // relative to the root of the first hierarchy holding it
-  std::string pod_uid, container_id, qos;
-  std::vector<std::string> dirs;  // per hierarchy; empty where absent
-  // Pods: cgroups whose cgroup.procs may name a process of the pod, in the order tried: the
-  // pod's own directories, then its containers' (not CRI-O's conmon, which is in the
-  // host's network namespace).
-  std::vector<ProcDir> proc_dirs;
-};
 
 struct Entity {
   Scope scope = Scope::kCgroup;
@@ -203,91 +37,51 @@ struct Entity {
   // Index into slots by FileKind; -1 when the cgroup has no such file (e.g. v1 files on v2).
   std::array<int8_t, kFileKinds> slot_of;
   size_t ordinal = 0;  // creation order, spreads containers' periodic reads over ticks
-  // Carried between ticks. Each countdown is decremented per tick; its files are read
-  // when it is 0 (so at once for a new cgroup).
-  int memstat_countdown = 0;  // memory.stat, memory.events / memory.oom_control (and for
-                              // deferred containers: memory usage and PSI)
-  bool memstat_read = false;  // memstat_countdown has run out once
-  std::optional<uint64_t> working_set;
-  std::optional<uint64_t> oom_kills;
-  std::optional<uint64_t> mem_usage;  // deferred containers only
-  int limits_countdown = 0;           // cpu.max, memory.max / cfs quota+period, limit_in_bytes
-  std::optional<double> cpu_limit_cores;
-  std::optional<uint64_t> mem_limit_bytes;
-  std::optional<PsiTotals> psi_cpu, psi_memory, psi_io;  // deferred containers only
-  // Containers' CPU when CgroupOptions::container_cpu_every_ticks > 1.
-  int cpu_countdown = 0;
-  bool cpu_read = false;
-  std::optional<uint64_t> cpu_usage_us, cpu_periods, cpu_throttled_periods, cpu_throttled_us;
-  // Pods' network.
-  bool net_resolved = false;
-  bool host_network = false;
-  std::optional<Slot> net_dev;
-  std::string net_path;  // <proc>/<pid>/net/dev
+  // Rounds of the files not read every tick; what they read is carried in between.
+  ReadRound cpu_round;     // containers' CPU when CgroupOptions::container_cpu_every_ticks > 1
+  ReadRound memory_round;  // memory.stat, memory.events / memory.oom_control (and for
+                           // deferred containers: memory usage and PSI)
+  ReadRound limits_round;  // cpu.max, memory.max / cfs quota+period, limit_in_bytes
+  CgroupReadings carried;  // the last values those rounds read
+  PodNetwork net;          // pods only
 };
 
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
-std::string JoinPath(const std::string& dir, std::string_view name) {
-  std::string out = dir;
-  if (out.empty() || out.back() != '/') out += '/';
-  out += name;
-  return out;
+// The cpu.stat / cpuacct readings.
+void CopyCpu(const CgroupReadings& from, CgroupReadings& to) {
+  to.cpu_usage_us = from.cpu_usage_us;
+  to.cpu_periods = from.cpu_periods;
+  to.cpu_throttled_periods = from.cpu_throttled_periods;
+  to.cpu_throttled_us = from.cpu_throttled_us;
 }
 
-// Subdirectory names of `dir`, sorted; empty when it cannot be listed.
-std::vector<std::string> ListSubdirs(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) is_dir = IsDir(JoinPath(dir, name));
-    if (is_dir) out.emplace_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+// The readings of memory.stat and memory.events / memory.oom_control.
+void CopyMemoryRound(const CgroupReadings& from, CgroupReadings& to) {
+  to.mem_working_set_bytes = from.mem_working_set_bytes;
+  to.oom_kills = from.oom_kills;
+  to.mem_high_events = from.mem_high_events;
+  to.mem_max_events = from.mem_max_events;
+  to.mem_pgscan = from.mem_pgscan;
+  to.mem_workingset_refaults = from.mem_workingset_refaults;
 }
 
-std::optional<std::string> ReadLink(const std::string& path) {
-  char buf[256];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
-  if (n <= 0) return std::nullopt;
-  return std::string(buf, static_cast<size_t>(n));
+// A parse callback storing a single-value file's number in `dest`.
+auto Single(std::optional<uint64_t>& dest) {
+  return [&dest](std::string_view t, std::string_view src) {
+    auto v = ParseSingleValue(t, src);
+    if (!v.ok()) return v.status();
+    dest = *v;
+    return Status::Ok();
+  };
 }
 
-// How many files the sampler may keep open: options.max_open_files, within half of the
-// soft RLIMIT_NOFILE (the other half is left to the rest of the process). When that is too
-// low and options.raise_open_file_limit is set, the soft limit is raised toward the hard
-// limit first, to 2 * max_open_files at most.
-size_t OpenFileBudget(const CgroupOptions& options) {
-  size_t want = options.max_open_files;
-  if (want == 0) return 0;
-  struct rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return std::min<size_t>(want, 256);
-  auto half = [](rlim_t v) { return v == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(v / 2); };
-  if (half(rl.rlim_cur) < want && options.raise_open_file_limit && rl.rlim_cur != rl.rlim_max) {
-    rlim_t target = static_cast<rlim_t>(want) * 2;
-    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) target = rl.rlim_max;
-    if (target > rl.rlim_cur) {
-      struct rlimit raised = {target, rl.rlim_max};
-      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-        spdlog::info(
-            "cgroup sampler: raised the soft RLIMIT_NOFILE from {} to {} to keep up "
-            "to {} cgroup files open",
-            static_cast<uint64_t>(rl.rlim_cur), static_cast<uint64_t>(target), want);
-        rl.rlim_cur = target;
-      }
-    }
-  }
-  return std::min(want, half(rl.rlim_cur));
+// A parse callback storing a PSI file's totals in `dest`.
+auto Psi(std::optional<PsiTotals>& dest) {
+  return [&dest](std::string_view t, std::string_view src) {
+    auto v = ParsePressure(t, src);
+    if (!v.ok()) return v.status();
+    dest = *v;
+    return Status::Ok();
+  };
 }
 
 }  // namespace
@@ -295,239 +89,54 @@ size_t OpenFileBudget(const CgroupOptions& options) {
 struct CgroupSampler::State {
   HostPaths paths;
   CgroupOptions options;
-  std::vector<Hierarchy> hierarchies;
-  std::map<std::string, std::string> facts;
+  CgroupLayout layout;
   CgroupSamplerStats stats;
-  std::map<Key, Entity> entities;
-  std::set<std::string> warned;
+  std::map<SeriesKey, Entity> entities;
+  OnceWarnings warnings;
   // Per file kind: a read failure / a parse failure was logged.
   std::array<bool, kFileKinds> warned_read{}, warned_parse{};
-  bool psi_disabled = false;
-  bool open_budget_exhausted = false;
-  size_t open_budget = 0;
-  // Files read every few ticks are kept while fewer than this many of them are open: 3/4
-  // of open_budget, less what the files read every tick need, so that those come first.
-  size_t periodic_budget = 0;
-  size_t next_ordinal = 0;  // min(options.max_open_files, what RLIMIT_NOFILE leaves us)
+  std::shared_ptr<KeptFileBudget> budget;
+  size_t every_tick_demand = 0;  // this sampler's part of budget's every-tick demand
+  size_t next_ordinal = 0;
   // The one buffer every file is read into; it grows to the largest file and stays there.
   std::string read_buf;
   std::string path_buf;
   std::optional<std::string> host_netns;  // readlink <proc>/1/ns/net, at each scan
 
-  void WarnOnce(const std::string& kind, const std::string& message) {
-    if (warned.insert(kind).second) spdlog::warn("cgroup sampler: {}", message);
+  ~State() {
+    if (!budget) return;
+    for (auto& [key, e] : entities) CloseAll(e);
+    budget->AddEveryTickDemand(-static_cast<ptrdiff_t>(every_tick_demand));
   }
 
-  // --- Layout -----------------------------------------------------------------------------
+  PodNetworkContext NetContext() {
+    return PodNetworkContext{paths.proc, host_netns, *budget, read_buf, warnings};
+  }
 
-  Status DetectLayout() {
-    const std::string& root = paths.cgroup;
-    if (!IsDir(root)) return Status::NotFound(root + ": cgroup root is not a directory");
-    std::map<std::string, std::string> self;
-    if (!options.self_cgroup_file.empty()) {
-      auto text = OpenFile::ReadOnce(options.self_cgroup_file);
-      if (text.ok()) {
-        auto parsed = ParseProcCgroup(*text, options.self_cgroup_file);
-        if (parsed.ok())
-          self = std::move(*parsed);
-        else
-          WarnOnce("self_cgroup", parsed.status().ToString());
-      } else {
-        WarnOnce("self_cgroup", text.status().ToString() +
-                                    "; relative cgroup names resolve against hierarchy roots");
-      }
-    }
-    auto self_of = [&](const std::string& controller) -> std::string {
-      auto it = self.find(controller);
-      return it == self.end() || it->second.empty() ? "/" : it->second;
-    };
-
-    if (Exists(JoinPath(root, "cgroup.controllers"))) {
-      Hierarchy h;
-      h.mount = root;
-      h.v2 = true;
-      h.self_path = self_of("");
-      hierarchies.push_back(h);
-      facts["cgroup"] = "v2";
-    } else {
-      std::vector<std::pair<dev_t, ino_t>> seen;
-      for (const std::string& name : ListSubdirs(root)) {
-        if (name == "unified") continue;
-        std::string dir = JoinPath(root, name);
-        struct stat st;
-        if (::stat(dir.c_str(), &st) != 0 || !Exists(JoinPath(dir, "cgroup.procs"))) continue;
-        Hierarchy h;
-        h.mount = dir;
-        std::string_view rest = name;
-        std::string self_controller;
-        while (!rest.empty()) {
-          size_t comma = rest.find(',');
-          std::string_view c = rest.substr(0, comma);
-          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-          if (c == "cpu")
-            h.cpu = true;
-          else if (c == "cpuacct")
-            h.cpuacct = true;
-          else if (c == "memory")
-            h.memory = true;
-          else
-            continue;
-          self_controller = std::string(c);
-        }
-        if (!h.cpu && !h.cpuacct && !h.memory) continue;
-        h.self_path = self_of(self_controller);
-        auto id = std::make_pair(st.st_dev, st.st_ino);
-        auto it = std::find(seen.begin(), seen.end(), id);
-        if (it != seen.end()) {
-          // "cpu" and "cpuacct" as symlinks to "cpu,cpuacct": one hierarchy.
-          Hierarchy& same = hierarchies[static_cast<size_t>(it - seen.begin())];
-          same.cpu |= h.cpu;
-          same.cpuacct |= h.cpuacct;
-          same.memory |= h.memory;
-          continue;
-        }
-        seen.push_back(id);
-        hierarchies.push_back(h);
-      }
-      if (hierarchies.empty()) {
-        return Status::Unsupported(root +
-                                   ": neither cgroup.controllers (v2) nor cpu, cpuacct or "
-                                   "memory controller directories (v1) found");
-      }
-      std::string unified = JoinPath(root, "unified");
-      if (Exists(JoinPath(unified, "cgroup.controllers"))) {
-        Hierarchy h;
-        h.mount = unified;
-        h.v2 = true;
-        h.psi_only = true;
-        h.self_path = self_of("");
-        hierarchies.push_back(h);
-        facts["cgroup"] = "hybrid";
-      } else {
-        facts["cgroup"] = "v1";
-      }
-    }
-    // PSI: present and readable at the root of the v2 tree?
-    facts["cgroup_psi"] = "absent";
-    for (const Hierarchy& h : hierarchies) {
-      if (!h.v2) continue;
-      std::string file = JoinPath(h.mount, "cpu.pressure");
-      auto f = OpenFile::Open(file);
-      if (!f.ok()) break;
-      auto text = f->Read();
-      if (text.ok()) {
-        facts["cgroup_psi"] = "available";
-      } else if (f->last_errno() == EOPNOTSUPP) {
-        facts["cgroup_psi"] = "disabled";
-        psi_disabled = true;
-        WarnOnce("psi_disabled", file +
-                                     ": PSI is compiled in but disabled at boot (psi=0); "
-                                     "cgroup PSI fields stay absent");
-      }
-    }
-    facts["cgroup_driver"] = "none";
-    return Status::Ok();
+  void UpdateOpenStats() {
+    stats.open_files = budget->open();
+    stats.open_periodic_files = budget->open_periodic();
   }
 
   // --- Scan -------------------------------------------------------------------------------
 
-  struct ScanState {
-    std::map<Key, Found> found;
-    CgroupDriver driver = CgroupDriver::kNone;
-  };
-
-  Found& Record(ScanState& scan, Scope scope, std::string id, size_t h, const std::string& dir,
-                const std::string& rel) {
-    Found& f = scan.found[{scope, std::move(id)}];
-    if (f.dirs.empty()) f.dirs.resize(hierarchies.size());
-    if (f.path.empty()) f.path = rel;
-    if (f.dirs[h].empty()) f.dirs[h] = dir;
-    return f;
-  }
-
-  void Walk(ScanState& scan, size_t h, const std::string& dir, const std::string& rel, int depth,
-            bool in_kube, std::string_view parent_name) {
-    for (const std::string& name : ListSubdirs(dir)) {
-      std::string child = JoinPath(dir, name);
-      std::string child_rel = rel + "/" + name;
-      if (in_kube || IsKubepodsName(parent_name)) {
-        if (auto pod = ParsePodDirName(name)) {
-          Found& p = Record(scan, Scope::kPod, pod->uid, h, child, child_rel);
-          p.pod_uid = pod->uid;
-          if (p.qos.empty()) p.qos = QosFromParentName(parent_name);
-          p.proc_dirs.push_back({child, false});
-          scan.driver = pod->driver;
-          for (const std::string& cname : ListSubdirs(child)) {
-            auto cid = ParseContainerDirName(cname);
-            if (!cid) continue;
-            std::string cdir = JoinPath(child, cname);
-            Found& c = Record(scan, Scope::kContainer, pod->uid + "/" + *cid, h, cdir,
-                              child_rel + "/" + cname);
-            c.pod_uid = pod->uid;
-            c.container_id = *cid;
-            c.qos = p.qos;
-            p.proc_dirs.push_back({cdir, true});
-          }
-          continue;
-        }
-      }
-      bool kube = in_kube || IsKubepodsName(name);
-      if (IsKubepodsName(name) && scan.driver == CgroupDriver::kNone) {
-        scan.driver = name.ends_with(".slice") ? CgroupDriver::kSystemd : CgroupDriver::kCgroupfs;
-      }
-      if (!kube && depth + 1 <= options.plain_cgroup_depth) {
-        Record(scan, Scope::kCgroup, child_rel, h, child, child_rel);
-      }
-      if (depth + 1 < options.kube_search_depth) {
-        Walk(scan, h, child, child_rel, depth + 1, kube, name);
-      }
-    }
-  }
-
   void Scan() {
     ++stats.scans;
-    ScanState scan;
-    for (size_t h = 0; h < hierarchies.size(); ++h) {
-      Walk(scan, h, hierarchies[h].mount, "", 0, false, "");
+    TreeScan scan = ScanTrees(layout.hierarchies, options, paths.cgroup, warnings);
+    Merge(scan);
+    stats.cgroups = entities.size();
+    UpdateDemand();
+    if (scan.driver != CgroupDriver::kNone) {
+      layout.facts["cgroup_driver"] = CgroupDriverName(scan.driver);
     }
-    // Cgroups named by the user.
-    std::set<std::string> named_dirs;
-    for (const std::string& name : options.extra_cgroups) {
-      if (name.empty()) continue;
-      bool any = false;
-      for (size_t h = 0; h < hierarchies.size(); ++h) {
-        std::string rel;
-        if (name.front() == '/') {
-          rel = name;
-        } else {
-          rel =
-              hierarchies[h].self_path == "/" ? "/" + name : hierarchies[h].self_path + "/" + name;
-        }
-        while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
-        std::string dir = hierarchies[h].mount + rel;
-        if (!IsDir(dir)) continue;
-        Record(scan, Scope::kCgroup, name, h, dir, rel);
-        named_dirs.insert(dir);
-        any = true;
-      }
-      if (!any) {
-        WarnOnce("named:" + name, "cgroup '" + name +
-                                      "' named in the options exists in no "
-                                      "hierarchy under " +
-                                      paths.cgroup + "; looking again at each scan");
-      }
-    }
-    if (!named_dirs.empty()) {
-      std::set<std::string> named(options.extra_cgroups.begin(), options.extra_cgroups.end());
-      for (auto it = scan.found.begin(); it != scan.found.end();) {
-        bool shadowed = false;
-        if (it->first.first == Scope::kCgroup && !named.count(it->first.second)) {
-          for (const std::string& d : it->second.dirs) shadowed |= named_dirs.count(d) > 0;
-        }
-        it = shadowed ? scan.found.erase(it) : std::next(it);
-      }
-    }
-    // Merge into the known entities, keeping open files of unchanged cgroups.
+    const bool any_pod = std::any_of(entities.begin(), entities.end(),
+                                     [](const auto& kv) { return kv.first.first == Scope::kPod; });
+    host_netns = ReadHostNetns(paths.proc, any_pod, warnings);
+    UpdateOpenStats();
+  }
+
+  // Merges a walk into the known entities, keeping the open files of unchanged cgroups.
+  void Merge(TreeScan& scan) {
     for (auto it = entities.begin(); it != entities.end();) {
       auto f = scan.found.find(it->first);
       if (f == scan.found.end() || f->second.dirs != it->second.where.dirs) {
@@ -542,10 +151,8 @@ struct CgroupSampler::State {
       if (it != entities.end()) {
         Entity& e = it->second;
         e.where.proc_dirs = std::move(found.proc_dirs);
-        for (Slot& s : e.slots) {
-          if (s.state == Slot::State::kMissing) s.state = Slot::State::kUnopened;
-        }
-        e.net_resolved = false;
+        for (Slot& s : e.slots) s.file.ForgetMissing();
+        e.net.Forget();
         continue;
       }
       Entity e;
@@ -556,85 +163,56 @@ struct CgroupSampler::State {
       BuildSlots(e);
       entities.emplace(key, std::move(e));
     }
-    stats.cgroups = entities.size();
+  }
+
+  // Tells the budget how many files this sampler reads every tick (a pod's net/dev too).
+  void UpdateDemand() {
     size_t every_tick = 0;
     for (const auto& [key, e] : entities) {
       every_tick +=
           static_cast<size_t>(std::count_if(e.slots.begin(), e.slots.end(), [](const Slot& x) {
-            return x.rate == Rate::kEveryTick;
+            return x.file.rate() == ReadRate::kEveryTick;
           }));
-      if (e.scope == Scope::kPod) ++every_tick;  // its net/dev
+      if (e.scope == Scope::kPod) ++every_tick;
     }
-    periodic_budget =
-        std::min(open_budget / 4 * 3, open_budget > every_tick ? open_budget - every_tick : 0);
-    if (scan.driver != CgroupDriver::kNone) facts["cgroup_driver"] = CgroupDriverName(scan.driver);
-    bool any_pod = std::any_of(entities.begin(), entities.end(),
-                               [](const auto& kv) { return kv.first.first == Scope::kPod; });
-    // Outside Kubernetes there is no pod to tell apart: no reading, no warning.
-    host_netns = any_pod ? ReadLink(JoinPath(paths.proc, "1/ns/net")) : std::nullopt;
-    if (any_pod && !host_netns) {
-      WarnOnce("host_netns", JoinPath(paths.proc, "1/ns/net") +
-                                 " is unreadable: hostNetwork pods cannot be told apart and "
-                                 "carry the node's network counters");
-    }
+    budget->AddEveryTickDemand(static_cast<ptrdiff_t>(every_tick) -
+                               static_cast<ptrdiff_t>(every_tick_demand));
+    every_tick_demand = every_tick;
   }
 
   void BuildSlots(Entity& e) {
     e.slot_of.fill(-1);
-    auto add = [&](FileKind k, size_t h) {
-      e.slot_of[static_cast<size_t>(k)] = static_cast<int8_t>(e.slots.size());
-      e.slots.push_back(Slot{k, static_cast<uint8_t>(h), Slot::State::kUnopened,
-                             RateOf(k, e.scope, options), OpenFile()});
+    auto add = [&](size_t h, std::initializer_list<FileKind> kinds) {
+      for (FileKind k : kinds) {
+        e.slot_of[static_cast<size_t>(k)] = static_cast<int8_t>(e.slots.size());
+        e.slots.push_back(Slot{k, static_cast<uint8_t>(h), KeptFile(RateOf(k, e.scope, options))});
+      }
     };
-    for (size_t h = 0; h < hierarchies.size(); ++h) {
+    for (size_t h = 0; h < layout.hierarchies.size(); ++h) {
       if (e.where.dirs[h].empty()) continue;
-      const Hierarchy& hi = hierarchies[h];
+      const Hierarchy& hi = layout.hierarchies[h];
       if (hi.v2 && !hi.psi_only) {
-        for (FileKind k : {FileKind::kCpuStat, FileKind::kCpuMax, FileKind::kMemCurrent,
-                           FileKind::kMemMax, FileKind::kMemStat, FileKind::kMemEvents}) {
-          add(k, h);
-        }
+        add(h, {FileKind::kCpuStat, FileKind::kCpuMax, FileKind::kMemCurrent, FileKind::kMemMax,
+                FileKind::kMemStat, FileKind::kMemEvents});
       }
-      if (hi.v2) {
-        for (FileKind k : {FileKind::kCpuPressure, FileKind::kMemPressure, FileKind::kIoPressure}) {
-          add(k, h);
-        }
-      }
-      if (hi.cpu) {
-        for (FileKind k : {FileKind::kCpuStatV1, FileKind::kCfsQuota, FileKind::kCfsPeriod}) {
-          add(k, h);
-        }
-      }
+      if (hi.v2) add(h, {FileKind::kCpuPressure, FileKind::kMemPressure, FileKind::kIoPressure});
+      if (hi.cpu) add(h, {FileKind::kCpuStatV1, FileKind::kCfsQuota, FileKind::kCfsPeriod});
       if (hi.cpuacct) {
-        for (FileKind k :
-             {FileKind::kCpuacctUsage, FileKind::kCpuacctUser, FileKind::kCpuacctSys}) {
-          add(k, h);
-        }
+        add(h, {FileKind::kCpuacctUsage, FileKind::kCpuacctUser, FileKind::kCpuacctSys});
       }
       if (hi.memory) {
-        for (FileKind k : {FileKind::kMemUsageV1, FileKind::kMemLimitV1, FileKind::kMemStatV1,
-                           FileKind::kOomControl}) {
-          add(k, h);
-        }
+        add(h, {FileKind::kMemUsageV1, FileKind::kMemLimitV1, FileKind::kMemStatV1,
+                FileKind::kOomControl});
       }
     }
-  }
-
-  void Close(Slot& s) {
-    if (s.state == Slot::State::kOpen) {
-      s.file = OpenFile();
-      --stats.open_files;
-      if (s.rate == Rate::kPeriodic) --stats.open_periodic_files;
-    }
-    s.state = Slot::State::kUnopened;
   }
 
   void CloseAll(Entity& e) {
-    for (Slot& s : e.slots) Close(s);
-    if (e.net_dev) Close(*e.net_dev);
+    for (Slot& s : e.slots) s.file.Close(*budget);
+    e.net.Close(*budget);
   }
 
-  // --- Reading ----------------------------------------------------------------------------
+  // --- Reading one file -------------------------------------------------------------------
 
   // <dir of the slot's hierarchy>/<file name> in path_buf; built only when a file is opened
   // or an error names it, never for a read through a kept descriptor.
@@ -645,45 +223,6 @@ struct CgroupSampler::State {
     return path_buf;
   }
 
-  // Reads one file into read_buf; NotFound when it (or its cgroup) does not exist.
-  // `path` is called for the file's path when it has to be opened.
-  template <typename PathFn>
-  Result<std::string_view> ReadSlot(Slot& s, PathFn&& path) {
-    if (s.state == Slot::State::kOpen) {
-      auto r = s.file.Read(read_buf);
-      if (!r.ok()) Close(s);
-      return r;
-    }
-    bool room = stats.open_files < open_budget &&
-                (s.rate == Rate::kEveryTick ||
-                 (s.rate == Rate::kPeriodic && stats.open_periodic_files < periodic_budget));
-    if (s.state == Slot::State::kUnopened && !open_budget_exhausted && room) {
-      auto f = OpenFile::Open(path());
-      if (f.ok()) {
-        s.file = std::move(*f);
-        s.state = Slot::State::kOpen;
-        ++stats.open_files;
-        if (s.rate == Rate::kPeriodic) ++stats.open_periodic_files;
-        auto r = s.file.Read(read_buf);
-        if (!r.ok()) Close(s);
-        return r;
-      }
-      if (f.status().code() == Status::Code::kResourceExhausted) {
-        open_budget_exhausted = true;
-        WarnOnce("emfile", f.status().ToString() +
-                               "; further cgroup files are read by "
-                               "open/read/close on each tick");
-      } else {
-        if (f.status().IsNotFound()) s.state = Slot::State::kMissing;
-        return f.status();
-      }
-    }
-    if (s.state == Slot::State::kUnopened) s.state = Slot::State::kTransient;
-    auto r = OpenFile::ReadOnce(path(), read_buf);
-    if (!r.ok() && r.status().IsNotFound()) s.state = Slot::State::kMissing;
-    return r;
-  }
-
   // Reads the slot of `kind` of `e`, if it has one. kAbsent: no such slot, or the file is
   // missing, unreadable or failed to parse (warned once per kind); kVanished: the cgroup's
   // directory is gone. `parse` gets the text and the file's path and returns a Status.
@@ -691,40 +230,20 @@ struct CgroupSampler::State {
   Outcome ReadKind(Entity& e, FileKind kind, Parse&& parse) {
     int8_t index = e.slot_of[static_cast<size_t>(kind)];
     if (index < 0) return Outcome::kAbsent;
-    if (IsPsi(kind) && psi_disabled) return Outcome::kAbsent;
+    if (IsPsi(kind) && layout.psi_disabled) return Outcome::kAbsent;
     Slot& s = e.slots[static_cast<size_t>(index)];
     // Known missing since the last scan (e.g. no PSI files on this kernel): warned already.
-    if (s.state == Slot::State::kMissing) return Outcome::kAbsent;
-    auto text = ReadSlot(s, [&]() -> const std::string& { return SlotPath(e, s); });
-    const size_t k = static_cast<size_t>(kind);
-    if (!text.ok()) {
-      const std::string& dir = e.where.dirs[s.hierarchy];
-      if (text.status().IsNotFound()) {
-        if (!Exists(dir)) return Outcome::kVanished;
-        // Old kernels lack cpuacct.usage_user/_sys; new ones may lack nothing. The
-        // fallback pair is only read when cpuacct.usage is missing: no warning for it.
-        if (kind == FileKind::kCpuacctUsage) return Outcome::kAbsent;
-      }
-      if (text.status().code() == Status::Code::kUnsupported && IsPsi(kind)) {
-        psi_disabled = true;
-        facts["cgroup_psi"] = "disabled";
-        WarnOnce("psi_disabled", SlotPath(e, s) +
-                                     ": PSI is disabled at boot (psi=0); cgroup PSI "
-                                     "fields stay absent");
-        return Outcome::kAbsent;
-      }
-      if (!warned_read[k]) {
-        warned_read[k] = true;
-        spdlog::warn("cgroup sampler: {} (warned once for every {}; those fields stay absent)",
-                     text.status().ToString(), FileName(kind));
-      }
-      return Outcome::kAbsent;
-    }
+    if (s.file.state() == KeptFile::State::kMissing) return Outcome::kAbsent;
+    auto text = s.file.Read(
+        *budget, read_buf, [&]() -> const std::string& { return SlotPath(e, s); },
+        [&](const Status& st) { WarnOpenFilesExhausted(warnings, st); });
+    if (!text.ok()) return ReadFailed(e, s, text.status());
     // Parsed without the file's path first: building it for every read costs more than
     // the parse. A failed parse runs again with the path, for the message.
     Status st = parse(*text, std::string_view());
     if (!st.ok()) st = parse(*text, std::string_view(SlotPath(e, s)));
     if (!st.ok()) {
+      const size_t k = static_cast<size_t>(kind);
       if (!warned_parse[k]) {
         warned_parse[k] = true;
         spdlog::warn("cgroup sampler: {} (warned once for every {}; those fields stay absent)",
@@ -735,265 +254,239 @@ struct CgroupSampler::State {
     return Outcome::kOk;
   }
 
-  // Fills `out` from the files of `e`; false when the cgroup vanished.
-  bool ReadEntity(Entity& e, CgroupSample& out) {
-    bool vanished = false;
-    // `parse(text, source)`: source is empty, or the file's path when an error is reported.
-    auto read = [&](FileKind kind, auto&& parse) {
-      if (vanished) return false;
-      Outcome o = ReadKind(e, kind, parse);
-      vanished = o == Outcome::kVanished;
-      return o == Outcome::kOk;
-    };
-    auto single = [](std::optional<uint64_t>& dest) {
-      return [&dest](std::string_view t, std::string_view src) {
-        auto v = ParseSingleValue(t, src);
-        if (!v.ok()) return v.status();
-        dest = *v;
-        return Status::Ok();
-      };
-    };
-    // CPU: every tick, or for containers every container_cpu_every_ticks (carried between).
-    const bool cpu_deferred = ContainerCpuDeferred(e.scope, options);
-    if (!cpu_deferred || e.cpu_countdown <= 0) {
-      read(FileKind::kCpuStat, [&](std::string_view t, std::string_view src) {
-        auto v = ParseCpuStatV2(t, src);
-        if (!v.ok()) return v.status();
-        out.cpu_usage_us = v->usage_usec;
-        out.cpu_periods = v->nr_periods;
-        out.cpu_throttled_periods = v->nr_throttled;
-        out.cpu_throttled_us = v->throttled_usec;
-        return Status::Ok();
-      });
-      read(FileKind::kCpuStatV1, [&](std::string_view t, std::string_view src) {
-        auto v = ParseCpuStatV1(t, src);
-        if (!v.ok()) return v.status();
-        out.cpu_periods = v->nr_periods;
-        out.cpu_throttled_periods = v->nr_throttled;
-        out.cpu_throttled_us = v->throttled_time_ns / 1000;
-        return Status::Ok();
-      });
-      std::optional<uint64_t> usage_ns;
-      read(FileKind::kCpuacctUsage, single(usage_ns));
-      if (!usage_ns && !vanished && HasMissingOrNone(e, FileKind::kCpuacctUsage)) {
-        std::optional<uint64_t> user_ns, sys_ns;
-        if (read(FileKind::kCpuacctUser, single(user_ns)) &&
-            read(FileKind::kCpuacctSys, single(sys_ns))) {
-          usage_ns = *user_ns + *sys_ns;
-        }
-      }
-      if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
-      if (cpu_deferred) {
-        // A new container's first round comes after 1..every ticks, by creation order.
-        const int every = options.container_cpu_every_ticks;
-        e.cpu_countdown =
-            e.cpu_read ? every : 1 + static_cast<int>(e.ordinal % static_cast<size_t>(every));
-        e.cpu_read = true;
-        e.cpu_usage_us = out.cpu_usage_us;
-        e.cpu_periods = out.cpu_periods;
-        e.cpu_throttled_periods = out.cpu_throttled_periods;
-        e.cpu_throttled_us = out.cpu_throttled_us;
-      }
-    } else {
-      out.cpu_usage_us = e.cpu_usage_us;
-      out.cpu_periods = e.cpu_periods;
-      out.cpu_throttled_periods = e.cpu_throttled_periods;
-      out.cpu_throttled_us = e.cpu_throttled_us;
+  Outcome ReadFailed(Entity& e, Slot& s, const Status& status) {
+    if (status.IsNotFound()) {
+      if (!Exists(e.where.dirs[s.hierarchy])) return Outcome::kVanished;
+      // Old kernels lack cpuacct.usage_user/_sys; new ones may lack nothing. The fallback
+      // pair is only read when cpuacct.usage is missing: no warning for it.
+      if (s.kind == FileKind::kCpuacctUsage) return Outcome::kAbsent;
     }
-    if (cpu_deferred) --e.cpu_countdown;
-    // Memory (and PSI of deferred containers).
-    const bool deferred = ContainerDetailDeferred(e.scope, options);
-    auto read_usage = [&](std::optional<uint64_t>& usage) {
-      read(FileKind::kMemCurrent, single(usage));
-      read(FileKind::kMemUsageV1, single(usage));
-    };
-    auto psi = [](std::optional<PsiTotals>& dest) {
-      return [&dest](std::string_view t, std::string_view src) {
-        auto v = ParsePressure(t, src);
-        if (!v.ok()) return v.status();
-        dest = *v;
-        return Status::Ok();
-      };
-    };
-    std::optional<uint64_t> usage;
-    if (!deferred) read_usage(usage);
-    if (e.memstat_countdown <= 0 && !vanished) {
-      int every = deferred ? options.container_detail_every_ticks
-                           : std::max(1, options.memory_stat_every_ticks);
-      // A new container's next round comes after 1..every ticks, by creation order, so
-      // that containers do not all take their round on the same tick.
-      e.memstat_countdown = deferred && !e.memstat_read
-                                ? 1 + static_cast<int>(e.ordinal % static_cast<size_t>(every))
-                                : every;
-      e.memstat_read = true;
-      if (deferred) {
-        e.mem_usage.reset();
-        read_usage(e.mem_usage);
-        usage = e.mem_usage;
-        e.psi_cpu.reset();
-        e.psi_memory.reset();
-        e.psi_io.reset();
-        read(FileKind::kCpuPressure, psi(e.psi_cpu));
-        read(FileKind::kMemPressure, psi(e.psi_memory));
-        read(FileKind::kIoPressure, psi(e.psi_io));
-      }
-      e.working_set.reset();
-      e.oom_kills.reset();
-      auto oom = [&](std::string_view t, std::string_view src) {
-        auto v = FindKeyedValue(t, "oom_kill", src);
-        if (!v.ok()) return v.status();
-        e.oom_kills = *v;
-        return Status::Ok();
-      };
-      read(FileKind::kMemEvents, oom);
-      read(FileKind::kOomControl, oom);
-      auto memstat = [&](std::string_view key) {
-        return [&, key](std::string_view t, std::string_view src) {
-          auto v = FindKeyedValue(t, key, src);
-          if (!v.ok()) return v.status();
-          if (!*v) {
-            return Status::InvalidArgument(std::string(src) + ": no '" + std::string(key) +
-                                           "' line");
-          }
-          if (usage) e.working_set = *usage > **v ? *usage - **v : 0;
-          return Status::Ok();
-        };
-      };
-      read(FileKind::kMemStat, memstat("inactive_file"));
-      read(FileKind::kMemStatV1, memstat("total_inactive_file"));
+    if (status.code() == Status::Code::kUnsupported && IsPsi(s.kind)) {
+      layout.psi_disabled = true;
+      layout.facts["cgroup_psi"] = "disabled";
+      warnings.Warn("psi_disabled", SlotPath(e, s) +
+                                        ": PSI is disabled at boot (psi=0); cgroup PSI "
+                                        "fields stay absent");
+      return Outcome::kAbsent;
     }
-    --e.memstat_countdown;
-    out.mem_usage_bytes = deferred ? e.mem_usage : usage;
-    out.mem_working_set_bytes = e.working_set;
-    out.oom_kills = e.oom_kills;
-    // Limits, carried between reads.
-    if (e.limits_countdown <= 0 && !vanished) {
-      e.limits_countdown = std::max(1, options.limits_every_ticks);
-      e.cpu_limit_cores.reset();
-      e.mem_limit_bytes.reset();
-      read(FileKind::kCpuMax, [&](std::string_view t, std::string_view src) {
-        auto v = ParseCpuMax(t, src);
-        if (!v.ok()) return v.status();
-        e.cpu_limit_cores = *v;
-        return Status::Ok();
-      });
-      std::string quota;
-      if (read(FileKind::kCfsQuota, [&](std::string_view t, std::string_view) {
-            quota = std::string(t);
-            return Status::Ok();
-          })) {
-        read(FileKind::kCfsPeriod, [&](std::string_view t, std::string_view src) {
-          auto v = ParseCfsQuota(quota, t, src);
-          if (!v.ok()) return v.status();
-          e.cpu_limit_cores = *v;
-          return Status::Ok();
-        });
-      }
-      read(FileKind::kMemMax, [&](std::string_view t, std::string_view src) {
-        auto v = ParseMemoryMax(t, src);
-        if (!v.ok()) return v.status();
-        e.mem_limit_bytes = *v;
-        return Status::Ok();
-      });
-      read(FileKind::kMemLimitV1, [&](std::string_view t, std::string_view src) {
-        auto v = ParseV1MemoryLimit(t, src);
-        if (!v.ok()) return v.status();
-        e.mem_limit_bytes = *v;
-        return Status::Ok();
-      });
+    const size_t k = static_cast<size_t>(s.kind);
+    if (!warned_read[k]) {
+      warned_read[k] = true;
+      spdlog::warn("cgroup sampler: {} (warned once for every {}; those fields stay absent)",
+                   status.ToString(), FileName(s.kind));
     }
-    --e.limits_countdown;
-    out.cpu_limit_cores = e.cpu_limit_cores;
-    out.mem_limit_bytes = e.mem_limit_bytes;
-    if (deferred) {
-      out.psi_cpu = e.psi_cpu;
-      out.psi_memory = e.psi_memory;
-      out.psi_io = e.psi_io;
-    } else {
-      read(FileKind::kCpuPressure, psi(out.psi_cpu));
-      read(FileKind::kMemPressure, psi(out.psi_memory));
-      read(FileKind::kIoPressure, psi(out.psi_io));
-    }
-    if (vanished) return false;
-    if (e.scope == Scope::kPod) ReadNet(e, out);
-    return true;
+    return Outcome::kAbsent;
   }
 
   // True when `e` has no slot of `kind` or its file is missing.
   static bool HasMissingOrNone(const Entity& e, FileKind kind) {
     int8_t index = e.slot_of[static_cast<size_t>(kind)];
-    return index < 0 || e.slots[static_cast<size_t>(index)].state == Slot::State::kMissing;
+    return index < 0 ||
+           e.slots[static_cast<size_t>(index)].file.state() == KeptFile::State::kMissing;
   }
 
-  // Looks at the first pid in cgroup.procs of `dir`: true when it names a visible process,
-  // whose network namespace then decides e.host_network or e.net_path.
-  bool ResolveNetFrom(Entity& e, const std::string& dir) {
-    auto procs = OpenFile::ReadOnce(JoinPath(dir, "cgroup.procs"), read_buf);
-    if (!procs.ok()) return false;
-    auto pid = FirstPid(*procs);
-    if (!pid) return false;
-    std::string pid_dir = JoinPath(paths.proc, std::to_string(*pid));
-    auto netns = ReadLink(JoinPath(pid_dir, "ns/net"));
-    if (!netns) return false;  // exited, or not visible from this proc root
-    if (host_netns && *netns == *host_netns) {
-      e.host_network = true;
-    } else {
-      e.net_path = JoinPath(pid_dir, "net/dev");
+  // --- Reading one cgroup -----------------------------------------------------------------
+
+  // The reads of one cgroup in one tick: once its directory is found gone, nothing more is
+  // read.
+  struct EntityRead {
+    State& state;
+    Entity& e;
+    bool vanished = false;
+    // `parse(text, source)`: source is empty, or the file's path when an error is reported.
+    template <typename Parse>
+    bool Read(FileKind kind, Parse&& parse) {
+      if (vanished) return false;
+      Outcome o = state.ReadKind(e, kind, parse);
+      vanished = o == Outcome::kVanished;
+      return o == Outcome::kOk;
     }
+  };
+
+  // Fills `out` from the files of `e`; false when the cgroup vanished.
+  bool ReadEntity(Entity& e, CgroupSample& out) {
+    EntityRead r{*this, e};
+    ReadCpu(r, out);
+    ReadMemory(r, out);
+    ReadLimits(r, out);
+    if (ContainerDetailDeferred(e.scope, options)) {
+      out.psi_cpu = e.carried.psi_cpu;
+      out.psi_memory = e.carried.psi_memory;
+      out.psi_io = e.carried.psi_io;
+    } else {
+      ReadPsiFiles(r, out);
+    }
+    if (r.vanished) return false;
+    if (e.scope == Scope::kPod) e.net.Read(NetContext(), e.where.proc_dirs, out);
     return true;
   }
 
-  // Finds a process of pod `e` and its network namespace: in the pod's and its containers'
-  // own cgroups first, then in the containers' children. Keeps the kept net/dev file when
-  // the process found is the same as before.
-  void ResolveNet(Entity& e) {
-    e.net_resolved = true;
-    e.host_network = false;
-    std::string old_path = std::move(e.net_path);
-    e.net_path.clear();
-    bool resolved = false;
-    for (const ProcDir& dir : e.where.proc_dirs) {
-      if ((resolved = ResolveNetFrom(e, dir.dir))) break;
-    }
-    for (size_t i = 0; !resolved && i < e.where.proc_dirs.size(); ++i) {
-      const ProcDir& dir = e.where.proc_dirs[i];
-      if (!dir.children) continue;
-      for (const std::string& child : ListSubdirs(dir.dir)) {
-        if ((resolved = ResolveNetFrom(e, JoinPath(dir.dir, child)))) break;
+  static void ReadCpuFiles(EntityRead& r, CgroupReadings& out) {
+    r.Read(FileKind::kCpuStat, [&](std::string_view t, std::string_view src) {
+      auto v = ParseCpuStatV2(t, src);
+      if (!v.ok()) return v.status();
+      out.cpu_usage_us = v->usage_usec;
+      out.cpu_periods = v->nr_periods;
+      out.cpu_throttled_periods = v->nr_throttled;
+      out.cpu_throttled_us = v->throttled_usec;
+      return Status::Ok();
+    });
+    r.Read(FileKind::kCpuStatV1, [&](std::string_view t, std::string_view src) {
+      auto v = ParseCpuStatV1(t, src);
+      if (!v.ok()) return v.status();
+      out.cpu_periods = v->nr_periods;
+      out.cpu_throttled_periods = v->nr_throttled;
+      out.cpu_throttled_us = v->throttled_time_ns / 1000;
+      return Status::Ok();
+    });
+    std::optional<uint64_t> usage_ns;
+    r.Read(FileKind::kCpuacctUsage, Single(usage_ns));
+    if (!usage_ns && !r.vanished && HasMissingOrNone(r.e, FileKind::kCpuacctUsage)) {
+      std::optional<uint64_t> user_ns, sys_ns;
+      if (r.Read(FileKind::kCpuacctUser, Single(user_ns)) &&
+          r.Read(FileKind::kCpuacctSys, Single(sys_ns))) {
+        usage_ns = *user_ns + *sys_ns;
       }
     }
-    if (e.net_dev && (e.net_path.empty() || e.net_path != old_path)) {
-      Close(*e.net_dev);
-      e.net_dev.reset();
-    }
-    if (!e.net_path.empty() && !e.net_dev) {
-      e.net_dev = Slot{FileKind::kNetDev, 0, Slot::State::kUnopened, Rate::kEveryTick, OpenFile()};
-    }
+    if (usage_ns) out.cpu_usage_us = *usage_ns / 1000;
   }
 
-  void ReadNet(Entity& e, CgroupSample& out) {
-    if (!e.net_resolved) ResolveNet(e);
-    out.host_network = e.host_network;
-    if (!e.net_dev) return;
-    for (int attempt = 0; attempt < 2 && e.net_dev; ++attempt) {
-      auto text = ReadSlot(*e.net_dev, [&]() -> const std::string& { return e.net_path; });
-      if (text.ok()) {
-        auto ifs = ParseNetDev(*text, e.net_path);
-        if (ifs.ok()) {
-          out.net = SumExceptLoopback(*ifs);
-          return;
-        }
-        WarnOnce("parse:net/dev", ifs.status().ToString() +
-                                      " (warned once; pod network "
-                                      "counters stay absent)");
-        return;
-      }
-      // The process left: pick another one of the pod once.
-      Close(*e.net_dev);
-      e.net_dev.reset();
-      ResolveNet(e);
-      out.host_network = e.host_network;
+  // CPU: every tick, or for containers every container_cpu_every_ticks (carried between).
+  void ReadCpu(EntityRead& r, CgroupSample& out) {
+    Entity& e = r.e;
+    if (!ContainerCpuDeferred(e.scope, options)) {
+      ReadCpuFiles(r, out);
+      return;
     }
+    if (e.cpu_round.Due()) {
+      // A new container's second round comes after 1..every ticks, by creation order.
+      e.cpu_round.Restart(options.container_cpu_every_ticks, /*spread=*/true, e.ordinal);
+      CopyCpu(CgroupReadings{}, e.carried);
+      ReadCpuFiles(r, e.carried);
+    }
+    CopyCpu(e.carried, out);
+    e.cpu_round.Tick();
+  }
+
+  static void ReadUsage(EntityRead& r, std::optional<uint64_t>& usage) {
+    r.Read(FileKind::kMemCurrent, Single(usage));
+    r.Read(FileKind::kMemUsageV1, Single(usage));
+  }
+
+  static void ReadPsiFiles(EntityRead& r, CgroupReadings& out) {
+    out.psi_cpu.reset();
+    out.psi_memory.reset();
+    out.psi_io.reset();
+    r.Read(FileKind::kCpuPressure, Psi(out.psi_cpu));
+    r.Read(FileKind::kMemPressure, Psi(out.psi_memory));
+    r.Read(FileKind::kIoPressure, Psi(out.psi_io));
+  }
+
+  // memory.events / memory.oom_control and memory.stat into e.carried; `usage` gives the
+  // working set.
+  static void ReadMemoryRound(EntityRead& r, const std::optional<uint64_t>& usage) {
+    CgroupReadings& c = r.e.carried;
+    CopyMemoryRound(CgroupReadings{}, c);
+    r.Read(FileKind::kMemEvents, [&](std::string_view t, std::string_view src) {
+      auto v = ParseMemoryEventsV2(t, src);
+      if (!v.ok()) return v.status();
+      c.oom_kills = v->oom_kill;
+      c.mem_high_events = v->high;
+      c.mem_max_events = v->max;
+      return Status::Ok();
+    });
+    r.Read(FileKind::kOomControl, [&](std::string_view t, std::string_view src) {
+      auto v = FindKeyedValue(t, "oom_kill", src);
+      if (!v.ok()) return v.status();
+      c.oom_kills = *v;
+      return Status::Ok();
+    });
+    auto working_set = [&](uint64_t inactive_file) {
+      if (usage) c.mem_working_set_bytes = *usage > inactive_file ? *usage - inactive_file : 0;
+    };
+    r.Read(FileKind::kMemStat, [&](std::string_view t, std::string_view src) {
+      auto v = ParseMemoryStatV2(t, src);
+      if (!v.ok()) return v.status();
+      working_set(v->inactive_file);
+      c.mem_pgscan = v->pgscan;
+      c.mem_workingset_refaults = v->workingset_refault;
+      return Status::Ok();
+    });
+    r.Read(FileKind::kMemStatV1, [&](std::string_view t, std::string_view src) {
+      auto v = FindKeyedValue(t, "total_inactive_file", src);
+      if (!v.ok()) return v.status();
+      if (!*v) return Status::InvalidArgument(std::string(src) + ": no 'total_inactive_file' line");
+      working_set(**v);
+      return Status::Ok();
+    });
+  }
+
+  // Memory usage every tick (deferred containers: with their round), the rest every
+  // memory_stat_every_ticks (containers: container_detail_every_ticks, PSI included).
+  void ReadMemory(EntityRead& r, CgroupSample& out) {
+    Entity& e = r.e;
+    const bool deferred = ContainerDetailDeferred(e.scope, options);
+    std::optional<uint64_t> usage;
+    if (!deferred) ReadUsage(r, usage);
+    if (e.memory_round.Due() && !r.vanished) {
+      const int every = deferred ? options.container_detail_every_ticks
+                                 : std::max(1, options.memory_stat_every_ticks);
+      e.memory_round.Restart(every, /*spread=*/deferred, e.ordinal);
+      if (deferred) {
+        e.carried.mem_usage_bytes.reset();
+        ReadUsage(r, e.carried.mem_usage_bytes);
+        usage = e.carried.mem_usage_bytes;
+        ReadPsiFiles(r, e.carried);
+      }
+      ReadMemoryRound(r, usage);
+    }
+    e.memory_round.Tick();
+    out.mem_usage_bytes = deferred ? e.carried.mem_usage_bytes : usage;
+    CopyMemoryRound(e.carried, out);
+  }
+
+  // Limits every limits_every_ticks, carried between reads.
+  void ReadLimits(EntityRead& r, CgroupSample& out) {
+    Entity& e = r.e;
+    CgroupReadings& c = e.carried;
+    if (e.limits_round.Due() && !r.vanished) {
+      e.limits_round.Restart(std::max(1, options.limits_every_ticks), /*spread=*/false, 0);
+      c.cpu_limit_cores.reset();
+      c.mem_limit_bytes.reset();
+      r.Read(FileKind::kCpuMax, [&](std::string_view t, std::string_view src) {
+        auto v = ParseCpuMax(t, src);
+        if (!v.ok()) return v.status();
+        c.cpu_limit_cores = *v;
+        return Status::Ok();
+      });
+      std::string quota;
+      if (r.Read(FileKind::kCfsQuota, [&](std::string_view t, std::string_view) {
+            quota = std::string(t);
+            return Status::Ok();
+          })) {
+        r.Read(FileKind::kCfsPeriod, [&](std::string_view t, std::string_view src) {
+          auto v = ParseCfsQuota(quota, t, src);
+          if (!v.ok()) return v.status();
+          c.cpu_limit_cores = *v;
+          return Status::Ok();
+        });
+      }
+      r.Read(FileKind::kMemMax, [&](std::string_view t, std::string_view src) {
+        auto v = ParseMemoryMax(t, src);
+        if (!v.ok()) return v.status();
+        c.mem_limit_bytes = *v;
+        return Status::Ok();
+      });
+      r.Read(FileKind::kMemLimitV1, [&](std::string_view t, std::string_view src) {
+        auto v = ParseV1MemoryLimit(t, src);
+        if (!v.ok()) return v.status();
+        c.mem_limit_bytes = *v;
+        return Status::Ok();
+      });
+    }
+    e.limits_round.Tick();
+    out.cpu_limit_cores = c.cpu_limit_cores;
+    out.mem_limit_bytes = c.mem_limit_bytes;
   }
 };
 
@@ -1003,12 +496,20 @@ CgroupSampler& CgroupSampler::operator=(CgroupSampler&&) noexcept = default;
 CgroupSampler::~CgroupSampler() = default;
 
 Result<CgroupSampler> CgroupSampler::Open(const HostPaths& paths, CgroupOptions options) {
+  auto budget = KeptFileBudget::Create(options.max_open_files, options.raise_open_file_limit);
+  return Open(paths, std::move(options), std::move(budget));
+}
+
+Result<CgroupSampler> CgroupSampler::Open(const HostPaths& paths, CgroupOptions options,
+                                          std::shared_ptr<KeptFileBudget> budget) {
   auto state = std::make_unique<State>();
   state->paths = paths;
   state->options = std::move(options);
   if (state->options.rescan_every_ticks < 1) state->options.rescan_every_ticks = 1;
-  state->open_budget = OpenFileBudget(state->options);
-  JOSTLE_RETURN_IF_ERROR(state->DetectLayout());
+  auto layout = DetectLayout(paths.cgroup, state->options.self_cgroup_file, state->warnings);
+  if (!layout.ok()) return layout.status();
+  state->layout = std::move(*layout);
+  state->budget = std::move(budget);
   state->Scan();
   return CgroupSampler(std::move(state));
 }
@@ -1102,10 +603,11 @@ void CgroupSampler::Read(std::vector<CgroupSample>& out) {
   }
   out.resize(kept);
   s.stats.cgroups = s.entities.size();
+  s.UpdateOpenStats();
 }
 
 const std::map<std::string, std::string>& CgroupSampler::host_facts() const {
-  return state_->facts;
+  return state_->layout.facts;
 }
 
 const CgroupSamplerStats& CgroupSampler::stats() const { return state_->stats; }

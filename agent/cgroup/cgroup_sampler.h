@@ -35,8 +35,9 @@
 //     dropped in favour of the named one.
 //
 // Metrics, per cgroup (units and sources as in jostle/sample.h):
-//   v2: cpu.stat, cpu.max, memory.current, memory.max, memory.stat (inactive_file),
-//       memory.events (oom_kill), cpu.pressure, memory.pressure, io.pressure.
+//   v2: cpu.stat, cpu.max, memory.current, memory.max, memory.stat (inactive_file, pgscan,
+//       workingset_refault*), memory.events (oom_kill, high, max), cpu.pressure,
+//       memory.pressure, io.pressure.
 //   v1: cpuacct.usage (else cpuacct.usage_user + cpuacct.usage_sys), cpu.stat,
 //       cpu.cfs_quota_us / cpu.cfs_period_us, memory.usage_in_bytes,
 //       memory.limit_in_bytes, memory.stat (total_inactive_file), memory.oom_control
@@ -56,7 +57,7 @@
 //   every tick          cpu.stat / cpuacct.usage of every cgroup (containers': every
 //                       container_cpu_every_ticks, default 1); memory usage and PSI of
 //                       pods and plain cgroups; pods' net/dev.
-//   every N ticks       memory.stat and the OOM kill counter (N = memory_stat_every_ticks,
+//   every N ticks       memory.stat and memory.events (N = memory_stat_every_ticks,
 //                       5): memory.stat forces a kernel stats flush. Containers: memory
 //                       usage, memory.stat, OOM kills and PSI together every
 //                       container_detail_every_ticks (10), spread over the ticks by
@@ -71,23 +72,26 @@
 //   steps and N ticks' worth on a step: derive container PSI rates over windows of at
 //   least N ticks (Prometheus rate() over >= N intervals does).
 //
-// Files are kept open and re-read with pread at offset 0 into one buffer shared by all
-// files. Files read every tick may use all of max_open_files descriptors, files read every
-// N ticks three quarters of it less what the every-tick files need (those come first), limits are
-// never kept; the rest (or everything after an EMFILE) is opened, read and closed when due. The
-// budget is also capped at half the soft RLIMIT_NOFILE, which Open raises toward the hard limit
-// when raise_open_file_limit is set. Kernel memory: a kept cgroupfs (kernfs) file holds a
-// page-sized seq_file buffer in the kernel from its first read until it is closed, besides its
-// struct file: ~5.5 KiB per file (1.4 KiB at open, 4.1 KiB more at the first read, measured in
-// memory.kmem.usage_in_bytes on this project's hybrid host; bench/BENCHMARKS.md), charged to this
-// process's memory cgroup: 100 pods x 5 containers keep about 3250 files open with the default
-// budget (about 17 MiB of kernel memory); lower max_open_files (jostle-agent --max-open-files) to
-// trade CPU for it.
+// Files are kept open (agent/procfs/kept_file.h) and re-read with pread at offset 0 into one
+// buffer shared by all files. Files read every tick may use all of max_open_files descriptors,
+// files read every N ticks three quarters of it less what the every-tick files need (those come
+// first), limits are never kept; the rest (or everything after an EMFILE) is opened, read and
+// closed when due. The budget is also capped at half the soft RLIMIT_NOFILE, which Open raises
+// toward the hard limit when raise_open_file_limit is set. Kernel memory: a kept cgroupfs (kernfs)
+// file holds a page-sized seq_file buffer in the kernel from its first read until it is closed,
+// besides its struct file: ~5.5 KiB per file (1.4 KiB at open, 4.1 KiB more at the first read,
+// measured in memory.kmem.usage_in_bytes on this project's hybrid host; bench/BENCHMARKS.md),
+// charged to this process's memory cgroup: 100 pods x 5 containers keep about 3250 files open with
+// the default budget (about 17 MiB of kernel memory); lower max_open_files (jostle-agent
+// --max-open-files) to trade CPU for it.
 //
 // A missing or malformed file leaves its fields nullopt and logs one warning per file kind
 // for the life of the sampler. A cgroup whose directory disappears between listing and
 // reading is dropped from that tick on and counted in CgroupSamplerStats::vanished,
 // without a warning.
+//
+// Parts: cgroup_layout.h (hierarchies), cgroup_tree.h (the walk), read_schedule.h (file
+// kinds and rates), pod_network.h (a pod's network namespace), kept_file.h (the budget).
 //
 // Not thread-safe: one thread calls Read.
 #pragma once
@@ -100,6 +104,7 @@
 #include <vector>
 
 #include "agent/procfs/host_paths.h"
+#include "agent/procfs/kept_file.h"
 #include "jostle/sample.h"
 #include "jostle/status.h"
 
@@ -146,7 +151,8 @@ struct CgroupSamplerStats {
   uint64_t scans = 0;              // tree listings, Open's included
   uint64_t vanished = 0;           // cgroups dropped because their directory went away mid-read
   size_t cgroups = 0;              // series known after the last scan (pods + containers + plain)
-  size_t open_files = 0;           // files kept open now
+  size_t open_files = 0;           // files kept open now within the budget (by every reader
+                                   // sharing it)
   size_t open_periodic_files = 0;  // of which files read every few ticks
 };
 
@@ -154,7 +160,12 @@ class CgroupSampler {
  public:
   // Detects the layout under paths.cgroup and lists the trees once. Errors: NotFound when
   // paths.cgroup does not exist, Unsupported when it holds no cgroup hierarchy.
+  // The files are kept within a budget of its own (options.max_open_files).
   static Result<CgroupSampler> Open(const HostPaths& paths, CgroupOptions options);
+  // As above, keeping files open within `budget`, which other readers share (Sampler::Open
+  // gives the node reader the same one); options.max_open_files is then the budget's.
+  static Result<CgroupSampler> Open(const HostPaths& paths, CgroupOptions options,
+                                    std::shared_ptr<KeptFileBudget> budget);
 
   // One sample per pod, container and plain cgroup, ordered by (scope, id). Never fails as a
   // whole: unreadable metrics are nullopt, vanished cgroups are left out. Only pod_uid,

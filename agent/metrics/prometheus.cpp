@@ -1,5 +1,6 @@
 #include "agent/metrics/prometheus.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "jostle/sample_fields.h"
 
 namespace jostle::agent {
 
@@ -287,45 +290,7 @@ constexpr NetFamilies kPodNet{{
       "Transmit errors in the pod's network namespace (lo excluded)."}},
 }};
 
-// --- Cgroup families ---
-constexpr Family kCpuUsage{"jostle_container_cpu_usage_seconds_total", Type::kCounter,
-                           "CPU time used by the cgroup (cpu.stat usage_usec or cpuacct.usage)."};
-constexpr Family kCpuPeriods{"jostle_container_cpu_cfs_periods_total", Type::kCounter,
-                             "CFS enforcement periods elapsed (nr_periods)."};
-constexpr Family kCpuThrottledPeriods{"jostle_container_cpu_cfs_throttled_periods_total",
-                                      Type::kCounter,
-                                      "CFS periods in which the cgroup was throttled "
-                                      "(nr_throttled)."};
-constexpr Family kCpuThrottledTime{"jostle_container_cpu_cfs_throttled_seconds_total",
-                                   Type::kCounter,
-                                   "Time the cgroup was throttled (throttled_usec or "
-                                   "throttled_time)."};
-constexpr Family kCpuLimit{"jostle_container_cpu_limit_cores", Type::kGauge,
-                           "CPU limit in cores (quota / period); absent when unlimited."};
-constexpr Family kMemUsage{"jostle_container_memory_usage_bytes", Type::kGauge,
-                           "Memory charged to the cgroup (memory.current or "
-                           "memory.usage_in_bytes)."};
-constexpr Family kMemWorkingSet{"jostle_container_memory_working_set_bytes", Type::kGauge,
-                                "Memory usage minus inactive file cache."};
-constexpr Family kMemLimit{"jostle_container_memory_limit_bytes", Type::kGauge,
-                           "Memory limit (memory.max or limit_in_bytes); absent when "
-                           "unlimited."};
-constexpr Family kOomKills{"jostle_container_oom_kills_total", Type::kCounter,
-                           "Processes killed by the OOM killer in the cgroup."};
-constexpr Family kCgroupPsi[3][2] = {
-    {{"jostle_container_pressure_cpu_some_seconds_total", Type::kCounter,
-      "Time some tasks of the cgroup stalled waiting for CPU (cpu.pressure)."},
-     {"jostle_container_pressure_cpu_full_seconds_total", Type::kCounter,
-      "Time all non-idle tasks of the cgroup stalled waiting for CPU (cpu.pressure)."}},
-    {{"jostle_container_pressure_memory_some_seconds_total", Type::kCounter,
-      "Time some tasks of the cgroup stalled waiting for memory (memory.pressure)."},
-     {"jostle_container_pressure_memory_full_seconds_total", Type::kCounter,
-      "Time all non-idle tasks of the cgroup stalled waiting for memory (memory.pressure)."}},
-    {{"jostle_container_pressure_io_some_seconds_total", Type::kCounter,
-      "Time some tasks of the cgroup stalled waiting for I/O (io.pressure)."},
-     {"jostle_container_pressure_io_full_seconds_total", Type::kCounter,
-      "Time all non-idle tasks of the cgroup stalled waiting for I/O (io.pressure)."}},
-};
+// --- Cgroup families: the rows of jostle/sample_fields.h, then the pod network and info ---
 constexpr Family kPodInfo{"jostle_pod_info", Type::kGauge,
                           "Always 1: the pod's QoS class and selected labels."};
 
@@ -417,34 +382,37 @@ Labels PodInfoLabels(const CgroupSample& c, const std::string& node) {
 }
 
 // The cgroup families in the order a cgroup's series are added; a family's place in the
-// output is the first cgroup (in sample order) that has it, then this order.
-enum CgroupField : uint8_t {
-  kFieldCpuUsage,
-  kFieldCpuPeriods,
-  kFieldCpuThrottledPeriods,
-  kFieldCpuThrottledTime,
-  kFieldCpuLimit,
-  kFieldMemUsage,
-  kFieldMemWorkingSet,
-  kFieldMemLimit,
-  kFieldOomKills,
-  kFieldPsiFirst,                       // [cpu, memory, io] x [some, full]
-  kFieldNetFirst = kFieldPsiFirst + 6,  // [receive, transmit] x [bytes, packets, drops, errors]
-  kFieldPodInfo = kFieldNetFirst + 8,
-  kCgroupFields,
-};
+// output is the first cgroup (in sample order) that has it, then this order: the scalars
+// of jostle/sample_fields.h, its PSI files [some, full], the pod network [receive,
+// transmit] x [bytes, packets, drops, errors], jostle_pod_info.
+constexpr int kFieldPsiFirst = static_cast<int>(fields::kCgroupScalarCount);
+constexpr int kFieldNetFirst = kFieldPsiFirst + 2 * static_cast<int>(fields::kCgroupPsiCount);
+constexpr int kFieldPodInfo = kFieldNetFirst + 8;
+constexpr int kCgroupFields = kFieldPodInfo + 1;
 
-const Family& CgroupFamily(int field) {
-  static const Family* const kFamilies[kCgroupFields] = {
-      &kCpuUsage,        &kCpuPeriods,      &kCpuThrottledPeriods, &kCpuThrottledTime,
-      &kCpuLimit,        &kMemUsage,        &kMemWorkingSet,       &kMemLimit,
-      &kOomKills,        &kCgroupPsi[0][0], &kCgroupPsi[0][1],     &kCgroupPsi[1][0],
-      &kCgroupPsi[1][1], &kCgroupPsi[2][0], &kCgroupPsi[2][1],     &kPodNet.f[0][0],
-      &kPodNet.f[0][1],  &kPodNet.f[0][2],  &kPodNet.f[0][3],      &kPodNet.f[1][0],
-      &kPodNet.f[1][1],  &kPodNet.f[1][2],  &kPodNet.f[1][3],      &kPodInfo,
-  };
-  return *kFamilies[field];
+constexpr Type TypeOf(fields::Kind kind) {
+  return kind == fields::Kind::kCounter ? Type::kCounter : Type::kGauge;
 }
+
+constexpr std::array<Family, kCgroupFields> MakeCgroupFamilies() {
+  std::array<Family, kCgroupFields> out{};
+  size_t i = 0;
+  for (const fields::Scalar& f : fields::kCgroupScalars) {
+    out[i++] = {f.family, TypeOf(f.kind), f.help};
+  }
+  for (const fields::Psi& p : fields::kCgroupPsi) {
+    out[i++] = {p.some_family, Type::kCounter, p.some_help};
+    out[i++] = {p.full_family, Type::kCounter, p.full_help};
+  }
+  for (const auto& direction : kPodNet.f) {
+    for (const Family& f : direction) out[i++] = f;
+  }
+  out[i++] = kPodInfo;
+  return out;
+}
+constexpr std::array<Family, kCgroupFields> kCgroupFamilies = MakeCgroupFamilies();
+
+const Family& CgroupFamily(int field) { return kCgroupFamilies[static_cast<size_t>(field)]; }
 
 // One series value: absent, an integer, or a float (seconds from microseconds, cores).
 struct Value {
@@ -461,34 +429,21 @@ Value Micros(const std::optional<uint64_t>& us) {
 }
 
 Value CgroupValue(const CgroupSample& c, int field) {
-  switch (field) {
-    case kFieldCpuUsage:
-      return Micros(c.cpu_usage_us);
-    case kFieldCpuPeriods:
-      return Uint(c.cpu_periods);
-    case kFieldCpuThrottledPeriods:
-      return Uint(c.cpu_throttled_periods);
-    case kFieldCpuThrottledTime:
-      return Micros(c.cpu_throttled_us);
-    case kFieldCpuLimit:
-      return c.cpu_limit_cores ? Value{Value::Kind::kDouble, 0, *c.cpu_limit_cores} : Value{};
-    case kFieldMemUsage:
-      return Uint(c.mem_usage_bytes);
-    case kFieldMemWorkingSet:
-      return Uint(c.mem_working_set_bytes);
-    case kFieldMemLimit:
-      return Uint(c.mem_limit_bytes);
-    case kFieldOomKills:
-      return Uint(c.oom_kills);
-    case kFieldPodInfo:
-      return c.scope == Scope::kPod ? Value{Value::Kind::kUint, 1, 0} : Value{};
-    default:
-      break;
+  if (field < kFieldPsiFirst) {
+    const fields::Scalar& f = fields::kCgroupScalars[field];
+    if (f.f64 != nullptr) {
+      const std::optional<double>& v = c.*f.f64;
+      return v ? Value{Value::Kind::kDouble, 0, *v} : Value{};
+    }
+    const std::optional<uint64_t>& v = c.*f.u64;
+    return f.unit == fields::Unit::kMicroseconds ? Micros(v) : Uint(v);
+  }
+  if (field == kFieldPodInfo) {
+    return c.scope == Scope::kPod ? Value{Value::Kind::kUint, 1, 0} : Value{};
   }
   if (field < kFieldNetFirst) {
-    const std::optional<PsiTotals>& psi = (field - kFieldPsiFirst) / 2 == 0   ? c.psi_cpu
-                                          : (field - kFieldPsiFirst) / 2 == 1 ? c.psi_memory
-                                                                              : c.psi_io;
+    const std::optional<PsiTotals>& psi =
+        c.*fields::kCgroupPsi[(field - kFieldPsiFirst) / 2].member;
     if (!psi) return {};
     return Micros((field - kFieldPsiFirst) % 2 == 0 ? psi->some_us : psi->full_us);
   }

@@ -15,9 +15,9 @@
 //   jostle_node_tcp_out_segments_total, jostle_node_tcp_retransmitted_segments_total
 //   jostle_node_load1, jostle_node_load5, jostle_node_load15   gauge
 //
-// Cgroups (jostle::CgroupSample). Pods, containers and plain cgroups share one set of
-// families and one label set, so a query can sum containers into pods or compare a pod
-// with a systemd service:
+// Cgroups (jostle::CgroupSample; names, types and help from jostle/sample_fields.h). Pods,
+// containers and plain cgroups share one set of families and one label set, so a query can
+// sum containers into pods or compare a pod with a systemd service:
 //   scope      "pod" | "container" | "cgroup"
 //   id         the series identity: the pod UID (scope pod), "<pod uid>/<container id>"
 //              (scope container), the cgroup path (scope cgroup)
@@ -32,6 +32,11 @@
 //   jostle_container_memory_working_set_bytes                   gauge
 //   jostle_container_memory_limit_bytes                         gauge (absent: unlimited)
 //   jostle_container_oom_kills_total                            counter
+//   jostle_container_memory_high_events_total                   counter (memory.events high)
+//   jostle_container_memory_max_events_total                    counter (memory.events max)
+//   jostle_container_memory_pages_scanned_total                 counter (memory.stat pgscan)
+//   jostle_container_memory_workingset_refaults_total           counter (memory.stat
+//              workingset_refault*); these four on cgroup v2 only
 //   jostle_container_pressure_{cpu,memory,io}_{some,full}_seconds_total  counter
 //   jostle_pod_network_{receive,transmit}_{bytes,packets,drops,errors}_total  counter, the
 //              sum over the pod's own network namespace (absent for hostNetwork pods)

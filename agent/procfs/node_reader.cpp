@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/procfs/kept_file.h"
 #include "agent/procfs/loadavg.h"
 #include "agent/procfs/meminfo.h"
 #include "agent/procfs/net_dev.h"
@@ -41,6 +42,33 @@ struct NodeReader::State {
   std::map<std::string, OpenFile> speed;
   std::map<std::string, std::string> facts;
   uint64_t read_errors = 0;
+  // The agent's budget of kept files, when shared (NodeReader::Open with a budget): the
+  // node's files are kept whatever it holds and charged to it first.
+  std::shared_ptr<KeptFileBudget> budget;
+  size_t charged = 0;  // files charged to budget
+
+  ~State() {
+    if (budget) Charge(0);
+  }
+
+  // Charges the budget with the files kept open now.
+  void ChargeOpenFiles() {
+    if (!budget) return;
+    size_t open = 0;
+    for (const Source* src :
+         {&stat, &meminfo, &loadavg, &net_dev, &net_snmp, &psi_cpu, &psi_memory, &psi_io}) {
+      open += src->file.is_open() ? 1 : 0;
+    }
+    for (const auto& [name, file] : speed) open += file.is_open() ? 1 : 0;
+    Charge(open);
+  }
+  void Charge(size_t open) {
+    for (; charged < open; ++charged) budget->Opened(ReadRate::kEveryTick);
+    for (; charged > open; --charged) budget->Closed(ReadRate::kEveryTick);
+    budget->AddEveryTickDemand(static_cast<ptrdiff_t>(open) - static_cast<ptrdiff_t>(demand));
+    demand = open;
+  }
+  size_t demand = 0;  // every-tick demand added to budget
 
   void Warn(Source& src, const Status& status) {
     ++read_errors;
@@ -198,6 +226,7 @@ struct NodeReader::State {
           sample.net.push_back(std::move(c));
         }
         speed = std::move(still_present);
+        ChargeOpenFiles();
       }
     }
     if (auto text = ReadSource(net_snmp)) {
@@ -231,13 +260,21 @@ struct NodeReader::State {
   }
 };
 
-Result<NodeReader> NodeReader::Open(const HostPaths& paths) {
+Result<NodeReader> NodeReader::Open(const HostPaths& paths) { return Open(paths, nullptr); }
+
+Result<NodeReader> NodeReader::Open(const HostPaths& paths,
+                                    std::shared_ptr<KeptFileBudget> budget) {
   long clk_tck = ::sysconf(_SC_CLK_TCK);
   if (clk_tck <= 0) return Status::FromErrno(errno, "sysconf(_SC_CLK_TCK)");
-  return Open(paths, clk_tck);
+  return Open(paths, clk_tck, std::move(budget));
 }
 
 Result<NodeReader> NodeReader::Open(const HostPaths& paths, long clk_tck) {
+  return Open(paths, clk_tck, nullptr);
+}
+
+Result<NodeReader> NodeReader::Open(const HostPaths& paths, long clk_tck,
+                                    std::shared_ptr<KeptFileBudget> budget) {
   if (clk_tck <= 0) {
     return Status::InvalidArgument("clock tick rate must be positive, got " +
                                    std::to_string(clk_tck));
@@ -253,6 +290,8 @@ Result<NodeReader> NodeReader::Open(const HostPaths& paths, long clk_tck) {
   state->OpenSource(state->loadavg, paths.proc + "/loadavg");
   state->DetectPsi();
   state->OpenNetwork();
+  state->budget = std::move(budget);
+  state->ChargeOpenFiles();
   return NodeReader(std::move(state));
 }
 

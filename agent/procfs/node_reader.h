@@ -21,6 +21,7 @@
 #include <string>
 
 #include "agent/procfs/host_paths.h"
+#include "agent/procfs/kept_file.h"
 #include "jostle/sample.h"
 #include "jostle/status.h"
 
@@ -34,6 +35,12 @@ class NodeReader {
   static Result<NodeReader> Open(const HostPaths& paths);
   // As above with an explicit USER_HZ (for fixture trees recorded on another host).
   static Result<NodeReader> Open(const HostPaths& paths, long clk_tck);
+  // As above, charging the files kept open to `budget` (kept_file.h), which the cgroup
+  // sampler shares: the node's dozen files are kept whatever the budget holds, and the
+  // cgroup files get what is left. A null budget charges nothing.
+  static Result<NodeReader> Open(const HostPaths& paths, std::shared_ptr<KeptFileBudget> budget);
+  static Result<NodeReader> Open(const HostPaths& paths, long clk_tck,
+                                 std::shared_ptr<KeptFileBudget> budget);
 
   // One reading of every node metric. Fields whose source failed are nullopt.
   NodeSample Read();

@@ -43,9 +43,11 @@ void ApplyPodNames(const PodDirectory& pods, std::vector<CgroupSample>& samples)
 
 Result<std::unique_ptr<Sampler>> Sampler::Open(const HostPaths& paths, CgroupOptions options,
                                                const PodDirectory* pods) {
-  auto node = NodeReader::Open(paths);
+  // One budget of kept files for both readers; the node's come first.
+  auto budget = KeptFileBudget::Create(options.max_open_files, options.raise_open_file_limit);
+  auto node = NodeReader::Open(paths, budget);
   if (!node.ok()) return node.status();
-  auto cgroups = CgroupSampler::Open(paths, std::move(options));
+  auto cgroups = CgroupSampler::Open(paths, std::move(options), std::move(budget));
   if (!cgroups.ok()) return cgroups.status();
   return std::unique_ptr<Sampler>(
       new Sampler(std::move(node).value(), std::move(cgroups).value(), pods));

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/run_identity.h"
 #include "collector/report/report.h"
@@ -197,12 +198,18 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, R
   if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
   auto form = ReportFormParam(request);
   if (!form.ok()) return ErrorResponse(form.status());
-  // Requests for a run being built already wait for that build and take no slot.
+  const std::string rejudge = request.Query("rejudge", "0");
+  if (rejudge != "0" && rejudge != "1") {
+    return ErrorResponse(Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) +
+                                                 "': expected 0 or 1"));
+  }
+  // Requests for a report being built already wait for that build and take no slot.
   ReportSlots::Slot slot;
-  auto report = shared.Get(run, [&]() -> Result<RunReport> {
+  auto report = shared.Get(run + (rejudge == "1" ? "?rejudge" : ""), [&]() -> Result<RunReport> {
     slot = slots.TryAcquire();
     if (!slot) return Status::ResourceExhausted("every report slot is taken");
-    return BuildRunReport(store.samples(), store.results(), run, config);
+    return ReadRunReport(store.samples(), store.results(), run, config,
+                         rejudge == "1" ? JudgementRead::kRejudge : JudgementRead::kAsJudged);
   });
   if (!report.ok()) {
     if (report.status().code() == Status::Code::kResourceExhausted) return ReportsBusy(slots);
@@ -312,7 +319,7 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config, ReportSlo
                    const HttpServerRequest& r, const PathParams& p) {
                  return ReportRoute(stores, config, slots, *shared, r, p);
                },
-               {"format", "limit", "offset"});
+               {"format", "rejudge", "limit", "offset"});
   api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,
                [&analytics](const HttpServerRequest& r, const PathParams&) {
                  return DurationsRoute(analytics, r);

@@ -13,15 +13,18 @@
 //       (runs with an upload of that job), commit (runs whose commit starts with it, 4+ hex
 //       digits), since (runs whose first test started, or without test times whose first
 //       upload came, at most D ago). Times are RFC 3339 UTC.
-//   GET /api/v1/runs/{run}/report?format=json|md|html&limit=N&offset=K   (default json)
-//       the run's report (collector/report/REPORT_SCHEMA.md) as application/json,
-//       text/markdown; charset=utf-8 or text/html; charset=utf-8. The JSON is streamed
-//       (chunked) and lists failures[K, K+N) and flaky[K, K+N) (every one without limit),
-//       its "summary" and "page" giving the totals first; the Markdown and HTML show the most
-//       severe failures of each verdict and count the rest. Reports are built and written
-//       on at most ReportSlots' capacity at once: beyond, 503 with Retry-After; requests
-//       for a run whose report is being built share that build (SharedReports). 404 for a run
-//       without results, 400 for a bad run id, format, limit (1..1000000) or offset.
+//   GET /api/v1/runs/{run}/report?format=json|md|html&rejudge=0|1&limit=N&offset=K
+//       (default json, 0) the run's report (collector/report/REPORT_SCHEMA.md) as
+//       application/json, text/markdown; charset=utf-8 or text/html; charset=utf-8. Verdicts
+//       and evidence are those stored with the run when it was judged
+//       (collector/attribution/judgement.h); rejudge=1 computes them with today's history and
+//       the report says so. Never writes to the store. The JSON is streamed (chunked) and
+//       lists failures[K, K+N) and flaky[K, K+N) (every one without limit), its "summary" and
+//       "page" giving the totals first; the Markdown and HTML show the most severe failures
+//       of each verdict and count the rest. Reports are built and written on at most
+//       ReportSlots' capacity at once: beyond, 503 with Retry-After; requests
+//       for a report being built share that build (SharedReports). 404 for a run without
+//       results, 400 for a bad run id, format, rejudge, limit (1..1000000) or offset.
 //   GET /api/v1/tests/durations?per_test=N
 //       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed
 //       runs, ...}; N 1..1000, default 10.

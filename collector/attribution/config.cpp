@@ -77,6 +77,25 @@ Setter VerdictList(std::vector<std::string>* field) {
   };
 }
 
+Setter BaselineName(HistoryConfig::Baseline* field) {
+  return [=](const Json& j, const std::string& key) {
+    using Baseline = HistoryConfig::Baseline;
+    static const std::pair<const char*, Baseline> kNames[] = {
+        {"branch+default", Baseline::kBranchAndDefault},
+        {"branch", Baseline::kBranch},
+        {"all", Baseline::kAll}};
+    if (j.is_string()) {
+      for (const auto& [name, value] : kNames) {
+        if (j.get<std::string>() == name) {
+          *field = value;
+          return Status::Ok();
+        }
+      }
+    }
+    return Status::InvalidArgument(key + ": expected \"branch+default\", \"branch\" or \"all\"");
+  };
+}
+
 Setter Statistic(bool* use_mean) {
   return [=](const Json& j, const std::string& key) {
     if (j == "peak" || j == "mean") {
@@ -94,6 +113,7 @@ Setter RootSetter(AttributionConfig* c) {
                      {"default_interval_s", Number(&c->window.default_interval_s, 0.001, 3600)},
                      {"max_gap_intervals", Number(&c->window.max_gap_intervals, 1, 1e6)},
                      {"statistic", Statistic(&c->window.use_mean)},
+                     {"reconstructed_slack_s", Number(&c->window.reconstructed_slack_s, 0, 3600)},
                  })},
       {"cpu", Section({
                   {"node_busy", Number(&c->cpu.node_busy, 0, kFraction)},
@@ -114,6 +134,9 @@ Setter RootSetter(AttributionConfig* c) {
                       {"drops", Number(&c->network.drops, 1, kHuge)},
                       {"retrans_ratio", Number(&c->network.retrans_ratio, 0, kFraction)},
                   })},
+      {"felt", Section({
+                   {"psi_some", Number(&c->felt.psi_some, 0, kFraction)},
+               })},
       {"culprits", Section({
                        {"max", Integer(&c->culprits.max, 0, 1000)},
                        {"min_share", Number(&c->culprits.min_share, 0, kFraction)},
@@ -121,9 +144,11 @@ Setter RootSetter(AttributionConfig* c) {
       {"history", Section({
                       {"limit", Integer(&c->history.limit, 0, 1e6)},
                       {"max_age_days", Number(&c->history.max_age_days, 0, 36500)},
-                      {"fisher_p", Number(&c->history.fisher_p, 0, kFraction)},
+                      {"alpha", Number(&c->history.alpha, 0, kFraction)},
+                      {"fisher_p", Number(&c->history.alpha, 0, kFraction)},
                       {"min_clear", Integer(&c->history.min_clear, 1, 1e6)},
                       {"min_rate_difference", Number(&c->history.min_rate_difference, 0, 1)},
+                      {"baseline", BaselineName(&c->history.baseline)},
                   })},
       {"retention", Section({
                         {"samples_days", Number(&c->retention.samples_days, 0, 36500)},

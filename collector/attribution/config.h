@@ -25,6 +25,11 @@ struct WindowConfig {
   // Which statistic of a signal over the window is compared with its threshold: the peak
   // of the per-interval values (false) or their mean (true). JSON: "statistic": "peak"|"mean".
   bool use_mean = false;
+  // Reconstructed starts (JUnit without per-test times): when the time the results were
+  // written by is not known (ReportOptions::results_end_ns), a test may have started this
+  // many seconds later than reconstructed, and this much more for every rerun before it in
+  // its file (rerun delays, setup and teardown outside the durations, gaps between suites).
+  double reconstructed_slack_s = 5.0;
 };
 
 // A threshold of 0 switches its signal off.
@@ -51,6 +56,14 @@ struct NetworkThresholds {
   double retrans_ratio = 0.02;  // TCP RetransSegs / OutSegs over the window
 };
 
+// When a node-level signal counts for a test: its own pod or cgroup felt that resource.
+struct FeltConfig {
+  // Own PSI "some" (cpu, memory, io; fraction of wall time, peak over the window) at or
+  // above which the test felt the node's pressure on that resource. 0: node-level signals
+  // count whatever the own cgroup felt.
+  double psi_some = 0.05;
+};
+
 struct CulpritConfig {
   int max = 5;              // culprits listed per failure
   double min_share = 0.01;  // neighbours using less than this share are not listed
@@ -59,13 +72,19 @@ struct CulpritConfig {
 struct HistoryConfig {
   int limit = 200;           // earlier executions of a test read per failure
   double max_age_days = 14;  // older executions are ignored
-  double fisher_p = 0.05;    // two-sided Fisher p at or below which the difference counts
-  // Clear-window executions needed before "contention" or "fails-regardless" is given
-  // (a rerun that passed in this run also counts as one).
+  // One-sided Fisher p at or below which "fails more often in contended windows" counts as
+  // evidence for "contention" (JSON "alpha"; "fisher_p" is its former name).
+  double alpha = 0.05;
+  // Clear-window executions in the history needed before the history gives "contention" or
+  // "fails-regardless" (a rerun that passed in a clear window decides without them).
   int min_clear = 1;
   // A test that fails in clear windows too is "contention" only when its failure rate
   // under contention exceeds its clear-window rate by at least this much (and p is met).
   double min_rate_difference = 0.30;
+  // Which earlier runs are a run's history (those that ended before it started, within
+  // retention.results_days): "branch+default" its branch and the default branch, "branch"
+  // its branch only, "all" every branch. A run without a known branch takes every branch.
+  enum class Baseline { kBranchAndDefault, kBranch, kAll } baseline = Baseline::kBranchAndDefault;
 };
 
 struct RetentionConfig {
@@ -82,6 +101,7 @@ struct AttributionConfig {
   MemoryThresholds memory;
   IoThresholds io;
   NetworkThresholds network;
+  FeltConfig felt;
   CulpritConfig culprits;
   HistoryConfig history;
   RetentionConfig retention;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -18,6 +19,9 @@ namespace jostle::collector {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kSecondNs = 1'000'000'000;
+// A window with an uncertain start is judged at most at this many placements.
+constexpr int64_t kMaxPlacements = 60;
 constexpr size_t kMaxTimelineGroups = 6;
 
 int64_t EndOf(const TestExecution& e) {
@@ -181,7 +185,44 @@ std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& 
   q.pod_namespace = e.pod_namespace;
   q.pod_name = e.pod_name;
   q.self_cgroup = options.self_cgroup;
+  q.own_ancestors = options.self_ancestors;
   return q;
+}
+
+std::vector<int64_t> StartUncertainty(const std::vector<TestExecution>& executions,
+                                      const ReportOptions& options, const WindowConfig& config) {
+  constexpr int64_t kMaxUncertaintyNs = 3600 * kSecondNs;
+  std::vector<int64_t> out(executions.size(), 0);
+  std::map<std::pair<int64_t, std::string>, std::vector<size_t>> chains;  // (upload, job)
+  for (size_t i = 0; i < executions.size(); ++i) {
+    const TestExecution& e = executions[i];
+    if (e.timing_approximate && e.start_ns) chains[{e.upload_id, e.job}].push_back(i);
+  }
+  for (auto& [key, chain] : chains) {
+    std::stable_sort(chain.begin(), chain.end(), [&](size_t a, size_t b) {
+      const TestExecution& x = executions[a];
+      const TestExecution& y = executions[b];
+      return std::tie(*x.start_ns, x.attempt) < std::tie(*y.start_ns, y.attempt);
+    });
+    int64_t later_ns = 0;  // durations of this member and every later one
+    for (size_t k = chain.size(); k-- > 0;) {
+      const TestExecution& e = executions[chain[k]];
+      later_ns += EndOf(e) - *e.start_ns;
+      if (options.results_end_ns) {
+        out[chain[k]] = *options.results_end_ns - *e.start_ns - later_ns;
+      }
+    }
+    int reruns = 0;
+    for (size_t index : chain) {
+      const TestExecution& e = executions[index];
+      if (e.attempt > 0) ++reruns;
+      if (!options.results_end_ns) {
+        out[index] = static_cast<int64_t>(config.reconstructed_slack_s * (1 + reruns) * 1e9);
+      }
+      out[index] = std::clamp<int64_t>(out[index], 0, kMaxUncertaintyNs);
+    }
+  }
+  return out;
 }
 
 std::optional<bool> ClassifyWindow(const NodeRates& rates, const WindowQuery& q,
@@ -202,10 +243,20 @@ struct WindowResult {
   bool node_read = false;      // samples of the node were read (there may be none)
   Signals signals;             // without a read: only the window bounds (unpadded)
   std::string no_data_reason;  // set when !node_read or signals.node_points == 0
+  // An uncertain start: whether the window was contended at each placement over the span
+  // (shift 0 first); nullopt where no samples cover it. Empty for an exact start.
+  std::vector<std::optional<bool>> placements;
 };
 
+// The query `q` with its start `uncertainty_ns` later at most: the span every placement of
+// its window lies in.
+WindowQuery Span(WindowQuery q, int64_t uncertainty_ns) {
+  q.end_ns += uncertainty_ns;
+  return q;
+}
+
 WindowResult WindowOf(const std::string& node, const NodeRates* rates, const WindowQuery& q,
-                      const WindowConfig& config) {
+                      const AttributionConfig& config, int64_t uncertainty_ns) {
   WindowResult w;
   if (rates == nullptr) {
     w.signals.window_start_ns = q.start_ns;
@@ -214,17 +265,46 @@ WindowResult WindowOf(const std::string& node, const NodeRates* rates, const Win
     return w;
   }
   w.node_read = true;
-  w.signals = WindowSignalsFromRates(*rates, q, config);
+  w.signals = WindowSignalsFromRates(*rates, q, config.window);
   if (w.signals.node_points == 0) {
     w.no_data_reason = NoDataReason(node, rates->frame.get(), w.signals);
+    return w;
+  }
+  if (uncertainty_ns <= 0) return w;
+  int64_t step = std::max(rates->interval_ns, uncertainty_ns / (kMaxPlacements - 1) + 1);
+  for (int64_t shift = 0;; shift = std::min(shift + step, uncertainty_ns)) {
+    WindowQuery placed = q;
+    placed.start_ns += shift;
+    placed.end_ns += shift;
+    w.placements.push_back(ClassifyWindow(*rates, placed, config));
+    if (shift == uncertainty_ns) break;
   }
   return w;
+}
+
+// Whether the window was contended: at every placement, when its start is uncertain
+// (nullopt when some but not all placements were; `contended_placements` counts them).
+std::optional<bool> ContendedOver(const WindowResult& w, const WindowAssessment& nominal,
+                                  int* contended_placements) {
+  *contended_placements = 0;
+  if (w.placements.empty()) return nominal.contended;
+  int clear = 0;
+  for (const std::optional<bool>& p : w.placements) {
+    if (p == true) ++*contended_placements;
+    if (p == false) ++clear;
+  }
+  if (clear == 0 && *contended_placements > 0) return true;
+  if (*contended_placements == 0) return false;
+  return std::nullopt;
 }
 
 // Where Attribute finds the windows it judges and the timelines it draws.
 struct WindowSource {
   // The window `q` of execution `e` (which has a start time) on e.node.
-  std::function<WindowResult(const TestExecution& e, const WindowQuery& q)> window;
+  // `uncertainty_ns`: how much later it may have started (StartUncertainty).
+  std::function<WindowResult(const TestExecution& e, const WindowQuery& q,
+                             int64_t uncertainty_ns)>
+      window;
   // The node's timeline over the run [start_ns, end_ns] and its padding, without marks;
   // nullopt when no samples of the node were read.
   std::function<std::optional<NodeTimeline>(const std::string& node, int64_t start_ns,
@@ -273,12 +353,18 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
   report.executions = static_cast<int>(executions.size());
   report.tests = static_cast<int>(groups.size());
 
+  const std::vector<int64_t> uncertainty = StartUncertainty(executions, options, config.window);
+  auto uncertainty_of = [&](const TestExecution& e) {
+    return uncertainty[static_cast<size_t>(&e - executions.data())];
+  };
+  // An uncertain window contended only at some placements classifies as neither.
   auto classify = [&](const TestExecution& e) -> std::optional<bool> {
     auto q = QueryOf(e, options);
     if (!q) return std::nullopt;
-    WindowResult w = source.window(e, *q);
+    WindowResult w = source.window(e, *q, uncertainty_of(e));
     if (!w.node_read || w.signals.node_points == 0) return std::nullopt;
-    return AssessWindow(w.signals, config).contended;
+    int contended_placements = 0;
+    return ContendedOver(w, AssessWindow(w.signals, config), &contended_placements);
   };
 
   auto judge = [&](const Group& g, const TestExecution& e, bool rerun_passed) {
@@ -314,29 +400,50 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
     if (auto h = history.find(e.test_id); h != history.end()) {
       for (const HistoryEntry& entry : h->second) add(entry.outcome, entry.contended);
     }
+    bool rerun_passed_clear = false;
     for (const TestExecution* other : g.attempts) {
-      if (other != &e) add(other->outcome, classify(*other));
+      if (other == &e) continue;
+      std::optional<bool> contended = classify(*other);
+      add(other->outcome, contended);
+      if (other->outcome == Outcome::kPassed && contended == false) rerun_passed_clear = true;
     }
 
     auto q = QueryOf(e, options);
     bool has_data = false;
+    std::optional<bool> contended;
+    int placements = 0, placements_contended = 0;
     if (e.node.empty()) {
       f.reason = e.pod_name.empty() ? "node unknown: the results name neither a node nor a pod"
                                     : "pod unknown: no agent has reported pod " + f.pod;
     } else if (!q) {
       f.reason = "no start time: the result file gives no timestamp for this test";
     } else {
-      WindowResult w = source.window(e, *q);
+      WindowResult w = source.window(e, *q, uncertainty_of(e));
       f.signals = std::move(w.signals);
       if (!w.node_read || f.signals.node_points == 0) {
         f.reason = std::move(w.no_data_reason);
       } else {
         has_data = true;
         f.assessment = AssessWindow(f.signals, config);
+        contended = ContendedOver(w, f.assessment, &placements_contended);
+        placements = static_cast<int>(w.placements.size());
       }
     }
-    f.verdict = DecideVerdict(has_data, f.assessment.contended, counts, rerun_passed,
-                              config.history, &f.evidence);
+    VerdictInput in;
+    in.has_data = has_data;
+    in.contended = contended == true;
+    in.uncertain = has_data && !contended;
+    in.history = counts;
+    in.rerun_passed = rerun_passed;
+    in.rerun_passed_clear = rerun_passed_clear;
+    f.verdict = DecideVerdict(in, config.history, &f.evidence);
+    f.evidence.start_uncertainty_ns = uncertainty_of(e);
+    f.evidence.placements = placements;
+    f.evidence.placements_contended = placements_contended;
+    // A real failure, or a clear window: nobody else is to blame.
+    if (f.verdict == Verdict::kFailsRegardless || f.verdict == Verdict::kNoContention) {
+      f.assessment.culprits.clear();
+    }
     return f;
   };
 
@@ -392,6 +499,27 @@ std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, in
   return out;
 }
 
+// The earlier runs a run's verdicts read (ReportOptions::as_of_run, history.baseline,
+// retention.results_days back from the run's start, or from now for today's history).
+HistoryQuery HistoryQueryOf(std::string_view run, const AttributionConfig& config,
+                            const ReportOptions& options, std::optional<int64_t> run_start) {
+  HistoryQuery q;
+  q.run = run;
+  q.as_of_run = options.as_of_run;
+  q.limit = config.history.limit;
+  using Baseline = HistoryConfig::Baseline;
+  q.branches = config.history.baseline == Baseline::kBranch ? HistoryQuery::Branches::kBranch
+               : config.history.baseline == Baseline::kAll
+                   ? HistoryQuery::Branches::kAny
+                   : HistoryQuery::Branches::kBranchAndDefault;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t from = options.as_of_run && run_start ? *run_start : now;
+  q.since_ns = from - static_cast<int64_t>(config.retention.results_days * 86400e9);
+  return q;
+}
+
 }  // namespace
 
 RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& executions,
@@ -403,9 +531,9 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
     rates.emplace(node, ComputeRates(samples, config.window));
   }
   WindowSource source;
-  source.window = [&](const TestExecution& e, const WindowQuery& q) {
+  source.window = [&](const TestExecution& e, const WindowQuery& q, int64_t uncertainty_ns) {
     auto r = rates.find(e.node);
-    return WindowOf(e.node, r == rates.end() ? nullptr : &r->second, q, config.window);
+    return WindowOf(e.node, r == rates.end() ? nullptr : &r->second, q, config, uncertainty_ns);
   };
   source.timeline = [&](const std::string& node, int64_t start_ns,
                         int64_t end_ns) -> std::optional<NodeTimeline> {
@@ -483,8 +611,10 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
   };
   std::map<std::string, std::vector<HistoryEntry>> history;
   std::vector<Pending> pending;
-  for (const std::string& test_id : judged_tests) {
-    auto earlier = results.TestHistory(test_id, run, config.history.limit);
+  HistoryQuery history_query = HistoryQueryOf(run, config, options, run_start);
+  for (const std::string& test_id : options.read_history ? judged_tests : std::set<std::string>{}) {
+    history_query.test_id = test_id;
+    auto earlier = results.TestHistory(history_query);
     if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
     std::vector<HistoryEntry>& entries = history[test_id];
     for (TestExecution& e : *earlier) {
@@ -529,6 +659,7 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
     const TestExecution* execution = nullptr;  // a run execution, or
     size_t pending = 0;                        // (execution == nullptr) pending[pending]
     WindowQuery query;
+    int64_t uncertainty_ns = 0;  // StartUncertainty: the window is judged over its span
     std::pair<int64_t, int64_t> near;
   };
   // Per node: the windows it judges, what to read for them, and what was found.
@@ -558,19 +689,24 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
       r.whole = true;
     }
   }
-  for (const TestExecution& e : *executions) {
+  const std::vector<int64_t> uncertainty = StartUncertainty(*executions, options, config.window);
+  for (size_t i = 0; i < executions->size(); ++i) {
+    const TestExecution& e = (*executions)[i];
     if (!e.start_ns || e.node.empty() || !judged_groups.count({e.job, e.test_id})) continue;
     NodeRead& r = node_reads.at(e.node);
     WindowQuery q = *QueryOf(e, options);
-    if (r.sparse) r.ranges.push_back(around(q.start_ns, q.end_ns));
-    r.windows.push_back({&e, 0, q, near(q.start_ns, q.end_ns, near_margin)});
+    int64_t span_end = q.end_ns + uncertainty[i];
+    if (r.sparse) r.ranges.push_back(around(q.start_ns, span_end));
+    r.windows.push_back({&e, 0, q, uncertainty[i], near(q.start_ns, span_end, near_margin)});
+    // A read of the whole run covers the uncertain span of its last tests too.
+    if (r.whole) r.ranges.push_back(around(q.start_ns, span_end));
   }
   for (size_t k = 0; k < pending.size(); ++k) {
     const Pending& p = pending[k];
     NodeRead& r = node_reads[p.node];
     r.ranges.push_back(around(p.query.start_ns, p.query.end_ns));
     r.windows.push_back(
-        {nullptr, k, p.query,
+        {nullptr, k, p.query, 0,
          near(p.query.start_ns, p.query.end_ns, near_margin + static_cast<int64_t>(interval))});
   }
   std::vector<NodeRead*> work_list;
@@ -599,9 +735,10 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
         rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
         r.results.reserve(r.windows.size());
         for (const Window& w : r.windows) {
-          WindowResult result = WindowOf(r.node, &*rates, w.query, config.window);
+          WindowResult result = WindowOf(r.node, &*rates, w.query, config, w.uncertainty_ns);
           if (result.signals.node_points == 0 ||
-              !WindowCoveredBy(*rates, w.query, config.window, w.near.first, w.near.second)) {
+              !WindowCoveredBy(*rates, Span(w.query, w.uncertainty_ns), config.window,
+                               w.near.first, w.near.second)) {
             rates.reset();
             r.results.clear();
             break;
@@ -615,7 +752,7 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
         rates = ComputeRates(std::make_shared<const SampleFrame>(std::move(*got)), config.window);
         r.results.reserve(r.windows.size());
         for (const Window& w : r.windows) {
-          r.results.push_back(WindowOf(r.node, &*rates, w.query, config.window));
+          r.results.push_back(WindowOf(r.node, &*rates, w.query, config, w.uncertainty_ns));
         }
       }
       r.read = true;
@@ -701,14 +838,15 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
     std::string resource = assessment.resource ? ResourceName(*assessment.resource) : "";
     cache.push_back(ContendedFact{p.execution_id, contended, std::move(resource)});
   }
+  if (!options.store_history_cache) cache.clear();
   JOSTLE_RETURN_IF_ERROR(results.SetContendedBatch(cache).WithContext(
       "caching the windows of " + std::to_string(cache.size()) + " earlier executions"));
 
   WindowSource source;
-  source.window = [&](const TestExecution& e, const WindowQuery& q) {
+  source.window = [&](const TestExecution& e, const WindowQuery& q, int64_t) {
     auto it = windows.find(&e);
     if (it != windows.end()) return it->second;
-    return WindowOf(e.node, nullptr, q, config.window);
+    return WindowOf(e.node, nullptr, q, config, 0);
   };
   source.timeline = [&](const std::string& node, int64_t, int64_t) -> std::optional<NodeTimeline> {
     auto it = timelines.find(node);

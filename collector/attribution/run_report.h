@@ -72,6 +72,14 @@ struct NodeTimeline {
   std::vector<TimelineMark> marks;
 };
 
+// `jostle run`: how the command's own use was told apart from its neighbours' (its run mode,
+// collector/run/run_mode.h), why that mode, and what the mode cannot see. Empty elsewhere.
+struct RunModeNote {
+  std::string name;  // "v1/hybrid-root", "v2-root", "v2-systemd-scope", "v2-delegated", "process-tree"
+  std::string reason;
+  std::string cannot_see;
+};
+
 struct RunReport {
   std::string run;
   int tests = 0;                              // distinct tests in the run
@@ -86,6 +94,7 @@ struct RunReport {
   std::vector<FailureReport> flaky_tests;     // flaky tests, judged on their last failed attempt
   std::vector<NodeTimeline> timelines;
   std::vector<std::string> warnings;
+  RunModeNote run_mode;
 };
 
 // An earlier execution of a test and how its window was classified.
@@ -97,6 +106,11 @@ struct HistoryEntry {
 struct ReportOptions {
   // The cgroup (id or path) of the test command, for `jostle run`: never its own culprit.
   std::string self_cgroup;
+  // Ancestors of self_cgroup in every hierarchy, as sampled (WindowQuery::own_ancestors).
+  std::vector<std::string> self_ancestors;
+  // When every result file of the run had been written (wall clock, ns; `jostle run`: when
+  // its command ended). Bounds how late a reconstructed start can be (StartUncertainty).
+  std::optional<int64_t> results_end_ns;
   // BuildRunReport: a node whose part of the run spans more than this many sampling
   // intervals (WindowConfig::default_interval_s) is read sparsely: full resolution only
   // around the windows it judges, and its timeline from one sample per step of
@@ -108,7 +122,26 @@ struct ReportOptions {
   // ResultStore::SetContendedBatch (only for windows the node's samples already cover in
   // full).
   bool history_cache = true;
+  // BuildRunReport: store the classifications it computes (with history_cache). false for
+  // reads that must not write (a GET of a report).
+  bool store_history_cache = true;
+  // BuildRunReport: read the judged tests' history at all (false when the verdicts and
+  // evidence come from a stored judgement).
+  bool read_history = true;
+  // BuildRunReport: history is the runs that ended before this run started (its verdicts as
+  // of the run); false: every other run up to now (a rejudge with today's history). Either
+  // way within retention.results_days and config.history.baseline's branches.
+  bool as_of_run = true;
 };
+
+// Per execution (same order), how much later than its reconstructed start it may have
+// started, ns; 0 for exact times. Executions of one upload and job with approximate timing
+// form a chain, in start order, that ran one after another; gaps (rerun delays, setup and
+// teardown, suites) only delay them. With options.results_end_ns the latest start of chain
+// member k is results_end_ns minus the durations of k and every later member; without it,
+// config.reconstructed_slack_s times (1 + reruns at or before k in the chain). At most 1 h.
+std::vector<int64_t> StartUncertainty(const std::vector<TestExecution>& executions,
+                                      const ReportOptions& options, const WindowConfig& config);
 
 // The window of an execution's attempt; nullopt without a start time.
 std::optional<WindowQuery> QueryOf(const TestExecution& e, const ReportOptions& options);

@@ -119,6 +119,8 @@ CgroupRate CgroupRateOf(const CgroupCounters& p, const CgroupCounters& c, double
   r.psi_memory_full = PsiFraction(p.psi_memory, c.psi_memory, true, dt_us);
   r.psi_io_some = PsiFraction(p.psi_io, c.psi_io, false, dt_us);
   r.io_stall_us = PsiStallUs(p.psi_io, c.psi_io);
+  r.memory_stall_us = PsiStallUs(p.psi_memory, c.psi_memory);
+  if (c.mem_usage_bytes) r.mem_usage_bytes = static_cast<double>(*c.mem_usage_bytes);
   if (c.mem_working_set_bytes) {
     r.working_set_bytes = static_cast<double>(*c.mem_working_set_bytes);
     if (c.mem_limit_bytes && *c.mem_limit_bytes > 0) {
@@ -171,6 +173,11 @@ bool IsPathWithin(std::string_view path, std::string_view ancestor) {
   if (ancestor.empty() || path.size() <= ancestor.size()) return false;
   if (path.substr(0, ancestor.size()) != ancestor) return false;
   return ancestor.back() == '/' || path[ancestor.size()] == '/';
+}
+
+bool IsAncestorOfAny(std::string_view path, const std::vector<std::string>& paths) {
+  return std::any_of(paths.begin(), paths.end(),
+                     [&](const std::string& p) { return IsPathWithin(p, path); });
 }
 
 bool IsRelated(const std::string& a, const std::string& b) {
@@ -335,6 +342,23 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
          cgroups_end->to_ns <= s.window_end_ns + rates.max_gap_ns) {
     ++cgroups_end;
   }
+  // Paths of the own series in the window, and which other series are their ancestors.
+  std::vector<std::string> own_paths;
+  if (!q.self_cgroup.empty() && q.self_cgroup.front() == '/') own_paths.push_back(q.self_cgroup);
+  for (auto it = first_cgroup; it != cgroups_end; ++it) {
+    const CgroupSample& cg = SeriesOf(rates, *it);
+    if ((is_own_pod(cg) || is_self_cgroup(cg)) && !cg.path.empty() &&
+        std::find(own_paths.begin(), own_paths.end(), cg.path) == own_paths.end()) {
+      own_paths.push_back(cg.path);
+    }
+  }
+  auto is_ancestor = [&](const CgroupSample& cg) {
+    if (cg.scope != Scope::kCgroup || is_self_cgroup(cg)) return false;
+    for (const std::string& a : q.own_ancestors) {
+      if (cg.id == a || cg.path == a) return true;
+    }
+    return !cg.path.empty() && IsAncestorOfAny(cg.path, own_paths);
+  };
 
   // CPU-µs of the own series per node interval [from, to], for node.cpu.busy_others: the
   // outermost own series only (a child's usage is part of its parent's).
@@ -418,13 +442,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (n.mem_total_bytes) s.node_mem_total_bytes = static_cast<double>(*n.mem_total_bytes);
   }
 
-  std::vector<std::string> own_paths;
-  if (!q.self_cgroup.empty() && q.self_cgroup.front() == '/') own_paths.push_back(q.self_cgroup);
-
   struct Totals {
     const CgroupSample* cg = nullptr;
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
-    bool own = false;
+    double usage_peak = 0, mem_stall_us = 0;
+    std::optional<double> usage_first, usage_last;  // in time order
+    bool own = false;  // the own series, or one of its ancestors
   };
   // Per series key (CgroupSample::id), its slot in `series`; -1 until seen in the window.
   std::vector<uint32_t> local_keys;
@@ -441,14 +464,17 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   std::vector<Totals> series;
   Acc pod_cpu_psi, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
   CountAcc pod_oom, pod_drops;
-  // CPU throttling of each own series: the pod (or self cgroup) and each of its containers.
-  // Kubernetes sets CPU limits per container, and a container that hits its limit is
-  // throttled in its own cgroup, not in the pod's (whose quota is the sum of the limits).
+  // CPU throttling of each own series: the pod (or self cgroup), each of its containers and
+  // each of its ancestors. Kubernetes sets CPU limits per container, and a container that
+  // hits its limit is throttled in its own cgroup, not in the pod's (whose quota is the sum of
+  // the limits); a job's limit on an enclosing cgroup (a runner's --cpus, a systemd slice's
+  // CPUQuota=) throttles that cgroup, not the test command's.
   struct Throttle {
     const CgroupSample* cg = nullptr;
     const CgroupCounters* latest = nullptr;
     Acc ratio;
     double periods = 0, throttled = 0;
+    bool ancestor = false;
   };
   std::vector<Throttle> throttles;
   const CgroupCounters* own_latest = nullptr;
@@ -458,13 +484,14 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     const CgroupSample& cg = SeriesOf(rates, r);
     bool own_pod = is_own_pod(cg);
     bool self = is_self_cgroup(cg);
-    if ((own_pod || self) && !cg.path.empty()) own_paths.push_back(cg.path);
-    if ((own_pod || self) && r.periods && r.throttled_periods && *r.periods > 0) {
+    bool ancestor = !own_pod && !self && is_ancestor(cg);
+    if ((own_pod || self || ancestor) && r.periods && r.throttled_periods && *r.periods > 0) {
       auto t = std::find_if(throttles.begin(), throttles.end(),
                             [&](const Throttle& x) { return x.cg->id == cg.id; });
       if (t == throttles.end()) {
         t = throttles.emplace(throttles.end());
         t->cg = &cg;
+        t->ancestor = ancestor;
       }
       t->latest = &CountersOf(rates, r);
       t->ratio.Add(*r.throttled_periods / *r.periods);
@@ -479,9 +506,15 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     }
     Totals& t = series[static_cast<size_t>(slot)];
     t.cg = &cg;
-    t.own = t.own || own_pod || self;
+    t.own = t.own || own_pod || self || ancestor;
     t.cpu_us += r.cpu_us.value_or(0);
     t.ws_peak = std::max(t.ws_peak, r.working_set_bytes.value_or(0));
+    if (r.mem_usage_bytes) {
+      t.usage_peak = std::max(t.usage_peak, *r.mem_usage_bytes);
+      if (!t.usage_first) t.usage_first = r.mem_usage_bytes;
+      t.usage_last = r.mem_usage_bytes;
+    }
+    t.mem_stall_us += r.memory_stall_us.value_or(0);
     t.io_stall_us += r.io_stall_us.value_or(0);
     t.net_bytes += r.net_bytes.value_or(0);
     if (!(own_pod || self)) continue;
@@ -516,7 +549,10 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   pod_io_psi.Put(s.values, kPodIoPsiSome);
   pod_oom.Put(s.values, kPodOomKills);
   pod_drops.Put(s.values, kPodNetDrops);
-  if (worst != nullptr && worst->cg->scope == Scope::kContainer) {
+  if (worst != nullptr && worst->ancestor) {
+    s.throttled_ancestor = SeriesName(*worst->cg);
+    s.pod_cpu_limit_cores = worst->latest->cpu_limit_cores;
+  } else if (worst != nullptr && worst->cg->scope == Scope::kContainer) {
     s.throttled_container =
         worst->cg->container_name.empty() ? worst->cg->id : worst->cg->container_name;
     s.pod_cpu_limit_cores = worst->latest->cpu_limit_cores;
@@ -557,6 +593,12 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       Totals& e = exclusive[parent->second];
       e.cpu_us = std::max(0.0, e.cpu_us - t.cpu_us);
       e.ws_peak = std::max(0.0, e.ws_peak - t.ws_peak);
+      e.usage_peak = std::max(0.0, e.usage_peak - t.usage_peak);
+      e.mem_stall_us = std::max(0.0, e.mem_stall_us - t.mem_stall_us);
+      if (e.usage_first && e.usage_last && t.usage_first && t.usage_last) {
+        *e.usage_first -= *t.usage_first;
+        *e.usage_last -= *t.usage_last;
+      }
       e.io_stall_us = std::max(0.0, e.io_stall_us - t.io_stall_us);
       e.net_bytes = std::max(0.0, e.net_bytes - t.net_bytes);
       break;
@@ -574,6 +616,11 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     if (t.cg->scope == Scope::kPod) u.namespace_name = t.cg->namespace_name;
     u.cpu_us = t.cpu_us;
     u.working_set_bytes = t.ws_peak;
+    u.mem_usage_peak_bytes = t.usage_peak;
+    if (t.usage_first && t.usage_last) {
+      u.mem_growth_bytes = std::max(0.0, *t.usage_last - *t.usage_first);
+    }
+    u.memory_stall_us = t.mem_stall_us;
     u.io_stall_us = t.io_stall_us;
     u.net_bytes = t.net_bytes;
     s.neighbours.push_back(std::move(u));

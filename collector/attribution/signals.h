@@ -57,6 +57,9 @@ struct CgroupRate {
   std::optional<double> psi_io_some;
   std::optional<double> io_stall_us;        // Δ io.pressure "some" µs (io culprit ranking)
   std::optional<double> working_set_bytes;  // gauge at the later sample
+  std::optional<double> mem_usage_bytes;    // gauge at the later sample (memory.current /
+                                            // usage_in_bytes: anon and page cache charged)
+  std::optional<double> memory_stall_us;    // Δ memory.pressure "some" µs (memory culprits)
   std::optional<double> working_set_ratio;  // working set / memory limit (when limited)
   std::optional<double> oom_kills;          // Δ OOM kills
   std::optional<double> net_bytes;          // Δ(rx+tx bytes) of the pod's network namespace
@@ -103,6 +106,12 @@ struct WindowQuery {
   std::string pod_name;
   std::string pod_uid;
   std::string self_cgroup;
+  // Ancestors of the own cgroup up to the root, in every hierarchy (CgroupSample::id or
+  // path; `jostle run` names them, since one cgroup sits at different paths in different v1
+  // hierarchies). With the series whose path is a proper prefix of an own series' path,
+  // these are the own cgroup's ancestors: their CPU throttling is the test's own limit
+  // (`own-limit`, naming the ancestor), and they are never culprits.
+  std::vector<std::string> own_ancestors;
 };
 
 struct SignalStat {
@@ -128,6 +137,7 @@ inline constexpr const char* kNodeNetUtilisation = "node.network.utilisation";
 inline constexpr const char* kNodeNetDrops = "node.network.drops";  // count in the window
 inline constexpr const char* kNodeTcpRetrans = "node.network.retrans_ratio";
 inline constexpr const char* kPodCpuPsiSome = "pod.cpu.psi_some";
+// Of the own pod, its most throttled container, or its most throttled ancestor cgroup.
 inline constexpr const char* kPodThrottle = "pod.cpu.throttle_ratio";
 inline constexpr const char* kPodCpuCores = "pod.cpu.cores";  // informational, cores used
 inline constexpr const char* kPodMemoryPsiSome = "pod.memory.psi_some";
@@ -145,6 +155,12 @@ struct NeighbourUsage {
   std::string namespace_name;    // pods only
   double cpu_us = 0;             // CPU-µs used in the window, excluding sampled child cgroups
   double working_set_bytes = 0;  // peak working set in the window, excluding sampled children
+  // Memory culprit ranking (what causes pressure), excluding sampled children: the peak
+  // charge (anon + page cache), its growth over the window (last − first reading, at least
+  // 0), and the time it stalled on memory (reclaiming, refaulting) in the window.
+  double mem_usage_peak_bytes = 0;
+  double mem_growth_bytes = 0;
+  double memory_stall_us = 0;
   double io_stall_us = 0;        // io PSI "some" stall µs in the window
   double net_bytes = 0;          // rx+tx bytes in the window (own network namespace)
 };
@@ -158,6 +174,9 @@ struct Signals {
   std::map<std::string, SignalStat> values;
   std::optional<double> pod_cpu_limit_cores;  // of throttled_container when that is set
   std::string throttled_container;  // the own container throttled most, when more than the pod
+  // The ancestor cgroup (its id) throttled most, when more than the own series; its limit is
+  // then pod_cpu_limit_cores.
+  std::string throttled_ancestor;
   std::optional<double> pod_mem_limit_bytes;
   std::string pod_label;  // "namespace/name" or the self cgroup, for own-limit culprits
   // Totals over the window, for shares.

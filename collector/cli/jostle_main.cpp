@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "collector/attribution/config.h"
+#include "collector/attribution/judgement.h"
 #include "collector/attribution/run_report.h"
 #include "collector/ci/ci_environment.h"
 #include "collector/ci/run_identity.h"
@@ -135,6 +136,14 @@ Result<RunIdentity> ResolveIdentity(const IdentityFlags& f, std::string* run, st
   return id;
 }
 
+// "; already stored" for a replay, "; N other files of this job" when others came before.
+std::string UploadNote(const UploadSummary& summary) {
+  if (summary.already_stored) return "; already stored, nothing changed";
+  if (summary.other_files == 0) return "";
+  return "; " + std::to_string(summary.other_files) + " other file" +
+         (summary.other_files == 1 ? "" : "s") + " of this job, shard and attempt stored before";
+}
+
 struct IngestFlags {
   std::string db, run, job, pod, node, tz = "UTC";
   std::vector<std::string> files;
@@ -188,20 +197,23 @@ int Ingest(const IngestFlags& f) {
       continue;
     }
     origin.source = file;
+    origin.digest = ContentDigest(*body);
     auto summary = StoreResults((*store)->samples(), (*store)->results(), origin, *set);
     if (!summary.ok()) {
       spdlog::error("{}: {}", file, summary.status().ToString());
       rc = 1;
       continue;
     }
-    std::printf("%s: %d tests, %d failed (%s%s%s)\n", file.c_str(), summary->tests, summary->failed,
-                set->format.c_str(), set->producer.empty() ? "" : ", ", set->producer.c_str());
+    std::printf("%s: %d tests, %d failed (%s%s%s)%s\n", file.c_str(), summary->tests,
+                summary->failed, set->format.c_str(), set->producer.empty() ? "" : ", ",
+                set->producer.c_str(), UploadNote(*summary).c_str());
   }
   return rc;
 }
 
 struct ReportFlags {
   std::string db, run, format = "md", output, config, self_cgroup;
+  bool rejudge = false;
 };
 
 int Report(const ReportFlags& f) {
@@ -221,7 +233,9 @@ int Report(const ReportFlags& f) {
   }
   ReportOptions options;
   options.self_cgroup = f.self_cgroup;
-  auto report = BuildRunReport((*store)->samples(), (*store)->results(), f.run, config, options);
+  auto report = ReadRunReport((*store)->samples(), (*store)->results(), f.run, config,
+                              f.rejudge ? JudgementRead::kRejudge : JudgementRead::kAsJudged,
+                              options);
   if (!report.ok()) {
     spdlog::error("run {}: {}", f.run, report.status().message());
     return 1;
@@ -367,6 +381,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--proc-root", run.proc_root)->capture_default_str();
   run_cmd->add_option("--sys-root", run.sys_root)->capture_default_str();
   run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
+  run_cmd->add_option("--mode", run.mode,
+                      "How CMD's own use is told apart: auto, v1/hybrid-root, v2-root, "
+                      "v2-systemd-scope, v2-delegated or process-tree (README: jostle run)")
+      ->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
   bool no_pytest_plugin = false;
@@ -400,6 +418,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   report_cmd->add_option("-o,--output", report.output, "Output file (default: stdout)");
   report_cmd->add_option("--config", report.config, "JSON config: thresholds");
+  report_cmd->add_flag("--rejudge", report.rejudge,
+                       "Judge the failures again with today's history (the report says so; the "
+                       "verdicts stored with the run stay)");
   report_cmd->add_option("--self-cgroup", report.self_cgroup,
                          "The cgroup the tests ran in, never their own culprit");
 

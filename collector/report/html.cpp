@@ -282,6 +282,7 @@ std::string EvidenceCell(const FailureReport& f) {
     std::snprintf(buf, sizeof buf, "%.3g", *f.evidence.fisher_p);
     out += "<br>Fisher p = " + std::string(buf);
   }
+  out += "<br><b>decided by</b>: " + Esc(EvidenceSummary(f.evidence));
   return out;
 }
 
@@ -357,7 +358,12 @@ std::string RenderHtml(const RunReport& r) {
        " tests, " + std::to_string(r.executions) + " executions, " + std::to_string(r.failed) +
        " failed, " + std::to_string(r.flaky) + " flaky";
   if (r.start_ns) h += "; " + Esc(FormatTime(*r.start_ns)) + " to " + Esc(FormatTime(*r.end_ns));
-  h += ".</p>\n<ul class=\"counts\">";
+  h += ".</p>\n";
+  if (!r.run_mode.name.empty()) {
+    h += "<p class=\"run-mode\">Run mode: <b>" + Esc(r.run_mode.name) + "</b> (" +
+         Esc(r.run_mode.reason) + "); cannot see: " + Esc(r.run_mode.cannot_see) + ".</p>\n";
+  }
+  h += "<ul class=\"counts\">";
   for (Verdict v : {Verdict::kContention, Verdict::kContentionPossible, Verdict::kFailsRegardless,
                     Verdict::kNoContention, Verdict::kNoData}) {
     auto it = r.verdict_counts.find(VerdictName(v));

@@ -67,7 +67,8 @@ Json Failure(const FailureReport& f) {
                        {"resource", ResourceName(c.resource)},
                        {"value", Number(c.value)},
                        {"threshold", Number(c.threshold)},
-                       {"severity", Number(c.severity)}});
+                       {"severity", Number(c.severity)},
+                       {"felt", FeltName(c.felt)}});
   }
   j["thresholds_crossed"] = std::move(crossed);
   Json culprits = Json::array();
@@ -86,9 +87,16 @@ Json Failure(const FailureReport& f) {
         {"passed_clear", e.history.passed_clear},
         {"no_data", e.history.no_data}}},
       {"rerun_passed", e.rerun_passed},
+      {"rerun_passed_clear", e.rerun_passed_clear},
       {"failure_rate_contended", Optional(e.failure_rate_contended)},
       {"failure_rate_clear", Optional(e.failure_rate_clear)},
       {"fisher_p", Optional(e.fisher_p)},
+      {"alpha", Number(e.alpha)},
+      {"start_uncertainty_s", static_cast<double>(e.start_uncertainty_ns) / 1e9},
+      {"placements", e.placements},
+      {"placements_contended", e.placements_contended},
+      {"decided_by", BasisName(e.decided_by)},
+      {"summary", EvidenceSummary(e)},
   };
   j["reason"] = f.reason.empty() ? Json(nullptr) : Json(f.reason);
   j["advice"] = Advice(f);
@@ -159,6 +167,12 @@ void WriteJson(const RunReport& r, const JsonPage& page, ReportWriter& out) {
   out.Append("{\"schema\": \"jostle.report/1\",\n\"run\": " + Dump(r.run));
   out.Append(",\n\"summary\": " + Dump(Summary(r)));
   out.Append(",\n\"page\": " + Dump(Page(r, page)));
+  if (!r.run_mode.name.empty()) {
+    Json mode = {{"name", r.run_mode.name},
+                 {"reason", r.run_mode.reason},
+                 {"cannot_see", r.run_mode.cannot_see}};
+    out.Append(",\n\"run_mode\": " + Dump(mode));
+  }
   out.Append(",\n\"start\": " + Dump(TimeOrNull(r.start_ns)) +
              ",\n\"end\": " + Dump(TimeOrNull(r.end_ns)));
   WriteFailures("failures", r.failures, page, out);

@@ -84,6 +84,7 @@ std::string Evidence(const FailureReport& f) {
     std::snprintf(buf, sizeof buf, ", p=%.3g", *f.evidence.fisher_p);
     out += buf;
   }
+  out += "; decided by: " + Cell(EvidenceSummary(f.evidence));
   return out;
 }
 
@@ -149,6 +150,10 @@ std::string RenderMarkdown(const RunReport& r) {
     }
   }
   md += ".\n\n";
+  if (!r.run_mode.name.empty()) {
+    md += "Run mode: **" + Cell(r.run_mode.name) + "** (" + Cell(r.run_mode.reason) +
+          "); cannot see: " + Cell(r.run_mode.cannot_see) + ".\n\n";
+  }
   std::vector<size_t> omitted(static_cast<size_t>(Verdict::kNoData) + 1, 0);
   size_t omitted_total = 0;
   Table(md, r.failures, &omitted, &omitted_total);

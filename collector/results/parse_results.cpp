@@ -1,5 +1,8 @@
 #include "collector/results/parse_results.h"
 
+#include <openssl/evp.h>
+
+#include <array>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -69,6 +72,19 @@ std::string Where(const ParseOptions& options, int line) {
   std::string out = options.source_name.empty() ? "body" : options.source_name;
   if (line > 0) out += ":" + std::to_string(line);
   return out + ": ";
+}
+
+std::string ContentDigest(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned int k = 0; k < len; ++k) {
+    out += kHex[digest[k] >> 4];
+    out += kHex[digest[k] & 0xf];
+  }
+  return out;
 }
 
 Result<ResultSet> ParseResults(std::string_view body, std::string_view content_type,

@@ -56,6 +56,11 @@ struct ParseOptions {
 Result<ResultSet> ParseResults(std::string_view body, std::string_view content_type,
                                const ParseOptions& options);
 
+// "sha256:" + the 64 lower-case hex digits of SHA-256(bytes): the content digest that, with
+// its run, job, shard and attempt, identifies an upload (ResultOrigin::digest). Taken over the
+// file's bytes as sent, before any gzip inflation.
+std::string ContentDigest(std::string_view bytes);
+
 // Parses a `tz=` value into seconds east of UTC: "UTC", "Z", "+02:00", "-0530", "+2",
 // "+02". Refuses offsets beyond +-18:00.
 Result<int> ParseTzOffset(std::string_view text);

@@ -33,8 +33,10 @@
 #include "collector/attribution/run_report.h"
 #include "collector/report/report.h"
 #include "collector/results/parse_results.h"
-#include "collector/run/command_cgroup.h"
+#include "collector/run/ancestor_cgroups.h"
+#include "collector/run/command_isolation.h"
 #include "collector/run/pytest_plugin.h"
+#include "collector/run/systemd_scope.h"
 #include "collector/store/stores.h"
 #include "flags/flag_values.h"
 
@@ -117,7 +119,7 @@ bool LooksLikeResultFile(const fs::path& p) {
     std::string head = Head(p, 4096);
     std::string first = head.substr(0, head.find('\n'));
     return first.find("\"$report_type\"") != std::string::npos ||  // pytest report-log
-           (first.find("\"Action\"") != std::string::npos &&      // go test -json
+           (first.find("\"Action\"") != std::string::npos &&       // go test -json
             first.find("\"Time\"") != std::string::npos);
   }
   return false;
@@ -136,13 +138,29 @@ std::string ModuleKey(const TestCase& t, bool reportlog) {
   return key;
 }
 
+// The cgroups above the command's (this process's own and its ancestors, every hierarchy),
+// sampled so that a limit on any of them is seen as the command's own.
+std::vector<std::string> OwnAncestorCgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto names = AncestorCgroupNames(text.str(), "/proc/self/cgroup");
+  if (!names.ok()) {
+    spdlog::warn("limits above the command's cgroup are not read: {}", names.status().ToString());
+    return {};
+  }
+  return std::move(names).value();
+}
+
 // The sampling side of a run: one tick per interval into the store.
 class RunSampler {
  public:
-  RunSampler(SampleSource& store, std::unique_ptr<agent::Sampler> sampler,
+  // `tree` (may be null): the command's process tree, whose series joins every sample.
+  RunSampler(SampleSource& store, std::unique_ptr<agent::Sampler> sampler, ProcessTree* tree,
              agent::BatchAssembler batches, std::chrono::nanoseconds interval, bool progress)
       : store_(store),
         sampler_(std::move(sampler)),
+        tree_(tree),
         batches_(std::move(batches)),
         progress_(progress),
         interval_(interval),
@@ -177,6 +195,9 @@ class RunSampler {
   void Tick() {
     Sample s = sampler_->Tick();
     int64_t at = s.wall_ns;
+    if (tree_ != nullptr) {
+      if (auto own = tree_->Tick(at)) s.cgroups.push_back(std::move(*own));
+    }
     if (progress_) ShowProgress(s);
     pending_.push_back(std::move(s));
     ticks_++;
@@ -218,6 +239,7 @@ class RunSampler {
 
   SampleSource& store_;
   std::unique_ptr<agent::Sampler> sampler_;
+  ProcessTree* tree_;
   agent::BatchAssembler batches_;
   bool progress_;
   std::chrono::nanoseconds interval_;
@@ -238,10 +260,11 @@ struct ChildExit {
   std::string error;  // why CMD did not run; empty when it ran
 };
 
-// Starts CMD in `cgroup` (when there is one) with environment `env` and waits for it. The forwarded
+// Starts CMD with environment `env`, hands its pid to `isolation` (its cgroup or process
+// tree) before it execs, and waits for it. The forwarded
 // signals are blocked around fork, so one that arrives meanwhile is forwarded once g_child is set;
 // the child restores their default action before exec.
-Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgroup* cgroup,
+Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandIsolation& isolation,
                            const std::vector<std::string>& env) {
   // Built before fork: the child only execs.
   std::vector<char*> envp;
@@ -296,14 +319,7 @@ Result<ChildExit> RunChild(const std::vector<std::string>& command, CommandCgrou
   ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   ::close(gate[0]);
   ::close(exec_error[1]);
-  if (cgroup != nullptr) {
-    if (Status s = cgroup->Add(pid); !s.ok()) {
-      spdlog::warn(
-          "command not moved into a cgroup of its own ({}); its use is counted as "
-          "its parent's",
-          s.message());
-    }
-  }
+  isolation.Started(pid);
   ::close(gate[1]);  // releases the child
   int err = 0;
   ssize_t n;
@@ -554,23 +570,30 @@ int RunCommand(const RunOptions& o) {
   std::string node = o.node_name.empty() ? HostName() : o.node_name;
   bool progress = o.progress && ::isatty(STDERR_FILENO);
 
-  // The command's own cgroup, so its use is told apart from its neighbours'.
-  std::string cgroup_name = "jostle-run-" + std::to_string(::getpid());
-  std::optional<CommandCgroup> cgroup;
-  if (auto created = CommandCgroup::Create(o.cgroup_root, cgroup_name); created.ok()) {
-    cgroup.emplace(std::move(created).value());
-  } else {
-    spdlog::warn(
-        "no cgroup of its own for the command ({}); its use is counted as its parent's "
-        "(run as root, or in a delegated cgroup, to tell them apart)",
-        created.status().message());
+  // The command's own cgroup, or its process tree, so its use is told apart from its
+  // neighbours'.
+  IsolationOptions isolation_options;
+  isolation_options.mode = o.mode;
+  isolation_options.proc_root = o.proc_root;
+  isolation_options.cgroup_root = o.cgroup_root;
+  isolation_options.cgroups = o.cgroups;
+  auto isolation = CommandIsolation::SetUp(isolation_options);
+  if (!isolation.ok()) {
+    spdlog::error("{}", isolation.status().message());
+    return 2;
   }
+  CommandIsolation& own = **isolation;
 
   agent::HostPaths paths{o.proc_root, o.sys_root, o.cgroup_root};
   agent::CgroupOptions cgroup_options;
-  cgroup_options.extra_cgroups = o.cgroups;
-  if (cgroup) cgroup_options.extra_cgroups.push_back(cgroup->name());
+  cgroup_options.extra_cgroups = own.sampler_cgroups();
+  // This process's cgroups and those above them (in v2-root mode this process sits in
+  // jostle-self, beside the command's cgroup, and is the command's own all the same).
+  std::vector<std::string> ancestors = OwnAncestorCgroups();
+  cgroup_options.extra_cgroups.insert(cgroup_options.extra_cgroups.end(), ancestors.begin(),
+                                      ancestors.end());
   cgroup_options.rescan_every_ticks = 2;  // neighbours that start mid-run are seen quickly
+  cgroup_options.limits_every_ticks = 2;  // a limit set or changed mid-run is seen quickly
   auto sampler = agent::Sampler::Open(paths, cgroup_options, nullptr);
   if (!sampler.ok()) {
     spdlog::error("cannot sample this machine: {}", sampler.status().ToString());
@@ -578,7 +601,7 @@ int RunCommand(const RunOptions& o) {
   }
   std::string boot_id = agent::ReadBootId(paths).value_or("");
   int64_t started_ns = agent::WallNowNs();
-  RunSampler sampling((*store)->samples(), std::move(sampler).value(),
+  RunSampler sampling((*store)->samples(), std::move(sampler).value(), own.tree(),
                       agent::BatchAssembler(node, boot_id, started_ns, interval->count()),
                       *interval, progress);
 
@@ -602,7 +625,10 @@ int RunCommand(const RunOptions& o) {
   // behind the wall clock that stamps mtimes, a few ms).
   int64_t command_start_ns = agent::WallNowNs() - 50'000'000;
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  const std::string scope_var = std::string(kRunScopeEnv) + "=";
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind(scope_var, 0) != 0) env.emplace_back(*e);
+  }
   std::optional<PytestPlugin> plugin;
   struct RemoveOnExit {
     std::optional<PytestPlugin>& plugin;
@@ -619,7 +645,7 @@ int RunCommand(const RunOptions& o) {
           installed.status().message());
     }
   }
-  auto child = RunChild(o.command, cgroup ? &*cgroup : nullptr, env);
+  auto child = RunChild(o.command, own, env);
   int64_t command_end_ns = agent::WallNowNs();
   if (child.ok() && child->error.empty()) {
     // And until a sample at least one interval after it ended, for its last test's window.
@@ -629,7 +655,7 @@ int RunCommand(const RunOptions& o) {
   for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
     ::sigaction(kForwardedSignals[i], &saved[i], nullptr);
   }
-  if (cgroup) cgroup->Remove();
+  own.Finish();
   if (!child.ok()) {
     spdlog::error("jostle run: {}", child.status().ToString());
     return 2;
@@ -657,7 +683,9 @@ int RunCommand(const RunOptions& o) {
       IngestResults(**store, files, plugin_logs.size(), origin, LocalUtcOffsetSeconds());
 
   ReportOptions report_options;
-  if (cgroup) report_options.self_cgroup = cgroup_name;
+  report_options.self_cgroup = own.self_series();
+  report_options.self_ancestors = ancestors;
+  report_options.results_end_ns = command_end_ns;
   RunReport report;
   bool have_tests = false;
   if (ingested.files > 0) {
@@ -687,6 +715,11 @@ int RunCommand(const RunOptions& o) {
              : std::string("no result files matched --results")) +
         "; this report covers resources only: " + resources);
   }
+  if (ProcessTree* tree = own.tree()) {
+    AddProcessCulprits(*tree, own.own_cgroups(), report.failures);
+    AddProcessCulprits(*tree, own.own_cgroups(), report.flaky_tests);
+  }
+  report.run_mode = {RunModeName(own.plan().mode), own.plan().reason, own.plan().cannot_see};
   fs::path dir(o.report_dir);
   std::string markdown = RenderMarkdown(report);
   for (const auto& [name, content] :

@@ -30,6 +30,9 @@ struct RunOptions {
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
   std::string cgroup_root = "/sys/fs/cgroup";
+  // How the command's own use is told apart (run_mode.h): "auto" (what this machine allows)
+  // or a mode name.
+  std::string mode = "auto";
   std::vector<std::string> cgroups;  // more cgroups to sample (like the agent's --cgroup)
   std::string node_name;             // empty: the hostname
   bool progress = true;              // a status line on stderr when it is a terminal
@@ -61,8 +64,8 @@ int RunCommand(const RunOptions& options);
 // globs as they are. With no globs, files are recognised by content: *.xml files whose
 // root element is <testsuites> or <testsuite> (JUnit XML of any producer, e.g. GoogleTest's
 // test_detail.xml, pytest's --junitxml) and *.json / *.jsonl / *.log files whose first line
-// is a pytest report-log event ("$report_type") or a go test -json event ("Time", "Action"). Skips .git, node_modules, directories more
-// than 8 levels down, and `exclude_dir`. Sorted.
+// is a pytest report-log event ("$report_type") or a go test -json event ("Time", "Action"). Skips
+// .git, node_modules, directories more than 8 levels down, and `exclude_dir`. Sorted.
 std::vector<std::string> FindResultFiles(const std::string& dir,
                                          const std::vector<std::string>& globs, int64_t since_ns,
                                          const std::string& exclude_dir);

@@ -15,22 +15,9 @@
 namespace jostle::collector {
 
 // One reading of one cgroup series without its identity, which SampleFrame::series holds
-// once. Fields, units and sources as in CgroupSample.
-struct CgroupCounters {
+// once. Fields, units and sources as in CgroupReadings (jostle/sample_fields.h).
+struct CgroupCounters : CgroupReadings {
   uint32_t series = 0;  // index into SampleFrame::series
-  std::optional<uint64_t> cpu_usage_us;
-  std::optional<uint64_t> cpu_periods;
-  std::optional<uint64_t> cpu_throttled_periods;
-  std::optional<uint64_t> cpu_throttled_us;
-  std::optional<double> cpu_limit_cores;
-  std::optional<uint64_t> mem_usage_bytes;
-  std::optional<uint64_t> mem_working_set_bytes;
-  std::optional<uint64_t> mem_limit_bytes;
-  std::optional<uint64_t> oom_kills;
-  std::optional<PsiTotals> psi_cpu;
-  std::optional<PsiTotals> psi_memory;
-  std::optional<PsiTotals> psi_io;
-  std::optional<NetCounters> net;
   bool operator==(const CgroupCounters&) const = default;
 };
 
@@ -55,45 +42,17 @@ struct SampleFrame {
 
 namespace frame_internal {
 
-inline bool SameIdentity(const CgroupSample& a, const CgroupSample& b) {
-  return a.scope == b.scope && a.id == b.id && a.path == b.path && a.pod_uid == b.pod_uid &&
-         a.container_id == b.container_id && a.namespace_name == b.namespace_name &&
-         a.pod_name == b.pod_name && a.container_name == b.container_name && a.qos == b.qos &&
-         a.labels == b.labels && a.host_network == b.host_network;
-}
-
 inline CgroupSample IdentityOf(const CgroupSample& c) {
   CgroupSample id;
-  id.scope = c.scope;
-  id.id = c.id;
-  id.path = c.path;
-  id.pod_uid = c.pod_uid;
-  id.container_id = c.container_id;
-  id.namespace_name = c.namespace_name;
-  id.pod_name = c.pod_name;
-  id.container_name = c.container_name;
-  id.qos = c.qos;
-  id.labels = c.labels;
+  static_cast<CgroupIdentity&>(id) = c;
   id.host_network = c.host_network;
   return id;
 }
 
 inline CgroupCounters CountersOf(const CgroupSample& c, uint32_t series) {
   CgroupCounters k;
+  static_cast<CgroupReadings&>(k) = c;
   k.series = series;
-  k.cpu_usage_us = c.cpu_usage_us;
-  k.cpu_periods = c.cpu_periods;
-  k.cpu_throttled_periods = c.cpu_throttled_periods;
-  k.cpu_throttled_us = c.cpu_throttled_us;
-  k.cpu_limit_cores = c.cpu_limit_cores;
-  k.mem_usage_bytes = c.mem_usage_bytes;
-  k.mem_working_set_bytes = c.mem_working_set_bytes;
-  k.mem_limit_bytes = c.mem_limit_bytes;
-  k.oom_kills = c.oom_kills;
-  k.psi_cpu = c.psi_cpu;
-  k.psi_memory = c.psi_memory;
-  k.psi_io = c.psi_io;
-  k.net = c.net;
   return k;
 }
 
@@ -114,7 +73,7 @@ class SampleFrameBuilder {
       bool found = false;
       auto [lo, hi] = by_id_.equal_range(c.id);
       for (auto it = lo; it != hi && !found; ++it) {
-        if (frame_internal::SameIdentity(frame_.series[it->second], c)) {
+        if (SameSeries(frame_.series[it->second], c)) {
           index = it->second;
           found = true;
         }
@@ -153,19 +112,7 @@ inline std::vector<Sample> SamplesOfFrame(const SampleFrame& frame) {
     s.cgroups.reserve(tick.cgroups.size());
     for (const CgroupCounters& k : tick.cgroups) {
       CgroupSample c = frame.series[k.series];
-      c.cpu_usage_us = k.cpu_usage_us;
-      c.cpu_periods = k.cpu_periods;
-      c.cpu_throttled_periods = k.cpu_throttled_periods;
-      c.cpu_throttled_us = k.cpu_throttled_us;
-      c.cpu_limit_cores = k.cpu_limit_cores;
-      c.mem_usage_bytes = k.mem_usage_bytes;
-      c.mem_working_set_bytes = k.mem_working_set_bytes;
-      c.mem_limit_bytes = k.mem_limit_bytes;
-      c.oom_kills = k.oom_kills;
-      c.psi_cpu = k.psi_cpu;
-      c.psi_memory = k.psi_memory;
-      c.psi_io = k.psi_io;
-      c.net = k.net;
+      static_cast<CgroupReadings&>(c) = k;
       s.cgroups.push_back(std::move(c));
     }
     out.push_back(std::move(s));

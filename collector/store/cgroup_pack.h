@@ -5,9 +5,10 @@
 //   byte   version (1)
 //   varint rows
 //   head:  per row, in the agent's order: series id, field mask, cpu_usage_us (when in mask)
-//   tail:  per row, in the same order, the other fields the mask names, in kField order;
-//          cpu_limit_cores as 8 bytes (IEEE 754 bits, little endian); speed_mbps zigzag;
-//          net: interface (varint length + bytes), then the 8 counters.
+//   tail:  per row, in the same order, the other fields the mask names: the scalars and
+//          then the PSI totals in the order of jostle/sample_fields.h (which gives each its
+//          mask bit), then net; cpu_limit_cores as 8 bytes (IEEE 754 bits, little endian);
+//          net: interface (varint length + bytes), the 8 counters, speed_mbps zigzag.
 // The head alone gives series and CPU usage (report timelines read only that).
 #pragma once
 
@@ -17,39 +18,27 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "collector/samples/sample_frame.h"
 #include "jostle/sample.h"
+#include "jostle/sample_fields.h"
 #include "jostle/status.h"
 
 namespace jostle::collector::pack {
 
 inline constexpr uint8_t kPackVersion = 1;
 
-// Field mask bits: which optional values a row carries.
+// Field mask bits: which optional values a row carries. The scalars' and PSI's bits are
+// their rows' in jostle/sample_fields.h; the pack owns the network bits.
 enum FieldBit : uint32_t {
-  kCpuUsage = 1u << 0,
-  kCpuPeriods = 1u << 1,
-  kCpuThrottledPeriods = 1u << 2,
-  kCpuThrottledUs = 1u << 3,
-  kCpuLimit = 1u << 4,
-  kMemUsage = 1u << 5,
-  kMemWorkingSet = 1u << 6,
-  kMemLimit = 1u << 7,
-  kOomKills = 1u << 8,
-  kPsiCpu = 1u << 9,  // the PsiTotals is present; its two values have their own bits
-  kPsiCpuSome = 1u << 10,
-  kPsiCpuFull = 1u << 11,
-  kPsiMemory = 1u << 12,
-  kPsiMemorySome = 1u << 13,
-  kPsiMemoryFull = 1u << 14,
-  kPsiIo = 1u << 15,
-  kPsiIoSome = 1u << 16,
-  kPsiIoFull = 1u << 17,
+  kCpuUsage = fields::kCgroupScalars[0].pack_bit,
   kNet = 1u << 18,
   kNetSpeed = 1u << 19,
 };
+static_assert((fields::TablePackBits() & (kNet | kNetSpeed)) == 0,
+              "sample_fields.h: a row takes a pack bit of the network counters");
 
 // Bytes of the longest varint (a uint64_t).
 inline constexpr size_t kMaxVarint = 10;
@@ -124,11 +113,16 @@ class Cursor {
 // net interface name, which has no bound, in a piece of its own).
 class TickPacker {
  public:
+  static constexpr size_t kMaxRowBytes =
+      (fields::kCgroupScalarCount + 2 * fields::kCgroupPsiCount + 1) * kMaxVarint;
+  static_assert(kMaxRowBytes >= 9 * kMaxVarint);
+
   template <typename Counters>
   void Add(int64_t series_id, const Counters& c) {
-    // Tail first (it decides the mask), head after. Before the interface name at most 14
-    // varints and the 8-byte limit; after it at most 9 varints.
-    char buf[14 * kMaxVarint + 8];
+    // Tail first (it decides the mask), head after. Before the interface name at most a
+    // varint or 8 bytes per scalar, two varints per PSI file and the name's length; after it
+    // at most 9 varints.
+    char buf[kMaxRowBytes];
     char* p = buf;
     uint32_t mask = 0;
     auto opt = [&](const std::optional<uint64_t>& v, uint32_t bit) {
@@ -137,27 +131,23 @@ class TickPacker {
         p = WriteVarint(p, *v);
       }
     };
-    opt(c.cpu_periods, kCpuPeriods);
-    opt(c.cpu_throttled_periods, kCpuThrottledPeriods);
-    opt(c.cpu_throttled_us, kCpuThrottledUs);
-    if (c.cpu_limit_cores) {
-      mask |= kCpuLimit;
-      const auto bits = std::bit_cast<uint64_t>(*c.cpu_limit_cores);
-      for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((bits >> (8 * i)) & 0xff);
-    }
-    opt(c.mem_usage_bytes, kMemUsage);
-    opt(c.mem_working_set_bytes, kMemWorkingSet);
-    opt(c.mem_limit_bytes, kMemLimit);
-    opt(c.oom_kills, kOomKills);
-    auto psi = [&](const std::optional<PsiTotals>& v, uint32_t bit, uint32_t some, uint32_t full) {
-      if (!v) return;
-      mask |= bit;
-      opt(v->some_us, some);
-      opt(v->full_us, full);
+    auto scalar = [&]<typename T>(const fields::Scalar& f, const std::optional<T>& v) {
+      if (f.pack_bit == kCpuUsage || !v) return;
+      if constexpr (std::is_same_v<T, double>) {
+        mask |= f.pack_bit;
+        const auto bits = std::bit_cast<uint64_t>(*v);
+        for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((bits >> (8 * i)) & 0xff);
+      } else {
+        opt(v, f.pack_bit);
+      }
     };
-    psi(c.psi_cpu, kPsiCpu, kPsiCpuSome, kPsiCpuFull);
-    psi(c.psi_memory, kPsiMemory, kPsiMemorySome, kPsiMemoryFull);
-    psi(c.psi_io, kPsiIo, kPsiIoSome, kPsiIoFull);
+    fields::ForEachScalar(c, scalar);
+    fields::ForEachPsi(c, [&](const fields::Psi& f, const std::optional<PsiTotals>& v) {
+      if (!v) return;
+      mask |= f.pack_bit;
+      opt(v->some_us, f.some_bit);
+      opt(v->full_us, f.full_bit);
+    });
     if (c.net) {
       const NetCounters& n = *c.net;
       mask |= kNet;
@@ -243,23 +233,21 @@ Status UnpackTick(std::string_view blob, bool cpu_only, SeriesIndex&& series_ind
     auto opt = [&](std::optional<uint64_t>& v, uint32_t bit) {
       if ((mask & bit) != 0) v = in.Varint();
     };
-    opt(c.cpu_periods, kCpuPeriods);
-    opt(c.cpu_throttled_periods, kCpuThrottledPeriods);
-    opt(c.cpu_throttled_us, kCpuThrottledUs);
-    if ((mask & kCpuLimit) != 0) c.cpu_limit_cores = in.Double();
-    opt(c.mem_usage_bytes, kMemUsage);
-    opt(c.mem_working_set_bytes, kMemWorkingSet);
-    opt(c.mem_limit_bytes, kMemLimit);
-    opt(c.oom_kills, kOomKills);
-    auto psi = [&](std::optional<PsiTotals>& p, uint32_t bit, uint32_t some, uint32_t full) {
-      if ((mask & bit) == 0) return;
-      p.emplace();
-      opt(p->some_us, some);
-      opt(p->full_us, full);
+    auto scalar = [&]<typename T>(const fields::Scalar& f, std::optional<T>& v) {
+      if (f.pack_bit == kCpuUsage || (mask & f.pack_bit) == 0) return;
+      if constexpr (std::is_same_v<T, double>) {
+        v = in.Double();
+      } else {
+        v = in.Varint();
+      }
     };
-    psi(c.psi_cpu, kPsiCpu, kPsiCpuSome, kPsiCpuFull);
-    psi(c.psi_memory, kPsiMemory, kPsiMemorySome, kPsiMemoryFull);
-    psi(c.psi_io, kPsiIo, kPsiIoSome, kPsiIoFull);
+    fields::ForEachScalar(c, scalar);
+    fields::ForEachPsi(c, [&](const fields::Psi& f, std::optional<PsiTotals>& p) {
+      if ((mask & f.pack_bit) == 0) return;
+      p.emplace();
+      opt(p->some_us, f.some_bit);
+      opt(p->full_us, f.full_bit);
+    });
     if ((mask & kNet) != 0) {
       NetCounters& n = c.net.emplace();
       n.interface = in.Bytes(in.Varint());

@@ -9,6 +9,18 @@ Status ResultStore::SetContended(int64_t execution_id, std::optional<bool> conte
   return SetContendedBatch({ContendedFact{execution_id, contended, std::move(resource)}});
 }
 
+Result<std::vector<TestExecution>> ResultStore::TestHistory(std::string_view test_id,
+                                                            std::string_view exclude_run,
+                                                            int limit) {
+  HistoryQuery q;
+  q.test_id = test_id;
+  q.run = exclude_run;
+  q.as_of_run = false;
+  q.branches = HistoryQuery::Branches::kAny;
+  q.limit = limit;
+  return TestHistory(q);
+}
+
 Result<UploadSummary> StoreResults(SampleSource& samples, ResultStore& results,
                                    const ResultOrigin& origin, const ResultSet& set) {
   PodPlacement placement;

@@ -56,6 +56,10 @@ struct ResultOrigin {
   std::string node;    // explicit node (node= / --node); empty: resolve from pod
   std::string source;  // file name, or "upload"
   RunIdentity identity;
+  // "sha256:<64 lower-case hex digits>" of the file's bytes as received (ContentDigest in
+  // collector/results/parse_results.h); empty: unknown, the upload is never taken for a
+  // replay. With (run, job, shard, attempt) it identifies the upload.
+  std::string digest;
 };
 
 // One stored attempt of one test, with where it ran.
@@ -89,6 +93,12 @@ struct TestExecution {
 struct UploadSummary {
   int tests = 0;   // distinct tests in the upload
   int failed = 0;  // tests whose last attempt failed or errored
+  int64_t upload_id = 0;
+  // The same file (digest) was already stored for this (run, job, shard, attempt): nothing
+  // was written, the counts are those stored then.
+  bool already_stored = false;
+  // Other files stored for the same (run, job, shard, attempt) before this one.
+  int other_files = 0;
 };
 
 // A cached window classification for ResultStore::SetContendedBatch.
@@ -98,19 +108,70 @@ struct ContendedFact {
   std::string resource;           // "cpu", "memory", "io", "network" or empty
 };
 
+// Which earlier executions TestHistory returns.
+struct HistoryQuery {
+  std::string test_id;
+  std::string run;  // the run being judged: never its own executions
+  // Only runs that ended (last test end, else last upload) before `run`'s first test start
+  // (else its first upload): the history as of the run. false: every other run (today's).
+  bool as_of_run = true;
+  // Runs of which branches count, given `run`'s branch B and default branch D:
+  //   kBranchAndDefault  branch B, D, or said to be on their default branch
+  //   kBranch            branch B only
+  //   kAny               every branch
+  // Either way a run without a known branch takes every branch's runs.
+  enum class Branches { kBranchAndDefault, kBranch, kAny } branches = Branches::kBranchAndDefault;
+  std::optional<int64_t> since_ns;  // executions at or after this (start, else upload time)
+  int limit = 200;
+};
+
+// One judged failure of a stored judgement (SQLite: a judged_failures row).
+struct JudgedFailureRow {
+  std::string kind;  // "failure" (failed test) or "flaky" (judged on its failed attempt)
+  std::string job;
+  std::string test_id;
+  int attempt = 0;
+  std::string verdict;  // the verdict's name ("contention", ...)
+  std::string reason;   // why no-data; empty otherwise
+  int failed_contended = 0, passed_contended = 0, failed_clear = 0, passed_clear = 0;
+  int no_data = 0;
+  bool rerun_passed = false;
+  std::optional<double> rate_contended, rate_clear, fisher_p;
+  bool operator==(const JudgedFailureRow&) const = default;
+};
+
+// A run's stored judgement, without its rows (JudgedFailures reads those page by page).
+struct StoredJudgement {
+  int64_t judged_ns = 0;       // when it was decided
+  int64_t last_upload_ns = 0;  // the run's last upload then
+  int failures = 0;            // rows
+  bool stale = false;          // the run had uploads after it was judged
+};
+
 class ResultStore {
  public:
   virtual ~ResultStore() = default;
 
   // Stores one upload atomically: all or nothing. The node of each attempt is origin.node,
   // else `placement`'s node at the attempt's start (at the upload time without a start).
+  // A replay (origin.digest already stored for the same run, job, shard and attempt) writes
+  // nothing and answers already_stored with the stored upload's counts.
   virtual Result<UploadSummary> PutResults(const ResultOrigin& origin, const ResultSet& set,
                                            const PodPlacement& placement) = 0;
   virtual Result<std::vector<TestExecution>> RunExecutions(std::string_view run) = 0;
-  // Earlier executions of one test (other runs), newest first, at most `limit`.
-  virtual Result<std::vector<TestExecution>> TestHistory(std::string_view test_id,
-                                                         std::string_view exclude_run,
-                                                         int limit) = 0;
+  // Earlier executions of one test (other runs) as `query` selects them, newest first.
+  virtual Result<std::vector<TestExecution>> TestHistory(const HistoryQuery& query) = 0;
+  // Every other run's executions of `test_id`, newest first, at most `limit`.
+  Result<std::vector<TestExecution>> TestHistory(std::string_view test_id,
+                                                 std::string_view exclude_run, int limit);
+  // Stores `run`'s judgement (replacing an earlier one) with the run's last upload time as
+  // it is now; NotFound for a run without uploads. One transaction.
+  virtual Status PutJudgement(std::string_view run, const std::vector<JudgedFailureRow>& rows) = 0;
+  // The run's stored judgement; nullopt when it was never judged.
+  virtual Result<std::optional<StoredJudgement>> GetJudgement(std::string_view run) = 0;
+  // Rows [offset, offset + limit) of the run's stored judgement, in report order.
+  virtual Result<std::vector<JudgedFailureRow>> JudgedFailures(std::string_view run, int offset,
+                                                               int limit) = 0;
   // Caches the attribution of executions' windows: contended yes/no and its resource; nullopt
   // clears it. SQLite: one transaction (one durable commit), all or nothing; NotFound,
   // storing none, when an id names no execution.

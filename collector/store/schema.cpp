@@ -259,9 +259,50 @@ UPDATE executions SET attempt = n.a, final = (n.a = n.c - 1)
 CREATE UNIQUE INDEX executions_by_run ON executions(run_id, job, test_id, attempt);
 )sql";
 
+// Idempotent uploads (DESIGN.md "HTTP API"): an upload is identified by its run, job, shard,
+// the CI's attempt and the SHA-256 of the file ("sha256:<64 hex digits>"). Uploads stored
+// before this version have no digest ('') and are never taken for a replay.
+constexpr std::string_view kUploadDigestV6 = R"sql(
+ALTER TABLE uploads ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX uploads_by_content ON uploads(run_id, job, coalesce(shard_index, 0),
+  coalesce(shard_total, 0), attempt, digest) WHERE digest <> '';
+)sql";
+
+// Verdicts as of their run: a run's judgement, decided once its results and samples are in
+// and rendered by later reads. One row per judged run and one per judged failure (failed
+// tests, then flaky ones, in report order), so a report can be read page by page.
+constexpr std::string_view kJudgementsV7 = R"sql(
+CREATE TABLE judgements(
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  judged_ns INTEGER NOT NULL,         -- collector wall clock when it was decided
+  last_upload_ns INTEGER NOT NULL,    -- the run's last upload then; a later one makes it stale
+  failures INTEGER NOT NULL           -- rows in judged_failures
+);
+CREATE TABLE judged_failures(
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  ord INTEGER NOT NULL,               -- 0-based, report order
+  kind TEXT NOT NULL,                 -- "failure" or "flaky"
+  job TEXT NOT NULL,
+  test_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,           -- the judged attempt (0-based)
+  verdict TEXT NOT NULL,              -- "contention", "contention-possible", ...
+  reason TEXT NOT NULL,               -- why no-data; '' otherwise
+  failed_contended INTEGER NOT NULL,  -- evidence: the history's counts
+  passed_contended INTEGER NOT NULL,
+  failed_clear INTEGER NOT NULL,
+  passed_clear INTEGER NOT NULL,
+  no_data INTEGER NOT NULL,
+  rerun_passed INTEGER NOT NULL,
+  rate_contended REAL,
+  rate_clear REAL,
+  fisher_p REAL,
+  PRIMARY KEY(run_id, ord)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSamplesV1},     {2, kResultsV2},       {3, kPackedCgroupsV3},
-    {4, kRunIdentityV4}, {5, kPytestNodeIdsV5},
+    {1, kSamplesV1},     {2, kResultsV2},       {3, kPackedCgroupsV3}, {4, kRunIdentityV4},
+    {5, kPytestNodeIdsV5}, {6, kUploadDigestV6}, {7, kJudgementsV7},
 };
 
 // v1 cgroup_samples present bits (kPackedCgroupsV3 reads them).

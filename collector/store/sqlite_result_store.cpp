@@ -5,6 +5,7 @@
 // pooled reader. Any thread may call any method.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -84,8 +85,11 @@ class SqliteResultStore final : public ResultStore {
   Result<UploadSummary> PutResults(const ResultOrigin& origin, const ResultSet& set,
                                    const PodPlacement& placement) override;
   Result<std::vector<TestExecution>> RunExecutions(std::string_view run) override;
-  Result<std::vector<TestExecution>> TestHistory(std::string_view test_id,
-                                                 std::string_view exclude_run, int limit) override;
+  Result<std::vector<TestExecution>> TestHistory(const HistoryQuery& query) override;
+  Status PutJudgement(std::string_view run, const std::vector<JudgedFailureRow>& rows) override;
+  Result<std::optional<StoredJudgement>> GetJudgement(std::string_view run) override;
+  Result<std::vector<JudgedFailureRow>> JudgedFailures(std::string_view run, int offset,
+                                                       int limit) override;
   Status SetContendedBatch(const std::vector<ContendedFact>& facts) override;
   Result<int64_t> Prune(int64_t before_ns) override;
 
@@ -95,6 +99,9 @@ class SqliteResultStore final : public ResultStore {
   // upload row, one row per attempt, then the upload's counts and the run's span.
   Result<UploadSummary> PutResultsLocked(const ResultOrigin& origin, const ResultSet& set,
                                          const PodPlacement& placement);
+  // The uploads already stored for origin's (run, job, shard, attempt): the one with
+  // origin.digest as a replay's answer, and how many other files there are.
+  Result<UploadSummary> SameJobUploadsLocked(const ResultOrigin& origin);
   Result<int64_t> UpsertRunLocked(const ResultOrigin& origin, int64_t now);
   Result<int64_t> InsertUploadLocked(int64_t run_id, const ResultOrigin& origin,
                                      const ResultSet& set, int64_t now);
@@ -114,6 +121,34 @@ Result<UploadSummary> SqliteResultStore::PutResults(const ResultOrigin& origin,
   if (origin.run.empty()) return Status::InvalidArgument("results upload has no run id");
   std::lock_guard<std::mutex> lock(write_mu_);
   return PutResultsLocked(origin, set, placement);
+}
+
+Result<UploadSummary> SqliteResultStore::SameJobUploadsLocked(const ResultOrigin& origin) {
+  const RunIdentity& id = origin.identity;
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      writer_->Prepare("SELECT u.id, u.digest, u.tests, u.failed FROM uploads u JOIN runs r ON "
+                       "r.id = u.run_id WHERE r.name = ?1 AND u.job = ?2 AND u.shard_index IS ?3 "
+                       "AND u.shard_total IS ?4 AND u.attempt = ?5 ORDER BY u.id"));
+  q.Bind(1, origin.run);
+  q.Bind(2, origin.job);
+  q.Bind(3, id.shard_index);
+  q.Bind(4, id.shard_total);
+  q.Bind(5, id.attempt.value_or(1));
+  UploadSummary out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    if (!origin.digest.empty() && q.TextView(1) == origin.digest) {
+      out.already_stored = true;
+      out.upload_id = q.Int64(0);
+      out.tests = static_cast<int>(q.Int64(2));
+      out.failed = static_cast<int>(q.Int64(3));
+    } else {
+      ++out.other_files;
+    }
+  }
+  return out;
 }
 
 Result<int64_t> SqliteResultStore::UpsertRunLocked(const ResultOrigin& origin, int64_t now) {
@@ -192,9 +227,9 @@ Result<int64_t> SqliteResultStore::InsertUploadLocked(int64_t run_id, const Resu
       Statement q,
       writer_->Prepare("INSERT INTO uploads(run_id, job, pod_namespace, pod_name, node, "
                        "source, format, producer, warnings, received_ns, tests, failed, "
-                       "shard_index, shard_total, attempt, url, exit_code) "
+                       "shard_index, shard_total, attempt, url, exit_code, digest) "
                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0, ?11, ?12, ?13, "
-                       "?14, ?15)"));
+                       "?14, ?15, ?16)"));
   q.Bind(1, run_id);
   q.Bind(2, origin.job);
   q.Bind(3, origin.pod_namespace);
@@ -210,6 +245,7 @@ Result<int64_t> SqliteResultStore::InsertUploadLocked(int64_t run_id, const Resu
   q.Bind(13, id.attempt.value_or(1));
   q.Bind(14, id.url);
   q.Bind(15, id.exit_code);
+  q.Bind(16, origin.digest);
   JOSTLE_RETURN_IF_ERROR(q.Run());
   return writer_->LastInsertRowid();
 }
@@ -322,6 +358,8 @@ Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& or
                                                           const ResultSet& set,
                                                           const PodPlacement& placement) {
   STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
+  STORE_ASSIGN_OR_RETURN(UploadSummary same_job, SameJobUploadsLocked(origin));
+  if (same_job.already_stored) return same_job;  // a replay: the transaction wrote nothing
   const int64_t now = NowNs();
   STORE_ASSIGN_OR_RETURN(int64_t run_id, UpsertRunLocked(origin, now));
   STORE_ASSIGN_OR_RETURN(int64_t upload_id, InsertUploadLocked(run_id, origin, set, now));
@@ -329,6 +367,8 @@ Result<UploadSummary> SqliteResultStore::PutResultsLocked(const ResultOrigin& or
                          InsertExecutionsLocked(run_id, upload_id, origin, set, placement, now));
   JOSTLE_RETURN_IF_ERROR(FinishUploadLocked(run_id, upload_id, summary));
   JOSTLE_RETURN_IF_ERROR(txn.Commit());
+  summary.upload_id = upload_id;
+  summary.other_files = same_job.other_files;
   return summary;
 }
 
@@ -346,22 +386,156 @@ Result<std::vector<TestExecution>> SqliteResultStore::RunExecutions(std::string_
   return out;
 }
 
-Result<std::vector<TestExecution>> SqliteResultStore::TestHistory(std::string_view test_id,
-                                                                  std::string_view exclude_run,
-                                                                  int limit) {
+// The runs a history query takes, as SQL over `r` (the earlier run) and `me` (the judged
+// run: branch, default_branch, start). ?2 the judged run's name.
+std::string HistoryRunsCondition(const HistoryQuery& q) {
+  std::string where;
+  if (q.as_of_run) {
+    where += " AND coalesce(r.last_end_ns, r.last_upload_ns) < "
+             "(SELECT coalesce(first_start_ns, first_upload_ns) FROM runs WHERE name = ?2)";
+  }
+  using Branches = HistoryQuery::Branches;
+  if (q.branches != Branches::kAny) {
+    std::string same = "r.branch = me.branch";
+    if (q.branches == Branches::kBranchAndDefault) {
+      same += " OR r.on_default = 1 OR (me.default_branch <> '' AND r.branch = me.default_branch)";
+    }
+    where += " AND EXISTS (SELECT 1 FROM runs me WHERE me.name = ?2 AND (me.branch = '' OR " +
+             same + "))";
+  }
+  return where;
+}
+
+Result<std::vector<TestExecution>> SqliteResultStore::TestHistory(const HistoryQuery& query) {
   STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
-  STORE_ASSIGN_OR_RETURN(Statement q,
-                         lease.conn().Prepare(std::string(kExecutionColumns) +
-                                              "WHERE e.test_id = ?1 AND r.name <> ?2 "
-                                              "ORDER BY e.time_ns DESC, e.id DESC LIMIT ?3"));
-  q.Bind(1, test_id);
-  q.Bind(2, exclude_run);
-  q.Bind(3, limit);
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare(std::string(kExecutionColumns) +
+                           "WHERE e.test_id = ?1 AND r.name <> ?2 AND e.time_ns >= ?3" +
+                           HistoryRunsCondition(query) +
+                           " ORDER BY e.time_ns DESC, e.id DESC LIMIT ?4"));
+  q.Bind(1, query.test_id);
+  q.Bind(2, query.run);
+  q.Bind(3, query.since_ns.value_or(std::numeric_limits<int64_t>::min()));
+  q.Bind(4, query.limit);
   std::vector<TestExecution> out;
   for (;;) {
     STORE_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
     out.push_back(ReadExecution(q));
+  }
+  return out;
+}
+
+Status SqliteResultStore::PutJudgement(std::string_view run,
+                                       const std::vector<JudgedFailureRow>& rows) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STORE_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_, /*immediate=*/true));
+  STORE_ASSIGN_OR_RETURN(Statement find,
+                         writer_->Prepare("SELECT id, last_upload_ns FROM runs WHERE name = ?1"));
+  find.Bind(1, run);
+  STORE_ASSIGN_OR_RETURN(bool found, find.Step());
+  if (!found) return Status::NotFound("run '" + std::string(run) + "' has no uploads");
+  const int64_t run_id = find.Int64(0);
+  const int64_t last_upload_ns = find.Int64(1);
+  find.Reset();
+  for (const char* table : {"judged_failures", "judgements"}) {
+    STORE_ASSIGN_OR_RETURN(Statement del, writer_->Prepare(std::string("DELETE FROM ") + table +
+                                                           " WHERE run_id = ?1"));
+    del.Bind(1, run_id);
+    JOSTLE_RETURN_IF_ERROR(del.Run());
+  }
+  STORE_ASSIGN_OR_RETURN(Statement head,
+                         writer_->Prepare("INSERT INTO judgements(run_id, judged_ns, "
+                                          "last_upload_ns, failures) VALUES(?1, ?2, ?3, ?4)"));
+  head.Bind(1, run_id);
+  head.Bind(2, NowNs());
+  head.Bind(3, last_upload_ns);
+  head.Bind(4, static_cast<int64_t>(rows.size()));
+  JOSTLE_RETURN_IF_ERROR(head.Run());
+  STORE_ASSIGN_OR_RETURN(
+      Statement ins,
+      writer_->Prepare("INSERT INTO judged_failures(run_id, ord, kind, job, test_id, attempt, "
+                       "verdict, reason, failed_contended, passed_contended, failed_clear, "
+                       "passed_clear, no_data, rerun_passed, rate_contended, rate_clear, "
+                       "fisher_p) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                       "?14, ?15, ?16, ?17)"));
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const JudgedFailureRow& r = rows[k];
+    ins.Reset();
+    ins.Bind(1, run_id);
+    ins.Bind(2, static_cast<int64_t>(k));
+    ins.Bind(3, r.kind);
+    ins.Bind(4, r.job);
+    ins.Bind(5, r.test_id);
+    ins.Bind(6, r.attempt);
+    ins.Bind(7, r.verdict);
+    ins.Bind(8, r.reason);
+    ins.Bind(9, r.failed_contended);
+    ins.Bind(10, r.passed_contended);
+    ins.Bind(11, r.failed_clear);
+    ins.Bind(12, r.passed_clear);
+    ins.Bind(13, r.no_data);
+    ins.Bind(14, r.rerun_passed);
+    ins.Bind(15, r.rate_contended);
+    ins.Bind(16, r.rate_clear);
+    ins.Bind(17, r.fisher_p);
+    JOSTLE_RETURN_IF_ERROR(ins.Run());
+  }
+  return txn.Commit();
+}
+
+Result<std::optional<StoredJudgement>> SqliteResultStore::GetJudgement(std::string_view run) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare("SELECT j.judged_ns, j.last_upload_ns, j.failures, r.last_upload_ns "
+                           "FROM judgements j JOIN runs r ON r.id = j.run_id WHERE r.name = ?1"));
+  q.Bind(1, run);
+  STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<StoredJudgement>();
+  StoredJudgement j;
+  j.judged_ns = q.Int64(0);
+  j.last_upload_ns = q.Int64(1);
+  j.failures = static_cast<int>(q.Int64(2));
+  j.stale = q.Int64(3) > j.last_upload_ns;
+  return std::optional<StoredJudgement>(j);
+}
+
+Result<std::vector<JudgedFailureRow>> SqliteResultStore::JudgedFailures(std::string_view run,
+                                                                        int offset, int limit) {
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  STORE_ASSIGN_OR_RETURN(
+      Statement q,
+      lease.conn().Prepare("SELECT kind, job, test_id, attempt, verdict, reason, "
+                           "failed_contended, passed_contended, failed_clear, passed_clear, "
+                           "no_data, rerun_passed, rate_contended, rate_clear, fisher_p FROM "
+                           "judged_failures WHERE run_id = (SELECT id FROM runs WHERE name = ?1) "
+                           "AND ord >= ?2 ORDER BY ord LIMIT ?3"));
+  q.Bind(1, run);
+  q.Bind(2, offset);
+  q.Bind(3, limit);
+  std::vector<JudgedFailureRow> out;
+  for (;;) {
+    STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    JudgedFailureRow r;
+    r.kind = q.Text(0);
+    r.job = q.Text(1);
+    r.test_id = q.Text(2);
+    r.attempt = static_cast<int>(q.Int64(3));
+    r.verdict = q.Text(4);
+    r.reason = q.Text(5);
+    r.failed_contended = static_cast<int>(q.Int64(6));
+    r.passed_contended = static_cast<int>(q.Int64(7));
+    r.failed_clear = static_cast<int>(q.Int64(8));
+    r.passed_clear = static_cast<int>(q.Int64(9));
+    r.no_data = static_cast<int>(q.Int64(10));
+    r.rerun_passed = q.Int64(11) != 0;
+    if (!q.IsNull(12)) r.rate_contended = q.Double(12);
+    if (!q.IsNull(13)) r.rate_clear = q.Double(13);
+    if (!q.IsNull(14)) r.fisher_p = q.Double(14);
+    out.push_back(std::move(r));
   }
   return out;
 }
@@ -432,6 +606,11 @@ Result<int64_t> SqliteResultStore::Prune(int64_t before_ns) {
         deleted += n;
         if (n == 0) break;
         std::this_thread::yield();
+      }
+      for (const char* judged : {"DELETE FROM judged_failures WHERE run_id = ?1",
+                                 "DELETE FROM judgements WHERE run_id = ?1"}) {
+        STORE_ASSIGN_OR_RETURN(int64_t j, db_->WriteStep(judged, {run_id}));
+        deleted += j;
       }
       STORE_ASSIGN_OR_RETURN(int64_t u,
                              db_->WriteStep("DELETE FROM uploads WHERE run_id = ?1", {run_id}));

@@ -178,24 +178,14 @@ std::optional<PsiTotals> ReadPsi(const Statement& s, int col, int present, int b
   return PsiTotals{s.OptUInt64(col), s.OptUInt64(col + 1)};
 }
 
-// The identity part of a cgroup series (everything but the metrics).
+// The identity part of a cgroup series (everything but the metrics): a series row.
 struct SeriesIdentity {
-  std::string path;
-  std::string pod_uid;
-  std::string container_id;
-  std::string namespace_name;
-  std::string pod_name;
-  std::string container_name;
-  std::string qos;
-  std::map<std::string, std::string> labels;
+  CgroupIdentity cgroup;
   bool host_network = false;
 };
 
 bool SameIdentity(const SeriesIdentity& a, const CgroupSample& c) {
-  return a.path == c.path && a.pod_uid == c.pod_uid && a.container_id == c.container_id &&
-         a.namespace_name == c.namespace_name && a.pod_name == c.pod_name &&
-         a.container_name == c.container_name && a.qos == c.qos &&
-         a.host_network == c.host_network && a.labels == c.labels;
+  return a.cgroup == static_cast<const CgroupIdentity&>(c) && a.host_network == c.host_network;
 }
 
 // A series row the writer stored or found, with what PutBatchLocked notes about it per batch.
@@ -504,10 +494,7 @@ Result<CachedSeries*> SqliteSampleSource::SeriesLocked(int64_t node_id, NodeSeri
       JOSTLE_RETURN_IF_ERROR(ins.Run());
       id = writer_->LastInsertRowid();
     }
-    CachedSeries entry{
-        SeriesIdentity{c.path, c.pod_uid, c.container_id, c.namespace_name, c.pod_name,
-                       c.container_name, c.qos, c.labels, c.host_network},
-        id, c.scope};
+    CachedSeries entry{SeriesIdentity{c, c.host_network}, id, c.scope};
     auto [pos, inserted] = map.insert_or_assign(c.id, std::move(entry));
     if (inserted) ++cached_series_;
     undo.series.emplace_back(node_id, scope, c.id);

@@ -8,8 +8,11 @@
 // four over one SQLite file (each role in its own source file over sqlite::SqliteDb).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "collector/store/alert_log.h"
 #include "collector/store/ci_analytics.h"
@@ -32,6 +35,19 @@ class Stores {
   // Flushes what the backends buffer (the SQLite WAL) on shutdown.
   virtual Status Checkpoint() = 0;
 };
+
+// What pruning deletes (collector config "retention"): samples older than samples_before_ns;
+// runs whose last upload is older than results_before_ns, with everything of them (uploads,
+// executions, window facts, stored judgements), and alert deliveries older than that.
+struct RetentionCutoffs {
+  int64_t samples_before_ns = 0;  // wall clock, ns
+  int64_t results_before_ns = 0;
+};
+
+// Prunes every role with its cutoff; per role ("samples", "results", "alerts") the rows
+// deleted or the error (a failing role does not stop the others).
+std::vector<std::pair<std::string, Result<int64_t>>> PruneStores(Stores& stores,
+                                                                 const RetentionCutoffs& cutoffs);
 
 // Opens (creating and migrating) the SQLite store at `path`; ":memory:" for tests. A database
 // written by a newer jostle (higher schema version) is refused with Unsupported.

@@ -62,8 +62,9 @@ enum class Scope {
   kCgroup,     // any other cgroup (systemd service, docker scope, a user-named cgroup)
 };
 
-// One reading of one cgroup (pod, container or plain cgroup).
-struct CgroupSample {
+// Who a cgroup is: the same tick after tick, so the wire (series references), the store
+// (series rows) and SampleFrame keep it once per series.
+struct CgroupIdentity {
   Scope scope = Scope::kCgroup;
   // Series identity: pod UID for pods, "<pod uid>/<container id>" for containers, the
   // cgroup path (relative to the hierarchy root, leading '/') for plain cgroups.
@@ -77,7 +78,14 @@ struct CgroupSample {
   std::string container_name;
   std::string qos;                            // "guaranteed", "burstable", "besteffort"
   std::map<std::string, std::string> labels;  // pod labels selected by --pod-labels
+  bool operator==(const CgroupIdentity&) const = default;
+};
 
+// What a cgroup measured in one tick. Every scalar below is described once in
+// jostle/sample_fields.h (wire name, kind, unit, Prometheus family, store bit), and the
+// encoder, decoder, store and /metrics iterate that description; a new counter is a member
+// here, a row there, its reader and its tests.
+struct CgroupReadings {
   std::optional<uint64_t> cpu_usage_us;           // cumulative, µs, cpu.stat usage_usec /
                                                   // cpuacct.usage (ns / 1000)
   std::optional<uint64_t> cpu_periods;            // cumulative, cpu.stat nr_periods
@@ -91,15 +99,35 @@ struct CgroupSample {
   std::optional<uint64_t> mem_limit_bytes;        // memory.max / limit_in_bytes; absent when
                                                   // unlimited
   std::optional<uint64_t> oom_kills;    // cumulative, memory.events oom_kill / memory.oom_control
+  std::optional<uint64_t> mem_high_events;  // cumulative, memory.events high (v2 only): times
+                                            // usage went over memory.high and was reclaimed
+  std::optional<uint64_t> mem_max_events;   // cumulative, memory.events max (v2 only): times
+                                            // usage was about to go over memory.max
+  std::optional<uint64_t> mem_pgscan;       // cumulative, pages, memory.stat pgscan (v2 only)
+  std::optional<uint64_t> mem_workingset_refaults;  // cumulative, pages, memory.stat
+                                                    // workingset_refault_anon + _file (5.9+),
+                                                    // or workingset_refault (v2 only)
   std::optional<PsiTotals> psi_cpu;     // cgroup v2 cpu.pressure
   std::optional<PsiTotals> psi_memory;  // cgroup v2 memory.pressure
   std::optional<PsiTotals> psi_io;      // cgroup v2 io.pressure
   // Sum over the pod's own network namespace (lo excluded); absent for hostNetwork pods,
   // for containers (the pod carries it) and when no process of the pod could be found.
   std::optional<NetCounters> net;
+  bool operator==(const CgroupReadings&) const = default;
+};
+
+// One reading of one cgroup (pod, container or plain cgroup): who it is and what it read.
+struct CgroupSample : CgroupIdentity, CgroupReadings {
   bool host_network = false;  // pod shares the node's network namespace
   bool operator==(const CgroupSample&) const = default;
 };
+
+// Same identity and the same network namespace kind: one series for SampleFrame and the
+// store (the wire compares CgroupIdentity alone: host_network travels with each entry).
+inline bool SameSeries(const CgroupSample& a, const CgroupSample& b) {
+  return static_cast<const CgroupIdentity&>(a) == static_cast<const CgroupIdentity&>(b) &&
+         a.host_network == b.host_network;
+}
 
 // One sampling tick: the node and every cgroup, read together.
 struct Sample {

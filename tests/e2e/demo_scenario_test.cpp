@@ -1,5 +1,5 @@
 // The demo's claim, proved in CI: demo/run-demo.sh runs the bundled suite under the real
-// build/bin/jostle once on a quiet machine and twice beside a real stress-ng burner in a
+// build/bin/jostle five times on a quiet machine and twice beside a real stress-ng burner in a
 // sibling cgroup (beneath this test's own cgroup) with a high CPU weight. The last report
 // must give the three latency-budget failures `contention` on cpu with the burner's cgroup
 // as culprit and the rounding bug `fails-regardless`. The HTML report is then opened in

@@ -43,6 +43,10 @@ SampleBatch FullBatch() {
   pod.cpu_limit_cores = 1.5;
   pod.mem_limit_bytes = 1 << 30;
   pod.oom_kills = 0;
+  pod.mem_high_events = 4;
+  pod.mem_max_events = 1;
+  pod.mem_pgscan = 40;
+  pod.mem_workingset_refaults = 5;
   pod.net = NetCounters{"*", 1, 1, 0, 0, 1, 1, 0, 0, std::nullopt};
   s.cgroups.push_back(pod);
   CgroupSample plain;
@@ -59,6 +63,15 @@ TEST(WireTest, RoundTripsEveryField) {
   auto decoded = DecodeBatch(EncodeBatch(b));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(*decoded, b);
+}
+
+TEST(WireTest, ReadingsAreWrittenInTheFieldTablesOrder) {
+  const std::string json = EncodeBatch(FullBatch());
+  EXPECT_NE(json.find("\"cpu_usage_us\":99,\"cpu_limit_cores\":1.5,\"mem_limit_bytes\":1073741824,"
+                      "\"oom_kills\":0,\"mem_high_events\":4,\"mem_max_events\":1,"
+                      "\"mem_pgscan\":40,\"mem_workingset_refaults\":5,\"net\":"),
+            std::string::npos)
+      << json;
 }
 
 TEST(WireTest, MissingFieldsStayAbsentNotZero) {

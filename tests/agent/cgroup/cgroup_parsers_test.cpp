@@ -109,6 +109,57 @@ TEST(ParseMemoryLimits, MaxAndHugeAreUnlimited) {
   EXPECT_FALSE(ParseV1MemoryLimit("", "l").ok());
 }
 
+TEST(ParseMemoryEventsV2, Table) {
+  struct Case {
+    const char* text;
+    MemoryEventsV2 want;
+  };
+  const Case cases[] = {
+      {"low 0\nhigh 7\nmax 3\noom 1\noom_kill 2\noom_group_kill 0\n", {7, 3, 2}},
+      // Kernels before 4.19 write no oom_kill line.
+      {"low 0\nhigh 1\nmax 0\noom 0\n", {1, 0, std::nullopt}},
+      {"", {}},
+      // Cut mid-file: the keys before the cut are kept.
+      {"low 0\nhigh 5\nma", {5, std::nullopt, std::nullopt}},
+  };
+  for (const Case& c : cases) {
+    auto got = ParseMemoryEventsV2(c.text, "memory.events");
+    ASSERT_TRUE(got.ok()) << c.text << ": " << got.status().ToString();
+    EXPECT_EQ(*got, c.want) << c.text;
+  }
+  auto bad = ParseMemoryEventsV2("high 1\nmax x\n", "/cg/memory.events");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("/cg/memory.events"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("'max'"), std::string::npos);
+}
+
+TEST(ParseMemoryStatV2, Table) {
+  struct Case {
+    const char* text;
+    MemoryStatV2 want;
+  };
+  const Case cases[] = {
+      // 5.9+: anon and file refaults, summed.
+      {"anon 4\ninactive_file 65536\nworkingset_refault_anon 2\nworkingset_refault_file 3\n"
+       "pgscan 40\npgsteal 30\n",
+       {65536, 40, 5}},
+      // Older kernels: one workingset_refault, no pgscan.
+      {"inactive_file 8\nworkingset_refault 9\n", {8, std::nullopt, 9}},
+      // Only one of the two split keys.
+      {"inactive_file 1\nworkingset_refault_file 6\n", {1, std::nullopt, 6}},
+      {"inactive_file 0\n", {0, std::nullopt, std::nullopt}},
+  };
+  for (const Case& c : cases) {
+    auto got = ParseMemoryStatV2(c.text, "memory.stat");
+    ASSERT_TRUE(got.ok()) << c.text << ": " << got.status().ToString();
+    EXPECT_EQ(*got, c.want) << c.text;
+  }
+  auto missing = ParseMemoryStatV2("anon 4\ninacti", "/cg/memory.stat");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "/cg/memory.stat: no 'inactive_file' line");
+  EXPECT_FALSE(ParseMemoryStatV2("inactive_file 1\npgscan -1\n", "s").ok());
+}
+
 TEST(FindKeyedValue, Table) {
   const char* events = "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill 0\n";
   EXPECT_EQ(*FindKeyedValue(events, "oom_kill", "e"), std::optional<uint64_t>(2));

@@ -192,7 +192,7 @@ TEST(CgroupSamplerFixture, V2Systemd) {
   ByKey by = Index(sampler->Read());
   ExpectPods(by);
   ExpectCounters(Get(by, Scope::kPod, kPodG), 1, {});
-  // memory.events has "oom_kill abc": only oom_kills is lost.
+  // memory.events has "oom_kill abc": its counters are lost, nothing else.
   ExpectCounters(Get(by, Scope::kPod, kPodB), 3, {.oom = false});
   // memory.stat cut short before inactive_file: only the working set is lost.
   ExpectCounters(Get(by, Scope::kPod, kPodE), 6, {.working_set = false});
@@ -228,6 +228,53 @@ TEST(CgroupSamplerFixture, V2Systemd) {
   EXPECT_FALSE(docker.net.has_value());
   ExpectCounters(docker, 11, {});
   ExpectCounters(Get(by, Scope::kCgroup, "/system.slice/containerd.service"), 9, {});
+}
+
+// memory.events high/max and memory.stat pgscan/workingset_refault*: cgroup v2 only (the
+// fixture script gives high = n*4, max = n, pgscan = n*40, refaults = n*2 + 3).
+void ExpectReclaimCounters(const CgroupSample& s, uint64_t n) {
+  SCOPED_TRACE(s.id);
+  EXPECT_EQ(s.mem_high_events, n * 4);
+  EXPECT_EQ(s.mem_max_events, n);
+  EXPECT_EQ(s.mem_pgscan, n * 40);
+  EXPECT_EQ(s.mem_workingset_refaults, n * 2 + 3);
+}
+
+void ExpectNoReclaimCounters(const CgroupSample& s) {
+  SCOPED_TRACE(s.id);
+  EXPECT_FALSE(s.mem_high_events.has_value());
+  EXPECT_FALSE(s.mem_max_events.has_value());
+  EXPECT_FALSE(s.mem_pgscan.has_value());
+  EXPECT_FALSE(s.mem_workingset_refaults.has_value());
+}
+
+TEST(CgroupSamplerFixture, MemoryEventsAndReclaimCountersOnV2) {
+  std::string root = FixtureRoot("cgroup_v2_systemd");
+  auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+  ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+  ByKey by = Index(sampler->Read());
+  ExpectReclaimCounters(Get(by, Scope::kPod, kPodG), 1);
+  ExpectReclaimCounters(Get(by, Scope::kContainer, std::string(kPodG) + "/" + kC1), 2);
+  ExpectReclaimCounters(Get(by, Scope::kCgroup, "/system.slice/containerd.service"), 9);
+  // Pod B's memory.events is malformed ("oom_kill abc"): high and max go with it; its
+  // memory.stat still gives the reclaim counters.
+  const auto& b = Get(by, Scope::kPod, kPodB);
+  EXPECT_FALSE(b.mem_high_events.has_value());
+  EXPECT_FALSE(b.mem_max_events.has_value());
+  EXPECT_EQ(b.mem_pgscan, 3u * 40);
+  EXPECT_EQ(b.mem_workingset_refaults, 3u * 2 + 3);
+}
+
+TEST(CgroupSamplerFixture, NoReclaimCountersOnV1OrHybrid) {
+  for (const char* host : {"cgroup_v1_cgroupfs", "cgroup_v1_systemd", "cgroup_hybrid"}) {
+    SCOPED_TRACE(host);
+    std::string root = FixtureRoot(host);
+    auto sampler = CgroupSampler::Open(HostPaths::UnderRoot(root), OptionsFor(root));
+    ASSERT_TRUE(sampler.ok()) << sampler.status().ToString();
+    ByKey by = Index(sampler->Read());
+    ExpectNoReclaimCounters(Get(by, Scope::kPod, kPodG));
+    ExpectNoReclaimCounters(Get(by, Scope::kContainer, std::string(kPodE) + "/" + kC4));
+  }
 }
 
 TEST(CgroupSamplerFixture, V2Cgroupfs) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "jostle/sample_fields.h"
 #include "support/real_parts.h"
 
 namespace jostle::agent {
@@ -109,6 +110,10 @@ Sample RichSample() {
   pod.mem_working_set_bytes = 94371840;
   pod.mem_limit_bytes = 268435456;
   pod.oom_kills = 1;
+  pod.mem_high_events = 12;
+  pod.mem_max_events = 2;
+  pod.mem_pgscan = 4096;
+  pod.mem_workingset_refaults = 77;
   pod.psi_cpu = PsiTotals{500, 200};
   pod.psi_memory = PsiTotals{0, 0};
   pod.psi_io = PsiTotals{7, 3};
@@ -193,6 +198,40 @@ TEST(RenderPrometheus, ExactLinesForCgroupSeriesWithHostileLabels) {
   EXPECT_THAT(text, Not(HasSubstr("jostle_container_cpu_limit_cores{" + container_labels)));
   EXPECT_THAT(text, Not(HasSubstr("jostle_pod_network_receive_bytes_total{" + container_labels)));
   EXPECT_THAT(text, Not(HasSubstr("jostle_node_pressure_cpu_full_seconds_total")));
+}
+
+TEST(RenderPrometheus, MemoryEventAndReclaimCounters) {
+  auto lines = Lines(RenderPrometheus(RichSample(), "node-a", RichSelf()));
+  const std::string pod_labels =
+      "node=\"node-a\",scope=\"pod\",id=\"0b7f3c9e-1111-2222-3333-444455556666\","
+      "namespace=\"ci-\\\"quoted\\\"\",pod=\"back\\\\slash\\nnew-line\",container=\"\"";
+  EXPECT_THAT(lines, Contains("# TYPE jostle_container_memory_high_events_total counter"));
+  EXPECT_THAT(lines, Contains("jostle_container_memory_high_events_total{" + pod_labels + "} 12"));
+  EXPECT_THAT(lines, Contains("jostle_container_memory_max_events_total{" + pod_labels + "} 2"));
+  EXPECT_THAT(lines,
+              Contains("jostle_container_memory_pages_scanned_total{" + pod_labels + "} 4096"));
+  EXPECT_THAT(lines,
+              Contains("jostle_container_memory_workingset_refaults_total{" + pod_labels + "} 77"));
+}
+
+// Every row of jostle/sample_fields.h is rendered, once, with its HELP and TYPE (RichSample
+// sets every reading: a new row shows up here until its test data does too).
+TEST(RenderPrometheus, EveryFieldTableRowHasItsFamily) {
+  const std::string text = RenderPrometheus(RichSample(), "node-a", RichSelf());
+  auto once = [&](const std::string& line) {
+    size_t at = text.find(line + "\n");
+    ASSERT_NE(at, std::string::npos) << line;
+    EXPECT_EQ(text.find(line + "\n", at + 1), std::string::npos) << line;
+  };
+  for (const fields::Scalar& f : fields::kCgroupScalars) {
+    once("# TYPE " + std::string(f.family) +
+         (f.kind == fields::Kind::kCounter ? " counter" : " gauge"));
+    once("# HELP " + std::string(f.family) + " " + std::string(f.help));
+  }
+  for (const fields::Psi& p : fields::kCgroupPsi) {
+    once("# TYPE " + std::string(p.some_family) + " counter");
+    once("# TYPE " + std::string(p.full_family) + " counter");
+  }
 }
 
 TEST(RenderPrometheus, AgentSelfSeries) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "collector/api/test_batches.h"
+#include "collector/results/parse_results.h"
 #include "http_client/http_client.h"
 #include "http_server/loopback_client.h"
 #include "jostle/wire.h"
@@ -172,6 +173,63 @@ TEST_F(CollectorApiTest, StoresResultsAndCountsTests) {
   EXPECT_EQ((*executions)[0].job, "unit");
   EXPECT_EQ((*executions)[0].pod_namespace, "ci");
   EXPECT_EQ((*executions)[0].pod_name, "runner-0");
+}
+
+// A CI retry after a lost answer sends the same file again: acknowledged with the same
+// counts, said to be already stored, and nothing changes; another file of the same job,
+// shard and attempt is stored and the answer says how many came before it.
+TEST_F(CollectorApiTest, SameResultFileAgainIsAcknowledgedAndStoredOnce) {
+  const std::string target =
+      "/api/v1/runs/run-1/results?job=unit&shard=1/2&attempt=1&commit=abc1234";
+  auto first = Send("POST", target, kJunit, kCiToken);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto j1 = Json::parse(first.body);
+  EXPECT_EQ(j1["already_stored"], false);
+  EXPECT_EQ(j1["other_files"], 0);
+  EXPECT_EQ(j1["digest"], ContentDigest(kJunit));
+  Snapshot stored = Take();
+  ASSERT_EQ(stored.executions, 3u);
+  auto runs_before = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(runs_before.ok());
+
+  auto replay = Send("POST", target, kJunit, kCiToken);
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  auto j2 = Json::parse(replay.body);
+  EXPECT_EQ(j2["already_stored"], true);
+  EXPECT_EQ(j2["tests"], j1["tests"]);
+  EXPECT_EQ(j2["failed"], j1["failed"]);
+  EXPECT_EQ(j2["upload"], j1["upload"]);
+  EXPECT_EQ(Take(), stored);
+  auto runs_after = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(runs_after.ok());
+  ASSERT_EQ(runs_after->size(), 1u);
+  EXPECT_EQ(runs_after->front().uploads, 1);
+  EXPECT_EQ(runs_after->front().last_upload_ns, runs_before->front().last_upload_ns);
+
+  std::string other = kJunit;
+  other.replace(other.find("test_ok2"), 8, "test_ok3");
+  auto second = Send("POST", target, other, kCiToken);
+  ASSERT_EQ(second.status, 200) << second.body;
+  auto j3 = Json::parse(second.body);
+  EXPECT_EQ(j3["already_stored"], false);
+  EXPECT_EQ(j3["other_files"], 1);
+  EXPECT_EQ(Take().executions, 6u);
+  // The next CI attempt of the job uploading the same file is a new upload.
+  auto retry = Send("POST", "/api/v1/runs/run-1/results?job=unit&shard=1/2&attempt=2", kJunit,
+                    kCiToken);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(Json::parse(retry.body)["already_stored"], false);
+  EXPECT_EQ(Take().executions, 9u);
+}
+
+// The digest is SHA-256 (FIPS 180-2 appendix B vectors).
+TEST(ContentDigestTest, IsSha256OfTheBytes) {
+  EXPECT_EQ(ContentDigest("abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ContentDigest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(ContentDigest(""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 struct BadInput {

@@ -18,6 +18,8 @@
 #include "collector/alerts/run_alert_scheduler.h"
 #include "collector/alerts/signature.h"
 #include "collector/api/collector_api.h"
+#include "collector/attribution/judgement.h"
+#include "collector/store/sqlite_db.h"
 #include "http_client/http_client.h"
 #include "jostle/wire.h"
 #include "tests/collector/alerts/loopback_receiver.h"
@@ -255,6 +257,86 @@ TEST_F(ReadRoutesTest, ReportInEveryFormatWithItsContentType) {
   EXPECT_EQ(html.Header("content-type"), "text/html; charset=utf-8");
   EXPECT_NE(html.body.find("<svg"), std::string::npos);
   EXPECT_NE(html.body.find("test_deadline"), std::string::npos);
+}
+
+// Rows a report read must never write: window classifications and judgements.
+int64_t WrittenByJudging(const std::string& db) {
+  auto conn = sqlite::Connection::Open(db, false);
+  EXPECT_TRUE(conn.ok());
+  if (!conn.ok()) return -1;
+  return (*conn)
+      ->QueryInt("SELECT (SELECT count(*) FROM execution_facts) * 1000000 + "
+                 "(SELECT count(*) FROM judgements) * 1000 + (SELECT count(*) FROM "
+                 "judged_failures)")
+      .value_or(-1);
+}
+
+// A run's verdicts as of the run: a read before it is judged computes them and stores
+// nothing; once judged (the writer path) they are stored and a later read renders the same
+// verdicts and evidence though a later run would change them; rejudge=1 takes today's
+// history and says so. No read writes.
+TEST_F(ReadRoutesTest, VerdictsAreThoseOfTheirRunAndReadsNeverWrite) {
+  UploadSamples();
+  UploadResults("r-1", "unit", ContendedResults(t0_));
+  const std::string db = (dir_ / "jostle.db").string();
+  const int64_t nothing = WrittenByJudging(db);
+  ASSERT_EQ(nothing, 0);
+
+  Json live = GetJson("/api/v1/runs/r-1/report");
+  ASSERT_EQ(live["failures"].size(), 1u) << live.dump();
+  EXPECT_EQ(live["failures"][0]["verdict"], "contention-possible");
+  EXPECT_NE(live.dump().find("not judged yet"), std::string::npos) << live["warnings"];
+  EXPECT_EQ(WrittenByJudging(db), nothing);
+
+  // The writer path: judged once the samples are in, stored with the run.
+  auto judged = BuildRunReport(store_->samples(), store_->results(), "r-1", AttributionConfig{});
+  ASSERT_TRUE(judged.ok()) << judged.status().ToString();
+  ASSERT_TRUE(StoreJudgement(store_->results(), *judged).ok());
+  auto stored = store_->results().GetJudgement("r-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->failures, 2);  // test_deadline, and test_retry as a flaky test
+  EXPECT_FALSE((*stored)->stale);
+  const int64_t after_judging = WrittenByJudging(db);
+  Json as_judged = GetJson("/api/v1/runs/r-1/report");
+  EXPECT_EQ(as_judged["failures"], live["failures"]);
+  EXPECT_EQ(as_judged["warnings"].dump().find("judged"), std::string::npos);
+
+  // A later run on the same branch passes test_deadline in a clear window: today's history
+  // would make r-1's failure "contention" (it never failed in a clear window).
+  Json later = {{"format", "jostle-results/v1"},
+                {"tests",
+                 {{{"id", "tests/test_timing.py::test_deadline"},
+                   {"attempts",
+                    {{{"outcome", "passed"},
+                      {"start", Rfc3339(t0_ + 30 * kSecond)},
+                      {"duration_s", 2.0}}}}}}}};
+  UploadResults("r-2", "unit", later.dump());
+  Json again = GetJson("/api/v1/runs/r-1/report");
+  EXPECT_EQ(again["failures"], as_judged["failures"]);
+  EXPECT_EQ(again["failures"][0]["verdict"], "contention-possible");
+  EXPECT_EQ(again["failures"][0]["evidence"]["history"]["passed_clear"], 0) << again["failures"];
+
+  Json rejudged = GetJson("/api/v1/runs/r-1/report?rejudge=1");
+  ASSERT_EQ(rejudged["failures"].size(), 1u);
+  EXPECT_EQ(rejudged["failures"][0]["verdict"], "contention") << rejudged["failures"];
+  EXPECT_EQ(rejudged["failures"][0]["evidence"]["history"]["passed_clear"], 1);
+  EXPECT_NE(rejudged["warnings"].dump().find("rejudged with today's history"), std::string::npos);
+  auto html = Send("GET", "/api/v1/runs/r-1/report?format=html&rejudge=1", kReadToken);
+  EXPECT_NE(html.body.find("rejudged with today"), std::string::npos);
+  EXPECT_EQ(GetJson("/api/v1/runs/r-1/report?rejudge=yes", 400)["detail"],
+            "rejudge='yes': expected 0 or 1");
+  EXPECT_EQ(WrittenByJudging(db), after_judging);
+
+  // An upload to r-1 after its judgement: reads compute as of the run again until the
+  // writer path judges it anew.
+  UploadResults("r-1", "e2e", GreenResults(t0_));
+  auto stale = store_->results().GetJudgement("r-1");
+  ASSERT_TRUE(stale.ok() && stale->has_value());
+  EXPECT_TRUE((*stale)->stale);
+  Json recomputed = GetJson("/api/v1/runs/r-1/report");
+  EXPECT_NE(recomputed.dump().find("uploads after it was judged"), std::string::npos);
+  EXPECT_EQ(recomputed["failures"][0]["verdict"], "contention-possible");
+  EXPECT_EQ(WrittenByJudging(db), after_judging);
 }
 
 TEST_F(ReadRoutesTest, ReportErrorsAndAccess) {

@@ -21,6 +21,7 @@ std::vector<Sample> NoisyNode() {
   Tick noisy = quiet;
   noisy.busy = 0.99;
   noisy.psi_cpu = 0.45;
+  noisy.cgroups[0].psi_cpu = 0.3;  // the test command felt it
   noisy.cgroups.push_back(Cgroup("/system.slice/stress.service", 3.4));
   NodeScenario s;
   s.Repeat(21, quiet).Repeat(20, noisy).Repeat(10, quiet);
@@ -63,7 +64,9 @@ class AttributeRunTest : public ::testing::Test {
     executions_[7].pod_name = "gone";
     executions_[7].start_ns.reset();
     executions_[7].start_ns = kT0 + 25 * kSecond;
-    history_["t::timing"] = {{Outcome::kPassed, false}, {Outcome::kFailed, true}};
+    history_["t::timing"] = {{Outcome::kPassed, false}, {Outcome::kPassed, false},
+                             {Outcome::kPassed, false}, {Outcome::kPassed, false},
+                             {Outcome::kFailed, true},  {Outcome::kFailed, true}};
     history_["t::bug"] = {{Outcome::kFailed, false}, {Outcome::kFailed, true}};
     history_["t::quiet_fail"] = {{Outcome::kPassed, false}, {Outcome::kPassed, std::nullopt}};
   }
@@ -105,14 +108,18 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   for (const Culprit& c : timing.assessment.culprits) {
     EXPECT_NE(c.name, "/user.slice/ci.scope");  // never its own culprit
   }
-  EXPECT_EQ(timing.evidence.history, (HistoryCounts{1, 0, 0, 1, 0}));
+  EXPECT_EQ(timing.evidence.history, (HistoryCounts{2, 0, 0, 4, 0}));
   EXPECT_NEAR(*timing.evidence.failure_rate_contended, 1.0, 1e-12);
   EXPECT_NEAR(*timing.evidence.failure_rate_clear, 0.0, 1e-12);
-  EXPECT_NEAR(*timing.evidence.fisher_p, 1.0 / 3, 1e-9);
+  EXPECT_NEAR(*timing.evidence.fisher_p, 1.0 / 35, 1e-9);  // one-sided, {3, 0; 0, 4}
+  EXPECT_EQ(timing.evidence.decided_by, Basis::kHistory);
   EXPECT_TRUE(timing.signals.pod_found);
   EXPECT_NEAR(timing.signals.values.at(kNodeCpuBusy).peak, 0.99, 1e-6);
 
-  EXPECT_EQ(Find(r.failures, "t::bug").verdict, Verdict::kFailsRegardless);
+  const FailureReport& bug = Find(r.failures, "t::bug");
+  EXPECT_EQ(bug.verdict, Verdict::kFailsRegardless);
+  EXPECT_TRUE(bug.assessment.contended);  // its window was loud, yet nobody is to blame
+  EXPECT_TRUE(bug.assessment.culprits.empty());
   const FailureReport& quiet = Find(r.failures, "t::quiet_fail");
   EXPECT_EQ(quiet.verdict, Verdict::kNoContention);
   EXPECT_FALSE(quiet.assessment.resource);
@@ -133,7 +140,9 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   EXPECT_EQ(flaky.attempts, 2);
   EXPECT_TRUE(flaky.evidence.rerun_passed);
   EXPECT_EQ(flaky.evidence.history.passed_clear, 1);  // the rerun at 45 s was quiet
+  EXPECT_TRUE(flaky.evidence.rerun_passed_clear);
   EXPECT_EQ(flaky.verdict, Verdict::kContention);
+  EXPECT_EQ(flaky.evidence.decided_by, Basis::kClearRerun);
 
   EXPECT_EQ(r.verdict_counts.at("contention"), 1);
   EXPECT_EQ(r.verdict_counts.at("contention-possible"), 1);
@@ -141,6 +150,77 @@ TEST_F(AttributeRunTest, EveryVerdict) {
   EXPECT_EQ(r.verdict_counts.at("no-contention"), 1);
   EXPECT_EQ(r.verdict_counts.at("no-data"), 2);
   EXPECT_EQ(r.nodes, (std::vector<std::string>{"ci-1", "ci-2"}));
+}
+
+TEST_F(AttributeRunTest, RerunPassInAContendedWindowIsNotAClearPass) {
+  executions_ = {Exec("t::flaky", 25, 1, Outcome::kFailed, 0),
+                 Exec("t::flaky", 35, 1, Outcome::kPassed, 1)};
+  history_.clear();
+  RunReport r = Run();
+  ASSERT_EQ(r.flaky_tests.size(), 1u);
+  const FailureReport& f = r.flaky_tests[0];
+  EXPECT_TRUE(f.evidence.rerun_passed);
+  EXPECT_FALSE(f.evidence.rerun_passed_clear);
+  EXPECT_EQ(f.evidence.history.passed_contended, 1);
+  EXPECT_EQ(f.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(f.evidence.decided_by, Basis::kNotDiscriminating);
+  EXPECT_FALSE(f.assessment.culprits.empty());  // possible: the burner is still named
+}
+
+// pytest's JUnit with reruns: starts are rebuilt from the suite's timestamp and durations
+// (one chain, one after another), and reruns' delays are left out, so every test may have
+// run up to G = results end - chain end later. The burner runs 20-40 s; the chain ends at
+// 44 s and the results were written at 50 s: G = 6 s.
+TEST_F(AttributeRunTest, ReconstructedWindowsNeedTheWholeUncertainSpanContended) {
+  auto approx = [](std::string id, int64_t start_s, double duration_s, Outcome outcome,
+                   int attempt = 0) {
+    TestExecution e = Exec(std::move(id), start_s, duration_s, outcome, attempt);
+    e.timing_approximate = true;
+    e.upload_id = 7;
+    return e;
+  };
+  executions_ = {approx("t::cpu", 22, 2, Outcome::kFailed, 0),
+                 approx("t::cpu", 24, 2, Outcome::kFailed, 1),
+                 approx("t::fill", 26, 10, Outcome::kPassed),
+                 approx("t::late_bug", 36, 1, Outcome::kFailed),
+                 approx("t::fill2", 37, 6, Outcome::kPassed),
+                 approx("t::after", 43, 1, Outcome::kFailed)};
+  history_.clear();
+  options_.results_end_ns = kT0 + 50 * kSecond;
+  std::vector<int64_t> u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u, std::vector<int64_t>(6, 6 * kSecond));
+
+  RunReport r = Run();
+  const FailureReport& cpu = Find(r.failures, "t::cpu");
+  EXPECT_EQ(cpu.evidence.placements, 7);  // 0, 1, ..., 6 s later
+  EXPECT_EQ(cpu.evidence.placements_contended, 7);
+  EXPECT_EQ(cpu.evidence.history.failed_contended, 1);  // its first attempt, all of it loud
+  EXPECT_EQ(cpu.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(cpu.evidence.decided_by, Basis::kNotDiscriminating);
+  // Placed as reconstructed it ran in the burst; 6 s later it did not.
+  const FailureReport& late = Find(r.failures, "t::late_bug");
+  EXPECT_TRUE(late.assessment.contended);
+  EXPECT_GT(late.evidence.placements_contended, 0);
+  EXPECT_LT(late.evidence.placements_contended, late.evidence.placements);
+  EXPECT_EQ(late.verdict, Verdict::kContentionPossible);
+  EXPECT_EQ(late.evidence.decided_by, Basis::kUncertainWindow);
+  EXPECT_FALSE(late.evidence.fisher_p);
+  EXPECT_NE(EvidenceSummary(late.evidence).find("up to 6.0 s later"), std::string::npos)
+      << EvidenceSummary(late.evidence);
+  EXPECT_EQ(Find(r.failures, "t::after").verdict, Verdict::kNoContention);
+
+  // Without the time the results were written: slack per rerun before it in the chain.
+  options_.results_end_ns.reset();
+  u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u, (std::vector<int64_t>{5 * kSecond, 10 * kSecond, 10 * kSecond, 10 * kSecond,
+                                     10 * kSecond, 10 * kSecond}));
+  // Exact times have none; neither do chains of other uploads.
+  executions_[0].timing_approximate = false;
+  executions_[1].upload_id = 8;
+  u = StartUncertainty(executions_, options_, WindowConfig{});
+  EXPECT_EQ(u[0], 0);
+  EXPECT_EQ(u[1], 10 * kSecond);
+  EXPECT_EQ(u[2], 5 * kSecond);
 }
 
 TEST_F(AttributeRunTest, NoDataReasons) {
@@ -196,7 +276,7 @@ TEST_F(AttributeRunTest, KubernetesPodIsNotItsOwnCulpritAndThrottlingIsOwnLimit)
   RunReport r = Run();
   ASSERT_EQ(r.failures.size(), 1u);
   const FailureReport& f = r.failures[0];
-  EXPECT_EQ(f.verdict, Verdict::kContention);
+  EXPECT_EQ(f.verdict, Verdict::kContentionPossible);  // one clear pass does not discriminate
   EXPECT_EQ(f.pod, "ci/runner-1");
   ASSERT_EQ(f.assessment.culprits.size(), 1u);
   EXPECT_EQ(f.assessment.culprits[0].kind, CulpritKind::kOwnLimit);

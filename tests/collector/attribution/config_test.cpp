@@ -26,7 +26,7 @@ TEST(AttributionConfig, DefaultsAreTheDesignThresholds) {
   EXPECT_EQ(c.network.utilisation, 0.80);
   EXPECT_EQ(c.network.retrans_ratio, 0.02);
   EXPECT_EQ(c.window.padding_intervals, 1.0);
-  EXPECT_EQ(c.history.fisher_p, 0.05);
+  EXPECT_EQ(c.history.alpha, 0.05);
 }
 
 TEST(AttributionConfig, EmptyObjectKeepsDefaults) {
@@ -45,10 +45,22 @@ TEST(AttributionConfig, FileOverridesOnlyWhatItNames) {
   EXPECT_EQ(c->cpu.psi_some, 0.20);
   EXPECT_EQ(c->memory.oom_kills, 2);
   EXPECT_EQ(c->history.limit, 50);
-  EXPECT_EQ(c->history.fisher_p, 0.01);
+  EXPECT_EQ(c->history.alpha, 0.01);
   EXPECT_EQ(c->alerts.on, std::vector<std::string>{"contention"});
   EXPECT_EQ(c->alerts.min_count, 3);
   EXPECT_EQ(c->alerts.cooldown_s, 600);
+}
+
+TEST(AttributionConfig, AlphaAndItsFormerName) {
+  auto a = ParseAttributionConfig(R"({"history": {"alpha": 0.02}})");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->history.alpha, 0.02);
+  auto f = ParseAttributionConfig(R"({"history": {"fisher_p": 0.03}})");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->history.alpha, 0.03);
+  auto bad = ParseAttributionConfig(R"({"history": {"alpha": 1.5}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("history.alpha"), std::string::npos);
 }
 
 TEST(AttributionConfig, UnknownKeyIsRefusedWithItsPath) {
@@ -111,6 +123,7 @@ TEST(AttributionConfig, DocumentedDefaultsMatchTheCode) {
   EXPECT_EQ(c->window.default_interval_s, d.window.default_interval_s);
   EXPECT_EQ(c->window.max_gap_intervals, d.window.max_gap_intervals);
   EXPECT_EQ(c->window.use_mean, d.window.use_mean);
+  EXPECT_EQ(c->window.reconstructed_slack_s, d.window.reconstructed_slack_s);
   EXPECT_EQ(c->cpu.node_busy, d.cpu.node_busy);
   EXPECT_EQ(c->cpu.psi_some, d.cpu.psi_some);
   EXPECT_EQ(c->cpu.throttle_ratio, d.cpu.throttle_ratio);
@@ -122,11 +135,12 @@ TEST(AttributionConfig, DocumentedDefaultsMatchTheCode) {
   EXPECT_EQ(c->network.utilisation, d.network.utilisation);
   EXPECT_EQ(c->network.drops, d.network.drops);
   EXPECT_EQ(c->network.retrans_ratio, d.network.retrans_ratio);
+  EXPECT_EQ(c->felt.psi_some, d.felt.psi_some);
   EXPECT_EQ(c->culprits.max, d.culprits.max);
   EXPECT_EQ(c->culprits.min_share, d.culprits.min_share);
   EXPECT_EQ(c->history.limit, d.history.limit);
   EXPECT_EQ(c->history.max_age_days, d.history.max_age_days);
-  EXPECT_EQ(c->history.fisher_p, d.history.fisher_p);
+  EXPECT_EQ(c->history.alpha, d.history.alpha);
   EXPECT_EQ(c->history.min_clear, d.history.min_clear);
   EXPECT_EQ(c->history.min_rate_difference, d.history.min_rate_difference);
   EXPECT_EQ(c->retention.samples_days, d.retention.samples_days);

@@ -278,6 +278,55 @@ TEST(WindowSignals, NestedCgroupsCountExclusiveUsageAndSelfIsNoNeighbour) {
   EXPECT_GT(cpu["/user.slice/burner.scope"], 20 * cpu["/system.slice"]);
 }
 
+// `jostle run` in a job cgroup with a CPU quota, on a hybrid host where memory places the job
+// elsewhere: the command's cgroup "jostle-run-1" is /acc-job/jostle-run-1 in cpu and
+// /box/abc/acc-job/jostle-run-1 in memory. The job cgroup, throttled, is the own limit; the
+// memory hierarchy's ancestors, named by jostle run, are never neighbours.
+TEST(WindowSignals, ThrottledAncestorIsTheOwnLimitInEveryHierarchy) {
+  Tick t = Busy(0.2);
+  CgroupTick self = Cgroup("/acc-job/jostle-run-1", 0.3);
+  self.id = "jostle-run-1";
+  self.psi_cpu = 0.6;
+  CgroupTick job = Cgroup("/acc-job", 0.3);
+  job.throttled = 0.8;
+  job.cpu_limit_cores = 0.3;
+  CgroupTick mem_job = Cgroup("/box/abc/acc-job", 0);
+  mem_job.ws_bytes = 300 << 20;
+  CgroupTick box = Cgroup("/box/abc", 0);
+  box.ws_bytes = 3ULL << 30;
+  t.cgroups = {self, job, mem_job, box, Cgroup("/system.slice/cron.service", 0.05)};
+  NodeScenario s;
+  s.Repeat(6, t);
+  WindowQuery q = Q(kT0 + 2 * kSecond, kT0 + 3 * kSecond);
+  q.self_cgroup = "jostle-run-1";
+  q.own_ancestors = {"/acc-job", "/box/abc/acc-job", "/box/abc", "/box"};
+  Signals sig = ComputeWindowSignals(s.samples(), q);
+  ASSERT_TRUE(sig.values.count(kPodThrottle));
+  EXPECT_NEAR(sig.values.at(kPodThrottle).peak, 0.8, 1e-9);
+  EXPECT_EQ(sig.throttled_ancestor, "/acc-job");
+  EXPECT_EQ(sig.pod_cpu_limit_cores, 0.3);
+  for (const NeighbourUsage& n : sig.neighbours) {
+    EXPECT_EQ(n.name.find("/box"), std::string::npos) << n.name;
+    EXPECT_NE(n.name, "/acc-job");
+  }
+  WindowAssessment a = AssessWindow(sig, AttributionConfig{});
+  ASSERT_TRUE(a.contended);
+  ASSERT_FALSE(a.culprits.empty());
+  EXPECT_EQ(a.culprits[0].kind, CulpritKind::kOwnLimit);
+  EXPECT_EQ(a.culprits[0].name, "/acc-job");
+  EXPECT_EQ(a.culprits[0].detail,
+            "the enclosing cgroup /acc-job is limited to 0.30 cores, throttled in 80% of CPU "
+            "periods");
+  // Without the names, the cpu hierarchy's ancestor is still found by its path; the memory
+  // hierarchy's are not (they share no path with the command's cgroup).
+  q.own_ancestors.clear();
+  Signals by_path = ComputeWindowSignals(s.samples(), q);
+  EXPECT_EQ(by_path.throttled_ancestor, "/acc-job");
+  bool box_listed = false;
+  for (const NeighbourUsage& n : by_path.neighbours) box_listed |= n.name == "/box/abc";
+  EXPECT_TRUE(box_listed);
+}
+
 TEST(WindowSignals, ParentSliceDoesNotOutrankTheBurnerInsideIt) {
   Tick t = Busy(0.9);
   t.cgroups = {Cgroup("/system.slice", 3.2), Cgroup("/system.slice/stress.service", 3.0),
@@ -391,9 +440,11 @@ TEST(WindowCoveredBy, SeriesMissingAtTheEdgeOrShortRangeIsNotCovered) {
 
 // A 2-CPU machine: node busy counts the test's own pod, busy_others leaves it out.
 TEST(WindowSignals, NodeBusyOthersLeavesOutTheOwnPod) {
-  auto window = [](double own_cores, double neighbour_cores, bool pod_known) {
+  auto window = [](double own_cores, double neighbour_cores, bool pod_known,
+                   double own_psi = 0.1) {
     Tick t = Busy(0.97);  // 1.94 of 2 CPUs
     t.cgroups = {OwnPod(own_cores), Pod("batch", "etl", neighbour_cores)};
+    t.cgroups[0].psi_cpu = own_psi;
     NodeScenario s(kT0, /*cpus=*/2);
     s.Repeat(6, t);
     WindowQuery q = Q(kT0 + 2 * kSecond, kT0 + 3 * kSecond);
@@ -421,6 +472,11 @@ TEST(WindowSignals, NodeBusyOthersLeavesOutTheOwnPod) {
   EXPECT_EQ(a.crossings[0].signal, kNodeCpuBusyOthers);
   ASSERT_FALSE(a.culprits.empty());
   EXPECT_EQ(a.culprits[0].name, "batch/etl");
+  // The same neighbour while the test's own CPU pressure stayed low: node-only.
+  WindowAssessment unfelt = AssessWindow(window(0.1, 1.8, true, 0.01), config);
+  EXPECT_FALSE(unfelt.contended);
+  ASSERT_FALSE(unfelt.crossings.empty());
+  EXPECT_EQ(unfelt.crossings[0].felt, Felt::kNodeOnly);
   // Own pod unknown: node busy as measured, and the rule uses it.
   Signals unknown = window(1.9, 0.04, false);
   EXPECT_FALSE(unknown.values.count(kNodeCpuBusyOthers));

@@ -23,6 +23,7 @@ class Thresholds : public ::testing::TestWithParam<ThresholdCase> {};
 
 TEST_P(Thresholds, CrossesAtItsDefault) {
   AttributionConfig config;
+  config.felt.psi_some = 0;  // node-level signals count alone (the Felt tests cover the rest)
   const ThresholdCase& k = GetParam();
   WindowAssessment quiet = AssessWindow(With({{k.signal, k.below}}), config);
   EXPECT_FALSE(quiet.contended) << k.signal;
@@ -75,7 +76,7 @@ TEST(Assess, MostSevereResourceWinsAndSeverityIsValueOverThreshold) {
   ASSERT_EQ(a.crossings.size(), 2u);
   EXPECT_EQ(a.crossings[1].signal, kNodeCpuBusy);
   // Counts: 1 + log10(value / threshold).
-  WindowAssessment d = AssessWindow(With({{kNodeNetDrops, 100}}), config);
+  WindowAssessment d = AssessWindow(With({{kPodNetDrops, 100}}), config);
   EXPECT_NEAR(d.severity, 3.0, 1e-9);
 }
 
@@ -87,6 +88,57 @@ TEST(Assess, MeanStatisticAndDisabledThresholds) {
   AttributionConfig off;
   off.cpu.node_busy = 0;
   EXPECT_FALSE(AssessWindow(With({{kNodeCpuBusy, 1.0}}), off).contended);
+}
+
+// Point 5 of the method: a node-level signal counts only when the own cgroup felt it.
+TEST(Felt, NodeIoPressureTheTestNeverFeltIsNodeOnly) {
+  AttributionConfig config;
+  // An unrelated cgroup saturates the disk; the test (CPU only) stalled on io 1% of the time.
+  WindowAssessment unfelt =
+      AssessWindow(With({{kNodeIoPsiSome, 0.6}, {kPodIoPsiSome, 0.01}}), config);
+  EXPECT_FALSE(unfelt.contended);
+  EXPECT_FALSE(unfelt.resource);
+  ASSERT_EQ(unfelt.crossings.size(), 1u);  // still shown
+  EXPECT_EQ(unfelt.crossings[0].felt, Felt::kNodeOnly);
+  EXPECT_TRUE(unfelt.culprits.empty());
+  // The test's own io PSI shows it waited: decisive.
+  WindowAssessment felt = AssessWindow(With({{kNodeIoPsiSome, 0.6}, {kPodIoPsiSome, 0.15}}), config);
+  ASSERT_TRUE(felt.contended);
+  EXPECT_EQ(felt.resource, Resource::kIo);
+  EXPECT_EQ(felt.crossings[0].felt, Felt::kFelt);
+  // No reading of its own (no cgroup PSI on this host): counted, marked unverified.
+  WindowAssessment unknown = AssessWindow(With({{kNodeIoPsiSome, 0.6}}), config);
+  ASSERT_TRUE(unknown.contended);
+  EXPECT_EQ(unknown.crossings[0].felt, Felt::kUnverified);
+  // felt.psi_some = 0: node-level signals count as before.
+  config.felt.psi_some = 0;
+  EXPECT_TRUE(AssessWindow(With({{kNodeIoPsiSome, 0.6}, {kPodIoPsiSome, 0.0}}), config).contended);
+}
+
+TEST(Felt, DecisiveCrossingsComeFirstAndGiveTheResource) {
+  AttributionConfig config;
+  // Cross traffic's retransmits are severe but node-only; the CPU stall was felt.
+  WindowAssessment a = AssessWindow(
+      With({{kNodeTcpRetrans, 0.2}, {kNodeCpuBusy, 0.95}, {kPodCpuPsiSome, 0.1}}), config);
+  ASSERT_TRUE(a.contended);
+  EXPECT_EQ(a.resource, Resource::kCpu);
+  ASSERT_EQ(a.crossings.size(), 2u);
+  EXPECT_EQ(a.crossings[0].signal, kNodeCpuBusy);
+  EXPECT_EQ(a.crossings[0].felt, Felt::kFelt);
+  EXPECT_EQ(a.crossings[1].signal, kNodeTcpRetrans);
+  EXPECT_EQ(a.crossings[1].felt, Felt::kNodeOnly);  // no own network counters
+  // Own throttling is the test feeling the CPU too.
+  WindowAssessment t =
+      AssessWindow(With({{kNodeCpuBusy, 0.95}, {kPodCpuPsiSome, 0.0}, {kPodThrottle, 0.5}}),
+                   config);
+  ASSERT_TRUE(t.contended);
+  EXPECT_EQ(t.crossings.size(), 2u);
+  for (const Crossing& c : t.crossings) EXPECT_NE(c.felt, Felt::kNodeOnly) << c.signal;
+  // The pod's own drops make node-level network signals count.
+  WindowAssessment n = AssessWindow(With({{kNodeTcpRetrans, 0.2}, {kPodNetDrops, 3}}), config);
+  ASSERT_TRUE(n.contended);
+  EXPECT_EQ(n.resource, Resource::kNetwork);
+  EXPECT_STREQ(FeltName(Felt::kNodeOnly), "node-only");
 }
 
 NeighbourUsage Neighbour(Scope scope, std::string name, std::string ns, double cpu_us) {
@@ -154,15 +206,48 @@ TEST(Culprits, OwnMemoryLimitFirstThenNeighbours) {
   ASSERT_EQ(a.culprits.size(), 2u);
   EXPECT_EQ(a.culprits[0].kind, CulpritKind::kOwnLimit);
   EXPECT_EQ(a.culprits[1].name, "data/db");
-  EXPECT_NEAR(a.culprits[1].share, 0.6, 1e-9);
+  EXPECT_NEAR(a.culprits[1].share, 1.0, 1e-9);  // all of the candidates' memory use
+}
+
+// Memory culprits by what causes pressure: a page-cache-heavy reader stalling in reclaim
+// outranks a larger but idle working set, and one whose charge grows counts too.
+TEST(Culprits, MemoryRankedByPressureNotWorkingSet) {
+  AttributionConfig config;
+  Signals s = With({{kPodMemoryPsiSome, 0.3}});
+  s.node_mem_total_bytes = 8e9;
+  NeighbourUsage cache = Neighbour(Scope::kCgroup, "/job/cache", "", 0);
+  cache.working_set_bytes = 500e6;
+  cache.mem_usage_peak_bytes = 600e6;
+  cache.memory_stall_us = 3e6;
+  NeighbourUsage idle = Neighbour(Scope::kCgroup, "/system.slice/db.service", "", 0);
+  idle.working_set_bytes = 900e6;
+  idle.mem_usage_peak_bytes = 900e6;
+  s.neighbours = {idle, cache};
+  WindowAssessment a = AssessWindow(s, config);
+  ASSERT_EQ(a.resource, Resource::kMemory);
+  ASSERT_EQ(a.culprits.size(), 2u);
+  EXPECT_EQ(a.culprits[0].name, "/job/cache");
+  EXPECT_NEAR(a.culprits[0].share, (1.0 + 0.4) / 2, 1e-9);  // all the stall, 40% of charge
+  EXPECT_EQ(a.culprits[0].detail, "stalled 3.0 s on memory, peak charge 572 MiB");
+  EXPECT_NEAR(a.culprits[1].share, 0.6 / 2, 1e-9);
+  // A neighbour whose charge grows by 300 MB in the window takes the lead.
+  NeighbourUsage grower = Neighbour(Scope::kCgroup, "/user.slice/build.scope", "", 0);
+  grower.mem_usage_peak_bytes = 400e6;
+  grower.mem_growth_bytes = 300e6;
+  grower.memory_stall_us = 2e6;
+  s.neighbours.push_back(grower);
+  a = AssessWindow(s, config);
+  ASSERT_FALSE(a.culprits.empty());
+  EXPECT_EQ(a.culprits[0].name, "/user.slice/build.scope");
 }
 
 struct VerdictCase {
   const char* name;
-  bool has_data, contended;
-  HistoryCounts history;
-  bool rerun_passed;
+  bool has_data, contended, uncertain;
+  HistoryCounts history;  // failed/passed contended, failed/passed clear, no data
+  bool rerun_passed, rerun_passed_clear;
   Verdict want;
+  Basis basis;
 };
 
 class Verdicts : public ::testing::TestWithParam<VerdictCase> {};
@@ -170,60 +255,94 @@ class Verdicts : public ::testing::TestWithParam<VerdictCase> {};
 TEST_P(Verdicts, Rule) {
   const VerdictCase& k = GetParam();
   Evidence e;
-  EXPECT_EQ(DecideVerdict(k.has_data, k.contended, k.history, k.rerun_passed, HistoryConfig{}, &e),
-            k.want)
-      << k.name;
+  VerdictInput in{k.has_data, k.contended, k.uncertain, k.history, k.rerun_passed,
+                  k.rerun_passed_clear};
+  EXPECT_EQ(DecideVerdict(in, HistoryConfig{}, &e), k.want) << k.name;
+  EXPECT_EQ(e.decided_by, k.basis) << k.name << ": " << BasisName(e.decided_by);
   EXPECT_EQ(e.history, k.history);
   EXPECT_EQ(e.rerun_passed, k.rerun_passed);
+  EXPECT_EQ(e.rerun_passed_clear, k.rerun_passed_clear);
+  EXPECT_FALSE(EvidenceSummary(e).empty());
 }
 
+using B = Basis;
+using V = Verdict;
 INSTANTIATE_TEST_SUITE_P(
     Table, Verdicts,
     ::testing::Values(
-        VerdictCase{"no_samples", false, false, {3, 0, 0, 5, 0}, false, Verdict::kNoData},
-        VerdictCase{"clear_window", true, false, {3, 0, 0, 5, 0}, false, Verdict::kNoContention},
-        VerdictCase{"contended_no_history", true, true, {}, false, Verdict::kContentionPossible},
-        VerdictCase{"contended_only_contended_history",
-                    true,
-                    true,
-                    {2, 1, 0, 0, 4},
-                    false,
-                    Verdict::kContentionPossible},
-        VerdictCase{"passes_when_clear", true, true, {1, 0, 0, 1, 0}, false, Verdict::kContention},
-        VerdictCase{"rerun_passed_no_history", true, true, {}, true, Verdict::kContention},
-        VerdictCase{"always_fails", true, true, {1, 0, 1, 0, 0}, false, Verdict::kFailsRegardless},
-        VerdictCase{"fails_as_often_when_clear",
-                    true,
-                    true,
-                    {3, 3, 4, 4, 0},
-                    false,
-                    Verdict::kFailsRegardless},
-        VerdictCase{"markedly_more_under_contention",
-                    true,
-                    true,
-                    {9, 0, 1, 9, 0},
-                    false,
-                    Verdict::kContention},
-        VerdictCase{"more_but_not_significant",
-                    true,
-                    true,
-                    {1, 1, 1, 2, 0},
-                    false,
-                    Verdict::kFailsRegardless}),
+        VerdictCase{"no_samples", false, false, false, {3, 0, 0, 5, 0}, false, false, V::kNoData,
+                    B::kNoSamples},
+        VerdictCase{"clear_window", true, false, false, {3, 0, 0, 5, 0}, false, false,
+                    V::kNoContention, B::kClearWindow},
+        VerdictCase{"contended_no_history", true, true, false, {}, false, false,
+                    V::kContentionPossible, B::kNotDiscriminating},
+        VerdictCase{"contended_only_contended_history", true, true, false, {2, 1, 0, 0, 4}, false,
+                    false, V::kContentionPossible, B::kNotDiscriminating},
+        // "Never failed in a clear window" is no proof: one clear pass gives p = 1/3.
+        VerdictCase{"one_clear_pass_is_not_enough", true, true, false, {1, 0, 0, 1, 0}, false,
+                    false, V::kContentionPossible, B::kNotDiscriminating},
+        // A random flake that passed its 8 clear runs by chance: p = 1/9 = 0.11.
+        VerdictCase{"flake_lucky_in_clear_runs", true, true, false, {0, 0, 0, 8, 0}, false,
+                    false, V::kContentionPossible, B::kNotDiscriminating},
+        // 4 clear passes, then the 2nd and 3rd contended failure: p = 1/15, then 1/35.
+        VerdictCase{"second_contended_failure", true, true, false, {1, 0, 0, 4, 0}, false, false,
+                    V::kContentionPossible, B::kNotDiscriminating},
+        VerdictCase{"third_contended_failure", true, true, false, {2, 0, 0, 4, 0}, false, false,
+                    V::kContention, B::kHistory},
+        VerdictCase{"rerun_passed_clear_no_history", true, true, false, {}, true, true,
+                    V::kContention, B::kClearRerun},
+        // A rerun pass in a contended window is not a clear pass.
+        VerdictCase{"rerun_passed_contended", true, true, false, {0, 1, 0, 0, 0}, true, false,
+                    V::kContentionPossible, B::kNotDiscriminating},
+        VerdictCase{"always_fails", true, true, false, {1, 0, 1, 0, 0}, false, false,
+                    V::kFailsRegardless, B::kFailsWhenClear},
+        // A rerun that failed in a clear window, counted in the history.
+        VerdictCase{"new_bug_rerun_failed_clear", true, true, false, {0, 0, 1, 4, 0}, false,
+                    false, V::kContentionPossible, B::kNotDiscriminating},
+        VerdictCase{"fails_as_often_when_clear", true, true, false, {3, 3, 4, 4, 0}, false, false,
+                    V::kFailsRegardless, B::kFailsWhenClear},
+        VerdictCase{"markedly_more_under_contention", true, true, false, {9, 0, 1, 9, 0}, false,
+                    false, V::kContention, B::kHistory},
+        VerdictCase{"more_but_not_significant", true, true, false, {1, 1, 1, 2, 0}, false, false,
+                    V::kContentionPossible, B::kNotDiscriminating},
+        VerdictCase{"uncertain_window", true, false, true, {9, 0, 0, 9, 0}, false, false,
+                    V::kContentionPossible, B::kUncertainWindow}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(Verdicts, EvidenceRatesAndFisherIncludeTheJudgedFailure) {
+TEST(Verdicts, EvidenceRatesAndOneSidedFisherIncludeTheJudgedFailure) {
   Evidence e;
-  Verdict v = DecideVerdict(true, true, {9, 0, 1, 9, 0}, false, HistoryConfig{}, &e);
-  EXPECT_EQ(v, Verdict::kContention);
+  VerdictInput in;
+  in.has_data = true;
+  in.contended = true;
+  in.history = {9, 0, 1, 9, 0};
+  EXPECT_EQ(DecideVerdict(in, HistoryConfig{}, &e), Verdict::kContention);
   EXPECT_NEAR(*e.failure_rate_contended, 1.0, 1e-12);
   EXPECT_NEAR(*e.failure_rate_clear, 0.1, 1e-12);
-  // Table {10, 0; 1, 9}.
-  EXPECT_NEAR(*e.fisher_p, 0.0001190760, 1e-8);
+  // Table {10, 0; 1, 9}, one-sided (exact sum in rational arithmetic).
+  EXPECT_NEAR(*e.fisher_p, 5.953798523457966e-05, 1e-10);
+  EXPECT_EQ(EvidenceSummary(e),
+            "history: fails 9/9 contended, 1/10 clear before, one-sided Fisher p = 5.95e-05 <= "
+            "0.05");
   Evidence none;
-  DecideVerdict(true, true, {}, false, HistoryConfig{}, &none);
+  VerdictInput bare;
+  bare.has_data = true;
+  bare.contended = true;
+  DecideVerdict(bare, HistoryConfig{}, &none);
   EXPECT_FALSE(none.fisher_p);
   EXPECT_FALSE(none.failure_rate_clear);
+}
+
+TEST(Verdicts, AlphaIsConfigurable) {
+  VerdictInput in;
+  in.has_data = true;
+  in.contended = true;
+  in.history = {0, 0, 0, 8, 0};  // p = 1/9
+  HistoryConfig loose;
+  loose.alpha = 0.12;
+  Evidence e;
+  EXPECT_EQ(DecideVerdict(in, loose, &e), Verdict::kContention);
+  EXPECT_EQ(e.alpha, 0.12);
+  EXPECT_EQ(DecideVerdict(in, HistoryConfig{}, nullptr), Verdict::kContentionPossible);
 }
 
 TEST(Names, RoundTrip) {

@@ -88,7 +88,13 @@ TEST_F(RenderTest, JsonCarriesTheDocumentedSchema) {
   EXPECT_EQ(hostile["culprits"][0]["name"], "/system.slice/stress.service");
   EXPECT_GT(hostile["culprits"][0]["share"].get<double>(), 0.8);
   EXPECT_NEAR(hostile["signals"]["node.cpu.busy"]["peak"].get<double>(), 0.99, 1e-6);
-  EXPECT_EQ(hostile["evidence"]["history"]["passed_clear"], 2);
+  EXPECT_EQ(hostile["evidence"]["history"]["passed_clear"], 4);
+  EXPECT_EQ(hostile["evidence"]["decided_by"], "history");
+  EXPECT_NEAR(hostile["evidence"]["fisher_p"].get<double>(), 1.0 / 35, 1e-9);
+  EXPECT_EQ(hostile["evidence"]["alpha"], 0.05);
+  EXPECT_EQ(hostile["evidence"]["summary"],
+            "history: fails 2/2 contended, 0/4 clear before, one-sided Fisher p = 0.0286 <= 0.05");
+  EXPECT_EQ(hostile["thresholds_crossed"][0]["felt"], "felt");
   EXPECT_TRUE(hostile["reason"].is_null());
   EXPECT_EQ(j["failures"][1]["timing"], "approximate");
   const Json& nodata = j["failures"][4];
@@ -97,6 +103,8 @@ TEST_F(RenderTest, JsonCarriesTheDocumentedSchema) {
   EXPECT_TRUE(nodata["reason"].is_string());
   ASSERT_EQ(j["flaky"].size(), 1u);
   EXPECT_EQ(j["flaky"][0]["evidence"]["rerun_passed"], true);
+  EXPECT_EQ(j["flaky"][0]["evidence"]["rerun_passed_clear"], true);
+  EXPECT_EQ(j["flaky"][0]["evidence"]["decided_by"], "clear-rerun");
   ASSERT_EQ(j["nodes"].size(), 2u);
   EXPECT_EQ(j["nodes"][0]["name"], "ci-1");
   EXPECT_EQ(j["nodes"][0]["sampled"], true);

@@ -120,7 +120,7 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   // And the migrated database takes new writes.
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
-  auto put = StoreResults((*store)->samples(), (*store)->results(), {"later", "", "", "", "", "upload", {}}, set);
+  auto put = StoreResults((*store)->samples(), (*store)->results(), {"later", "", "", "", "", "upload", {}, ""}, set);
   EXPECT_TRUE(put.ok()) << put.status().ToString();
 }
 

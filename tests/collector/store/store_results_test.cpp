@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 #include "collector/store/stores.h"
 #include "store_test_util.h"
@@ -170,6 +172,70 @@ TEST_P(StoreResultsTest, RerunUploadContinuesAttemptNumbers) {
   EXPECT_EQ(runs->front().tests, 3);  // (unit, a), (unit, b), (integration, a)
   EXPECT_EQ(runs->front().failed, 0);
   EXPECT_EQ(runs->front().flaky, 1);
+}
+
+// An upload is (run, job, shard, attempt, content digest): the same file again is a replay
+// (a CI retry after a lost answer) that writes nothing; another file for the same job is
+// stored too and the answer counts the ones before it.
+TEST_P(StoreResultsTest, SameFileAgainIsAReplayThatChangesNothing) {
+  ResultOrigin origin = Origin("run-1");
+  origin.digest = "sha256:" + std::string(64, 'a');
+  origin.identity.shard_index = 1;
+  origin.identity.shard_total = 2;
+  origin.identity.attempt = 1;
+  auto first = Put(origin, {MakeTest("t::a", {F}, kT0), MakeTest("t::b", {P}, kT0)});
+  EXPECT_FALSE(first.already_stored);
+  EXPECT_EQ(first.other_files, 0);
+  EXPECT_GT(first.upload_id, 0);
+  auto before = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(before.ok());
+
+  // The same bytes again, even parsed differently, are acknowledged with the stored counts.
+  auto replay = Put(origin, {MakeTest("t::a", {P}, kT0 + kSecond)});
+  EXPECT_TRUE(replay.already_stored);
+  EXPECT_EQ(replay.upload_id, first.upload_id);
+  EXPECT_EQ(replay.tests, 2);
+  EXPECT_EQ(replay.failed, 1);
+  EXPECT_EQ(replay.other_files, 0);
+  EXPECT_EQ(Run("run-1").size(), 2u);
+  auto after = store_->analytics().ListRuns(RunFilter::Latest(10));
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ(after->front().uploads, 1);
+  EXPECT_EQ(after->front().last_upload_ns, before->front().last_upload_ns);
+
+  // Another file for the same (run, job, shard, attempt): stored, and said.
+  ResultOrigin other = origin;
+  other.digest = "sha256:" + std::string(64, 'b');
+  auto second = Put(other, {MakeTest("t::c", {P}, kT0)});
+  EXPECT_FALSE(second.already_stored);
+  EXPECT_EQ(second.other_files, 1);
+  EXPECT_NE(second.upload_id, first.upload_id);
+  // The first file again is still a replay; it now has one other file beside it.
+  auto again = Put(origin, {MakeTest("t::a", {F}, kT0)});
+  EXPECT_TRUE(again.already_stored);
+  EXPECT_EQ(again.other_files, 1);
+
+  // The same file for another shard, another CI attempt or another job is another upload.
+  for (auto change : {+[](ResultOrigin& o) { o.identity.shard_index = 2; },
+                      +[](ResultOrigin& o) { o.identity.attempt = 2; },
+                      +[](ResultOrigin& o) { o.job = "integration"; }}) {
+    ResultOrigin elsewhere = origin;
+    change(elsewhere);
+    auto put = Put(elsewhere, {MakeTest("t::a", {P}, kT0)});
+    EXPECT_FALSE(put.already_stored);
+    EXPECT_EQ(put.other_files, 0);
+  }
+  EXPECT_EQ(Run("run-1").size(), 6u);
+}
+
+// Without a digest (callers that do not have the file's bytes) nothing is taken for a replay.
+TEST_P(StoreResultsTest, UploadWithoutDigestIsNeverAReplay) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0)});
+  auto second = Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0)});
+  EXPECT_FALSE(second.already_stored);
+  EXPECT_EQ(second.other_files, 1);
+  EXPECT_EQ(Run("run-1").size(), 2u);
 }
 
 TEST_P(StoreResultsTest, DuplicateTestInOneUploadBecomesMoreAttempts) {
@@ -419,6 +485,139 @@ TEST_P(StoreResultsTest, AlertLog) {
   EXPECT_EQ(back.attempts, failed.attempts);
   EXPECT_EQ(back.error, failed.error);
   EXPECT_EQ(back.at_ns, failed.at_ns);
+}
+
+// retention.samples_days and retention.results_days are separate: samples can go while the
+// runs stay, and runs can go while the samples stay.
+// A run's history as of the run: only runs that ended before its first test started, of its
+// branch and the default branch (or one branch, or all), from since_ns on.
+TEST_P(StoreResultsTest, HistoryAsOfTheRunFromItsBranchAndTheDefaultBranch) {
+  auto on = [](const std::string& run, const std::string& branch, bool default_branch) {
+    ResultOrigin o = Origin(run);
+    o.identity.branch = branch;
+    o.identity.default_branch = "main";
+    if (default_branch) o.identity.on_default_branch = true;
+    return o;
+  };
+  Put(on("main-early", "main", false), {MakeTest("t::a", {F}, kT0)});
+  Put(on("feature-early", "feature", false), {MakeTest("t::a", {P}, kT0 + 10 * kSecond)});
+  Put(on("other-early", "other", false), {MakeTest("t::a", {P}, kT0 + 20 * kSecond)});
+  Put(on("trunk-early", "trunk", true), {MakeTest("t::a", {P}, kT0 + 25 * kSecond)});
+  Put(on("judged", "feature", false), {MakeTest("t::a", {F}, kT0 + 100 * kSecond)});
+  // Overlaps the judged run's start (ends after it) and a later run: neither is its history.
+  Put(on("overlapping", "feature", false), {MakeTest("t::a", {P}, kT0 + 99 * kSecond, 5)});
+  Put(on("main-later", "main", false), {MakeTest("t::a", {P}, kT0 + 200 * kSecond)});
+
+  auto runs_of = [&](HistoryQuery q) {
+    q.test_id = "t::a";
+    q.run = "judged";
+    auto h = store_->results().TestHistory(q);
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    std::vector<std::string> out;
+    for (const TestExecution& e : h.ok() ? *h : std::vector<TestExecution>{}) out.push_back(e.run);
+    return out;
+  };
+  HistoryQuery q;
+  EXPECT_THAT(runs_of(q), ElementsAre("trunk-early", "feature-early", "main-early"));
+  q.branches = HistoryQuery::Branches::kBranch;
+  EXPECT_THAT(runs_of(q), ElementsAre("feature-early"));
+  q.branches = HistoryQuery::Branches::kAny;
+  EXPECT_THAT(runs_of(q), ElementsAre("trunk-early", "other-early", "feature-early", "main-early"));
+  q.since_ns = kT0 + 15 * kSecond;
+  EXPECT_THAT(runs_of(q), ElementsAre("trunk-early", "other-early"));
+  // Today's history: every other run, later ones included.
+  HistoryQuery today;
+  today.as_of_run = false;
+  EXPECT_THAT(runs_of(today), ElementsAre("main-later", "overlapping", "trunk-early",
+                                          "feature-early", "main-early"));
+}
+
+TEST_P(StoreResultsTest, JudgementIsStoredPerFailureReadPageByPageAndGoesStale) {
+  Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0), MakeTest("t::b", {F, P}, kT0)});
+  EXPECT_FALSE(store_->results().GetJudgement("run-1")->has_value());
+  std::vector<JudgedFailureRow> rows;
+  for (int k = 0; k < 5; ++k) {
+    JudgedFailureRow r;
+    r.kind = k == 4 ? "flaky" : "failure";
+    r.job = "unit";
+    r.test_id = "t::" + std::to_string(k);
+    r.attempt = k;
+    r.verdict = k % 2 ? "contention" : "no-data";
+    r.reason = k % 2 ? "" : "no agent on that node";
+    r.failed_contended = k;
+    r.passed_clear = 2 * k;
+    r.rerun_passed = k == 4;
+    if (k % 2) {
+      r.rate_contended = 0.5;
+      r.fisher_p = 0.01 * k;
+    }
+    rows.push_back(r);
+  }
+  ASSERT_TRUE(store_->results().PutJudgement("run-1", rows).ok());
+  EXPECT_EQ(store_->results().PutJudgement("nope", rows).code(), Status::Code::kNotFound);
+  auto j = store_->results().GetJudgement("run-1");
+  ASSERT_TRUE(j.ok() && j->has_value());
+  EXPECT_EQ((*j)->failures, 5);
+  EXPECT_FALSE((*j)->stale);
+  std::vector<JudgedFailureRow> read;
+  for (int offset = 0; offset < 6; offset += 2) {
+    auto page = store_->results().JudgedFailures("run-1", offset, 2);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(page->size(), offset < 4 ? 2u : 1u);
+    read.insert(read.end(), page->begin(), page->end());
+  }
+  EXPECT_EQ(read, rows);
+  // Judged again: replaced.
+  rows.resize(1);
+  ASSERT_TRUE(store_->results().PutJudgement("run-1", rows).ok());
+  EXPECT_EQ(*store_->results().JudgedFailures("run-1", 0, 100), rows);
+  // A later upload of the run makes the judgement stale; pruning the run removes it.
+  Put(Origin("run-1", "e2e"), {MakeTest("t::c", {P}, kT0)});
+  EXPECT_TRUE((*store_->results().GetJudgement("run-1"))->stale);
+  const int64_t cut = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count() +
+                      kSecond;
+  ASSERT_TRUE(store_->results().Prune(cut).ok());
+  EXPECT_FALSE(store_->results().GetJudgement("run-1")->has_value());
+  EXPECT_TRUE(store_->results().JudgedFailures("run-1", 0, 100)->empty());
+}
+
+TEST_P(StoreResultsTest, PruneStoresCutsSamplesAndResultsSeparately) {
+  ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 0, kT0, 3)).ok());
+  Put(Origin("run-1"), {MakeTest("t::a", {F}, kT0)});
+  ASSERT_TRUE(store_->alerts()
+                  .RecordAlert({0, "run-1", "", "run:run-1", "u", "k", true, 200, 1, "", kT0})
+                  .ok());
+  const int64_t after_everything = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count() +
+                                   kSecond;
+  auto rows_of = [](const std::vector<std::pair<std::string, Result<int64_t>>>& parts) {
+    std::map<std::string, int64_t> out;
+    for (const auto& [what, deleted] : parts) {
+      EXPECT_TRUE(deleted.ok()) << what << ": " << deleted.status().ToString();
+      out[what] = deleted.ok() ? *deleted : -1;
+    }
+    return out;
+  };
+  // Samples older than now, results older than the epoch: only the samples go.
+  auto first = rows_of(PruneStores(*store_, {after_everything, 0}));
+  EXPECT_GT(first["samples"], 0);
+  EXPECT_EQ(first["results"], 0);
+  EXPECT_EQ(first["alerts"], 0);
+  EXPECT_TRUE(store_->samples().Samples("node-a", 0, kT0 + 10 * kSecond)->empty());
+  EXPECT_EQ(Run("run-1").size(), 1u);
+  EXPECT_EQ(store_->alerts().ListAlerts(10)->size(), 1u);
+
+  // And the other way round.
+  ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 1, kT0 + 5 * kSecond, 3)).ok());
+  auto second = rows_of(PruneStores(*store_, {0, after_everything}));
+  EXPECT_EQ(second["samples"], 0);
+  EXPECT_EQ(second["results"], 1 + 1 + 1);  // execution, upload, run
+  EXPECT_EQ(second["alerts"], 1);
+  EXPECT_TRUE(Run("run-1").empty());
+  EXPECT_EQ(store_->samples().Samples("node-a", 0, kT0 + 10 * kSecond)->size(), 3u);
 }
 
 TEST_P(StoreResultsTest, PruneRemovesOldRunsAndAlerts) {

@@ -65,6 +65,24 @@ TEST_P(StoreSamplesTest, BatchRoundTripsEveryField) {
   EXPECT_FALSE((*got)[0].cgroups[0].psi_io->some_us.has_value());
 }
 
+TEST_P(StoreSamplesTest, MemoryEventAndReclaimCountersRoundTrip) {
+  SampleBatch batch = MakeBatch("node-a", 0, kT0, 2);
+  for (Sample& s : batch.samples) {
+    CgroupSample& pod = s.cgroups[0];
+    pod.mem_high_events = 17;
+    pod.mem_max_events = 3;
+    pod.mem_pgscan = 1ull << 40;
+    pod.mem_workingset_refaults = 0;
+    s.cgroups[1].mem_max_events = 9;  // a container with only one of them
+  }
+  auto stored = store_->samples().PutBatch(batch);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  auto got = store_->samples().Samples("node-a", kT0, kT0 + 10 * kSecond);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, batch.samples);
+  EXPECT_FALSE((*got)[0].cgroups[1].mem_high_events.has_value());
+}
+
 TEST_P(StoreSamplesTest, OtherNodeAndEmptyWindowGiveNothing) {
   ASSERT_TRUE(store_->samples().PutBatch(MakeBatch("node-a", 0, kT0, 2)).ok());
   auto other = store_->samples().Samples("node-b", kT0, kT0 + 10 * kSecond);
@@ -301,7 +319,7 @@ TEST(StoreFileTest, ReopenAfterCloseRetainsData) {
     auto store = OpenSqliteStores(path);
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE(*(*store)->samples().PutBatch(batch));
-    ResultOrigin origin{"run-1", "job", "", "", "node-a", "junit.xml", {}};
+    ResultOrigin origin{"run-1", "job", "", "", "node-a", "junit.xml", {}, ""};
     ResultSet set;
     set.tests.push_back(testing::MakeTest("t::a", {Outcome::kFailed}, kT0));
     ASSERT_TRUE(StoreResults((*store)->samples(), (*store)->results(), origin, set).ok());

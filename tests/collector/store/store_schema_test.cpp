@@ -70,7 +70,7 @@ TEST(StoreSchemaTest, OlderDatabaseIsMigratedAndKeepsItsData) {
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
   auto put = StoreResults((*store)->samples(), (*store)->results(),
-                          {"run", "", "", "", "", "upload", {}}, set);
+                          {"run", "", "", "", "", "upload", {}, ""}, set);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
 }
 
@@ -310,6 +310,70 @@ TEST(StoreSchemaTest, FrozenVersion3DatabaseGetsOneTestIdPerTest) {
             2);
   EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM uploads"), 8);
   EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM alerts"), 2);
+}
+
+// fixtures/schema_v5.sql (a database written by jostle at schema version 5, see its header)
+// migrated to today's schema: every upload, run identity and execution is kept, the uploads
+// have no digest (never taken for a replay), and the database takes idempotent uploads and
+// judgements.
+TEST(StoreSchemaTest, FrozenVersion5DatabaseKeepsItsRunsAndTakesDigestsAndJudgements) {
+  TempDir dir;
+  const std::string path = dir.File("jostle.db");
+  LoadFrozenDatabase("schema_v5.sql", path);
+  ASSERT_EQ(UserVersion(path), 5);
+  auto store = OpenSqliteStores(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(UserVersion(path), sqlite::CurrentSchemaVersion());
+  {
+    auto conn = sqlite::Connection::Open(path, false);
+    ASSERT_TRUE(conn.ok());
+    EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM uploads"), 11);
+    EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM uploads WHERE digest = ''"), 11);
+    EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM executions"), 50 + 4 + 4 + 3);
+    EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM judgements"), 0);
+  }
+  // r5 as the dump has it (header): two shards of job unit, the second on CI attempt 2.
+  RunFilter filter = RunFilter::Latest(10);
+  filter.branch = "feature/pay";
+  auto runs = (*store)->analytics().ListRuns(filter);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 1u);
+  const RunSummary& r5 = runs->front();
+  EXPECT_EQ(r5.run, "r5");
+  EXPECT_EQ(r5.identity.commit, "3f2a9c1d");
+  EXPECT_EQ(r5.identity.default_branch, "main");
+  EXPECT_EQ(r5.identity.pr, "42");
+  EXPECT_EQ(r5.identity.provider, "gitlab-ci");
+  ASSERT_EQ(r5.jobs.size(), 2u);
+  EXPECT_EQ(r5.jobs[0].shard_index, 1);
+  EXPECT_EQ(r5.jobs[0].attempt, 1);
+  EXPECT_EQ(r5.jobs[0].exit_code, 1);
+  EXPECT_EQ(r5.jobs[0].url, "https://ci.example/jobs/7");
+  EXPECT_EQ(r5.jobs[1].shard_index, 2);
+  EXPECT_EQ(r5.jobs[1].attempt, 2);
+
+  // A new upload with a digest, sent twice, is stored once; beside the migrated uploads of
+  // the same job, shard and attempt it says there are other files.
+  ResultSet set;
+  set.tests.push_back(testing::MakeTest("t::a", {Outcome::kFailed}));
+  ResultOrigin origin{"r5", "unit", "", "", "", "upload", {}, "sha256:" + std::string(64, 'c')};
+  origin.identity.shard_index = 1;
+  origin.identity.shard_total = 2;
+  origin.identity.attempt = 1;
+  auto first = StoreResults((*store)->samples(), (*store)->results(), origin, set);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->already_stored);
+  EXPECT_EQ(first->other_files, 1);
+  auto replay = StoreResults((*store)->samples(), (*store)->results(), origin, set);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->already_stored);
+  JudgedFailureRow row;
+  row.kind = "failure";
+  row.job = "unit";
+  row.test_id = "t::a";
+  row.verdict = "no-data";
+  ASSERT_TRUE((*store)->results().PutJudgement("r5", {row}).ok());
+  EXPECT_EQ(*(*store)->results().JudgedFailures("r5", 0, 10), std::vector<JudgedFailureRow>{row});
 }
 
 TEST(StoreSchemaTest, NewerDatabaseIsRefused) {

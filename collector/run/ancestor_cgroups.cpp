@@ -1,0 +1,27 @@
+#include "collector/run/ancestor_cgroups.h"
+
+#include <algorithm>
+
+#include "agent/cgroup/cgroup_parsers.h"
+
+namespace jostle::collector {
+
+Result<std::vector<std::string>> AncestorCgroupNames(std::string_view proc_self_cgroup,
+                                                     std::string_view source) {
+  auto own = agent::ParseProcCgroup(proc_self_cgroup, source);
+  if (!own.ok()) return own.status();
+  std::vector<std::string> out;
+  for (const char* controller : {"cpu", "cpuacct", "memory", ""}) {
+    auto it = own->find(controller);
+    if (it == own->end()) continue;
+    std::string path = it->second;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    while (path.size() > 1 && path.front() == '/') {
+      if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+      path.resize(path.find_last_of('/'));
+    }
+  }
+  return out;
+}
+
+}  // namespace jostle::collector
