@@ -32,7 +32,7 @@ python3 "$here/report_memory/make_junit.py" --tests "${TESTS:-125000}" \
   --failures "${FAILURES:-120000}" "$work/junit.xml"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" serve --db "$work/bench.db" --listen "127.0.0.1:$port" --token-file "$work/tokens" \
-  --max-body 64MiB --log-level warn "$@" 2>"$work/collector.log" &
+  --max-body 64MiB --log-level warn "$@" 2>"${COLLECTOR_LOG:-$work/collector.log}" &
 pid=$!
 for _ in $(seq 200); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

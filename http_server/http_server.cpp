@@ -3,6 +3,9 @@
 // the handlers, so a slow handler never holds a network thread.
 #include "http_server/http_server.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -42,6 +45,16 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kMaxRefusing = 256;
 // How often, at most, the sessions are scanned for ones to close under pressure.
 constexpr auto kPressureScanEvery = std::chrono::milliseconds(50);
+
+// After a request body this large (an upload, parsed by its handler), free heap memory is
+// handed back to the system, so that one upload's peak does not stay in the RSS.
+constexpr size_t kLargeBodyBytes = 1u << 20;
+
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -373,6 +386,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
     auto shared = std::make_shared<HttpServerRequest>(std::move(req));
     bool queued = server_->Submit([self = shared_from_this(), shared, version, keep_alive] {
       auto out = std::make_shared<HttpServerResponse>(self->server_->CallHandler(*shared));
+      if (shared->body.size() >= kLargeBodyBytes) {
+        shared->body = std::string();
+        ReleaseFreeMemory();
+      }
       if (out->stream) return self->Stream(*shared, std::move(*out), version, keep_alive);
       asio::post(self->stream_.get_executor(), [self, out, version, keep_alive] {
         self->Send(std::move(*out), version, keep_alive && !self->server_->stopping(), false);
@@ -415,6 +432,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
         writer.Fail();
       }
     }
+    // What the producer holds goes before the client sees the end of the body.
+    out.stream = nullptr;
     bool finished = writer.ok() && (!chunked || OnStrand([](Session& s, auto done) {
                       s.stream_.expires_after(s.server_->options_.write_timeout);
                       asio::async_write(s.stream_, http::make_chunk_last(),

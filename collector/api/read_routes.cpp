@@ -176,25 +176,28 @@ HttpServerResponse ReportsBusy(const ReportSlots& slots) {
 HttpServerResponse ServeReport(std::shared_ptr<const RunReport> report, const ReportForm& form,
                                ReportSlots::Slot slot) {
   HttpServerResponse r;
-  if (form.format == "md") {
-    r.content_type = "text/markdown; charset=utf-8";
-    r.body = RenderMarkdown(*report);
-  } else if (form.format == "html") {
-    r.content_type = "text/html; charset=utf-8";
-    r.body = RenderHtml(*report);
-  } else {
+  // The report goes before the slot, whose release hands the freed memory back: the JSON
+  // stream captures them in that order (the last capture is destroyed first).
+  if (form.format == "json") {
     r.content_type = "application/json";
-    r.stream = [report = std::move(report), page = form.page,
-                slot = std::move(slot)](BodyWriter& body) {
+    r.stream = [slot = std::move(slot), page = form.page,
+                report = std::move(report)](BodyWriter& body) {
       ReportWriter out([&body](std::string_view piece) { return body.Write(piece); });
       WriteJson(*report, page, out);
     };
+    return r;
   }
+  const bool md = form.format == "md";
+  r.content_type = md ? "text/markdown; charset=utf-8" : "text/html; charset=utf-8";
+  r.body = md ? RenderMarkdown(*report) : RenderHtml(*report);
+  report.reset();
+  slot.reset();
   return r;
 }
 
 HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, ReportSlots& slots,
-                               const HttpServerRequest& request, const PathParams& params) {
+                               SharedReports& shared, const HttpServerRequest& request,
+                               const PathParams& params) {
   const std::string& run = params.at("run");
   if (Status s = ValidateRunId(run); !s.ok()) return ErrorResponse(s);
   auto form = ReportFormParam(request);
@@ -204,18 +207,22 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, R
     return ErrorResponse(Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) +
                                                  "': expected 0 or 1"));
   }
-  ReportSlots::Slot slot = slots.TryAcquire();
-  if (!slot) return ReportsBusy(slots);
-  auto report = ReadRunReport(store.samples(), store.results(), run, config,
-                              rejudge == "1" ? JudgementRead::kRejudge : JudgementRead::kAsJudged);
+  // Requests for a report being built already wait for that build and take no slot.
+  ReportSlots::Slot slot;
+  auto report = shared.Get(run + (rejudge == "1" ? "?rejudge" : ""), [&]() -> Result<RunReport> {
+    slot = slots.TryAcquire();
+    if (!slot) return Status::ResourceExhausted("every report slot is taken");
+    return ReadRunReport(store.samples(), store.results(), run, config,
+                         rejudge == "1" ? JudgementRead::kRejudge : JudgementRead::kAsJudged);
+  });
   if (!report.ok()) {
+    if (report.status().code() == Status::Code::kResourceExhausted) return ReportsBusy(slots);
     if (report.status().code() == Status::Code::kNotFound) {
       return ErrorResponse(Status::NotFound("run '" + run + "' has no stored results"));
     }
     return StoreError(report.status());
   }
-  return ServeReport(std::make_shared<const RunReport>(std::move(*report)), *form,
-                     std::move(slot));
+  return ServeReport(std::move(*report), *form, std::move(slot));
 }
 
 HttpServerResponse DurationsRoute(CiAnalytics& store, const HttpServerRequest& request) {
@@ -304,8 +311,9 @@ void AddReadRoutes(CollectorApi& api, const AttributionConfig& config, ReportSlo
                },
                {"branch", "job", "commit", "since", "limit"});
   api.AddRoute("GET", "/api/v1/runs/{run}/report", Access::kRead,
-               [&stores, config, &slots](const HttpServerRequest& r, const PathParams& p) {
-                 return ReportRoute(stores, config, slots, r, p);
+               [&stores, config, &slots, shared = std::make_shared<SharedReports>()](
+                   const HttpServerRequest& r, const PathParams& p) {
+                 return ReportRoute(stores, config, slots, *shared, r, p);
                },
                {"format", "rejudge", "limit", "offset"});
   api.AddRoute("GET", "/api/v1/tests/durations", Access::kRead,

@@ -22,7 +22,8 @@
 //       lists failures[K, K+N) and flaky[K, K+N) (every one without limit), its "summary" and
 //       "page" giving the totals first; the Markdown and HTML show the most severe failures
 //       of each verdict and count the rest. Reports are built and written on at most
-//       ReportSlots' capacity at once: beyond, 503 with Retry-After. 404 for a run without
+//       ReportSlots' capacity at once: beyond, 503 with Retry-After; requests
+//       for a report being built share that build (SharedReports). 404 for a run without
 //       results, 400 for a bad run id, format, rejudge, limit (1..1000000) or offset.
 //   GET /api/v1/tests/durations?per_test=N&branch=B&job=J&since=D
 //       pytest-split's .test_durations: {"<test id>": mean seconds of its last N passed

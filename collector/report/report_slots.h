@@ -5,9 +5,16 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stop_token>
+#include <string>
+
+#include "collector/attribution/run_report.h"
+#include "jostle/status.h"
 
 namespace jostle::collector {
 
@@ -41,5 +48,26 @@ class ReportSlots {
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };
+
+// Requests for the report of one run that arrive while it is being built share that build:
+// the first caller builds, the others wait for its result, so N concurrent requests of a
+// large run hold one RunReport, not N. Nothing is kept once the build is done: later
+// requests build again. Thread-safe.
+class SharedReports {
+ public:
+  using Report = std::shared_ptr<const RunReport>;
+  using Build = std::function<Result<RunReport>()>;
+
+  // The result of `build` for `key`, built by this call or by a concurrent one for `key`.
+  Result<Report> Get(const std::string& key, const Build& build);
+
+ private:
+  std::mutex mu_;  // guards building_
+  std::map<std::string, std::shared_future<Result<Report>>> building_;
+};
+
+// Hands free heap memory back to the system (glibc's malloc_trim; nothing elsewhere), so
+// that the peak of one large report or upload does not stay in the process's RSS.
+void ReleaseFreeMemory();
 
 }  // namespace jostle::collector
