@@ -4,16 +4,16 @@
 #   demo/run-demo.sh            (as root; scripts/demo.sh builds first, then runs this)
 #
 # The bundled suite (demo/suite: three tests with latency budgets, one genuine bug, one
-# passing test) runs under `jostle run` twelve times, all into one database so each run
+# passing test) runs under `jostle run` thirteen times, all into one database so each run
 # sees the history of the earlier ones:
 #   1. to 10. on a quiet machine (the history: `contention` needs failures significantly
 #      more frequent under contention, one-sided Fisher p <= 0.05);
-#   11. and 12. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
+#   11. to 13. while `stress-ng --cpu $(nproc)` saturates the CPU from a sibling cgroup
 #      with a high CPU weight (the "burner"), created beneath this script's own cgroup in
 #      the run mode `jostle run` takes here (see below; on a host with no writable cgroupfs
 #      the burner is a plain process and is named as one).
-# The last report gives the budget failures `contention` (10 clear passes, 2 contended
-# failures: p = 1/66; still p = 3/66 when a passing load on the machine made one of the
+# The last report gives the budget failures `contention` (10 clear passes, 3 contended
+# failures: p = 1/286; still p = 10/286 when a passing load on the machine made two of the
 # quiet passes contended), the burner's cgroup as culprit,
 # and the bug `fails-regardless`. The burner and its cgroup are removed on exit, Ctrl-C
 # or failure.
@@ -239,7 +239,7 @@ while [ "$busy" -ge 40 ] && [ "$waited" -lt "${DEMO_QUIET_WAIT:-60}" ]; do
 done
 [ "$busy" -lt 40 ] || say "demo: the machine is still busy ($busy% CPU); running the quiet run anyway"
 
-say "demo: runs 1 to 10 of 12: the suite on a quiet machine"
+say "demo: runs 1 to 10 of 13: the suite on a quiet machine"
 read -r busy0 total0 < <(machine_ticks)
 own0="$(children_ticks)"
 suite_run quiet
@@ -250,10 +250,12 @@ others_busy=$((100 * ((busy1 - busy0) - (own1 - own0)) / (total1 - total0 > 0 ? 
 [ "$others_busy" -ge 0 ] || others_busy=0
 say "demo: during the quiet runs, other processes used $others_busy% of the machine's CPU"
 start_burner
-say "demo: run 11 of 12: the suite while the burner saturates the CPU"
+say "demo: run 11 of 13: the suite while the burner saturates the CPU"
 suite_run noisy-1
-say "demo: run 12 of 12: again, under the same noise"
-suite_run noisy-2
+for n in 2 3; do
+  say "demo: run $((10 + n)) of 13: again, under the same noise"
+  suite_run "noisy-$n"
+done
 cleanup
 
 # --- What the report says.
@@ -280,7 +282,7 @@ def culprit(f):
     return c[0]["name"] if c else "-"
 
 quiet = by_name(load("quiet"))
-final_report = load("noisy-2")
+final_report = load("noisy-3")
 final = by_name(final_report)
 
 problems, notes = [], []
@@ -306,8 +308,8 @@ if final.get(bug, {}).get("verdict") != "fails-regardless":
     problems.append(f"{bug}: verdict {final.get(bug, {}).get('verdict', 'absent')}, expected fails-regardless")
 
 print()
-print(f"Report: {work}/noisy-2/report/report.html")
-print(f"        (earlier runs: {work}/quiet/report/, {work}/noisy-1/report/)")
+print(f"Report: {work}/noisy-3/report/report.html")
+print(f"        (earlier runs: {work}/quiet/report/ ... {work}/noisy-2/report/)")
 print()
 print("What it says:")
 for name, f in sorted(final.items(), key=lambda kv: kv[0]):

@@ -64,7 +64,7 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   if (rc == 77) JOSTLE_SKIP_MISSING_REAL(output);
   if (rc == 2) GTEST_SKIP() << "the machine was not quiet during the quiet run:\n" << output;
   ASSERT_EQ(rc, 0) << output;
-  EXPECT_NE(output.find("Report: " + (work / "noisy-2" / "report" / "report.html").string()),
+  EXPECT_NE(output.find("Report: " + (work / "noisy-3" / "report" / "report.html").string()),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("test_price_rounding: fails-regardless"), std::string::npos) << output;
@@ -74,8 +74,8 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   EXPECT_EQ(quiet["summary"]["failed"], 1) << quiet["failures"].dump(2);
   EXPECT_EQ(Failure(quiet, "test_price_rounding")["verdict"], "no-contention");
 
-  // The last run, with the quiet run and the first noisy run as history.
-  json report = json::parse(ReadFile(work / "noisy-2" / "report" / "report.json"));
+  // The last run, with the quiet runs and the first two noisy runs as history.
+  json report = json::parse(ReadFile(work / "noisy-3" / "report" / "report.json"));
   // The burner is named by its cgroup, or as a process where jostle run had no writable
   // cgroupfs and followed the suite's process tree (run modes, README).
   const bool process_tree = report["run_mode"]["name"] == "process-tree";
@@ -107,7 +107,7 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
 
   // In every run, the command's own cgroup was found in the samples and taken out of the
   // node's CPU (node.cpu.busy_others), and is never a culprit of its own failures.
-  for (const char* run : {"quiet", "noisy-1", "noisy-2"}) {
+  for (const char* run : {"quiet", "noisy-1", "noisy-2", "noisy-3"}) {
     json r = json::parse(ReadFile(work / run / "report" / "report.json"));
     for (const json& f : r["failures"]) {
       SCOPED_TRACE(std::string(run) + " " + f["name"].get<std::string>());
@@ -124,7 +124,7 @@ TEST(DemoScenario, BurnerFailuresAreContentionAndTheBugFailsRegardless) {
   if (chromium.empty())
     JOSTLE_SKIP_MISSING_REAL("chromium is not installed; the report was not opened");
   testing::ChromiumPage page =
-      testing::OpenInChromium(chromium, work / "noisy-2" / "report" / "report.html",
+      testing::OpenInChromium(chromium, work / "noisy-3" / "report" / "report.html",
                               fs::path(testing::kBuildDir) / "demo-screenshot", 1280, 1800);
   testing::ExpectRenderedReport(page);
   EXPECT_NE(page.dom.find(burner_name), std::string::npos);
