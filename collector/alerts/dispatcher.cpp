@@ -54,53 +54,66 @@ AlertDispatcher::AlertDispatcher(std::vector<WebhookTarget> targets, AlertRules 
 
 DispatchOutcome AlertDispatcher::Dispatch(const AlertFacts& facts, std::stop_token stop) {
   DispatchOutcome outcome;
-  const AlertFacts filtered = FilterFacts(facts, rules_);
-  const std::string cooldown_key = CooldownKey(facts);
-  for (const WebhookTarget& target : targets_) {
-    const std::string key = TargetKey(target.url);
-    const std::string masked = MaskUrl(target.url);
-    if (stop.stop_requested()) {
-      outcome.skipped.push_back(masked + ": stopped before sending");
-      continue;
-    }
-    AlertHistory history;
-    Result<bool> alerted = state_.WasRunAlerted(facts.run, key);
-    Result<std::optional<int64_t>> last = state_.LastAlertAt(cooldown_key, key);
-    if (!alerted.ok() || !last.ok()) {
-      // Without the history an alert might repeat; sending twice beats staying silent.
-      spdlog::warn("alert state for {} unavailable: {}", masked,
-                   (!alerted.ok() ? alerted.status() : last.status()).ToString());
-    }
-    history.run_already_alerted = alerted.ok() && *alerted;
-    if (last.ok()) history.last_key_alert_s = *last;
-    const int64_t now = clock_();
-    AlertDecision decision = EvaluateRules(facts, rules_, history, now);
-    if (!decision.send) {
-      outcome.skipped.push_back(masked + ": " + decision.reason);
-      continue;
-    }
-    const PayloadFormat format = ResolveFormat(target.format, target.url);
-    WebhookMessage message;
-    message.id = NewMessageId();
-    message.body = BuildPayload(format, filtered, now);
-    DeliveryResult result = sender_.Deliver(target, message, stop);
-    result.run = facts.run;
-    result.job = facts.job;
-    if (result.target_key.empty()) result.target_key = key;
-    Status recorded = state_.RecordDelivery(result, cooldown_key, now);
-    if (!recorded.ok()) {
-      spdlog::warn("recording alert delivery for run {}: {}", facts.run, recorded.ToString());
-    }
-    if (result.delivered) {
-      spdlog::info("alert for run {} delivered to {} (HTTP {}, {} attempt(s))", facts.run,
-                   result.target, result.status, result.attempts);
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    std::string skipped;
+    std::optional<DeliveryResult> result = DispatchTo(t, facts, stop, &skipped);
+    if (result) {
+      outcome.deliveries.push_back(std::move(*result));
     } else {
-      spdlog::warn("alert for run {} not delivered to {} (HTTP {}, {} attempt(s)): {}", facts.run,
-                   result.target, result.status, result.attempts, result.error);
+      outcome.skipped.push_back(std::move(skipped));
     }
-    outcome.deliveries.push_back(std::move(result));
   }
   return outcome;
+}
+
+std::optional<DeliveryResult> AlertDispatcher::DispatchTo(size_t target_index,
+                                                          const AlertFacts& facts,
+                                                          std::stop_token stop,
+                                                          std::string* skipped) {
+  const WebhookTarget& target = targets_.at(target_index);
+  const std::string key = TargetKey(target.url);
+  const std::string masked = MaskUrl(target.url);
+  if (stop.stop_requested()) {
+    *skipped = masked + ": stopped before sending";
+    return std::nullopt;
+  }
+  const std::string cooldown_key = CooldownKey(facts);
+  AlertHistory history;
+  Result<bool> alerted = state_.WasRunAlerted(facts.run, key);
+  Result<std::optional<int64_t>> last = state_.LastAlertAt(cooldown_key, key);
+  if (!alerted.ok() || !last.ok()) {
+    // Without the history an alert might repeat; sending twice beats staying silent.
+    spdlog::warn("alert state for {} unavailable: {}", masked,
+                 (!alerted.ok() ? alerted.status() : last.status()).ToString());
+  }
+  history.run_already_alerted = alerted.ok() && *alerted;
+  if (last.ok()) history.last_key_alert_s = *last;
+  const int64_t now = clock_();
+  AlertDecision decision = EvaluateRules(facts, rules_, history, now);
+  if (!decision.send) {
+    *skipped = masked + ": " + decision.reason;
+    return std::nullopt;
+  }
+  const PayloadFormat format = ResolveFormat(target.format, target.url);
+  WebhookMessage message;
+  message.id = NewMessageId();
+  message.body = BuildPayload(format, FilterFacts(facts, rules_), now);
+  DeliveryResult result = sender_.Deliver(target, message, stop);
+  result.run = facts.run;
+  result.job = facts.job;
+  if (result.target_key.empty()) result.target_key = key;
+  Status recorded = state_.RecordDelivery(result, cooldown_key, now);
+  if (!recorded.ok()) {
+    spdlog::warn("recording alert delivery for run {}: {}", facts.run, recorded.ToString());
+  }
+  if (result.delivered) {
+    spdlog::info("alert for run {} delivered to {} (HTTP {}, {} attempt(s))", facts.run,
+                 result.target, result.status, result.attempts);
+  } else {
+    spdlog::warn("alert for run {} not delivered to {} (HTTP {}, {} attempt(s)): {}", facts.run,
+                 result.target, result.status, result.attempts, result.error);
+  }
+  return result;
 }
 
 AsyncAlertDispatcher::AsyncAlertDispatcher(AlertDispatcher& dispatcher,
@@ -108,22 +121,48 @@ AsyncAlertDispatcher::AsyncAlertDispatcher(AlertDispatcher& dispatcher,
     : dispatcher_(dispatcher),
       on_delivery_(std::move(on_delivery)),
       max_queue_(max_queue),
-      worker_([this](std::stop_token stop) { Run(stop); }) {}
+      lanes_(dispatcher.targets().size()) {
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    workers_.emplace_back([this, i](std::stop_token stop) { Run(i, stop); });
+  }
+}
 
 AsyncAlertDispatcher::~AsyncAlertDispatcher() { Stop(std::chrono::milliseconds(0)); }
 
 Status AsyncAlertDispatcher::Submit(AlertFacts facts) {
+  auto shared = std::make_shared<const AlertFacts>(std::move(facts));
+  std::string full;
   {
     std::lock_guard lock(mu_);
     if (!accepting_) return Status::Unavailable("alert dispatcher is stopped");
-    if (queue_.size() >= max_queue_) {
-      return Status::ResourceExhausted("alert queue full (" + std::to_string(max_queue_) +
-                                       " runs); alert for run " + facts.run + " dropped");
+    for (size_t i = 0; i < lanes_.size(); ++i) {
+      if (lanes_[i].queue.size() >= max_queue_) {
+        full += (full.empty() ? "" : ", ") + MaskUrl(dispatcher_.targets()[i].url);
+        continue;
+      }
+      lanes_[i].queue.push_back(shared);
     }
-    queue_.push_back(std::move(facts));
   }
   cv_.notify_all();
+  if (!full.empty()) {
+    return Status::ResourceExhausted("alert queue full (" + std::to_string(max_queue_) +
+                                     " runs) for " + full + "; alert for run " + shared->run +
+                                     " dropped there");
+  }
   return Status::Ok();
+}
+
+bool AsyncAlertDispatcher::Idle() const {
+  for (const Lane& lane : lanes_) {
+    if (lane.busy || !lane.queue.empty()) return false;
+  }
+  return true;
+}
+
+size_t AsyncAlertDispatcher::Queued() const {
+  size_t n = 0;
+  for (const Lane& lane : lanes_) n += lane.queue.size();
+  return n;
 }
 
 size_t AsyncAlertDispatcher::Stop(std::chrono::milliseconds deadline) {
@@ -131,23 +170,23 @@ size_t AsyncAlertDispatcher::Stop(std::chrono::milliseconds deadline) {
   {
     std::unique_lock lock(mu_);
     accepting_ = false;
-    draining_ = true;
-    cv_.notify_all();
-    cv_.wait_for(lock, deadline, [this] { return queue_.empty() && !busy_; });
-    dropped = queue_.size();
-    queue_.clear();
+    cv_.wait_for(lock, deadline, [this] { return Idle(); });
+    dropped = Queued();
+    for (Lane& lane : lanes_) lane.queue.clear();
   }
   cancel_.request_stop();
-  worker_.request_stop();
+  for (auto& w : workers_) w.request_stop();
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-  if (dropped > 0) spdlog::warn("alert dispatcher stopped with {} run(s) unsent", dropped);
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  if (dropped > 0) spdlog::warn("alert dispatcher stopped with {} delivery(ies) unsent", dropped);
   return dropped;
 }
 
 bool AsyncAlertDispatcher::WaitIdle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+  return cv_.wait_for(lock, timeout, [this] { return Idle(); });
 }
 
 std::vector<DeliveryResult> AsyncAlertDispatcher::Log() const {
@@ -155,31 +194,30 @@ std::vector<DeliveryResult> AsyncAlertDispatcher::Log() const {
   return {log_.begin(), log_.end()};
 }
 
-void AsyncAlertDispatcher::Run(std::stop_token stop) {
+void AsyncAlertDispatcher::Run(size_t index, std::stop_token stop) {
+  Lane& lane = lanes_[index];
   for (;;) {
-    AlertFacts facts;
+    std::shared_ptr<const AlertFacts> facts;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, stop, [this] { return !queue_.empty() || draining_; });
-      if (stop.stop_requested() || queue_.empty()) return;
-      facts = std::move(queue_.front());
-      queue_.pop_front();
-      busy_ = true;
+      cv_.wait(lock, stop, [&] { return !lane.queue.empty(); });
+      if (lane.queue.empty()) return;  // stop requested
+      facts = std::move(lane.queue.front());
+      lane.queue.pop_front();
+      lane.busy = true;
     }
-    DispatchOutcome outcome = dispatcher_.Dispatch(facts, cancel_.get_token());
-    for (const std::string& skip : outcome.skipped) {
-      spdlog::debug("alert for run {} not sent to {}", facts.run, skip);
-    }
-    for (const DeliveryResult& result : outcome.deliveries) {
-      if (on_delivery_) on_delivery_(result);
-    }
+    std::string skipped;
+    std::optional<DeliveryResult> result =
+        dispatcher_.DispatchTo(index, *facts, cancel_.get_token(), &skipped);
+    if (!result) spdlog::debug("alert for run {} not sent to {}", facts->run, skipped);
+    if (result && on_delivery_) on_delivery_(*result);
     {
       std::lock_guard lock(mu_);
-      for (DeliveryResult& result : outcome.deliveries) {
-        log_.push_back(std::move(result));
+      if (result) {
+        log_.push_back(std::move(*result));
         if (log_.size() > kMaxLogEntries) log_.pop_front();
       }
-      busy_ = false;
+      lane.busy = false;
     }
     cv_.notify_all();
   }

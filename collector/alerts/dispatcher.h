@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -72,6 +73,10 @@ class AlertDispatcher {
                   AlertStateStore& state, UnixClock clock = SystemUnixSeconds);
 
   DispatchOutcome Dispatch(const AlertFacts& facts, std::stop_token stop = {});
+  // The same for targets()[target] alone: its delivery, or nullopt with *skipped saying why
+  // nothing was sent ("<masked target>: <reason>").
+  std::optional<DeliveryResult> DispatchTo(size_t target, const AlertFacts& facts,
+                                           std::stop_token stop, std::string* skipped);
 
   const std::vector<WebhookTarget>& targets() const { return targets_; }
 
@@ -83,14 +88,16 @@ class AlertDispatcher {
   UnixClock clock_;
 };
 
-// Runs an AlertDispatcher on its own thread. Submit never blocks on the network; finished
-// deliveries go to the callback (called on the worker thread) and to Log().
+// Runs an AlertDispatcher with one thread and one queue per target, so a target that is slow
+// or never answers delays only its own deliveries. Submit never blocks on the network;
+// finished deliveries go to the callback (called on the target's thread) and to Log().
 class AsyncAlertDispatcher {
  public:
   using DeliveryCallback = std::function<void(const DeliveryResult&)>;
 
-  // `dispatcher` must outlive this object. At most `max_queue` runs wait; more are dropped
-  // (Submit returns ResourceExhausted).
+  // `dispatcher` must outlive this object. At most `max_queue` runs wait per target; for a
+  // target whose queue is full the run is dropped (Submit returns ResourceExhausted naming
+  // it; the other targets still get the run).
   explicit AsyncAlertDispatcher(AlertDispatcher& dispatcher, DeliveryCallback on_delivery = {},
                                 size_t max_queue = 256);
   ~AsyncAlertDispatcher();  // Stop(0)
@@ -99,31 +106,38 @@ class AsyncAlertDispatcher {
   Status Submit(AlertFacts facts);
 
   // Stops taking runs, lets queued ones go out until `deadline` has passed, then cancels
-  // what is left (a request in flight is aborted) and joins the worker. Returns the number
-  // of queued runs that were dropped unsent. Safe to call more than once.
+  // what is left (a request in flight is aborted) and joins the threads. Returns the number
+  // of queued deliveries (run and target) that were dropped unsent. Safe to call more than
+  // once.
   size_t Stop(std::chrono::milliseconds deadline);
 
-  // Waits until no run is queued or being dispatched; false when `timeout` passed first.
+  // Waits until no run is queued or being delivered to any target; false when `timeout`
+  // passed first.
   bool WaitIdle(std::chrono::milliseconds timeout);
 
   // Every delivery finished so far, oldest first (the last 1000).
   std::vector<DeliveryResult> Log() const;
 
  private:
-  void Run(std::stop_token stop);
+  // One target's queue; the facts are shared by every target's queue.
+  struct Lane {
+    std::deque<std::shared_ptr<const AlertFacts>> queue;  // guarded by mu_
+    bool busy = false;  // guarded by mu_: its thread is delivering a run
+  };
+  void Run(size_t lane, std::stop_token stop);
+  bool Idle() const;  // mu_ held
+  size_t Queued() const;  // mu_ held
 
   AlertDispatcher& dispatcher_;
   DeliveryCallback on_delivery_;
   size_t max_queue_;
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::deque<AlertFacts> queue_;    // guarded by mu_
+  std::vector<Lane> lanes_;         // one per dispatcher target; the vector is fixed
   std::deque<DeliveryResult> log_;  // guarded by mu_
   bool accepting_ = true;           // guarded by mu_
-  bool draining_ = false;           // guarded by mu_: Stop called, finish the queue
-  bool busy_ = false;               // guarded by mu_: the worker is dispatching a run
   std::stop_source cancel_;         // cancels in-flight deliveries
-  std::jthread worker_;
+  std::vector<std::jthread> workers_;  // one per lane; last member, started last
 };
 
 }  // namespace jostle::collector::alerts

@@ -1,7 +1,7 @@
 // The collector's alert path: after results of a run are stored, wait until the agents'
 // samples cover the run's tests, judge the run (BuildRunReport), and hand its facts to an
-// AsyncAlertDispatcher that delivers on its own thread. Nothing here runs on the request
-// thread except OnResults, which only records the run and returns.
+// AsyncAlertDispatcher that delivers to each target on that target's own thread. Nothing
+// here runs on the request thread except OnResults, which only records the run and returns.
 //
 // When a run is judged: at least `min_delay` after its last upload (uploads of several jobs
 // of one run are judged together), and once every node its tests ran on has a sample at or

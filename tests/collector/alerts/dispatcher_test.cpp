@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "alert_fixtures.h"
@@ -219,6 +220,71 @@ TEST(AsyncDispatcherTest, StopIsBoundedWhenReceiverNeverAnswers) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_FALSE(log[0].delivered);
   EXPECT_NE(log[0].error.find("stopped"), std::string::npos) << log[0].error;
+}
+
+TEST(AsyncDispatcherTest, ATargetThatNeverAnswersDelaysNoOtherTarget) {
+  LoopbackReceiver silent({}, Silence());
+  LoopbackReceiver quick;
+  DeliveryPolicy policy = FastPolicy();
+  policy.request_timeout = milliseconds(30000);
+  policy.deadline = milliseconds(60000);
+  HttpWebhookSender sender(policy);
+  InMemoryAlertState state;
+  AlertDispatcher dispatcher({{silent.Url(), "", PayloadFormat::kAuto},
+                              {quick.Url(), "", PayloadFormat::kAuto}},
+                             AlertRules{}, sender, state);
+  AsyncAlertDispatcher async(dispatcher);
+  for (const char* run : {"r1", "r2", "r3"}) {
+    AlertFacts facts = SampleFacts();
+    facts.run = run;
+    ASSERT_TRUE(async.Submit(facts).ok());
+  }
+  // The quick target gets all three while the silent one still holds the first.
+  ASSERT_TRUE(quick.WaitForRequests(3, milliseconds(20000)));
+  ASSERT_TRUE(silent.WaitForRequests(1, milliseconds(5000)));
+  for (int i = 0; i < 2000 && async.Log().size() < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));  // polling for the third log entry
+  }
+  std::vector<DeliveryResult> log = async.Log();
+  ASSERT_EQ(log.size(), 3u);
+  for (const DeliveryResult& r : log) {
+    EXPECT_TRUE(r.delivered) << r.error;
+    EXPECT_EQ(r.target_key, TargetKey(quick.Url()));
+  }
+  EXPECT_EQ(silent.RequestCount(), 1u);
+  // r2 and r3 still wait for the silent target: dropped at Stop, the first one aborted.
+  EXPECT_EQ(async.Stop(milliseconds(0)), 2u);
+  log = async.Log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_FALSE(log[3].delivered);
+  EXPECT_EQ(log[3].target_key, TargetKey(silent.Url()));
+}
+
+TEST(AsyncDispatcherTest, AFullQueueDropsTheRunForThatTargetOnly) {
+  LoopbackReceiver silent({}, Silence());
+  LoopbackReceiver quick;
+  DeliveryPolicy policy = FastPolicy();
+  policy.request_timeout = milliseconds(30000);
+  policy.deadline = milliseconds(60000);
+  HttpWebhookSender sender(policy);
+  InMemoryAlertState state;
+  AlertDispatcher dispatcher({{silent.Url(), "", PayloadFormat::kAuto},
+                              {quick.Url(), "", PayloadFormat::kAuto}},
+                             AlertRules{}, sender, state);
+  AsyncAlertDispatcher async(dispatcher, {}, /*max_queue=*/1);
+  AlertFacts facts = SampleFacts();
+  facts.run = "r1";
+  ASSERT_TRUE(async.Submit(facts).ok());
+  ASSERT_TRUE(silent.WaitForRequests(1, milliseconds(5000)));  // r1 in flight there
+  facts.run = "r2";
+  ASSERT_TRUE(async.Submit(facts).ok());  // queued behind r1 for the silent target
+  ASSERT_TRUE(quick.WaitForRequests(2, milliseconds(20000)));
+  facts.run = "r3";
+  Status full = async.Submit(facts);
+  EXPECT_EQ(full.code(), Status::Code::kResourceExhausted);
+  EXPECT_NE(full.message().find(MaskUrl(silent.Url())), std::string::npos) << full.ToString();
+  ASSERT_TRUE(quick.WaitForRequests(3, milliseconds(20000)));  // the quick one still got r3
+  async.Stop(milliseconds(0));
 }
 
 }  // namespace
