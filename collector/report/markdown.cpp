@@ -154,6 +154,15 @@ std::string RenderMarkdown(const RunReport& r) {
     md += "Run mode: **" + Cell(r.run_mode.name) + "** (" + Cell(r.run_mode.reason) +
           "); cannot see: " + Cell(r.run_mode.cannot_see) + ".\n\n";
   }
+  // Warnings say how the verdicts were reached (not judged yet, rejudged): a few, short.
+  constexpr size_t kWarningsShown = 5;
+  for (size_t i = 0; i < r.warnings.size() && i < kWarningsShown; ++i) {
+    md += "> **Warning:** " + ShortCell(r.warnings[i], 300) + "\n";
+  }
+  if (r.warnings.size() > kWarningsShown) {
+    md += "> and " + std::to_string(r.warnings.size() - kWarningsShown) + " more warnings\n";
+  }
+  if (!r.warnings.empty()) md += "\n";
   std::vector<size_t> omitted(static_cast<size_t>(Verdict::kNoData) + 1, 0);
   size_t omitted_total = 0;
   Table(md, r.failures, &omitted, &omitted_total);
@@ -163,8 +172,9 @@ std::string RenderMarkdown(const RunReport& r) {
   }
   md += OmittedLine(omitted, omitted_total);
   md +=
-      "<sub>Verdicts: **contention** = contended window and known to pass when quiet; "
-      "**contention-possible** = contended, no history yet; **fails-regardless** = fails "
+      "<sub>Verdicts: **contention** = contended window, and a rerun passed in a clear one "
+      "or it fails significantly more often when contended; **contention-possible** = "
+      "contended, evidence not discriminating; **fails-regardless** = fails "
       "when quiet too; **no-contention** = quiet window; **no-data** = no samples.</sub>\n";
   return md;
 }

@@ -326,6 +326,8 @@ TEST_F(ReadRoutesTest, VerdictsAreThoseOfTheirRunAndReadsNeverWrite) {
   EXPECT_NE(rejudged["warnings"].dump().find("rejudged with today's history"), std::string::npos);
   auto html = Send("GET", "/api/v1/runs/r-1/report?format=html&rejudge=1", kReadToken);
   EXPECT_NE(html.body.find("rejudged with today"), std::string::npos);
+  auto md = Send("GET", "/api/v1/runs/r-1/report?format=md&rejudge=1", kReadToken);
+  EXPECT_NE(md.body.find("> **Warning:** rejudged with today"), std::string::npos) << md.body;
   EXPECT_EQ(GetJson("/api/v1/runs/r-1/report?rejudge=yes", 400)["detail"],
             "rejudge='yes': expected 0 or 1");
   EXPECT_EQ(WrittenByJudging(db), after_judging);
