@@ -128,6 +128,11 @@ CgroupRate CgroupRateOf(const CgroupCounters& p, const CgroupCounters& c, double
     }
   }
   r.oom_kills = Delta(p.oom_kills, c.oom_kills);
+  r.mem_pgscan = Delta(p.mem_pgscan, c.mem_pgscan);
+  r.mem_refaults = Delta(p.mem_workingset_refaults, c.mem_workingset_refaults);
+  auto high = Delta(p.mem_high_events, c.mem_high_events);
+  auto max = Delta(p.mem_max_events, c.mem_max_events);
+  if (high || max) r.mem_limit_events = high.value_or(0) + max.value_or(0);
   if (p.net && c.net) {
     auto rx = Delta(p.net->rx_bytes, c.net->rx_bytes);
     auto tx = Delta(p.net->tx_bytes, c.net->tx_bytes);
@@ -456,7 +461,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   struct Totals {
     const CgroupSample* cg = nullptr;
     double cpu_us = 0, ws_peak = 0, io_stall_us = 0, net_bytes = 0;
-    double usage_peak = 0, mem_stall_us = 0;
+    double usage_peak = 0, mem_stall_us = 0, pgscan = 0, refaults = 0, limit_events = 0;
     std::optional<double> usage_first, usage_last;  // in time order
     bool own = false;                               // the own series, or one of its ancestors
   };
@@ -474,7 +479,7 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   std::vector<int> slot_of_key(key_of_series->size(), -1);
   std::vector<Totals> series;
   Acc pod_cpu_psi, pod_cores, pod_mem_psi, pod_mem_full, pod_ws, pod_io_psi;
-  CountAcc pod_oom, pod_drops;
+  CountAcc pod_oom, pod_drops, pod_limit_events, pod_refaults;
   // CPU throttling of each own series: the pod (or self cgroup), each of its containers and
   // each of its ancestors. Kubernetes sets CPU limits per container, and a container that
   // hits its limit is throttled in its own cgroup, not in the pod's (whose quota is the sum of
@@ -526,6 +531,9 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       t.usage_last = r.mem_usage_bytes;
     }
     t.mem_stall_us += r.memory_stall_us.value_or(0);
+    t.pgscan += r.mem_pgscan.value_or(0);
+    t.refaults += r.mem_refaults.value_or(0);
+    t.limit_events += r.mem_limit_events.value_or(0);
     t.io_stall_us += r.io_stall_us.value_or(0);
     t.net_bytes += r.net_bytes.value_or(0);
     if (!(own_pod || self)) continue;
@@ -540,6 +548,8 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
     pod_ws.Add(r.working_set_ratio);
     pod_io_psi.Add(r.psi_io_some);
     pod_oom.Add(r.oom_kills);
+    pod_limit_events.Add(r.mem_limit_events);
+    pod_refaults.Add(r.mem_refaults);
     pod_drops.Add(r.net_drops);
   }
   pod_cpu_psi.Put(s.values, kPodCpuPsiSome);
@@ -559,6 +569,8 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
   pod_ws.Put(s.values, kPodWorkingSet);
   pod_io_psi.Put(s.values, kPodIoPsiSome);
   pod_oom.Put(s.values, kPodOomKills);
+  pod_limit_events.Put(s.values, kPodMemoryLimitEvents);
+  pod_refaults.Put(s.values, kPodMemoryRefaults);
   pod_drops.Put(s.values, kPodNetDrops);
   if (worst != nullptr && worst->ancestor) {
     s.throttled_ancestor = SeriesName(*worst->cg);
@@ -606,6 +618,9 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       e.ws_peak = std::max(0.0, e.ws_peak - t.ws_peak);
       e.usage_peak = std::max(0.0, e.usage_peak - t.usage_peak);
       e.mem_stall_us = std::max(0.0, e.mem_stall_us - t.mem_stall_us);
+      e.pgscan = std::max(0.0, e.pgscan - t.pgscan);
+      e.refaults = std::max(0.0, e.refaults - t.refaults);
+      e.limit_events = std::max(0.0, e.limit_events - t.limit_events);
       if (e.usage_first && e.usage_last && t.usage_first && t.usage_last) {
         *e.usage_first -= *t.usage_first;
         *e.usage_last -= *t.usage_last;
@@ -632,6 +647,9 @@ Signals WindowSignalsFromRates(const NodeRates& rates, const WindowQuery& q,
       u.mem_growth_bytes = std::max(0.0, *t.usage_last - *t.usage_first);
     }
     u.memory_stall_us = t.mem_stall_us;
+    u.mem_pgscan_pages = t.pgscan;
+    u.mem_refault_pages = t.refaults;
+    u.mem_limit_events = t.limit_events;
     u.io_stall_us = t.io_stall_us;
     u.net_bytes = t.net_bytes;
     s.neighbours.push_back(std::move(u));

@@ -64,6 +64,11 @@ struct CgroupRate {
   std::optional<double> oom_kills;          // Δ OOM kills
   std::optional<double> net_bytes;          // Δ(rx+tx bytes) of the pod's network namespace
   std::optional<double> net_drops;          // Δ(rx+tx drops)
+  // Reclaim (cgroup v2 memory.stat, memory.events; absent on v1): Δ pgscan pages, Δ
+  // workingset refaults (anon + file) pages, Δ memory.events high + max.
+  std::optional<double> mem_pgscan;
+  std::optional<double> mem_refaults;
+  std::optional<double> mem_limit_events;
 };
 
 // Every rate of one node's samples. Indexes `frame` (shared, so the rates keep it alive).
@@ -148,6 +153,10 @@ inline constexpr const char* kPodMemoryPsiSome = "pod.memory.psi_some";
 inline constexpr const char* kPodMemoryPsiFull = "pod.memory.psi_full";
 inline constexpr const char* kPodWorkingSet = "pod.memory.working_set_ratio";
 inline constexpr const char* kPodOomKills = "pod.memory.oom_kills";  // count in the window
+// Informational counts in the window (cgroup v2), used by the memory `felt` rule: memory.events
+// high + max increments, and workingset refaults (anon + file) in pages.
+inline constexpr const char* kPodMemoryLimitEvents = "pod.memory.limit_events";
+inline constexpr const char* kPodMemoryRefaults = "pod.memory.refaults";
 inline constexpr const char* kPodIoPsiSome = "pod.io.psi_some";
 inline constexpr const char* kPodNetDrops = "pod.network.drops";  // count in the window
 
@@ -165,8 +174,14 @@ struct NeighbourUsage {
   double mem_usage_peak_bytes = 0;
   double mem_growth_bytes = 0;
   double memory_stall_us = 0;
-  double io_stall_us = 0;        // io PSI "some" stall µs in the window
-  double net_bytes = 0;          // rx+tx bytes in the window (own network namespace)
+  double io_stall_us = 0;  // io PSI "some" stall µs in the window
+  double net_bytes = 0;    // rx+tx bytes in the window (own network namespace)
+  // What drives reclaim, in the window (cgroup v2; 0 where not sampled): pages scanned by
+  // reclaim (memory.stat pgscan), pages refaulted (workingset_refault anon + file) and
+  // memory.events high + max increments.
+  double mem_pgscan_pages = 0;
+  double mem_refault_pages = 0;
+  double mem_limit_events = 0;
 };
 
 struct Signals {

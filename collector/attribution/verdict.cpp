@@ -99,18 +99,34 @@ double UseOf(const NeighbourUsage& u, Resource r) {
 }
 
 // Memory: what causes pressure, not what sits in memory. Per neighbour, its share of the
-// candidates' memory stall time, of their charge growth and of their peak charge (anon and
-// page cache; the working set where the charge is unknown), averaged over the components
-// that some candidate has; empty when none has any.
+// candidates' memory stall time, of their charge growth and, where sampled (cgroup v2), of
+// the pages reclaim scanned in them, of their refaulted pages and of their memory.events
+// high + max increments, averaged over the components that some candidate has; empty when
+// none has any. The peak charge (anon and page cache; the working set where the charge is
+// unknown) is a component only when no candidate reclaimed or refaulted in the window (and
+// always on v1, which has no such counters): a large static working set is no cause of
+// reclaim that others drive.
 std::vector<double> MemoryPressureShares(const std::vector<NeighbourUsage>& neighbours) {
   using Component = double (*)(const NeighbourUsage&);
-  const Component components[] = {
+  const Component reclaim[] = {
+      [](const NeighbourUsage& u) { return u.mem_pgscan_pages; },
+      [](const NeighbourUsage& u) { return u.mem_refault_pages; },
+      [](const NeighbourUsage& u) { return u.mem_limit_events; },
+  };
+  std::vector<Component> components = {
       [](const NeighbourUsage& u) { return u.memory_stall_us; },
       [](const NeighbourUsage& u) { return u.mem_growth_bytes; },
-      [](const NeighbourUsage& u) {
-        return u.mem_usage_peak_bytes > 0 ? u.mem_usage_peak_bytes : u.working_set_bytes;
-      },
   };
+  bool any_reclaim = false;
+  for (Component value : reclaim) {
+    components.push_back(value);
+    for (const NeighbourUsage& u : neighbours) any_reclaim = any_reclaim || value(u) > 0;
+  }
+  if (!any_reclaim) {
+    components.push_back([](const NeighbourUsage& u) {
+      return u.mem_usage_peak_bytes > 0 ? u.mem_usage_peak_bytes : u.working_set_bytes;
+    });
+  }
   std::vector<double> shares(neighbours.size(), 0.0);
   int used = 0;
   for (Component value : components) {
@@ -130,6 +146,10 @@ std::string MemoryDetail(const NeighbourUsage& u) {
   std::string out = "stalled " + Fixed(u.memory_stall_us / 1e6, 1) + " s on memory";
   if (u.mem_growth_bytes > 0) out += ", charge grew " + mib(u.mem_growth_bytes);
   if (u.mem_usage_peak_bytes > 0) out += ", peak charge " + mib(u.mem_usage_peak_bytes);
+  if (u.mem_pgscan_pages > 0) out += ", reclaim scanned " + Fixed(u.mem_pgscan_pages, 0) + " pages";
+  if (u.mem_refault_pages > 0) out += ", " + Fixed(u.mem_refault_pages, 0) + " pages refaulted";
+  if (u.mem_limit_events > 0)
+    out += ", " + Fixed(u.mem_limit_events, 0) + " memory.events high/max";
   return out;
 }
 
@@ -266,8 +286,9 @@ std::optional<double> Peak(const Signals& s, const char* name) {
 }
 
 // Whether the test's own pod or cgroup felt `resource` in the window: its PSI at or above
-// felt.psi_some (cpu also: throttled; memory also: OOM-killed or at its limit; network: its
-// own drops). kUnverified when the own series has no reading that could tell.
+// felt.psi_some (cpu also: throttled; memory also: OOM-killed, at its limit, a memory.events
+// high/max increment or a refaulted page; network: its own drops). kUnverified when the own
+// series has no reading that could tell.
 Felt FeltBy(const Signals& s, Resource resource, const AttributionConfig& c) {
   std::vector<std::optional<double>> own;  // peaks, compared with the thresholds below
   std::vector<double> thresholds;
@@ -285,6 +306,8 @@ Felt FeltBy(const Signals& s, Resource resource, const AttributionConfig& c) {
       add(kPodMemoryPsiSome, c.felt.psi_some);
       add(kPodOomKills, c.memory.oom_kills);
       add(kPodWorkingSet, c.memory.working_set_ratio);
+      add(kPodMemoryLimitEvents, 1);
+      add(kPodMemoryRefaults, 1);
       break;
     case Resource::kIo:
       add(kPodIoPsiSome, c.felt.psi_some);

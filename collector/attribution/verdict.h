@@ -54,7 +54,8 @@ struct Culprit {
   std::string name;  // "ns/pod", "ns", a cgroup path, the test's own pod/cgroup, "pid N comm"
   // Neighbours: their share of the node's use of the resource in the window (cpu: CPU
   // seconds / node busy CPU seconds; memory: mean share of the candidates' memory stall,
-  // charge growth and peak charge (peak working set / node memory without those); io: io stall
+  // charge growth, pages reclaim scanned, refaults and memory.events high/max, with the peak
+  // charge only when none reclaimed (peak working set / node memory without any); io: io stall
   // time / all candidates' io stall; network: bytes / node bytes). own-limit: the value of
   // the limiting signal (throttle ratio, or working set / limit).
   double share = 0;

@@ -538,5 +538,133 @@ TEST(WindowSignals, NodeBusyOthersSubtractsTheSelfCgroupOnce) {
   EXPECT_NEAR(g.values.at(kNodeCpuBusyOthers).mean, (0.97 * 2 + 0.37) / 3, 1e-6);
 }
 
+// A shared memory limit on /ci.slice (the test's ancestor): a page-cache reader re-reading a
+// file larger than its room drives reclaim (pages scanned, refaults), while a database sits
+// in a bigger, static charge; both stall on memory. `reclaim_counters` false: the host has no
+// memory.stat pgscan/refault nor memory.events high/max (cgroup v1, hybrid).
+NodeScenario SharedLimitScenario(bool reclaim_counters) {
+  Tick t = Busy(0.4);
+  t.psi_memory_some = 0.35;
+  CgroupTick self = Cgroup("/ci.slice/test", 0.3);
+  self.psi_memory = 0.25;
+  self.usage_bytes = 100u << 20;
+  CgroupTick limit = Cgroup("/ci.slice", 0.6);
+  limit.usage_bytes = 1000u << 20;
+  limit.limit_bytes = 1000u << 20;
+  limit.psi_memory = 0.4;
+  CgroupTick cache = Cgroup("/ci.slice/cache", 0.2);
+  cache.psi_memory = 0.3;
+  cache.usage_bytes = 270u << 20;
+  CgroupTick db = Cgroup("/ci.slice/db", 0.1);
+  db.psi_memory = 0.2;
+  db.usage_bytes = 630u << 20;
+  if (reclaim_counters) {
+    self.pgscan = 1000, self.refaults = 300, self.high_events = 0, self.max_events = 0;
+    limit.pgscan = 23000, limit.refaults = 5300, limit.high_events = 0, limit.max_events = 40;
+    cache.pgscan = 20000, cache.refaults = 5000, cache.high_events = 0, cache.max_events = 0;
+    db.pgscan = 2000, db.refaults = 0, db.high_events = 0, db.max_events = 0;
+  }
+  t.cgroups = {self, limit, cache, db};
+  NodeScenario s;
+  s.Repeat(6, t);
+  return s;
+}
+
+WindowQuery SharedLimitQuery() {
+  WindowQuery q = Q(kT0 + 2 * kSecond, kT0 + 3 * kSecond);
+  q.self_cgroup = "/ci.slice/test";
+  return q;
+}
+
+// Issue point 2: the page-cache neighbour causing refaults under the shared limit outranks
+// the bigger static one; the limit's own cgroup (an ancestor) is never named.
+TEST(Culprits, PageCacheNeighbourCausingRefaultsOutranksABiggerStaticOne) {
+  Signals sig = ComputeWindowSignals(SharedLimitScenario(true).samples(), SharedLimitQuery());
+  ASSERT_EQ(sig.neighbours.size(), 2u);
+  WindowAssessment a = AssessWindow(sig, AttributionConfig{});
+  ASSERT_TRUE(a.contended);
+  ASSERT_EQ(a.resource, Resource::kMemory);
+  ASSERT_EQ(a.culprits.size(), 2u);
+  EXPECT_EQ(a.culprits[0].name, "/ci.slice/cache");
+  EXPECT_EQ(a.culprits[1].name, "/ci.slice/db");
+  // The window [1 s, 4 s] holds three intervals. Components: stall 0.9 s : 0.6 s, pgscan
+  // 60000 : 6000 pages, refaults 15000 : 0; growth is 0 and, reclaim being seen, the peak
+  // charge does not count.
+  const double cache_share = (0.9 / 1.5 + 60000.0 / 66000 + 1.0) / 3;
+  EXPECT_NEAR(a.culprits[0].share, cache_share, 1e-6);
+  EXPECT_NEAR(a.culprits[1].share, 1 - cache_share, 1e-6);
+  EXPECT_EQ(a.culprits[0].detail,
+            "stalled 0.9 s on memory, peak charge 270 MiB, reclaim scanned 60000 pages, 15000 "
+            "pages refaulted");
+  for (const Culprit& k : a.culprits) EXPECT_NE(k.name, "/ci.slice");
+}
+
+// Without the reclaim counters the ranking is the one before them: the mean of the stall and
+// peak charge shares (no growth), which puts the bigger database first.
+TEST(Culprits, WithoutReclaimCountersV1KeepsThePeakChargeRanking) {
+  Signals with = ComputeWindowSignals(SharedLimitScenario(true).samples(), SharedLimitQuery());
+  EXPECT_EQ(AssessWindow(with, AttributionConfig{}).culprits.at(0).name, "/ci.slice/cache");
+  Signals v1 = ComputeWindowSignals(SharedLimitScenario(false).samples(), SharedLimitQuery());
+  EXPECT_FALSE(v1.values.count(kPodMemoryRefaults));
+  EXPECT_FALSE(v1.values.count(kPodMemoryLimitEvents));
+  for (const NeighbourUsage& n : v1.neighbours) {
+    EXPECT_EQ(n.mem_pgscan_pages + n.mem_refault_pages + n.mem_limit_events, 0) << n.name;
+  }
+  WindowAssessment a = AssessWindow(v1, AttributionConfig{});
+  ASSERT_EQ(a.culprits.size(), 2u);
+  EXPECT_EQ(a.culprits[0].name, "/ci.slice/db");
+  EXPECT_NEAR(a.culprits[0].share, (0.6 / 1.5 + 630.0 / 900) / 2, 1e-6);
+  EXPECT_EQ(a.culprits[1].name, "/ci.slice/cache");
+  EXPECT_NEAR(a.culprits[1].share, (0.9 / 1.5 + 270.0 / 900) / 2, 1e-6);
+  EXPECT_EQ(a.culprits[1].detail, "stalled 0.9 s on memory, peak charge 270 MiB");
+}
+
+// Node memory pressure the test's cgroup shows no PSI for (4% < felt.psi_some) counts when its
+// own memory.events high moved in the window: it was pushed into reclaim at memory.high.
+TEST(Felt, OwnMemoryHighEventsMakeNodeMemoryPressureFelt) {
+  auto window = [](std::optional<uint64_t> high_events) {
+    Tick t = Busy(0.3);
+    t.psi_memory_some = 0.4;
+    CgroupTick self = Cgroup("/ci.slice/test", 0.3);
+    self.psi_memory = 0.04;  // "full" too: below memory.psi_full
+    self.high_events = high_events;
+    t.cgroups = {self, Cgroup("/system.slice/backup.service", 0.2)};
+    NodeScenario s;
+    s.Repeat(6, t);
+    return AssessWindow(ComputeWindowSignals(s.samples(), SharedLimitQuery()), AttributionConfig{});
+  };
+  WindowAssessment quiet = window(0);
+  EXPECT_FALSE(quiet.contended);
+  ASSERT_FALSE(quiet.crossings.empty());
+  EXPECT_EQ(quiet.crossings[0].felt, Felt::kNodeOnly);
+  WindowAssessment high = window(4);
+  ASSERT_TRUE(high.contended);
+  EXPECT_EQ(high.resource, Resource::kMemory);
+  EXPECT_EQ(high.crossings[0].signal, kNodeMemoryPsiSome);
+  EXPECT_EQ(high.crossings[0].felt, Felt::kFelt);
+  // Absent (v1): the own PSI alone decides, as before.
+  EXPECT_FALSE(window(std::nullopt).contended);
+}
+
+// Refaults of the own cgroup's pages in the window: it needed pages reclaim had taken.
+TEST(Felt, OwnRefaultsMakeNodeMemoryPressureFelt) {
+  Tick t = Busy(0.3);
+  t.psi_memory_some = 0.4;
+  CgroupTick self = Cgroup("/ci.slice/test", 0.3);
+  self.psi_memory = 0.04;
+  self.refaults = 200;
+  self.high_events = 0;
+  t.cgroups = {self};
+  NodeScenario s;
+  s.Repeat(6, t);
+  Signals sig = ComputeWindowSignals(s.samples(), SharedLimitQuery());
+  ASSERT_TRUE(sig.values.count(kPodMemoryRefaults));
+  EXPECT_EQ(sig.values.at(kPodMemoryRefaults).peak, 600);  // three intervals in the window
+  EXPECT_EQ(sig.values.at(kPodMemoryLimitEvents).peak, 0);
+  WindowAssessment a = AssessWindow(sig, AttributionConfig{});
+  ASSERT_TRUE(a.contended);
+  EXPECT_EQ(a.crossings[0].felt, Felt::kFelt);
+}
+
 }  // namespace
 }  // namespace jostle::collector

@@ -30,7 +30,11 @@ struct CgroupTick {
   std::optional<uint64_t> limit_bytes;
   uint64_t oom_kills = 0;  // new OOM kills in this interval
   double psi_cpu = 0, psi_memory = 0, psi_io = 0;
-  std::optional<uint64_t> net_bytes;  // bytes in this interval (own netns)
+  std::optional<uint64_t> net_bytes;    // bytes in this interval (own netns)
+  std::optional<uint64_t> usage_bytes;  // memory charge (anon + page cache) at the sample
+  // Reclaim in this interval (cgroup v2 memory.stat, memory.events); absent: not sampled
+  // (cgroup v1 and hybrid hosts).
+  std::optional<uint64_t> pgscan, refaults, high_events, max_events;
 };
 
 struct Tick {
@@ -98,6 +102,10 @@ class NodeScenario {
         k.psi_mem += static_cast<uint64_t>(c.psi_memory * dt_us);
         k.psi_io += static_cast<uint64_t>(c.psi_io * dt_us);
         k.net += c.net_bytes.value_or(0);
+        k.pgscan += c.pgscan.value_or(0);
+        k.refaults += c.refaults.value_or(0);
+        k.high += c.high_events.value_or(0);
+        k.max += c.max_events.value_or(0);
       }
       CgroupSample g;
       g.scope = c.scope;
@@ -111,7 +119,12 @@ class NodeScenario {
       g.cpu_periods = k.periods;
       g.cpu_throttled_periods = k.throttled;
       g.cpu_limit_cores = c.cpu_limit_cores;
+      g.mem_usage_bytes = c.usage_bytes;
       g.mem_working_set_bytes = c.ws_bytes;
+      if (c.pgscan) g.mem_pgscan = k.pgscan;
+      if (c.refaults) g.mem_workingset_refaults = k.refaults;
+      if (c.high_events) g.mem_high_events = k.high;
+      if (c.max_events) g.mem_max_events = k.max;
       g.mem_limit_bytes = c.limit_bytes;
       g.oom_kills = k.oom;
       g.psi_cpu = PsiTotals{k.psi_cpu, k.psi_cpu};
@@ -139,7 +152,7 @@ class NodeScenario {
   struct Counters {
     bool seen = false;
     uint64_t cpu = 0, periods = 0, throttled = 0, oom = 0, psi_cpu = 0, psi_mem = 0, psi_io = 0,
-             net = 0;
+             net = 0, pgscan = 0, refaults = 0, high = 0, max = 0;
   };
   int64_t t_, mono_;
   int cpus_;
