@@ -357,6 +357,7 @@ Ingested IngestResults(Stores& store, const std::vector<std::string>& files, siz
   std::vector<std::string> parsed_files;
   std::set<std::string> plugin_tests;  // test ids in the plugin's report-logs
   std::vector<bool> set_from_plugin;   // per parsed set
+  std::vector<std::string> digests;    // per parsed set: its file's ContentDigest
   std::vector<ResultSet> sets;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -375,6 +376,7 @@ Ingested IngestResults(Stores& store, const std::vector<std::string>& files, siz
       for (const TestCase& t : set->tests) plugin_tests.insert(t.id);
     }
     set_from_plugin.push_back(from_plugin);
+    digests.push_back(ContentDigest(body.str()));
     parsed_files.push_back(file);
     sets.push_back(std::move(set).value());
   }
@@ -404,6 +406,7 @@ Ingested IngestResults(Stores& store, const std::vector<std::string>& files, siz
     if (skip.count(i) != 0) continue;
     ResultOrigin origin = base;
     origin.source = parsed_files[i];
+    origin.digest = digests[i];  // a file stored again (same run id) is a replay
     auto summary = StoreResults(store.samples(), store.results(), origin, sets[i]);
     if (!summary.ok()) {
       spdlog::warn("{}: not stored: {}", parsed_files[i], summary.status().ToString());

@@ -171,6 +171,35 @@ TEST_F(RunCommandTest, NoResultFilesGivesAResourcesOnlyReportAndSaysSo) {
   EXPECT_NE(Log().find("No result files found matching --results"), std::string::npos) << Log();
 }
 
+// A result file left from an earlier command of the same run, found again, is a replay: its
+// tests keep one attempt. A file with other content for the same run is stored beside it.
+TEST_F(RunCommandTest, AResultFileFoundAgainInTheSameRunIsStoredOnce) {
+  const std::string junit =
+      "<testsuite name=\"s\" tests=\"1\"><testcase classname=\"pkg.Suite\" name=\"a\" "
+      "time=\"0.1\"/></testsuite>";
+  const std::string write = "printf '%s' '" + junit + "' > r.xml";
+  const std::string db = (dir_ / "runs.db").string();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Run({"--db", db, "--run-id", "same", "--results", "r.xml", "--report-dir",
+                   "out" + std::to_string(i)},
+                  {"sh", "-c", write}),
+              0)
+        << Log();
+  }
+  json again = Report("out1");
+  ASSERT_EQ(again["summary"]["tests"], 1) << again.dump(2);
+  EXPECT_EQ(again["summary"]["executions"], 1) << "the same file, stored twice";
+  const std::string other = "printf '%s' '" + junit.substr(0, junit.size() - 12) +
+                            "<testcase classname=\"pkg.Suite\" name=\"b\"/></testsuite>' > r.xml";
+  ASSERT_EQ(Run({"--db", db, "--run-id", "same", "--results", "r.xml", "--report-dir", "out2"},
+                {"sh", "-c", other}),
+            0)
+      << Log();
+  json both = Report("out2");
+  EXPECT_EQ(both["summary"]["tests"], 2) << both.dump(2);
+  EXPECT_EQ(both["summary"]["executions"], 3) << both.dump(2);
+}
+
 TEST_F(RunCommandTest, AWebhookThatCannotBeReachedNeverChangesTheExitCode) {
   // Port 1 on loopback: nothing listens there.
   EXPECT_EQ(Run({"--webhook", "http://127.0.0.1:1/hooks/secret-path"}, {"sh", "-c", "exit 3"}), 3);
