@@ -264,7 +264,8 @@ TEST_F(RunModesTest, UnderSystemdJostleRunsInADelegatedScope) {
   if (::geteuid() != 0) JOSTLE_SKIP_MISSING_REAL("the system scope needs root");
   if (!fs::exists("/sys/fs/cgroup/cgroup.controllers") ||
       !fs::is_directory("/run/systemd/system")) {
-    JOSTLE_SKIP_MISSING_REAL("needs a pure cgroup v2 host where systemd runs");
+    // The host's shape, not a missing part: CI machines without systemd skip this too.
+    GTEST_SKIP() << "needs a pure cgroup v2 host where systemd runs";
   }
   auto p = Start("", {}, {"sh", "-c", "cat /proc/self/cgroup > cgroup.txt"});
   auto status = p->Wait(milliseconds(60000));
