@@ -42,6 +42,8 @@ struct Entity {
   ReadRound memory_round;  // memory.stat, memory.events / memory.oom_control (and for
                            // deferred containers: memory usage and PSI)
   ReadRound limits_round;  // cpu.max, memory.max / cfs quota+period, limit_in_bytes
+  // Deferred container CPU: it moved at its last read (see CpuMoved), read it every tick.
+  bool cpu_busy = false;
   std::optional<uint64_t> last_throttled;  // nr_throttled at the previous tick
   CgroupReadings carried;  // the last values those rounds read
   PodNetwork net;          // pods only
@@ -359,11 +361,17 @@ struct CgroupSampler::State {
       ReadCpuFiles(r, out);
       return;
     }
-    if (e.cpu_round.Due()) {
+    // Due by its round, or busy: its CPU moved at its last read.
+    if (e.cpu_round.Due() || e.cpu_busy) {
       // A new container's second round comes after 1..every ticks, by creation order.
-      e.cpu_round.Restart(options.container_cpu_every_ticks, /*spread=*/true, e.ordinal);
+      if (e.cpu_round.Due()) {
+        e.cpu_round.Restart(options.container_cpu_every_ticks, /*spread=*/true, e.ordinal);
+      }
+      CgroupReadings before;
+      CopyCpu(e.carried, before);
       CopyCpu(CgroupReadings{}, e.carried);
       ReadCpuFiles(r, e.carried);
+      e.cpu_busy = CpuMoved(before, e.carried);
     }
     CopyCpu(e.carried, out);
     e.cpu_round.Tick();

@@ -56,7 +56,8 @@
 //
 // Sampling rates (the cost of a tick is the number of files read; see bench/BENCHMARKS.md):
 //   every tick          cpu.stat / cpuacct.usage of every cgroup (containers': every
-//                       container_cpu_every_ticks, default 1); memory usage and PSI of
+//                       container_cpu_every_ticks, default 1, and every tick while
+//                       busy); memory usage and PSI of
 //                       pods and plain cgroups; pods' net/dev.
 //   every N ticks       memory.stat and memory.events (N = memory_stat_every_ticks,
 //                       5): memory.stat forces a kernel stats flush. Containers: memory
@@ -136,9 +137,13 @@ struct CgroupOptions {
   int container_detail_every_ticks = 10;
   // Containers' CPU (cpu.stat, cpuacct.usage) is read every this many Read calls and
   // carried in between. Default 1: every tick, as for pods and plain cgroups, whose CPU is
-  // always read every tick. Above 1 a container's CPU counters move in steps every N ticks
-  // (derive its rates over windows of at least N ticks) and a tick reads ~45% fewer files
-  // at 5 containers per pod (jostle-agent --container-cpu-every).
+  // always read every tick. Above 1 an idle container's CPU is read every N ticks, a busy
+  // one's every tick: a container whose usage or throttled periods moved at its last read
+  // is read again on the next tick (read_schedule.h CpuMoved), so a busy container's
+  // counters stay per tick and an idle one's move in steps every N ticks (one that wakes is
+  // seen at its next round, up to N ticks later; derive rates over windows of at least N
+  // ticks). On idle containers a
+  // tick reads ~45% fewer files at 5 containers per pod (jostle-agent --container-cpu-every).
   int container_cpu_every_ticks = 1;
   // Limits are read every this many Read calls (and at once for a new cgroup).
   int limits_every_ticks = 60;

@@ -59,6 +59,14 @@ bool ContainerCpuDeferred(Scope scope, const CgroupOptions& options) {
   return scope == Scope::kContainer && options.container_cpu_every_ticks > 1;
 }
 
+bool CpuMoved(const CgroupReadings& before, const CgroupReadings& after) {
+  auto moved = [](const std::optional<uint64_t>& a, const std::optional<uint64_t>& b) {
+    return a && b && *a != *b;
+  };
+  return moved(before.cpu_usage_us, after.cpu_usage_us) ||
+         moved(before.cpu_throttled_periods, after.cpu_throttled_periods);
+}
+
 ReadRate RateOf(FileKind kind, Scope scope, const CgroupOptions& options) {
   switch (kind) {
     case FileKind::kCpuStat:

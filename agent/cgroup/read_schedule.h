@@ -47,6 +47,11 @@ bool ContainerDetailDeferred(Scope scope, const CgroupOptions& options);
 // True when containers' CPU files are read every few ticks (not the default).
 bool ContainerCpuDeferred(Scope scope, const CgroupOptions& options);
 
+// True when the CPU counters moved between two reads of a cgroup (usage or throttled
+// periods, both read): with containers' CPU deferred, a container that moved at its last
+// read is read again on the next tick (busy), one that did not waits for its round (idle).
+bool CpuMoved(const CgroupReadings& before, const CgroupReadings& after);
+
 // How often a cgroup of `scope` reads its file of `kind`, which decides whether it is kept.
 ReadRate RateOf(FileKind kind, Scope scope, const CgroupOptions& options);
 

@@ -826,12 +826,24 @@ TEST_F(FixtureCopy, ContainersCpuEveryFewTicksWhenAskedPodsCpuEveryTick) {
   }
   EXPECT_GE(reads_until_fresh, 1);
   EXPECT_LE(reads_until_fresh, 4);
-  // From then on exactly every 4th tick.
+  auto usage = [&] { return Get(Index(sampler->Read()), Scope::kContainer, id).cpu_usage_us; };
+  // Its CPU moved at that read: busy, read again on the next tick.
   write_cpu(cdir, 5555);
-  for (int i = 1; i <= 4; ++i) {
-    auto usage = Get(Index(sampler->Read()), Scope::kContainer, id).cpu_usage_us;
-    EXPECT_EQ(usage, i < 4 ? 4242u : 5555u) << "read " << i;
+  EXPECT_EQ(usage(), 5555u) << "busy: read the next tick";
+  EXPECT_EQ(usage(), 5555u) << "read again, unchanged: idle from here";
+  // Idle: carried until its round comes, within 4 ticks.
+  write_cpu(cdir, 6666);
+  int reads_until_round = 0;
+  for (int i = 1; i <= 4 && reads_until_round == 0; ++i) {
+    auto u = usage();
+    if (u == 6666u) {
+      reads_until_round = i;
+    } else {
+      EXPECT_EQ(u, 5555u) << "carried while idle, read " << i;
+    }
   }
+  EXPECT_GE(reads_until_round, 2) << "not read on every tick while idle";
+  EXPECT_LE(reads_until_round, 4);
 }
 
 // Collects the warnings logged while it lives.
