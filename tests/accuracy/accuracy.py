@@ -160,10 +160,27 @@ class Cgroup:
                                 f.write(pid + "\n")
                         except OSError:
                             pass
-                    os.rmdir(sub)
                 except OSError:
-                    pass
+                    continue
+                self._rmdir(sub)
         self.dirs = []
+
+    @staticmethod
+    def _rmdir(path, timeout_s=10.0):
+        """rmdir, polled while a process that could not be moved (exiting, or in
+        uninterruptible IO) still holds the cgroup; says so when it never empties."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                os.rmdir(path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as e:
+                if time.monotonic() >= deadline:
+                    say(f"cgroup {path} not removed: {e}")
+                    return
+                time.sleep(0.1)
 
 
 class Load:
