@@ -1,5 +1,7 @@
 #include "collector/run/ancestor_cgroups.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "agent/cgroup/cgroup_parsers.h"
@@ -22,6 +24,11 @@ Result<std::vector<std::string>> AncestorCgroupNames(std::string_view proc_self_
     }
   }
   return out;
+}
+
+std::optional<std::string> LimitedNamespaceRoot(const std::string& cgroup_root) {
+  if (::access((cgroup_root + "/cpu.max").c_str(), F_OK) != 0) return std::nullopt;
+  return std::string("/");
 }
 
 }  // namespace jostle::collector

@@ -7,6 +7,7 @@
 // at different paths.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,5 +23,10 @@ namespace jostle::collector {
 // the path). Empty when this process sits in every root.
 Result<std::vector<std::string>> AncestorCgroupNames(std::string_view proc_self_cgroup,
                                                      std::string_view source);
+
+// "/" when the v2 root this process sees under `cgroup_root` has a cpu.max: the root of a
+// cgroup namespace (a container's), whose limit is the container's, and which
+// AncestorCgroupNames leaves out. The host's own root has no cpu.max. nullopt otherwise.
+std::optional<std::string> LimitedNamespaceRoot(const std::string& cgroup_root);
 
 }  // namespace jostle::collector

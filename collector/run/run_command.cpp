@@ -140,7 +140,7 @@ std::string ModuleKey(const TestCase& t, bool reportlog) {
 
 // The cgroups above the command's (this process's own and its ancestors, every hierarchy),
 // sampled so that a limit on any of them is seen as the command's own.
-std::vector<std::string> OwnAncestorCgroups() {
+std::vector<std::string> OwnAncestorCgroups(const std::string& cgroup_root) {
   std::ifstream in("/proc/self/cgroup");
   std::stringstream text;
   text << in.rdbuf();
@@ -149,7 +149,9 @@ std::vector<std::string> OwnAncestorCgroups() {
     spdlog::warn("limits above the command's cgroup are not read: {}", names.status().ToString());
     return {};
   }
-  return std::move(names).value();
+  std::vector<std::string> out = std::move(names).value();
+  if (auto root = LimitedNamespaceRoot(cgroup_root)) out.push_back(*root);
+  return out;
 }
 
 // The sampling side of a run: one tick per interval into the store.
@@ -611,7 +613,7 @@ int RunCommand(const RunOptions& o) {
   cgroup_options.extra_cgroups = own.sampler_cgroups();
   // This process's cgroups and those above them (in v2-root mode this process sits in
   // jostle-self, beside the command's cgroup, and is the command's own all the same).
-  std::vector<std::string> ancestors = OwnAncestorCgroups();
+  std::vector<std::string> ancestors = OwnAncestorCgroups(o.cgroup_root);
   cgroup_options.extra_cgroups.insert(cgroup_options.extra_cgroups.end(), ancestors.begin(),
                                       ancestors.end());
   cgroup_options.rescan_every_ticks = 2;  // neighbours that start mid-run are seen quickly

@@ -327,6 +327,33 @@ TEST(WindowSignals, ThrottledAncestorIsTheOwnLimitInEveryHierarchy) {
   EXPECT_TRUE(box_listed);
 }
 
+// Inside a container with its own cgroup namespace (a CI job run with --cpus), the limit is on
+// the root the container sees: "/" as an ancestor is the own limit, never a neighbour.
+TEST(WindowSignals, ThrottledNamespaceRootIsTheOwnLimit) {
+  Tick t = Busy(0.2);
+  CgroupTick self = Cgroup("/jostle-run-1", 0.3);
+  self.id = "jostle-run-1";
+  self.psi_cpu = 0.6;
+  CgroupTick root = Cgroup("/", 0.3);
+  root.throttled = 0.7;
+  root.cpu_limit_cores = 0.5;
+  t.cgroups = {self, root};
+  NodeScenario s;
+  s.Repeat(6, t);
+  WindowQuery q = Q(kT0 + 2 * kSecond, kT0 + 3 * kSecond);
+  q.self_cgroup = "jostle-run-1";
+  q.own_ancestors = {"/"};
+  Signals sig = ComputeWindowSignals(s.samples(), q);
+  EXPECT_EQ(sig.throttled_ancestor, "/");
+  EXPECT_EQ(sig.pod_cpu_limit_cores, 0.5);
+  for (const NeighbourUsage& n : sig.neighbours) EXPECT_NE(n.name, "/");
+  WindowAssessment a = AssessWindow(sig, AttributionConfig{});
+  ASSERT_TRUE(a.contended);
+  ASSERT_FALSE(a.culprits.empty());
+  EXPECT_EQ(a.culprits[0].kind, CulpritKind::kOwnLimit);
+  EXPECT_EQ(a.culprits[0].name, "/");
+}
+
 // History of `jostle run`: an earlier run's command cgroup had its own name; the one cgroup
 // named with the prefix in that window is its own, so what it felt is judged as it was then.
 TEST(WindowSignals, EarlierRunsCommandCgroupFoundByPrefix) {

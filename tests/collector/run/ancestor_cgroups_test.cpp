@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 namespace jostle::collector {
 namespace {
 
@@ -37,6 +41,19 @@ INSTANTIATE_TEST_SUITE_P(
         AncestorCase{"every_root", "4:memory:/\n1:cpu,cpuacct:/\n0::/\n", {}},
         AncestorCase{"trailing_slash", "0::/a/b/\n", {"/a/b", "/a"}}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// A container's cgroup namespace root has a cpu.max (its limit); the host's root has none.
+TEST(Ancestors, NamespaceRootWithACpuLimitIsAnAncestor) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/jostle-nsroot-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  std::ofstream(root + "/cgroup.procs") << "1\n";
+  EXPECT_EQ(LimitedNamespaceRoot(root), std::nullopt) << "a host root: no cpu.max";
+  std::ofstream(root + "/cpu.max") << "50000 100000\n";
+  EXPECT_EQ(LimitedNamespaceRoot(root), std::optional<std::string>("/"));
+  fs::remove_all(root);
+}
 
 TEST(Ancestors, MalformedLineIsRefusedWithWhere) {
   auto got = AncestorCgroupNames("0::/ok\nnonsense\n", "/proc/self/cgroup");
