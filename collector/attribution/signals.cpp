@@ -231,10 +231,20 @@ NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowCon
   // Latest position of each series key: (sample index, cgroup index); kNone when unseen.
   constexpr size_t kNone = static_cast<size_t>(-1);
   std::vector<std::pair<size_t, size_t>> last(series.size(), {kNone, 0});
+  // A tick much closer to the one before than the interval (the last tick of one `jostle
+  // run` and the first of the next, 20 ms apart) would give rates over a sliver of time,
+  // as noisy as they are short: such a tick is passed over, and the next rate spans it.
+  const int64_t min_spacing_ns = out.interval_ns / 4;
+  size_t kept = kNone;
   for (size_t i = 0; i < samples.size(); ++i) {
     const FrameTick& cur = samples[i];
-    if (i > 0) {
-      const FrameTick& prev = samples[i - 1];
+    if (kept != kNone && cur.wall_ns - samples[kept].wall_ns < min_spacing_ns &&
+        cur.wall_ns > samples[kept].wall_ns &&
+        (cur.mono_ns == 0 || cur.mono_ns > samples[kept].mono_ns)) {
+      continue;
+    }
+    if (kept != kNone) {
+      const FrameTick& prev = samples[kept];
       double dt_us = 0;
       if (prev.mono_ns > 0 && cur.mono_ns > 0 && cur.mono_ns <= prev.mono_ns) {
         // reboot: every series starts a new segment
@@ -247,6 +257,7 @@ NodeRates ComputeRates(std::shared_ptr<const SampleFrame> frame, const WindowCon
         out.node.push_back(r);
       }
     }
+    kept = i;
     for (size_t j = 0; j < cur.cgroups.size(); ++j) {
       const CgroupCounters& cg = cur.cgroups[j];
       auto& slot = last[key_of_series[cg.series]];

@@ -38,6 +38,33 @@ Tick Busy(double busy) {
   return t;
 }
 
+// The first tick of a `jostle run` 20 ms after the last tick of the one before it, with 15 ms
+// of CPU pressure in between (two processes starting): passed over, so no rate spans 20 ms
+// and the pressure is spread over the second that holds it.
+TEST(ComputeRates, ATickASliverAfterTheOneBeforeIsPassedOver) {
+  Tick t;
+  t.busy = 0.2;
+  NodeScenario s;
+  s.Repeat(4, t);
+  std::vector<Sample>& samples = s.mutable_samples();
+  Sample sliver = samples[1];
+  sliver.wall_ns += 20'000'000;
+  sliver.mono_ns += 20'000'000;
+  sliver.node.psi_cpu->some_us = *sliver.node.psi_cpu->some_us + 15'000;
+  for (size_t i = 2; i < samples.size(); ++i) {
+    samples[i].node.psi_cpu->some_us = *samples[i].node.psi_cpu->some_us + 15'000;
+  }
+  samples.insert(samples.begin() + 2, sliver);
+  NodeRates r = ComputeRates(samples, WindowConfig{});
+  EXPECT_NEAR(static_cast<double>(r.interval_ns), 1e9, 0.05e9);  // the median spacing
+  ASSERT_EQ(r.node.size(), 3u);
+  for (const NodeRate& n : r.node) {
+    EXPECT_EQ(n.to_ns - n.from_ns, kSecond);
+    ASSERT_TRUE(n.psi_cpu_some.has_value());
+    EXPECT_LT(*n.psi_cpu_some, 0.02);  // 15 ms in a second, not 15 ms in 20 ms
+  }
+}
+
 TEST(ComputeRates, NodeBusyAndPsiFractions) {
   Tick t;
   t.busy = 0.5;
