@@ -44,7 +44,7 @@ World& TheWorld() {
     if (!api.ok()) std::abort();
     w->api = std::move(api).value();
     jostle::collector::AddReadRoutes(*w->api, jostle::collector::AttributionConfig{},
-                                      w->report_slots);
+                                     w->report_slots);
     return w;
   }();
   return *world;

@@ -197,8 +197,8 @@ class HttpServer::Impl {
   bool stopped_ = false;                            // guarded by mu_
   int64_t last_pressure_scan_ms_ = 0;               // guarded by mu_
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> rejected_global_{0}, rejected_per_address_{0},
-      closed_under_pressure_{0}, rejected_busy_{0};
+  std::atomic<uint64_t> rejected_global_{0}, rejected_per_address_{0}, closed_under_pressure_{0},
+      rejected_busy_{0};
   uint16_t port_ = 0;
   std::string host_;
 
@@ -418,10 +418,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
     bool ok = OnStrand([header, serializer](Session& s, std::function<void(bool)> done) {
       s.stream_.expires_after(s.server_->options_.write_timeout);
-      http::async_write_header(s.stream_, *serializer,
-                               [header, serializer, done](beast::error_code ec, size_t) {
-                                 done(!ec);
-                               });
+      http::async_write_header(
+          s.stream_, *serializer,
+          [header, serializer, done](beast::error_code ec, size_t) { done(!ec); });
     });
     StreamWriter writer(*this, chunked, ok);
     if (ok) {
@@ -468,8 +467,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
       ok_ = session_.OnStrand([piece, chunked](Session& s, std::function<void(bool)> done) {
         s.stream_.expires_after(s.server_->options_.write_timeout);
         auto finish = [piece, done](beast::error_code ec, size_t) { done(!ec); };
-        if (chunked) return asio::async_write(s.stream_, http::make_chunk(asio::buffer(*piece)),
-                                              finish);
+        if (chunked)
+          return asio::async_write(s.stream_, http::make_chunk(asio::buffer(*piece)), finish);
         asio::async_write(s.stream_, asio::buffer(*piece), finish);
       });
       return ok_;
@@ -608,8 +607,7 @@ void HttpServer::Impl::DoAccept() {
   });
 }
 
-HttpServer::Impl::Admission HttpServer::Impl::Admit(const std::string& address,
-                                                    const char** why) {
+HttpServer::Impl::Admission HttpServer::Impl::Admit(const std::string& address, const char** why) {
   std::lock_guard lock(mu_);
   const size_t cap = options_.max_connections;
   auto it = per_address_.find(address);
@@ -683,8 +681,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   DoAccept();
 }
 
-void HttpServer::Impl::Register(const std::shared_ptr<SessionBase>& s,
-                                const std::string& address) {
+void HttpServer::Impl::Register(const std::shared_ptr<SessionBase>& s, const std::string& address) {
   std::lock_guard lock(mu_);
   ++active_;
   ++per_address_[address];

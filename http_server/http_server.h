@@ -101,10 +101,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout = std::chrono::seconds(60);
   // How long Stop() waits for in-flight requests before closing them.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
-  int io_threads = 2;             // network threads (accept, read, write)
-  int workers = 4;                // threads running handlers
-  size_t max_queued = 64;         // requests waiting for a worker; more get 503
-  int retry_after_s = 1;          // Retry-After of the 503 for a full queue
+  int io_threads = 2;      // network threads (accept, read, write)
+  int workers = 4;         // threads running handlers
+  size_t max_queued = 64;  // requests waiting for a worker; more get 503
+  int retry_after_s = 1;   // Retry-After of the 503 for a full queue
   // Paths (exact, without query) answered on a network thread, never queued.
   std::vector<std::string> inline_paths;
   size_t max_connections = 1024;  // connections beyond are answered 503 and closed
@@ -119,10 +119,10 @@ struct HttpServerOptions {
 // What the server refused or closed early, cumulative since Start; `connections` is now.
 struct HttpServerStats {
   uint64_t connections = 0;
-  uint64_t rejected_global = 0;       // max_connections (or its reserve) was reached
-  uint64_t rejected_per_address = 0;  // the address held max_connections_per_address
-  uint64_t closed_under_pressure = 0; // waited for headers too long near the cap
-  uint64_t rejected_busy = 0;         // the worker queue was full (503 + Retry-After)
+  uint64_t rejected_global = 0;        // max_connections (or its reserve) was reached
+  uint64_t rejected_per_address = 0;   // the address held max_connections_per_address
+  uint64_t closed_under_pressure = 0;  // waited for headers too long near the cap
+  uint64_t rejected_busy = 0;          // the worker queue was full (503 + Retry-After)
 };
 
 class HttpServer {

@@ -260,8 +260,8 @@ constexpr size_t kCgroupKeys = kCHostNetwork + 1;
 
 constexpr std::array<std::string_view, kCgroupKeys> CgroupKeyNames() {
   std::array<std::string_view, kCgroupKeys> names = {
-      "s", "scope", "id", "path", "pod_uid", "container_id", "namespace", "pod", "container",
-      "qos", "labels"};
+      "s",         "scope", "id",        "path", "pod_uid", "container_id",
+      "namespace", "pod",   "container", "qos",  "labels"};
   size_t i = kCFirstScalar;
   for (const fields::Scalar& f : fields::kCgroupScalars) names[i++] = f.wire;
   for (const fields::Psi& p : fields::kCgroupPsi) names[i++] = p.wire;
@@ -1085,8 +1085,7 @@ bool BatchScanner::DecodeNode(const Path& at, NodeSample* n) {
   return ok;
 }
 
-bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample,
-                                uint32_t index) {
+bool BatchScanner::DecodeCgroup(const Path& at, CgroupSample* c, uint32_t sample, uint32_t index) {
   enum class ScopeSeen { kMissing, kKnown, kUnknown } scope = ScopeSeen::kMissing;
   bool has_id = false;
   bool has_labels = false;
@@ -1345,8 +1344,8 @@ bool BatchScanner::Scan(SampleBatch* b) {
     return Schema(root, "unsupported wire_version");
   }
   if (*wire_version < 2 && !first_reference_.empty()) {
-    schema_error_ = Status::InvalidArgument(first_reference_ +
-                                            ": series references need wire_version 2");
+    schema_error_ =
+        Status::InvalidArgument(first_reference_ + ": series references need wire_version 2");
     return false;
   }
   if (!has_node) return Schema(Path::Member(root, "node"), "missing");

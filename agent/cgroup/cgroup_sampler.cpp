@@ -45,8 +45,8 @@ struct Entity {
   // Deferred container CPU: it moved at its last read (see CpuMoved), read it every tick.
   bool cpu_busy = false;
   std::optional<uint64_t> last_throttled;  // nr_throttled at the previous tick
-  CgroupReadings carried;  // the last values those rounds read
-  PodNetwork net;          // pods only
+  CgroupReadings carried;                  // the last values those rounds read
+  PodNetwork net;                          // pods only
 };
 
 // The cpu.stat / cpuacct readings.

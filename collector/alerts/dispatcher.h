@@ -125,7 +125,7 @@ class AsyncAlertDispatcher {
     bool busy = false;  // guarded by mu_: its thread is delivering a run
   };
   void Run(size_t lane, std::stop_token stop);
-  bool Idle() const;  // mu_ held
+  bool Idle() const;      // mu_ held
   size_t Queued() const;  // mu_ held
 
   AlertDispatcher& dispatcher_;
@@ -133,10 +133,10 @@ class AsyncAlertDispatcher {
   size_t max_queue_;
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::vector<Lane> lanes_;         // one per dispatcher target; the vector is fixed
-  std::deque<DeliveryResult> log_;  // guarded by mu_
-  bool accepting_ = true;           // guarded by mu_
-  std::stop_source cancel_;         // cancels in-flight deliveries
+  std::vector<Lane> lanes_;            // one per dispatcher target; the vector is fixed
+  std::deque<DeliveryResult> log_;     // guarded by mu_
+  bool accepting_ = true;              // guarded by mu_
+  std::stop_source cancel_;            // cancels in-flight deliveries
   std::vector<std::jthread> workers_;  // one per lane; last member, started last
 };
 

@@ -79,14 +79,18 @@ Json CiMetricsJson(const CiMetrics& m, const MetricsFilter& filter) {
   for (const JobFailureRate& j : m.job_failure_rate) {
     Json buckets = Json::array();
     for (const BucketRate& b : j.buckets) buckets.push_back(RateJson(b, "jobs"));
-    job_failure.push_back(
-        {{"job", j.job}, {"jobs", j.jobs}, {"failed", j.failed}, {"rate", j.rate}, {"buckets", buckets}});
+    job_failure.push_back({{"job", j.job},
+                           {"jobs", j.jobs},
+                           {"failed", j.failed},
+                           {"rate", j.rate},
+                           {"buckets", buckets}});
   }
   Json test_duration = Json::array();
   for (const TestDuration& t : m.test_duration) {
     Json buckets = Json::array();
     for (const TestDuration::Point& p : t.buckets) {
-      buckets.push_back({{"bucket", FormatTime(p.bucket_ns)}, {"runs", p.runs}, {"mean_s", p.mean_s}});
+      buckets.push_back(
+          {{"bucket", FormatTime(p.bucket_ns)}, {"runs", p.runs}, {"mean_s", p.mean_s}});
     }
     test_duration.push_back({{"test", t.test_id},
                              {"runs", t.runs},
@@ -146,7 +150,6 @@ Json CiMetricsJson(const CiMetrics& m, const MetricsFilter& filter) {
           {"branch", StringOrNull(filter.branch)},
           {"job", StringOrNull(filter.job)}};
 }
-
 
 Json FlakyTestsJson(const std::vector<FlakyTest>& flaky, const MetricsFilter& filter) {
   return {{"since", FormatTime(filter.since_ns)}, {"tests", FlakyJson(flaky)}};

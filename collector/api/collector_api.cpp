@@ -563,8 +563,7 @@ HttpServerResponse CollectorApi::PostSamples(const HttpServerRequest& request,
     Status s = stored.status();
     if (s.code() != Status::Code::kInvalidArgument) NoteWriteFailure(s);
     // The answer is logged by Handle (once per 10 s of its kind); this says which batch.
-    spdlog::debug("api: storing batch {} seq {} failed: {}", batch->node, batch->seq,
-                  s.ToString());
+    spdlog::debug("api: storing batch {} seq {} failed: {}", batch->node, batch->seq, s.ToString());
     if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kUnavailable) {
       return reject(s);
     }

@@ -61,8 +61,7 @@ HttpServerResponse StoreError(const Status& s) {
 }
 
 // branch= and job= of the history routes, validated; "" when not given.
-Status BranchAndJobParams(const HttpServerRequest& request, std::string* branch,
-                          std::string* job) {
+Status BranchAndJobParams(const HttpServerRequest& request, std::string* branch, std::string* job) {
   RunIdentity id;
   id.branch = request.Query("branch");
   JOSTLE_RETURN_IF_ERROR(ValidateRunIdentity(id));
@@ -204,8 +203,8 @@ HttpServerResponse ReportRoute(Stores& store, const AttributionConfig& config, R
   if (!form.ok()) return ErrorResponse(form.status());
   const std::string rejudge = request.Query("rejudge", "0");
   if (rejudge != "0" && rejudge != "1") {
-    return ErrorResponse(Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) +
-                                                 "': expected 0 or 1"));
+    return ErrorResponse(
+        Status::InvalidArgument("rejudge='" + rejudge.substr(0, 40) + "': expected 0 or 1"));
   }
   // Requests for a report being built already wait for that build and take no slot.
   ReportSlots::Slot slot;

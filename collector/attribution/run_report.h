@@ -75,7 +75,8 @@ struct NodeTimeline {
 // `jostle run`: how the command's own use was told apart from its neighbours' (its run mode,
 // collector/run/run_mode.h), why that mode, and what the mode cannot see. Empty elsewhere.
 struct RunModeNote {
-  std::string name;  // "v1/hybrid-root", "v2-root", "v2-systemd-scope", "v2-delegated", "process-tree"
+  std::string
+      name;  // "v1/hybrid-root", "v2-root", "v2-systemd-scope", "v2-delegated", "process-tree"
   std::string reason;
   std::string cannot_see;
 };

@@ -48,9 +48,9 @@ SplitPlan PlanSplit(const std::vector<std::string>& items,
   plan.shards.assign(shards, {});
   plan.shard_seconds.assign(shards, 0);
   for (size_t k : order) {
-    const size_t to = static_cast<size_t>(
-        std::min_element(plan.shard_seconds.begin(), plan.shard_seconds.end()) -
-        plan.shard_seconds.begin());
+    const size_t to =
+        static_cast<size_t>(std::min_element(plan.shard_seconds.begin(), plan.shard_seconds.end()) -
+                            plan.shard_seconds.begin());
     plan.shards[to].push_back(k);
     plan.shard_seconds[to] += plan.seconds[k];
   }

@@ -239,9 +239,9 @@ int Report(const ReportFlags& f) {
   }
   ReportOptions options;
   options.self_cgroup = f.self_cgroup;
-  auto report = ReadRunReport((*store)->samples(), (*store)->results(), f.run, config,
-                              f.rejudge ? JudgementRead::kRejudge : JudgementRead::kAsJudged,
-                              options);
+  auto report =
+      ReadRunReport((*store)->samples(), (*store)->results(), f.run, config,
+                    f.rejudge ? JudgementRead::kRejudge : JudgementRead::kAsJudged, options);
   if (!report.ok()) {
     spdlog::error("run {}: {}", f.run, report.status().message());
     return 1;
@@ -456,8 +456,8 @@ Result<std::map<std::string, double>> ReadDurations(const SplitFlags& f) {
     if (!f.branch.empty()) query += "&branch=" + UrlEncode(f.branch);
     if (!f.job.empty()) query += "&job=" + UrlEncode(f.job);
     if (!f.since.empty()) query += "&since=" + UrlEncode(f.since);
-    auto body = CollectorGet(f.source.collector, "/api/v1/tests/durations" + query,
-                             f.source.token_file);
+    auto body =
+        CollectorGet(f.source.collector, "/api/v1/tests/durations" + query, f.source.token_file);
     if (!body.ok()) return body.status();
     auto j = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) return Status::InvalidArgument("collector: durations are not an object");
@@ -494,7 +494,8 @@ int Split(const SplitFlags& f) {
   std::vector<std::string> items = f.items;
   if (items.empty()) {  // one per line on stdin
     for (std::string line; std::getline(std::cin, line);) {
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+        line.pop_back();
       if (!line.empty()) items.push_back(line);
     }
   }
@@ -503,7 +504,7 @@ int Split(const SplitFlags& f) {
     spdlog::error("{}", durations.status().message());
     return 1;
   }
-  const SplitBy by = f.by == "file" ? SplitBy::kFile
+  const SplitBy by = f.by == "file"        ? SplitBy::kFile
                      : f.by == "classname" ? SplitBy::kClassname
                                            : SplitBy::kTest;
   SplitPlan plan = PlanSplit(items, *durations, by, f.total);
@@ -514,11 +515,12 @@ int Split(const SplitFlags& f) {
   }
   int unknown = 0;
   for (size_t k = 0; k < items.size(); ++k) unknown += plan.known[k] ? 0 : 1;
-  spdlog::info("split: {} items, {} without history; shard {}/{}: {} items, {:.1f} s (longest "
-               "shard {:.1f} s)",
-               items.size(), unknown, f.index, f.total, mine.size(),
-               plan.shard_seconds[static_cast<size_t>(f.index - 1)],
-               *std::max_element(plan.shard_seconds.begin(), plan.shard_seconds.end()));
+  spdlog::info(
+      "split: {} items, {} without history; shard {}/{}: {} items, {:.1f} s (longest "
+      "shard {:.1f} s)",
+      items.size(), unknown, f.index, f.total, mine.size(),
+      plan.shard_seconds[static_cast<size_t>(f.index - 1)],
+      *std::max_element(plan.shard_seconds.begin(), plan.shard_seconds.end()));
   for (size_t k : mine) std::printf("%s\n", items[k].c_str());
   return 0;
 }
@@ -570,9 +572,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--proc-root", run.proc_root)->capture_default_str();
   run_cmd->add_option("--sys-root", run.sys_root)->capture_default_str();
   run_cmd->add_option("--cgroup-root", run.cgroup_root)->capture_default_str();
-  run_cmd->add_option("--mode", run.mode,
-                      "How CMD's own use is told apart: auto, v1/hybrid-root, v2-root, "
-                      "v2-systemd-scope, v2-delegated or process-tree (README: jostle run)")
+  run_cmd
+      ->add_option("--mode", run.mode,
+                   "How CMD's own use is told apart: auto, v1/hybrid-root, v2-root, "
+                   "v2-systemd-scope, v2-delegated or process-tree (README: jostle run)")
       ->capture_default_str();
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No status line on stderr while CMD runs");
@@ -603,8 +606,9 @@ int main(int argc, char** argv) {
 
   StatsFlags stats;
   CLI::App* stats_cmd = app.add_subcommand(
-      "stats", "Print the CI analytics (GET /api/v1/ci-metrics) as JSON, from a collector or a "
-               "database");
+      "stats",
+      "Print the CI analytics (GET /api/v1/ci-metrics) as JSON, from a collector or a "
+      "database");
   AddHistorySourceFlags(stats_cmd, stats.source);
   stats_cmd->add_option("--since", stats.since, "Runs started at most this long ago (7d, 2w)")
       ->capture_default_str();

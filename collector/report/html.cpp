@@ -319,8 +319,9 @@ std::string Table(const std::vector<FailureReport>& all, const char* id) {
   if (digest.omitted_total > 0) {
     out += "<p class=\"omitted\">Not shown: " + std::to_string(digest.omitted_total) + " (" +
            CountsByVerdict(digest.omitted);
-    out += "); the JSON report lists every one (<code>format=json</code>, paged with "
-           "<code>limit</code> and <code>offset</code>).</p>\n";
+    out +=
+        "); the JSON report lists every one (<code>format=json</code>, paged with "
+        "<code>limit</code> and <code>offset</code>).</p>\n";
   }
   return out;
 }

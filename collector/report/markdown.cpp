@@ -128,8 +128,9 @@ std::string OmittedLine(const std::vector<size_t>& omitted, size_t total) {
   if (total == 0) return "";
   std::string line = "Not shown: " + std::to_string(total) + (total == 1 ? " test" : " tests") +
                      " (" + CountsByVerdict(omitted);
-  return line + "); the JSON report lists every one (`format=json`, paged with `limit` and "
-                "`offset`).\n\n";
+  return line +
+         "); the JSON report lists every one (`format=json`, paged with `limit` and "
+         "`offset`).\n\n";
 }
 
 }  // namespace

@@ -26,8 +26,7 @@ namespace jostle::collector {
 // renderer can stop early. Not thread-safe.
 class ReportWriter {
  public:
-  explicit ReportWriter(std::function<bool(std::string_view)> emit,
-                        size_t piece_bytes = 64u << 10);
+  explicit ReportWriter(std::function<bool(std::string_view)> emit, size_t piece_bytes = 64u << 10);
   void Append(std::string_view text);
   // Hands on what is buffered; ok().
   bool Flush();

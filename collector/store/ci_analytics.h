@@ -86,8 +86,8 @@ struct BucketDurations {
 struct PainLevel {
   int64_t bucket_ns = 0;
   int runs = 0;
-  int tests = 0;   // summed over the runs
-  int failed = 0;  // summed over the runs
+  int tests = 0;    // summed over the runs
+  int failed = 0;   // summed over the runs
   double mean = 0;  // mean of the runs' rates
   double max = 0;   // highest run rate
 };
@@ -99,7 +99,7 @@ struct JobDuration {
 };
 struct BucketRate {
   int64_t bucket_ns = 0;
-  int count = 0;   // jobs (job_failure_rate) / test runs (test_failure_rate)
+  int count = 0;  // jobs (job_failure_rate) / test runs (test_failure_rate)
   int failed = 0;
   double rate = 0;
 };
@@ -152,12 +152,12 @@ struct SlowTest {
 // test run of the test (runs without a commit are their own commit).
 struct FlakyTest {
   std::string test_id;
-  int runs = 0;        // test runs, skipped ones left out
-  int flaky_runs = 0;  // of those, flaky
-  double rate = 0;     // flaky_runs / runs
-  int commits = 0;     // commits with a flaky test run
-  int contended = 0;   // judged failures of the test with a contention or
-                       // contention-possible verdict (stored judgements)
+  int runs = 0;             // test runs, skipped ones left out
+  int flaky_runs = 0;       // of those, flaky
+  double rate = 0;          // flaky_runs / runs
+  int commits = 0;          // commits with a flaky test run
+  int contended = 0;        // judged failures of the test with a contention or
+                            // contention-possible verdict (stored judgements)
   int passed = 0;           // test runs whose final attempt passed
   int failed = 0;           // ... failed or errored
   int passed_on_retry = 0;  // ... passed after a failed attempt
@@ -166,9 +166,9 @@ struct FlakyTest {
 // Per bucket: failed tests, and of the stored judgements' failures how many were contention.
 struct ContentionShare {
   int64_t bucket_ns = 0;
-  int failures = 0;    // failed tests of the bucket's runs
-  int judged = 0;      // failures with a stored verdict
-  int contention = 0;  // of those, contention or contention-possible
+  int failures = 0;             // failed tests of the bucket's runs
+  int judged = 0;               // failures with a stored verdict
+  int contention = 0;           // of those, contention or contention-possible
   std::optional<double> share;  // contention / judged; nullopt without judged failures
 };
 

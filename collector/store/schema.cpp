@@ -301,7 +301,7 @@ CREATE TABLE judged_failures(
 )sql";
 
 constexpr Migration kMigrations[] = {
-    {1, kSamplesV1},     {2, kResultsV2},       {3, kPackedCgroupsV3}, {4, kRunIdentityV4},
+    {1, kSamplesV1},       {2, kResultsV2},      {3, kPackedCgroupsV3}, {4, kRunIdentityV4},
     {5, kPytestNodeIdsV5}, {6, kUploadDigestV6}, {7, kJudgementsV7},
 };
 

@@ -25,7 +25,8 @@ using ReadLease = SqliteDb::ReadLease;
 // analytics' statements bind ?3 to the job or ''.
 constexpr std::string_view kFilteredRunsCte =
     "WITH rr AS (SELECT id, name, commit_sha, coalesce(first_start_ns, first_upload_ns) AS t "
-    "FROM runs WHERE coalesce(first_start_ns, first_upload_ns) >= ?1 AND (?2 = '' OR branch = ?2)) ";
+    "FROM runs WHERE coalesce(first_start_ns, first_upload_ns) >= ?1 AND (?2 = '' OR branch = "
+    "?2)) ";
 
 // Per test run (run, job, test id) of the filtered runs: its commit key (the commit, or the
 // run for runs without one), final outcome flags and whether an earlier attempt failed.
@@ -223,8 +224,7 @@ Result<std::map<std::string, double>> SqliteCiAnalytics::TestDurations(
 
 // Per test over the filter's test runs, in one pass of the test-run grouping: test_runs,
 // test_failure_rate and flaky (with its failures judged contention).
-Status SqliteCiAnalytics::TestRunMetrics(Connection& conn, const MetricsFilter& f,
-                                         CiMetrics* m) {
+Status SqliteCiAnalytics::TestRunMetrics(Connection& conn, const MetricsFilter& f, CiMetrics* m) {
   STORE_ASSIGN_OR_RETURN(
       Statement q,
       conn.Prepare(std::string(kFilteredRunsCte) + std::string(kTestRunsCte) +
@@ -396,7 +396,8 @@ Status SqliteCiAnalytics::JobMetrics(Connection& conn, const MetricsFilter& f, C
   m->jobs = static_cast<int>(all.size());
   for (auto& [name, by_bucket] : durations) {
     std::vector<double> every;
-    for (const auto& [bucket, values] : by_bucket) every.insert(every.end(), values.begin(), values.end());
+    for (const auto& [bucket, values] : by_bucket)
+      every.insert(every.end(), values.begin(), values.end());
     m->job_duration.push_back({name, StatsOf(std::move(every)), BucketStats(by_bucket)});
   }
   for (auto& [name, by_bucket] : rates) {
@@ -445,23 +446,21 @@ Status SqliteCiAnalytics::TestMetrics(Connection& conn, const MetricsFilter& f, 
   }
   for (TestDuration& t : tests) t.mean_s /= t.runs;
   auto by = [&](auto key, size_t n) {
-    std::stable_sort(tests.begin(), tests.end(), [&](const TestDuration& a, const TestDuration& b) {
-      return key(a) > key(b);
-    });
+    std::stable_sort(tests.begin(), tests.end(),
+                     [&](const TestDuration& a, const TestDuration& b) { return key(a) > key(b); });
     return std::vector<TestDuration>(tests.begin(), tests.begin() + std::min(n, tests.size()));
   };
   constexpr size_t kSlowest = 10;
   for (const TestDuration& t : by([](const TestDuration& t) { return t.mean_s; }, kSlowest)) {
     m->slowest.push_back({t.test_id, t.mean_s, t.max_s, t.runs});
   }
-  m->test_duration = by([](const TestDuration& t) { return t.mean_s * t.runs; },
-                        static_cast<size_t>(f.limit));
+  m->test_duration =
+      by([](const TestDuration& t) { return t.mean_s * t.runs; }, static_cast<size_t>(f.limit));
   return Status::Ok();
 }
 
 // Per bucket: failed tests, and the stored judgements' share of contention among them.
-Status SqliteCiAnalytics::ContentionShares(Connection& conn, const MetricsFilter& f,
-                                           CiMetrics* m) {
+Status SqliteCiAnalytics::ContentionShares(Connection& conn, const MetricsFilter& f, CiMetrics* m) {
   std::map<int64_t, ContentionShare> shares;
   for (const PainLevel& p : m->pain_level) {
     shares[p.bucket_ns].bucket_ns = p.bucket_ns;

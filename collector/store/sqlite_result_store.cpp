@@ -391,8 +391,9 @@ Result<std::vector<TestExecution>> SqliteResultStore::RunExecutions(std::string_
 std::string HistoryRunsCondition(const HistoryQuery& q) {
   std::string where;
   if (q.as_of_run) {
-    where += " AND coalesce(r.last_end_ns, r.last_upload_ns) < "
-             "(SELECT coalesce(first_start_ns, first_upload_ns) FROM runs WHERE name = ?2)";
+    where +=
+        " AND coalesce(r.last_end_ns, r.last_upload_ns) < "
+        "(SELECT coalesce(first_start_ns, first_upload_ns) FROM runs WHERE name = ?2)";
   }
   using Branches = HistoryQuery::Branches;
   if (q.branches != Branches::kAny) {

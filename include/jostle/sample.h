@@ -98,7 +98,7 @@ struct CgroupReadings {
   std::optional<uint64_t> mem_working_set_bytes;  // usage − inactive_file (memory.stat)
   std::optional<uint64_t> mem_limit_bytes;        // memory.max / limit_in_bytes; absent when
                                                   // unlimited
-  std::optional<uint64_t> oom_kills;    // cumulative, memory.events oom_kill / memory.oom_control
+  std::optional<uint64_t> oom_kills;  // cumulative, memory.events oom_kill / memory.oom_control
   std::optional<uint64_t> mem_high_events;  // cumulative, memory.events high (v2 only): times
                                             // usage went over memory.high and was reclaimed
   std::optional<uint64_t> mem_max_events;   // cumulative, memory.events max (v2 only): times
@@ -107,9 +107,9 @@ struct CgroupReadings {
   std::optional<uint64_t> mem_workingset_refaults;  // cumulative, pages, memory.stat
                                                     // workingset_refault_anon + _file (5.9+),
                                                     // or workingset_refault (v2 only)
-  std::optional<PsiTotals> psi_cpu;     // cgroup v2 cpu.pressure
-  std::optional<PsiTotals> psi_memory;  // cgroup v2 memory.pressure
-  std::optional<PsiTotals> psi_io;      // cgroup v2 io.pressure
+  std::optional<PsiTotals> psi_cpu;                 // cgroup v2 cpu.pressure
+  std::optional<PsiTotals> psi_memory;              // cgroup v2 memory.pressure
+  std::optional<PsiTotals> psi_io;                  // cgroup v2 io.pressure
   // Sum over the pod's own network namespace (lo excluded); absent for hostNetwork pods,
   // for containers (the pod carries it) and when no process of the pod could be found.
   std::optional<NetCounters> net;
@@ -157,7 +157,7 @@ struct Sample {
 // changes within a batch (its pod name became known), the writer defines a new series. A
 // decoded batch holds every sample's identity in full either way.
 struct SampleBatch {
-  int wire_version = 2;  // kWireVersion (jostle/version.h)
+  int wire_version = 2;        // kWireVersion (jostle/version.h)
   std::string node;            // --node-name
   std::string boot_id;         // /proc/sys/kernel/random/boot_id
   int64_t agent_start_ns = 0;  // wall clock when the agent process started

@@ -33,9 +33,9 @@ class BatchEncoder {
   static void Tail(std::string* out);
 
  private:
-  bool refs_ = false;   // wire_version >= 2
-  size_t samples_ = 0;  // appended since Head
-  size_t series_ = 0;   // series defined since Head: identities_[0, series_)
+  bool refs_ = false;                       // wire_version >= 2
+  size_t samples_ = 0;                      // appended since Head
+  size_t series_ = 0;                       // series defined since Head: identities_[0, series_)
   std::vector<CgroupIdentity> identities_;  // elements kept for reuse
   std::unordered_map<std::string, uint32_t> by_id_;  // cgroup id -> its latest series
 };

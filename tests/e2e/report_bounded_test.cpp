@@ -37,8 +37,8 @@ constexpr int kFailures = 120000;
 
 // kTests test cases, the first kTests - kFailures passing, the rest failing.
 std::string LargeJUnit() {
-  std::string xml = "<testsuites><testsuite name=\"pytest\" tests=\"" + std::to_string(kTests) +
-                    "\">\n";
+  std::string xml =
+      "<testsuites><testsuite name=\"pytest\" tests=\"" + std::to_string(kTests) + "\">\n";
   for (int i = 0; i < kTests; ++i) {
     std::string head = "<testcase classname=\"tests.load.test_m" + std::to_string(i % 300) +
                        "\" name=\"test_" + std::to_string(i) + "\" time=\"0.004\"";
@@ -190,8 +190,7 @@ TEST_F(ReportBoundedTest, MarkdownFitsAPullRequestCommentAndHtmlCountsTheRest) {
   ASSERT_EQ(md.status, 200);
   EXPECT_LE(md.body.size(), 65536u);
   EXPECT_NE(md.body.find("120000 failed"), std::string::npos) << md.body.substr(0, 400);
-  EXPECT_NE(md.body.find("Not shown: 119990 tests (119990 no-data)"), std::string::npos)
-      << md.body;
+  EXPECT_NE(md.body.find("Not shown: 119990 tests (119990 no-data)"), std::string::npos) << md.body;
   auto html = Get(ReportPath("format=html"));
   ASSERT_EQ(html.status, 200);
   EXPECT_LT(html.body.size(), 1u << 20);
@@ -204,8 +203,7 @@ TEST_F(ReportBoundedTest, FullReportPoolAnswers503WithRetryAfterWhileProbesAnswe
   auto reader = std::make_unique<testing::LoopbackConnection>(port_, 300);
   ASSERT_TRUE(reader->connected());
   ASSERT_TRUE(reader->Send("GET " + ReportPath("format=json") +
-                           " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken +
-                           "\r\n\r\n"));
+                           " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken + "\r\n\r\n"));
   auto head = reader->Read();
   ASSERT_TRUE(head.has_value());
   ASSERT_EQ(head->status, 200);

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -427,9 +427,8 @@ TEST(HttpServerTest, FullWorkerQueueGets503WithRetryAfter) {
   ASSERT_TRUE(server);
   uint16_t port = server->port();
   auto send = [port] {
-    return std::async(std::launch::async, [port] {
-      return RawRequest(port, "GET /work HTTP/1.1\r\nHost: x\r\n\r\n");
-    });
+    return std::async(std::launch::async,
+                      [port] { return RawRequest(port, "GET /work HTTP/1.1\r\nHost: x\r\n\r\n"); });
   };
   auto first = send();
   ASSERT_TRUE(entered.Wait());
@@ -506,9 +505,8 @@ TEST(HttpServerTest, StreamStopsOnceTheClientIsGone) {
   std::atomic<bool> refused{false};
   HttpServerOptions o;
   o.write_timeout = std::chrono::seconds(30);
-  auto server = StartOrDie(o, [&](const HttpServerRequest&) {
-    return Streamed(100000000, &written, &refused);
-  });
+  auto server = StartOrDie(
+      o, [&](const HttpServerRequest&) { return Streamed(100000000, &written, &refused); });
   ASSERT_TRUE(server);
   {
     LoopbackConnection c(server->port());

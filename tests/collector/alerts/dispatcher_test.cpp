@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "alert_fixtures.h"
 #include "collector/alerts/signature.h"
@@ -230,9 +230,9 @@ TEST(AsyncDispatcherTest, ATargetThatNeverAnswersDelaysNoOtherTarget) {
   policy.deadline = milliseconds(60000);
   HttpWebhookSender sender(policy);
   InMemoryAlertState state;
-  AlertDispatcher dispatcher({{silent.Url(), "", PayloadFormat::kAuto},
-                              {quick.Url(), "", PayloadFormat::kAuto}},
-                             AlertRules{}, sender, state);
+  AlertDispatcher dispatcher(
+      {{silent.Url(), "", PayloadFormat::kAuto}, {quick.Url(), "", PayloadFormat::kAuto}},
+      AlertRules{}, sender, state);
   AsyncAlertDispatcher async(dispatcher);
   for (const char* run : {"r1", "r2", "r3"}) {
     AlertFacts facts = SampleFacts();
@@ -268,9 +268,9 @@ TEST(AsyncDispatcherTest, AFullQueueDropsTheRunForThatTargetOnly) {
   policy.deadline = milliseconds(60000);
   HttpWebhookSender sender(policy);
   InMemoryAlertState state;
-  AlertDispatcher dispatcher({{silent.Url(), "", PayloadFormat::kAuto},
-                              {quick.Url(), "", PayloadFormat::kAuto}},
-                             AlertRules{}, sender, state);
+  AlertDispatcher dispatcher(
+      {{silent.Url(), "", PayloadFormat::kAuto}, {quick.Url(), "", PayloadFormat::kAuto}},
+      AlertRules{}, sender, state);
   AsyncAlertDispatcher async(dispatcher, {}, /*max_queue=*/1);
   AlertFacts facts = SampleFacts();
   facts.run = "r1";

@@ -29,7 +29,7 @@ constexpr const char* kAgentToken = "agent-token-0001";
 constexpr const char* kCiToken = "ci-token-00000002";
 constexpr const char* kReadToken = "read-token-000003";
 constexpr const char* kBoundToken = "bound-agent-token-4";  // agent:node=ci-pool-*
-constexpr size_t kMaxBody = 1u << 20;  // 1 MiB, inflated or not
+constexpr size_t kMaxBody = 1u << 20;                       // 1 MiB, inflated or not
 
 const char kJunit[] = R"(<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="3" failures="1" errors="0" skipped="0"
@@ -215,8 +215,8 @@ TEST_F(CollectorApiTest, SameResultFileAgainIsAcknowledgedAndStoredOnce) {
   EXPECT_EQ(j3["other_files"], 1);
   EXPECT_EQ(Take().executions, 6u);
   // The next CI attempt of the job uploading the same file is a new upload.
-  auto retry = Send("POST", "/api/v1/runs/run-1/results?job=unit&shard=1/2&attempt=2", kJunit,
-                    kCiToken);
+  auto retry =
+      Send("POST", "/api/v1/runs/run-1/results?job=unit&shard=1/2&attempt=2", kJunit, kCiToken);
   ASSERT_EQ(retry.status, 200) << retry.body;
   EXPECT_EQ(Json::parse(retry.body)["already_stored"], false);
   EXPECT_EQ(Take().executions, 9u);
@@ -441,13 +441,13 @@ TEST_F(CollectorApiTest, IdentitiesAndTimestampsAreCheckedNamingTheField) {
       {"agent started in the future",
        [now](SampleBatch& b) { b.agent_start_ns = now + 3600LL * 1000000000; },
        "batch.agent_start_ns"},
-      {"upper-case namespace", [](SampleBatch& b) { b.samples[0].cgroups[1].namespace_name = "CI"; },
+      {"upper-case namespace",
+       [](SampleBatch& b) { b.samples[0].cgroups[1].namespace_name = "CI"; },
        "samples[0].cgroups[1].namespace"},
       {"pod name with a space", [](SampleBatch& b) { b.samples[1].cgroups[2].pod_name = "a b"; },
        "samples[1].cgroups[2].pod"},
       {"control character in a cgroup id",
-       [](SampleBatch& b) { b.samples[0].cgroups[0].id = "uid\x01"; },
-       "samples[0].cgroups[0].id"},
+       [](SampleBatch& b) { b.samples[0].cgroups[0].id = "uid\x01"; }, "samples[0].cgroups[0].id"},
       {"cgroup path of 5000 bytes",
        [](SampleBatch& b) { b.samples[0].cgroups[0].path = "/" + std::string(5000, 'p'); },
        "samples[0].cgroups[0].path"},

@@ -267,9 +267,10 @@ int64_t WrittenByJudging(const std::string& db) {
   EXPECT_TRUE(conn.ok());
   if (!conn.ok()) return -1;
   return (*conn)
-      ->QueryInt("SELECT (SELECT count(*) FROM execution_facts) * 1000000 + "
-                 "(SELECT count(*) FROM judgements) * 1000 + (SELECT count(*) FROM "
-                 "judged_failures)")
+      ->QueryInt(
+          "SELECT (SELECT count(*) FROM execution_facts) * 1000000 + "
+          "(SELECT count(*) FROM judgements) * 1000 + (SELECT count(*) FROM "
+          "judged_failures)")
       .value_or(-1);
 }
 

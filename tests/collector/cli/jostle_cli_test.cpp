@@ -202,8 +202,8 @@ TEST_F(JostleCliTest, SplitBalancesItemsByTheirHistoryFromADatabaseOrTheCollecto
                     (dir_ / "timed.json").string()}),
             0)
       << Output();
-  const std::vector<std::string> split = {"--log-level", "warn", "split", "--total", "2",
-                                          "--by", "file"};
+  const std::vector<std::string> split = {"--log-level", "warn", "split", "--total",
+                                          "2",           "--by", "file"};
   auto run = [&](std::vector<std::string> args) {
     std::vector<std::string> all = split;
     all.insert(all.end(), args.begin(), args.end());
@@ -259,8 +259,8 @@ TEST_F(JostleCliTest, StatsPrintsTheCiMetricsFromTheCollectorOrADatabase) {
        {std::vector<std::string>{"--collector", url_, "--token-file",
                                  (dir_ / "read-token").string()},
         std::vector<std::string>{"--db", db}}) {
-    std::vector<std::string> args = {"--log-level", "warn", "stats", "--since", "1d", "--job",
-                                     "unit"};
+    std::vector<std::string> args = {"--log-level", "warn",  "stats", "--since",
+                                     "1d",          "--job", "unit"};
     args.insert(args.end(), source.begin(), source.end());
     ASSERT_EQ(Jostle(args), 0) << Output();
     Json j = Json::parse(Output(), nullptr, false);

@@ -9,7 +9,6 @@
 //     children and its daemon are not, and the command's CPU is subtracted from the node's.
 // Skipped, with the reason, without root, a v2 hierarchy, useradd/setpriv or stress-ng (a
 // failure under JOSTLE_REQUIRE_REAL=1).
-#include <algorithm>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>

@@ -70,7 +70,8 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   }
 
   // Every tick the release stored, with the fixture host's values.
-  auto samples = (*store)->samples().Samples("fixture-node", 0, std::numeric_limits<int64_t>::max());
+  auto samples =
+      (*store)->samples().Samples("fixture-node", 0, std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
   ASSERT_EQ(static_cast<int64_t>(samples->size()), frozen.node_samples);
   for (const Sample& s : *samples) {
@@ -120,7 +121,8 @@ TEST_P(ReleasedSchemaTest, MigratesAndKeepsWhatTheReleaseStored) {
   // And the migrated database takes new writes.
   ResultSet set;
   set.tests.push_back(testing::MakeTest("t::a", {Outcome::kPassed}));
-  auto put = StoreResults((*store)->samples(), (*store)->results(), {"later", "", "", "", "", "upload", {}, ""}, set);
+  auto put = StoreResults((*store)->samples(), (*store)->results(),
+                          {"later", "", "", "", "", "upload", {}, ""}, set);
   EXPECT_TRUE(put.ok()) << put.status().ToString();
 }
 
