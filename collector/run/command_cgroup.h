@@ -14,6 +14,10 @@
 
 namespace jostle::collector {
 
+// Every run's command cgroup (and its systemd scope, and its process-tree series) is this
+// prefix and the pid of its jostle.
+inline constexpr const char* kCommandCgroupPrefix = "jostle-run-";
+
 class CommandCgroup {
  public:
   // Creates `name` beneath this process's cgroups (as listed in self_cgroup_file) under

@@ -17,9 +17,6 @@
 
 namespace jostle::collector {
 
-// Every run's command cgroup is this prefix and the pid of its jostle.
-inline constexpr const char* kCommandCgroupPrefix = "jostle-run-";
-
 struct IsolationOptions {
   std::string mode = "auto";  // jostle run --mode: "auto" or a RunModeName
   std::string proc_root = "/proc";

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "collector/run/command_cgroup.h"
+
 namespace jostle::collector {
 namespace {
 
@@ -125,7 +127,7 @@ std::optional<uint64_t> ParseProcIoBytes(std::string_view text) {
 }
 
 std::string TreeSeriesName(pid_t jostle_pid) {
-  return "process-tree:jostle-run-" + std::to_string(jostle_pid);
+  return std::string("process-tree:") + kCommandCgroupPrefix + std::to_string(jostle_pid);
 }
 
 ProcessTree::ProcessTree(std::string proc_root, pid_t jostle_pid, ContainerFacts container,

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include "collector/run/command_cgroup.h"
+
 extern char** environ;
 
 namespace jostle::collector {
@@ -60,7 +62,7 @@ Status ReexecInSystemdScope(bool user) {
   std::vector<std::string> own;
   for (std::string arg; std::getline(in, arg, '\0');) own.push_back(arg);
   if (own.empty()) return Status::NotFound("/proc/self/cmdline is empty");
-  std::string unit = "jostle-run-" + std::to_string(::getpid()) + ".scope";
+  std::string unit = kCommandCgroupPrefix + std::to_string(::getpid()) + ".scope";
   std::vector<std::string> args = ScopeArgs(user, unit);
   args.push_back(exe);
   args.insert(args.end(), own.begin() + 1, own.end());
