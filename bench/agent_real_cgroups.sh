@@ -18,34 +18,12 @@
 #        NETDATA=/usr/sbin/netdata  NODE_EXPORTER=/usr/bin/prometheus-node-exporter
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-build=${1:-build-release}
-[[ $build = /* ]] || build=$repo/$build
-agent=$build/bin/jostle-agent
-floor_bin=$build/bin/bench_read_floor
 exporter=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 netdata=${NETDATA:-/usr/sbin/netdata}
-[[ $(id -u) = 0 ]] || { echo "needs root (creates cgroups)" >&2; exit 2; }
-[[ -x $agent ]] || { echo "no $agent: build the jostle-agent target first" >&2; exit 2; }
-[[ -x $floor_bin ]] || { echo "no $floor_bin: build bench_read_floor first" >&2; exit 2; }
 [[ -x $exporter ]] || { echo "no $exporter (Debian: prometheus-node-exporter)" >&2; exit 2; }
-
-work=$(mktemp -d /dev/shm/jostle-real-cgroups.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then kill -TERM "$p"; wait "$p" 2>/dev/null || true; fi
-  done
-  python3 "$here/agent_real/pods.py" destroy
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-python3 "$here/agent_real/pods.py" create --pods "${PODS:-100}" --containers "${CONTAINERS:-5}"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+work_name=jostle-real-cgroups
+# shellcheck source=agent_real/setup.sh
+. "$here/agent_real/setup.sh"
 agent_port=$(free_port)
 exporter_port=$(free_port)
 netdata_port=$(free_port)

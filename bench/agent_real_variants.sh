@@ -12,30 +12,10 @@
 #        against)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-build=${1:-build-release}
-[[ $build = /* ]] || build=$repo/$build
-agent=$build/bin/jostle-agent
-floor_bin=$build/bin/bench_read_floor
-[[ $(id -u) = 0 ]] || { echo "needs root (creates cgroups)" >&2; exit 2; }
-[[ -x $agent && -x $floor_bin ]] || { echo "build jostle-agent and bench_read_floor first" >&2; exit 2; }
 variants=${VARIANTS:-"default: open8192:--max-open-files=8192 cpu10:--container-cpu-every=10"}
-
-work=$(mktemp -d /dev/shm/jostle-real-variants.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then kill -TERM "$p"; wait "$p" 2>/dev/null || true; fi
-  done
-  python3 "$here/agent_real/pods.py" destroy
-  rm -rf "$work"
-}
-trap cleanup EXIT
-python3 "$here/agent_real/pods.py" create --pods "${PODS:-100}" --containers "${CONTAINERS:-5}"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+work_name=jostle-real-variants
+# shellcheck source=agent_real/setup.sh
+. "$here/agent_real/setup.sh"
 measured=()
 for v in $variants; do
   name=${v%%:*}
