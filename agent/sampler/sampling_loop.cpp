@@ -9,6 +9,7 @@ namespace jostle::agent {
 double SamplingLoop::Tick(Sample& out) {
   const auto start = std::chrono::steady_clock::now();
   sampler_.Tick(out);
+  if (extend_) extend_(out);
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (sink_ == nullptr) return took;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include "agent/sampler/sampler.h"
 #include "jostle/sample.h"
@@ -27,14 +28,24 @@ class BatchSink {
 
 class SamplingLoop {
  public:
+  // A step run on each tick's sample after the sampler's reading and before the sink sees
+  // it: series the sampler does not read (`jostle run`'s process tree).
+  using Extend = std::function<void(Sample&)>;
+
   // `sink` may be null (only /metrics wants the samples); the others must outlive the loop.
   // A batch ends after `batch_ticks` samples (at least 1).
-  SamplingLoop(Sampler& sampler, BatchAssembler& batches, int batch_ticks, BatchSink* sink)
-      : sampler_(sampler), batches_(batches), batch_ticks_(batch_ticks), sink_(sink) {}
+  SamplingLoop(Sampler& sampler, BatchAssembler& batches, int batch_ticks, BatchSink* sink,
+               Extend extend = {})
+      : sampler_(sampler),
+        batches_(batches),
+        batch_ticks_(batch_ticks),
+        sink_(sink),
+        extend_(std::move(extend)) {}
 
-  // Takes one sample into `out` (reusing its cgroup samples: Sampler::Tick(Sample&)) and adds
-  // it to the current batch, which ends once it holds batch_ticks samples. Returns the
-  // seconds the reading took. Errors of the sink are logged; the loop goes on.
+  // Takes one sample into `out` (reusing its cgroup samples: Sampler::Tick(Sample&); with an
+  // Extend step, pass a fresh Sample, as the step's series are not the sampler's), extends
+  // it and adds it to the current batch, which ends once it holds batch_ticks samples.
+  // Returns the seconds the reading took. Errors of the sink are logged; the loop goes on.
   double Tick(Sample& out);
   // Ends the current batch if it has samples (at shutdown, after --once's readings).
   void Flush();
@@ -46,6 +57,7 @@ class SamplingLoop {
   BatchAssembler& batches_;
   int batch_ticks_;
   BatchSink* sink_;
+  Extend extend_;
   bool begun_ = false;  // a batch is begun and not ended
   size_t samples_ = 0;  // samples added to it
 };

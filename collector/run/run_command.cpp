@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "agent/sampler/sampler.h"
+#include "agent/sampler/sampling_loop.h"
 #include "collector/alerts/run_alerts.h"
 #include "collector/attribution/config.h"
 #include "collector/attribution/run_report.h"
@@ -154,16 +155,41 @@ std::vector<std::string> OwnAncestorCgroups(const std::string& cgroup_root) {
   return out;
 }
 
-// The sampling side of a run: one tick per interval into the store.
+// Stores each batch of a run's sampling loop in the run's SampleSource when it ends.
+class StoreSink final : public agent::BatchSink {
+ public:
+  explicit StoreSink(SampleSource& store) : store_(store) {}
+  Status Begin(const SampleBatch& head) override {
+    batch_ = head;
+    return Status::Ok();
+  }
+  Status Add(const Sample& sample) override {
+    batch_.samples.push_back(sample);
+    return Status::Ok();
+  }
+  void End() override {
+    auto stored = store_.PutBatch(batch_);
+    if (!stored.ok()) spdlog::warn("samples not stored: {}", stored.status().ToString());
+    batch_.samples.clear();
+  }
+
+ private:
+  SampleSource& store_;
+  SampleBatch batch_;
+};
+
+// The sampling side of a run: the agent's sampling loop, one tick per interval into the
+// store, a batch every 5 ticks; `tree`'s series (the command's process tree) joins every
+// sample.
 class RunSampler {
  public:
-  // `tree` (may be null): the command's process tree, whose series joins every sample.
+  // `tree` may be null.
   RunSampler(SampleSource& store, std::unique_ptr<agent::Sampler> sampler, ProcessTree* tree,
              agent::BatchAssembler batches, std::chrono::nanoseconds interval, bool progress)
-      : store_(store),
-        sampler_(std::move(sampler)),
-        tree_(tree),
+      : sampler_(std::move(sampler)),
         batches_(std::move(batches)),
+        sink_(store),
+        sampling_(*sampler_, batches_, 5, &sink_, ExtendWith(tree)),
         progress_(progress),
         interval_(interval),
         loop_(interval, [this] { Tick(); }) {}
@@ -172,7 +198,7 @@ class RunSampler {
   // Stops ticking and stores what is pending.
   void Stop() {
     loop_.Stop();
-    Flush();
+    sampling_.Flush();
     if (progress_) std::fputs("\r\033[K", stderr);
   }
   uint64_t ticks() const { return ticks_; }
@@ -194,30 +220,24 @@ class RunSampler {
   }
 
  private:
-  void Tick() {
-    Sample s = sampler_->Tick();
-    int64_t at = s.wall_ns;
-    if (tree_ != nullptr) {
-      if (auto own = tree_->Tick(at)) s.cgroups.push_back(std::move(*own));
-    }
-    if (progress_) ShowProgress(s);
-    pending_.push_back(std::move(s));
-    ticks_++;
-    if (pending_.size() >= 5) Flush();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (first_sample_ns_ == 0) first_sample_ns_ = at;
-      last_sample_ns_ = at;
-    }
-    cv_.notify_all();
+  static agent::SamplingLoop::Extend ExtendWith(ProcessTree* tree) {
+    if (tree == nullptr) return {};
+    return [tree](Sample& s) {
+      if (auto own = tree->Tick(s.wall_ns)) s.cgroups.push_back(std::move(*own));
+    };
   }
 
-  void Flush() {
-    if (pending_.empty()) return;
-    SampleBatch batch = batches_.Make(std::move(pending_), sampler_->HostFacts());
-    pending_.clear();
-    auto stored = store_.PutBatch(batch);
-    if (!stored.ok()) spdlog::warn("samples not stored: {}", stored.status().ToString());
+  void Tick() {
+    Sample s;  // fresh: the process tree's series is not the sampler's to reuse
+    sampling_.Tick(s);
+    if (progress_) ShowProgress(s);
+    ticks_++;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (first_sample_ns_ == 0) first_sample_ns_ = s.wall_ns;
+      last_sample_ns_ = s.wall_ns;
+    }
+    cv_.notify_all();
   }
 
   void ShowProgress(const Sample& s) {
@@ -239,15 +259,13 @@ class RunSampler {
     last_ = s;
   }
 
-  SampleSource& store_;
   std::unique_ptr<agent::Sampler> sampler_;
-  ProcessTree* tree_;
   agent::BatchAssembler batches_;
+  StoreSink sink_;
+  agent::SamplingLoop sampling_;  // sampling thread only, after the loop has started
   bool progress_;
   std::chrono::nanoseconds interval_;
-  // Sampling thread only.
-  std::vector<Sample> pending_;
-  std::optional<Sample> last_;
+  std::optional<Sample> last_;  // sampling thread only
   std::atomic<uint64_t> ticks_{0};
   std::mutex mu_;
   std::condition_variable cv_;
