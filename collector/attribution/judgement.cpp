@@ -2,19 +2,15 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 
 namespace jostle::collector {
 namespace {
 
 constexpr const char* kFailure = "failure";
 constexpr const char* kFlaky = "flaky";
-
-using RowKey = std::tuple<std::string, std::string, std::string, int>;  // kind, job, test, attempt
-
-RowKey KeyOf(const char* kind, const FailureReport& f) {
-  return {kind, f.job, f.test_id, f.attempt};
-}
 
 JudgedFailureRow RowOf(const char* kind, const FailureReport& f) {
   JudgedFailureRow r;
@@ -52,27 +48,30 @@ void ApplyRow(const JudgedFailureRow& r, FailureReport* f) {
   f->evidence.fisher_p = r.fisher_p;
 }
 
-// Reads the stored rows page by page and puts them over the live report's verdicts.
+// Reads the stored rows page by page and puts each over the live report's verdict of the
+// same (kind, job, test, attempt), the first row of a key only. Only the page being applied
+// is held: the report is indexed by views of its own strings (which ApplyRow leaves alone).
 Status ApplyStoredJudgement(ResultStore& results, std::string_view run, RunReport* report) {
   constexpr int kPage = 500;
-  std::map<RowKey, JudgedFailureRow> rows;
+  using Key = std::tuple<std::string_view, std::string_view, std::string_view, int>;
+  std::map<Key, std::pair<FailureReport*, bool>> index;  // -> (failure, a row was applied)
+  for (auto [kind, failures] :
+       {std::pair{kFailure, &report->failures}, std::pair{kFlaky, &report->flaky_tests}}) {
+    for (FailureReport& f : *failures) {
+      index.try_emplace(Key{kind, f.job, f.test_id, f.attempt}, &f, false);
+    }
+  }
   for (int offset = 0;; offset += kPage) {
     auto page = results.JudgedFailures(run, offset, kPage);
     if (!page.ok()) return page.status();
-    for (JudgedFailureRow& r : *page) {
-      RowKey key{r.kind, r.job, r.test_id, r.attempt};
-      rows.emplace(std::move(key), std::move(r));
+    for (const JudgedFailureRow& r : *page) {
+      auto it = index.find(Key{r.kind, r.job, r.test_id, r.attempt});
+      if (it == index.end() || it->second.second) continue;
+      ApplyRow(r, it->second.first);
+      it->second.second = true;
     }
     if (static_cast<int>(page->size()) < kPage) break;
   }
-  auto apply = [&](const char* kind, std::vector<FailureReport>& failures) {
-    for (FailureReport& f : failures) {
-      auto it = rows.find(KeyOf(kind, f));
-      if (it != rows.end()) ApplyRow(it->second, &f);
-    }
-  };
-  apply(kFailure, report->failures);
-  apply(kFlaky, report->flaky_tests);
   for (auto& [name, count] : report->verdict_counts) count = 0;
   for (const FailureReport& f : report->failures) ++report->verdict_counts[VerdictName(f.verdict)];
   return Status::Ok();

@@ -62,7 +62,7 @@ std::string NoDataReason(const std::string& node, const SampleFrame* frame, cons
 }
 
 struct Group {
-  std::vector<const TestExecution*> attempts;  // by attempt
+  std::vector<TestExecution*> attempts;  // by attempt
 };
 
 NodeTimeline BuildTimeline(const std::string& node, const NodeRates& rates, int64_t from_ns,
@@ -320,8 +320,9 @@ NodeTimeline TimelineOf(const std::string& node, const NodeRates& rates, const N
   return BuildTimeline(node, drawn, start_ns - pad, end_ns + pad);
 }
 
-// AttributeRun over the windows and timelines `source` gives.
-RunReport Attribute(std::string_view run, const std::vector<TestExecution>& executions,
+// AttributeRun over the windows and timelines `source` gives. The strings of each judged
+// execution are moved into its FailureReport (the executions are spent).
+RunReport Attribute(std::string_view run, std::vector<TestExecution>& executions,
                     const std::map<std::string, std::vector<HistoryEntry>>& history,
                     const AttributionConfig& config, const ReportOptions& options,
                     const WindowSource& source) {
@@ -333,14 +334,17 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
   }
 
   // Attempts of one test in one job, in attempt order; groups in order of first appearance.
-  std::vector<std::pair<std::string, std::string>> order;
-  std::map<std::pair<std::string, std::string>, Group> groups;
+  std::vector<Group> groups;
   std::set<std::string> nodes;
+  {
+    std::map<std::pair<std::string_view, std::string_view>, size_t> group_of;  // (job, test id)
+    for (TestExecution& e : executions) {
+      auto [it, inserted] = group_of.try_emplace({e.job, e.test_id}, groups.size());
+      if (inserted) groups.emplace_back();
+      groups[it->second].attempts.push_back(&e);
+    }
+  }
   for (const TestExecution& e : executions) {
-    auto key = std::make_pair(e.job, e.test_id);
-    auto [it, inserted] = groups.try_emplace(key);
-    if (inserted) order.push_back(key);
-    it->second.attempts.push_back(&e);
     if (!e.node.empty()) nodes.insert(e.node);
     if (e.start_ns) {
       int64_t end = EndOf(e);
@@ -366,20 +370,12 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
     return ContendedOver(w, AssessWindow(w.signals, config), &contended_placements);
   };
 
-  auto judge = [&](const Group& g, const TestExecution& e, bool rerun_passed) {
+  auto judge = [&](const Group& g, TestExecution& e, bool rerun_passed) {
     FailureReport f;
-    f.test_id = e.test_id;
-    f.name = e.name;
-    f.suite = e.suite;
-    f.classname = e.classname;
-    f.file = e.file;
-    f.job = e.job;
-    f.node = e.node;
     if (!e.pod_name.empty()) f.pod = e.pod_namespace + "/" + e.pod_name;
     f.attempt = e.attempt;
     f.attempts = static_cast<int>(g.attempts.size());
     f.outcome = e.outcome;
-    f.message = e.message;
     f.start_ns = e.start_ns;
     if (e.start_ns) f.end_ns = EndOf(e);
     f.timing_approximate = e.timing_approximate;
@@ -443,28 +439,49 @@ RunReport Attribute(std::string_view run, const std::vector<TestExecution>& exec
     if (f.verdict == Verdict::kFailsRegardless || f.verdict == Verdict::kNoContention) {
       f.assessment.culprits.clear();
     }
+    f.test_id = std::move(e.test_id);
+    f.name = std::move(e.name);
+    f.suite = std::move(e.suite);
+    f.classname = std::move(e.classname);
+    f.file = std::move(e.file);
+    f.job = std::move(e.job);
+    f.node = std::move(e.node);
+    f.message = std::move(e.message);
     return f;
   };
 
-  for (const auto& key : order) {
-    Group& g = groups[key];
+  // Per group, the attempt judged (nullptr: none) and whether it is a flaky test's.
+  std::vector<std::pair<TestExecution*, bool>> judged(groups.size(), {nullptr, false});
+  for (size_t k = 0; k < groups.size(); ++k) {
+    Group& g = groups[k];
     std::stable_sort(
         g.attempts.begin(), g.attempts.end(),
         [](const TestExecution* a, const TestExecution* b) { return a->attempt < b->attempt; });
-    const TestExecution& last = *g.attempts.back();
-    if (IsFailure(last.outcome)) {
+    TestExecution* last = g.attempts.back();
+    if (IsFailure(last->outcome)) {
       ++report.failed;
-      report.failures.push_back(judge(g, last, false));
-      ++report.verdict_counts[VerdictName(report.failures.back().verdict)];
+      judged[k] = {last, false};
       continue;
     }
-    const TestExecution* failed_attempt = nullptr;
-    for (const TestExecution* a : g.attempts) {
+    TestExecution* failed_attempt = nullptr;
+    for (TestExecution* a : g.attempts) {
       if (IsFailure(a->outcome)) failed_attempt = a;
     }
-    if (failed_attempt && last.outcome == Outcome::kPassed) {
+    if (failed_attempt && last->outcome == Outcome::kPassed) {
       ++report.flaky;
-      report.flaky_tests.push_back(judge(g, *failed_attempt, true));
+      judged[k] = {failed_attempt, true};
+    }
+  }
+  report.failures.reserve(static_cast<size_t>(report.failed));
+  report.flaky_tests.reserve(static_cast<size_t>(report.flaky));
+  for (size_t k = 0; k < groups.size(); ++k) {
+    auto [e, flaky] = judged[k];
+    if (e == nullptr) continue;
+    if (!flaky) {
+      report.failures.push_back(judge(groups[k], *e, false));
+      ++report.verdict_counts[VerdictName(report.failures.back().verdict)];
+    } else {
+      report.flaky_tests.push_back(judge(groups[k], *e, true));
     }
   }
 
@@ -529,6 +546,7 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
   for (const auto& [node, samples] : samples_by_node) {
     rates.emplace(node, ComputeRates(samples, config.window));
   }
+  std::vector<TestExecution> spent = executions;
   WindowSource source;
   source.window = [&](const TestExecution& e, const WindowQuery& q, int64_t uncertainty_ns) {
     auto r = rates.find(e.node);
@@ -540,12 +558,12 @@ RunReport AttributeRun(std::string_view run, const std::vector<TestExecution>& e
     if (r == rates.end()) return std::nullopt;
     return TimelineOf(node, r->second, r->second, start_ns, end_ns, config.window);
   };
-  return Attribute(run, executions, history, config, options, source);
+  return Attribute(run, spent, history, config, options, source);
 }
 
 Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, std::string_view run,
                                  const AttributionConfig& config, const ReportOptions& options) {
-  auto executions = results.RunExecutions(run);
+  auto executions = results.RunExecutionsForReport(run);
   if (!executions.ok()) return executions.status().WithContext("run " + std::string(run));
   if (executions->empty()) {
     return Status::NotFound("run " + std::string(run) + " has no test results");
@@ -571,8 +589,9 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
   };
 
   std::map<std::string, std::pair<int64_t, int64_t>> node_ranges;
-  std::set<std::string> judged_tests;
-  std::set<std::pair<std::string, std::string>> judged_groups;  // (job, test id)
+  // Views of the executions' strings, which stay put until Attribute.
+  std::set<std::string_view> judged_tests;
+  std::set<std::pair<std::string_view, std::string_view>> judged_groups;  // (job, test id)
   for (TestExecution& e : *executions) {
     JOSTLE_RETURN_IF_ERROR(resolve(e));
     if (IsFailure(e.outcome)) {
@@ -611,11 +630,13 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
   std::map<std::string, std::vector<HistoryEntry>> history;
   std::vector<Pending> pending;
   HistoryQuery history_query = HistoryQueryOf(run, config, options, run_start);
-  for (const std::string& test_id : options.read_history ? judged_tests : std::set<std::string>{}) {
+  for (std::string_view test_id :
+       options.read_history ? judged_tests : std::set<std::string_view>{}) {
     history_query.test_id = test_id;
     auto earlier = results.TestHistory(history_query);
-    if (!earlier.ok()) return earlier.status().WithContext("history of " + test_id);
-    std::vector<HistoryEntry>& entries = history[test_id];
+    if (!earlier.ok()) return earlier.status().WithContext("history of " + std::string(test_id));
+    // Kept only when there is some: a test without history has no entry.
+    std::vector<HistoryEntry> entries;
     for (TestExecution& e : *earlier) {
       if (e.outcome == Outcome::kSkipped) continue;
       if (e.start_ns && *e.start_ns < oldest) continue;
@@ -631,9 +652,12 @@ Result<RunReport> BuildRunReport(SampleSource& samples, ResultStore& results, st
         q->self_cgroup.clear();  // that run's command cgroup had a name of its own
         q->self_cgroup_prefix = options.history_self_cgroup_prefix;
       }
-      if (q && !e.node.empty()) pending.push_back({test_id, entries.size(), e.id, e.node, *q});
+      if (q && !e.node.empty()) {
+        pending.push_back({std::string(test_id), entries.size(), e.id, e.node, *q});
+      }
       entries.push_back(entry);
     }
+    if (!entries.empty()) history.emplace(test_id, std::move(entries));
   }
 
   // What to read per node: short runs whole; long runs around the windows to judge (every

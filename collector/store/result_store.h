@@ -181,6 +181,9 @@ class ResultStore {
   // Deletes runs whose last upload is older than `before_ns`, with everything of them;
   // returns rows deleted.
   virtual Result<int64_t> Prune(int64_t before_ns) = 0;
+  // RunExecutions as a report reads it: TestExecution::details left empty, and the vector
+  // allocated once for the run's count of executions (no regrowth while reading).
+  virtual Result<std::vector<TestExecution>> RunExecutionsForReport(std::string_view run) = 0;
 };
 
 // PutResults with the pod's placement read from `samples` when the origin names a pod and no

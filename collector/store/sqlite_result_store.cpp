@@ -92,6 +92,7 @@ class SqliteResultStore final : public ResultStore {
                                                        int limit) override;
   Status SetContendedBatch(const std::vector<ContendedFact>& facts) override;
   Result<int64_t> Prune(int64_t before_ns) override;
+  Result<std::vector<TestExecution>> RunExecutionsForReport(std::string_view run) override;
 
  private:
   Result<ReadLease> Reader() { return db_->Reader(); }
@@ -384,6 +385,37 @@ Result<std::vector<TestExecution>> SqliteResultStore::RunExecutions(std::string_
     out.push_back(ReadExecution(q));
   }
   return out;
+}
+
+Result<std::vector<TestExecution>> SqliteResultStore::RunExecutionsForReport(std::string_view run) {
+  std::string columns(kExecutionColumns);
+  constexpr std::string_view kDetails = "e.details";
+  columns.replace(columns.find(kDetails), kDetails.size(), "''");
+  STORE_ASSIGN_OR_RETURN(ReadLease lease, Reader());
+  // One snapshot for the count and the rows.
+  JOSTLE_RETURN_IF_ERROR(lease.conn().Exec("BEGIN"));
+  auto rows = [&]() -> Result<std::vector<TestExecution>> {
+    STORE_ASSIGN_OR_RETURN(Statement count,
+                           lease.conn().Prepare("SELECT count(*) FROM executions e JOIN runs r "
+                                                "ON r.id = e.run_id WHERE r.name = ?1"));
+    count.Bind(1, run);
+    STORE_ASSIGN_OR_RETURN(bool counted, count.Step());
+    std::vector<TestExecution> out;
+    if (counted) out.reserve(static_cast<size_t>(count.Int64(0)));
+    STORE_ASSIGN_OR_RETURN(Statement q,
+                           lease.conn().Prepare(columns + "WHERE r.name = ?1 ORDER BY e.id"));
+    q.Bind(1, run);
+    for (;;) {
+      STORE_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back(ReadExecution(q));
+    }
+    return out;
+  }();
+  Status ended = lease.conn().Exec("COMMIT");
+  if (!rows.ok()) return rows;
+  JOSTLE_RETURN_IF_ERROR(ended);
+  return rows;
 }
 
 // The runs a history query takes, as SQL over `r` (the earlier run) and `me` (the judged

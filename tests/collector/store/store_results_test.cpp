@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <tuple>
 
 #include "collector/store/stores.h"
 #include "store_test_util.h"
@@ -106,6 +107,38 @@ TEST_P(StoreResultsTest, UploadIsStoredWithEveryField) {
   EXPECT_FALSE(execs[3].start_ns.has_value());
   EXPECT_FALSE(execs[3].line.has_value());
   EXPECT_TRUE(Run("no-such-run").empty());
+}
+
+TEST_P(StoreResultsTest, ExecutionsForAReportAreTheRunsWithoutFailureBodies) {
+  TestCase failing = MakeTest("tests/test_x.py::test_a", {F, P}, kT0, 1.5);
+  TestCase error = MakeTest("tests/test_x.py::test_c", {E});
+  Put(Origin("run-1", "unit", "node-a"), {failing, error});
+  Put(Origin("run-2", "unit", "node-b"), {MakeTest("tests/test_x.py::test_a", {F})});
+
+  std::vector<TestExecution> full = Run("run-1");
+  auto got = store_->results().RunExecutionsForReport("run-1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 3u);
+  ASSERT_EQ(full.size(), 3u);
+  EXPECT_EQ(got->capacity(), got->size());  // sized once from the run's count
+  for (size_t i = 0; i < full.size(); ++i) {
+    const TestExecution& a = full[i];
+    const TestExecution& b = (*got)[i];
+    EXPECT_EQ(b.id, a.id);
+    EXPECT_EQ(std::tie(b.run, b.job, b.test_id, b.suite, b.classname, b.name, b.file, b.message,
+                       b.node, b.pod_namespace, b.pod_name, b.contended_resource),
+              std::tie(a.run, a.job, a.test_id, a.suite, a.classname, a.name, a.file, a.message,
+                       a.node, a.pod_namespace, a.pod_name, a.contended_resource));
+    EXPECT_EQ(std::tie(b.line, b.attempt, b.outcome, b.start_ns, b.duration_s, b.timing_approximate,
+                       b.final_attempt, b.upload_id, b.contended),
+              std::tie(a.line, a.attempt, a.outcome, a.start_ns, a.duration_s, a.timing_approximate,
+                       a.final_attempt, a.upload_id, a.contended));
+    EXPECT_TRUE(b.details.empty());
+  }
+  EXPECT_EQ(full[0].details, "Traceback...\nAssertionError");
+  auto none = store_->results().RunExecutionsForReport("no-such-run");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_P(StoreResultsTest, UploadIsAllOrNothing) {
